@@ -1,0 +1,198 @@
+//! RFC 9457 problem details: the one place where errors become HTTP.
+
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+use resourcify_app::AppError;
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem details document (RFC 9457).
+#[derive(Debug, Clone, Object)]
+pub struct Problem {
+    /// A URI naming the kind of problem; stable across releases.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// For validation problems: every field that was refused, and why.
+    #[oai(skip_serializing_if_is_none)]
+    pub errors: Option<Vec<FieldProblem>>,
+}
+
+/// One refused field.
+#[derive(Debug, Clone, Object)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+fn problem(
+    status: StatusCode,
+    kind: &str,
+    title: &str,
+    detail: impl Into<String>,
+) -> Json<Problem> {
+    Json(Problem {
+        kind: format!("https://resourcify.dev/problems/{kind}"),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail: detail.into(),
+        errors: None,
+    })
+}
+
+/// Every error response of the API.
+#[derive(Debug, ApiResponse)]
+pub enum ApiError {
+    /// The request is malformed (syntax, types, unknown cursor).
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// Missing, invalid or expired credentials.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The name or thing already exists.
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// Well-formed, but some fields break the rules; `errors` lists them.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Json<Problem>),
+    /// A view has not caught up yet, or a backing service is down. Retry after the given seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>, #[oai(header = "Retry-After")] u64),
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        let detail = error.to_string();
+        match error {
+            AppError::Invalid(errors) => {
+                let mut body = problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation",
+                    "The request has invalid fields",
+                    detail,
+                );
+                body.0.errors = Some(
+                    errors
+                        .0
+                        .into_iter()
+                        .map(|e| FieldProblem {
+                            field: e.field.to_owned(),
+                            message: e.message,
+                        })
+                        .collect(),
+                );
+                Self::Unprocessable(body)
+            }
+            AppError::Conflict(_) => Self::Conflict(problem(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Already exists",
+                detail,
+            )),
+            AppError::Unauthorized(_) => Self::Unauthorized(
+                problem(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "Not authenticated",
+                    detail,
+                ),
+                "Bearer".into(),
+            ),
+            AppError::NotFound(_) => Self::NotFound(problem(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                detail,
+            )),
+            AppError::NotYetProjected { .. } => Self::Unavailable(
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not-yet-projected",
+                    "The view has not caught up yet",
+                    detail,
+                ),
+                1,
+            ),
+            AppError::Contended => Self::Unavailable(
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "contended",
+                    "Too many concurrent changes",
+                    detail,
+                ),
+                1,
+            ),
+            AppError::Unavailable(_) => Self::Unavailable(
+                problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Temporarily unavailable",
+                    detail,
+                ),
+                5,
+            ),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::BadRequest(problem(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Malformed request",
+            detail,
+        ))
+    }
+}
+
+/// Turns every error that did not come from a handler (unparsable JSON, a
+/// missing token, an unknown route) into problem+json too. Handler errors
+/// already are problem+json and pass through untouched.
+pub(crate) async fn from_poem_error(error: poem::Error) -> Response {
+    if error.is_from_response() {
+        return error.into_response();
+    }
+    let status = error.status();
+    let (kind, title) = match status {
+        StatusCode::BAD_REQUEST => ("bad-request", "Malformed request"),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "Not authenticated"),
+        StatusCode::NOT_FOUND => ("not-found", "Not found"),
+        StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "Request body too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported-media-type", "Unsupported media type"),
+        s if s.is_client_error() => ("client-error", "Request refused"),
+        _ => ("internal", "Internal error"),
+    };
+    if status.is_server_error() {
+        tracing::error!(%error, "unhandled server error");
+    }
+    let detail = if status.is_server_error() {
+        "the server failed to answer this request".to_owned()
+    } else {
+        error.to_string()
+    };
+    let body = problem(status, kind, title, detail).0;
+    let mut response = Json(body).into_response();
+    response.set_status(status);
+    response.headers_mut().insert(
+        poem::http::header::CONTENT_TYPE,
+        poem::http::HeaderValue::from_static(PROBLEM_JSON),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            poem::http::header::WWW_AUTHENTICATE,
+            poem::http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
+}

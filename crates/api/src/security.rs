@@ -1,0 +1,22 @@
+//! Bearer-token authentication for the operations that need a user.
+
+use poem::Request;
+use poem_openapi::SecurityScheme;
+use poem_openapi::auth::Bearer;
+use resourcify_app::{App, AuthenticatedUser};
+
+use crate::ApiError;
+
+/// An access token from `POST /v1/users` or `POST /v1/sessions`.
+#[derive(Debug, SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT", checker = "check_token")]
+pub struct BearerAuth(pub AuthenticatedUser);
+
+async fn check_token(request: &Request, bearer: Bearer) -> poem::Result<AuthenticatedUser> {
+    let app = request
+        .data::<App>()
+        .expect("routes() attaches the App to every request");
+    app.tokens()
+        .verify(&bearer.token)
+        .map_err(|e| ApiError::from(e).into())
+}

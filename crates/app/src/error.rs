@@ -1,0 +1,64 @@
+//! Every way an application call can fail, in terms a client can act on.
+
+use resourcify_domain::{DomainError, ValidationErrors};
+use resourcify_eventstore::EventStoreError;
+use resourcify_readmodel::ReadModelError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Invalid(ValidationErrors),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The projection has not reached the position the client asked for.
+    #[error("the {projection} view has not reached position {position} yet")]
+    NotYetProjected {
+        projection: &'static str,
+        position: u64,
+    },
+    /// The aggregate kept changing under us; the client may retry.
+    #[error("too many concurrent changes; try again")]
+    Contended,
+    /// A backing service is down or too slow; retrying later may work.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<DomainError> for AppError {
+    fn from(error: DomainError) -> Self {
+        match error {
+            DomainError::Invalid(errors) => Self::Invalid(errors),
+            DomainError::AlreadyExists { .. } => Self::Conflict(error.to_string()),
+        }
+    }
+}
+
+impl From<EventStoreError> for AppError {
+    fn from(error: EventStoreError) -> Self {
+        match error {
+            EventStoreError::Conflict { .. } => Self::Contended,
+            EventStoreError::Corrupt { .. } | EventStoreError::Unavailable(_) => {
+                tracing::error!(%error, "event store failure");
+                Self::Unavailable("the event store is unavailable".into())
+            }
+        }
+    }
+}
+
+impl From<ReadModelError> for AppError {
+    fn from(error: ReadModelError) -> Self {
+        tracing::error!(%error, "read model failure");
+        match error {
+            ReadModelError::TimedOut { query } => {
+                Self::Unavailable(format!("query {query} took too long"))
+            }
+            ReadModelError::Unavailable { .. } => {
+                Self::Unavailable("the read model is unavailable".into())
+            }
+        }
+    }
+}

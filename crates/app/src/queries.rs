@@ -1,0 +1,144 @@
+//! The read side of the application: every answer comes from a named,
+//! indexed read-model query, after waiting for the caller's position.
+
+use std::time::Duration;
+
+use resourcify_domain::ValidationErrors;
+use resourcify_domain::resource::Tag;
+use resourcify_readmodel::ResourceRow;
+use resourcify_readmodel::projections::Projection;
+use uuid::Uuid;
+
+use crate::auth::AccessToken;
+use crate::{App, AppError, Cursor};
+
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// A list request as it arrives.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceQuery<'a> {
+    pub tag: Option<&'a str>,
+    pub limit: Option<u32>,
+    pub cursor: Option<&'a str>,
+}
+
+/// One page of a newest-first list.
+#[derive(Debug, Clone)]
+pub struct ResourcePage {
+    pub items: Vec<ResourceRow>,
+    pub next_cursor: Option<String>,
+}
+
+impl App {
+    async fn wait_for(
+        &self,
+        projection: Projection,
+        min_position: Option<u64>,
+    ) -> Result<(), AppError> {
+        match min_position {
+            Some(position) => {
+                self.inner
+                    .positions
+                    .wait_for(projection, position, self.inner.settings.read_wait)
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// How long a client should wait before retrying a read that timed out waiting.
+    pub fn read_retry_after(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn resource(
+        &self,
+        id: Uuid,
+        min_position: Option<u64>,
+    ) -> Result<ResourceRow, AppError> {
+        self.wait_for(Projection::Resources, min_position).await?;
+        self.inner
+            .reads
+            .resource_by_id(id)
+            .await?
+            .ok_or(AppError::NotFound("resource"))
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn resources(
+        &self,
+        query: ResourceQuery<'_>,
+        min_position: Option<u64>,
+    ) -> Result<ResourcePage, AppError> {
+        let mut errors = ValidationErrors::default();
+        let limit = errors.check(
+            "limit",
+            match query.limit.unwrap_or(DEFAULT_PAGE_SIZE) {
+                n @ 1..=MAX_PAGE_SIZE => Ok(n),
+                _ => Err(format!("must be 1 to {MAX_PAGE_SIZE}")),
+            },
+        );
+        let cursor = errors.check(
+            "cursor",
+            query
+                .cursor
+                .map(|raw| {
+                    Cursor::decode(raw).ok_or_else(|| "is not a cursor this API issued".to_owned())
+                })
+                .transpose(),
+        );
+        let tag = errors.check("tag", query.tag.map(Tag::parse).transpose());
+        let (Some(limit), Some(cursor), Some(tag)) = (limit, cursor, tag) else {
+            return Err(AppError::Invalid(errors));
+        };
+
+        self.wait_for(Projection::Resources, min_position).await?;
+        let before = cursor.map_or(i64::MAX, |c| c.before);
+        // One row more than asked tells whether another page exists.
+        let fetch = i64::from(limit) + 1;
+        let reads = &self.inner.reads;
+        let mut items = match &tag {
+            Some(tag) => reads.resources_by_tag(tag.as_str(), before, fetch).await?,
+            None => reads.resources_newest(before, fetch).await?,
+        };
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|last| {
+                Cursor {
+                    before: last.listed_at,
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        Ok(ResourcePage { items, next_cursor })
+    }
+
+    /// Checks a login (username or e-mail) and password against the users view.
+    #[tracing::instrument(skip(self, password))]
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        min_position: Option<u64>,
+    ) -> Result<AccessToken, AppError> {
+        self.wait_for(Projection::Users, min_position).await?;
+        let normalised = login.trim().to_lowercase();
+        let credentials = self.inner.reads.credentials_by_login(&normalised).await?;
+        let (hash, user) = match credentials {
+            Some(c) => (Some(c.password_hash), Some((c.user_id, c.username))),
+            None => (None, None),
+        };
+        // An unknown login still costs one verification (see `Passwords::verify`).
+        let verified = self.inner.passwords.verify(password, hash).await;
+        match user {
+            Some((user_id, username)) if verified => {
+                Ok(self.inner.tokens.issue(user_id, &username))
+            }
+            _ => Err(AppError::Unauthorized("the login or password is wrong")),
+        }
+    }
+}

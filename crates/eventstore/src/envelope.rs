@@ -1,0 +1,104 @@
+//! The CloudEvents 1.0 envelope in the NATS binary binding: context attributes
+//! travel as `ce-*` headers and the payload is the event's own JSON.
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use resourcify_domain::{DecodeError, DomainEvent, EventType};
+use uuid::Uuid;
+
+pub(crate) const SPEC_VERSION: &str = "1.0";
+
+/// Builds the headers of one event about to be appended.
+pub(crate) fn headers(
+    event: &DomainEvent,
+    aggregate: &str,
+    source: &str,
+    msg_id: &str,
+    time: DateTime<Utc>,
+) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("ce-specversion", SPEC_VERSION);
+    headers.insert("ce-id", Uuid::now_v7().to_string().as_str());
+    headers.insert("ce-source", source);
+    headers.insert("ce-type", event.event_type().ce_type().as_str());
+    headers.insert(
+        "ce-time",
+        time.to_rfc3339_opts(SecondsFormat::Micros, true).as_str(),
+    );
+    headers.insert(
+        "ce-subject",
+        format!("{aggregate}/{}", event.aggregate_id()).as_str(),
+    );
+    headers.insert("content-type", "application/json");
+    headers.insert("Nats-Msg-Id", msg_id);
+    headers
+}
+
+/// An event as it sits in the stream, not yet decoded. Projectors keep this
+/// form for dead letters, so an unreadable event is never lost.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    pub position: u64,
+    pub subject: String,
+    pub ce_type: Option<String>,
+    pub ce_id: Option<String>,
+    pub ce_time: Option<String>,
+    pub payload: Bytes,
+}
+
+impl RawEvent {
+    pub(crate) fn new(
+        position: u64,
+        subject: &str,
+        headers: Option<&HeaderMap>,
+        payload: Bytes,
+    ) -> Self {
+        let header = |name: &str| {
+            headers
+                .and_then(|h| h.get(name))
+                .map(|v| v.as_str().to_owned())
+        };
+        Self {
+            position,
+            subject: subject.to_owned(),
+            ce_type: header("ce-type"),
+            ce_id: header("ce-id"),
+            ce_time: header("ce-time"),
+            payload,
+        }
+    }
+
+    /// Decodes the payload by its `ce-type`. Old versions are upcast here.
+    pub fn decode(&self) -> Result<RecordedEvent, DecodeError> {
+        let ce_type = self
+            .ce_type
+            .as_deref()
+            .ok_or_else(|| DecodeError::UnknownType("(no ce-type header)".into()))?;
+        let event_type = EventType::ALL
+            .iter()
+            .copied()
+            .find(|t| t.ce_type() == ce_type)
+            .ok_or_else(|| DecodeError::UnknownType(ce_type.to_owned()))?;
+        let event = DomainEvent::decode(event_type, &self.payload)?;
+        let time = self
+            .ce_time
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        Ok(RecordedEvent {
+            position: self.position,
+            time,
+            event,
+        })
+    }
+}
+
+/// A decoded event with its place in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    /// The stream sequence: a global, gap-tolerant, strictly increasing position.
+    pub position: u64,
+    pub time: Option<DateTime<Utc>>,
+    pub event: DomainEvent,
+}

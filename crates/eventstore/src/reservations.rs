@@ -1,0 +1,187 @@
+//! Unique names across aggregates, claimed with a JetStream key-value `create`.
+//!
+//! A read model cannot guard uniqueness: it lags the log. A KV `create` fails
+//! atomically when the key exists, so two concurrent sign-ups with one
+//! username cannot both succeed, whatever the projections have seen.
+
+use async_nats::jetstream::{self, kv, stream};
+use bytes::Bytes;
+use uuid::Uuid;
+
+use crate::{EventStoreError, Namespace};
+
+/// A kind of unique name, each in its own bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    Username,
+    Email,
+}
+
+impl Reservation {
+    fn bucket(self) -> &'static str {
+        match self {
+            Self::Username => "usernames",
+            Self::Email => "emails",
+        }
+    }
+}
+
+/// The outcome of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserved {
+    /// The name is now held by the owner asked for (also when it already was).
+    Held,
+    /// Someone else holds the name.
+    TakenBy(Uuid),
+}
+
+/// The buckets that hold every reservation of a namespace.
+#[derive(Clone)]
+pub struct ReservationBook {
+    usernames: kv::Store,
+    emails: kv::Store,
+}
+
+impl std::fmt::Debug for ReservationBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReservationBook").finish_non_exhaustive()
+    }
+}
+
+impl ReservationBook {
+    /// Opens the namespace's buckets, creating them if missing.
+    pub async fn open(
+        js: &jetstream::Context,
+        namespace: &Namespace,
+        replicas: usize,
+    ) -> Result<Self, EventStoreError> {
+        Ok(Self {
+            usernames: open_bucket(
+                js,
+                &namespace.bucket(Reservation::Username.bucket()),
+                replicas,
+            )
+            .await?,
+            emails: open_bucket(js, &namespace.bucket(Reservation::Email.bucket()), replicas)
+                .await?,
+        })
+    }
+
+    fn store(&self, kind: Reservation) -> &kv::Store {
+        match kind {
+            Reservation::Username => &self.usernames,
+            Reservation::Email => &self.emails,
+        }
+    }
+
+    /// Claims `name` for `owner`. Claiming a name one already holds succeeds,
+    /// so a retried command goes through.
+    pub async fn reserve(
+        &self,
+        kind: Reservation,
+        name: &str,
+        owner: Uuid,
+    ) -> Result<Reserved, EventStoreError> {
+        let store = self.store(kind);
+        let key = key_for(name);
+        match store.create(&key, Bytes::from(owner.to_string())).await {
+            Ok(_) => Ok(Reserved::Held),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                match self.holder(kind, name).await? {
+                    Some(holder) if holder == owner => Ok(Reserved::Held),
+                    Some(holder) => Ok(Reserved::TakenBy(holder)),
+                    // Released between our create and our read: try once more.
+                    None => match store.create(&key, Bytes::from(owner.to_string())).await {
+                        Ok(_) => Ok(Reserved::Held),
+                        Err(e) => Err(EventStoreError::unavailable(e)),
+                    },
+                }
+            }
+            Err(e) => Err(EventStoreError::unavailable(e)),
+        }
+    }
+
+    /// Who holds `name`, if anyone.
+    pub async fn holder(
+        &self,
+        kind: Reservation,
+        name: &str,
+    ) -> Result<Option<Uuid>, EventStoreError> {
+        let value = self
+            .store(kind)
+            .get(key_for(name))
+            .await
+            .map_err(EventStoreError::unavailable)?;
+        Ok(value.and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
+    }
+
+    /// Gives up a claim, but only the owner's own: a late release must never
+    /// free a name that someone else has claimed since.
+    pub async fn release(
+        &self,
+        kind: Reservation,
+        name: &str,
+        owner: Uuid,
+    ) -> Result<(), EventStoreError> {
+        let store = self.store(kind);
+        let key = key_for(name);
+        let Some(entry) = store
+            .entry(key.clone())
+            .await
+            .map_err(EventStoreError::unavailable)?
+        else {
+            return Ok(());
+        };
+        if entry.operation != kv::Operation::Put || entry.value != owner.to_string().as_bytes() {
+            return Ok(());
+        }
+        store
+            .delete_expect_revision(&key, Some(entry.revision))
+            .await
+            .map_err(EventStoreError::unavailable)
+    }
+}
+
+/// Opens a bucket, creating its backing stream first if needed.
+///
+/// The stream is created by hand, with the KV conventions (`KV_<bucket>`,
+/// `$KV.<bucket>.>`, rollups, direct get), rather than by
+/// `create_key_value`: that call first reads the account info, whose reply
+/// from 2.9 servers async-nats cannot parse.
+async fn open_bucket(
+    js: &jetstream::Context,
+    bucket: &str,
+    replicas: usize,
+) -> Result<kv::Store, EventStoreError> {
+    js.get_or_create_stream(stream::Config {
+        name: format!("KV_{bucket}"),
+        subjects: vec![format!("$KV.{bucket}.>")],
+        max_messages_per_subject: 1,
+        discard: stream::DiscardPolicy::New,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        num_replicas: replicas,
+        storage: stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(EventStoreError::unavailable)?;
+    js.get_key_value(bucket)
+        .await
+        .map_err(EventStoreError::unavailable)
+}
+
+/// KV keys allow only `[-/_=.a-zA-Z0-9]`; e-mail addresses need more, so every
+/// name is stored hex-encoded. Names are normalised before they get here.
+fn key_for(name: &str) -> String {
+    name.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_are_hex_and_kv_safe() {
+        assert_eq!(super::key_for("a+b@c.d"), "612b6240632e64");
+    }
+}

@@ -1,0 +1,258 @@
+//! Appending and reading events on the one JetStream stream.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, context::PublishErrorKind, stream};
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
+use resourcify_domain::{Aggregate, DomainEvent};
+use uuid::Uuid;
+
+use crate::envelope::{self, RawEvent};
+use crate::{EventStoreError, Namespace};
+
+/// How the stream is created when it does not exist yet.
+#[derive(Debug, Clone)]
+pub struct EventStoreSettings {
+    pub namespace: Namespace,
+    /// The CloudEvents `ce-source` of events this process appends.
+    pub source: String,
+    /// How long JetStream remembers a `Nats-Msg-Id` to drop a repeated append.
+    pub duplicate_window: Duration,
+    /// Stream replicas: 1 on one server, 3 on a JetStream cluster.
+    pub replicas: usize,
+}
+
+impl EventStoreSettings {
+    pub fn new(namespace: Namespace) -> Self {
+        Self {
+            namespace,
+            source: "/resourcify".into(),
+            duplicate_window: Duration::from_secs(120),
+            replicas: 1,
+        }
+    }
+}
+
+/// One event about to be appended.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event: DomainEvent,
+    /// Becomes `Nats-Msg-Id`: the same id appended twice is stored once.
+    pub msg_id: String,
+    pub time: DateTime<Utc>,
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub position: u64,
+    /// JetStream had already stored this `Nats-Msg-Id`; `position` is the original's.
+    pub duplicate: bool,
+}
+
+/// An aggregate's current state and the subject sequence it was built from.
+#[derive(Debug)]
+pub struct Loaded<A> {
+    pub state: A,
+    /// The stream sequence of the aggregate's last event, 0 when it has none:
+    /// the `Nats-Expected-Last-Subject-Sequence` of the next append.
+    pub version: u64,
+}
+
+/// The event log of one namespace.
+#[derive(Clone)]
+pub struct EventStore {
+    js: jetstream::Context,
+    stream: stream::Stream,
+    settings: EventStoreSettings,
+}
+
+impl std::fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStore")
+            .field("namespace", &self.settings.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStore {
+    /// Opens the namespace's stream, creating it if missing.
+    pub async fn open(
+        client: async_nats::Client,
+        settings: EventStoreSettings,
+    ) -> Result<Self, EventStoreError> {
+        let js = jetstream::new(client);
+        let ns = &settings.namespace;
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: ns.stream_name(),
+                subjects: vec![ns.all_events_subject()],
+                storage: stream::StorageType::File,
+                duplicate_window: settings.duplicate_window,
+                num_replicas: settings.replicas,
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(EventStoreError::unavailable)?;
+        Ok(Self {
+            js,
+            stream,
+            settings,
+        })
+    }
+
+    pub fn namespace(&self) -> &Namespace {
+        &self.settings.namespace
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// Appends one event to an aggregate's subject, provided the subject's last
+    /// sequence is still `expected` (0: the aggregate must have no events yet).
+    #[tracing::instrument(skip(self, new), fields(event_type = new.event.event_type().name))]
+    pub async fn append(
+        &self,
+        aggregate: &str,
+        id: Uuid,
+        expected: u64,
+        new: NewEvent,
+    ) -> Result<Appended, EventStoreError> {
+        let subject = self.settings.namespace.aggregate_subject(aggregate, id);
+        let headers = envelope::headers(
+            &new.event,
+            aggregate,
+            &self.settings.source,
+            &new.msg_id,
+            new.time,
+        );
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(new.event.to_payload().into())
+            .headers(headers)
+            .expected_last_subject_sequence(expected);
+        let ack = self
+            .js
+            .send_publish(subject, publish)
+            .await
+            .map_err(EventStoreError::unavailable)?
+            .await
+            .map_err(|e| match e.kind() {
+                PublishErrorKind::WrongLastSequence => EventStoreError::Conflict { expected },
+                _ => EventStoreError::unavailable(e),
+            })?;
+        Ok(Appended {
+            position: ack.sequence,
+            duplicate: ack.duplicate,
+        })
+    }
+
+    /// Loads an aggregate by reading its subject only.
+    #[tracing::instrument(skip(self))]
+    pub async fn load<A: Aggregate>(&self, id: Uuid) -> Result<Loaded<A>, EventStoreError> {
+        let subject = self.settings.namespace.aggregate_subject(A::NAME, id);
+        let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(message) => message.sequence,
+            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => {
+                return Ok(Loaded {
+                    state: A::default(),
+                    version: 0,
+                });
+            }
+            Err(e) => return Err(EventStoreError::unavailable(e)),
+        };
+        let mut feed = self.consume(subject, 1).await?;
+        let mut events = Vec::new();
+        while let Some(raw) = feed.next().await {
+            let raw = raw?;
+            let corrupt = |reason: String| EventStoreError::Corrupt {
+                position: raw.position,
+                reason,
+            };
+            let recorded = raw.decode().map_err(|e| corrupt(e.to_string()))?;
+            let event = A::Event::try_from(recorded.event)
+                .map_err(|other| corrupt(format!("{:?} on a {}", other.event_type(), A::NAME)))?;
+            events.push(event);
+            if raw.position >= last {
+                break;
+            }
+        }
+        Ok(Loaded {
+            state: A::from_history(&events),
+            version: last,
+        })
+    }
+
+    /// The position of the newest event in the log (0 when empty).
+    pub async fn head(&self) -> Result<u64, EventStoreError> {
+        let info = self
+            .stream
+            .get_info()
+            .await
+            .map_err(EventStoreError::unavailable)?;
+        Ok(info.state.last_sequence)
+    }
+
+    /// Every event after `position`, in order, then live ones as they are appended.
+    pub async fn feed_after(&self, position: u64) -> Result<EventFeed, EventStoreError> {
+        self.consume(self.settings.namespace.all_events_subject(), position + 1)
+            .await
+    }
+
+    async fn consume(&self, subject: String, start: u64) -> Result<EventFeed, EventStoreError> {
+        let consumer = self
+            .stream
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: subject,
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: start,
+                },
+                ..Default::default()
+            })
+            .await
+            .map_err(EventStoreError::unavailable)?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(EventStoreError::unavailable)?;
+        Ok(EventFeed { messages })
+    }
+}
+
+/// An ordered, gap-free run of stored events. The ordered consumer behind it
+/// recreates itself from the last sequence it saw if NATS drops a message.
+pub struct EventFeed {
+    messages: consumer::pull::Ordered,
+}
+
+impl std::fmt::Debug for EventFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventFeed").finish_non_exhaustive()
+    }
+}
+
+impl Stream for EventFeed {
+    type Item = Result<RawEvent, EventStoreError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.messages.poll_next_unpin(cx).map(|next| {
+            next.map(|message| {
+                let message = message.map_err(EventStoreError::unavailable)?;
+                let position = message
+                    .info()
+                    .map_err(EventStoreError::unavailable)?
+                    .stream_sequence;
+                Ok(RawEvent::new(
+                    position,
+                    message.subject.as_str(),
+                    message.headers.as_ref(),
+                    message.payload.clone(),
+                ))
+            })
+        })
+    }
+}

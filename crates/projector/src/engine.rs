@@ -1,0 +1,264 @@
+//! One projection's consume → apply → checkpoint → notify loop.
+
+use futures::StreamExt;
+use resourcify_domain::DomainEvent;
+use resourcify_eventstore::{EventStore, RawEvent};
+use resourcify_readmodel::projections::{Positioned, Projection};
+use resourcify_readmodel::{
+    DeadLetter, ViewNotice, lock_checkpoint, record_dead_letter, save_checkpoint,
+};
+use sqlx::{Acquire, PgConnection, PgPool};
+
+use crate::retry::Backoff;
+
+#[derive(Debug, Clone)]
+pub struct ProjectorSettings {
+    /// The most events applied in one transaction.
+    pub batch_size: usize,
+}
+
+impl Default for ProjectorSettings {
+    fn default() -> Self {
+        Self { batch_size: 500 }
+    }
+}
+
+/// Runs one projection until the task is dropped. Aborting it at any point is
+/// safe: an open transaction rolls back and the next run resumes from the
+/// committed checkpoint.
+#[derive(Debug, Clone)]
+pub struct Projector {
+    pub projection: Projection,
+    pub store: EventStore,
+    pub pool: PgPool,
+    pub nats: async_nats::Client,
+    pub settings: ProjectorSettings,
+}
+
+impl Projector {
+    pub async fn run(self) {
+        let name = self.projection.name();
+        let mut backoff = Backoff::new();
+        loop {
+            match self.follow().await {
+                Ok(()) => tracing::warn!(projection = name, "event feed ended; reopening"),
+                Err(error) => {
+                    tracing::warn!(projection = name, %error, "projection interrupted; retrying")
+                }
+            }
+            backoff.wait().await;
+        }
+    }
+
+    /// Follows the log from the committed checkpoint until the feed fails.
+    async fn follow(&self) -> Result<(), String> {
+        let name = self.projection.name();
+        let checkpoint = resourcify_readmodel::ReadModel::new(self.pool.clone())
+            .projection_checkpoint(name)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            projection = name,
+            checkpoint,
+            "projection following the log"
+        );
+        let mut batches = self
+            .store
+            .feed_after(checkpoint)
+            .await
+            .map_err(|e| e.to_string())?
+            .ready_chunks(self.settings.batch_size);
+        while let Some(batch) = batches.next().await {
+            let batch = batch
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            self.commit_with_retry(&batch).await;
+        }
+        Ok(())
+    }
+
+    /// A batch that fails for transient reasons (Postgres down) is retried
+    /// until it commits: nothing is skipped and nothing becomes a dead letter.
+    async fn commit_with_retry(&self, batch: &[RawEvent]) {
+        let mut backoff = Backoff::new();
+        loop {
+            match self.commit(batch).await {
+                Ok(outcome) => {
+                    self.announce(outcome).await;
+                    backoff.reset();
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(projection = self.projection.name(), %error, "batch failed; retrying");
+                    backoff.wait().await;
+                }
+            }
+        }
+    }
+
+    async fn commit(&self, batch: &[RawEvent]) -> sqlx::Result<BatchOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let outcome = apply_batch(&mut tx, self.projection, batch).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn announce(&self, outcome: BatchOutcome) {
+        let notice = ViewNotice {
+            projection: self.projection.name().to_owned(),
+            position: outcome.checkpoint,
+            keys: outcome.touched,
+        };
+        let subject = self
+            .store
+            .namespace()
+            .view_notice_subject(self.projection.name());
+        let payload = serde_json::to_vec(&notice).expect("notices serialise");
+        // Best effort: API nodes also poll the checkpoint, so a lost notice
+        // delays a waiter but never wrongs it.
+        if let Err(error) = self.nats.publish(subject, payload.into()).await {
+            tracing::warn!(%error, "could not publish view notice");
+        }
+    }
+}
+
+/// What one committed batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// The checkpoint after the batch.
+    pub checkpoint: u64,
+    /// Events applied (not skipped as already applied, not dead-lettered).
+    pub applied: usize,
+    pub dead_lettered: usize,
+    /// Keys whose views changed.
+    pub touched: Vec<String>,
+}
+
+/// Applies a batch of raw events to a projection inside `tx`: skips events at
+/// or below the checkpoint, dead-letters undecodable ones, writes the rest in
+/// set-based statements, and advances the checkpoint. Applying the same batch
+/// twice changes nothing the second time.
+pub async fn apply_batch(
+    tx: &mut PgConnection,
+    projection: Projection,
+    batch: &[RawEvent],
+) -> sqlx::Result<BatchOutcome> {
+    let name = projection.name();
+    let checkpoint = lock_checkpoint(tx, name).await?;
+    let fresh: Vec<&RawEvent> = batch.iter().filter(|e| e.position > checkpoint).collect();
+    let Some(last) = fresh.last().map(|e| e.position) else {
+        return Ok(BatchOutcome {
+            checkpoint,
+            applied: 0,
+            dead_lettered: 0,
+            touched: Vec::new(),
+        });
+    };
+
+    let mut decoded: Vec<(u64, DomainEvent)> = Vec::with_capacity(fresh.len());
+    let mut dead_lettered = 0;
+    for raw in &fresh {
+        match raw.decode() {
+            Ok(recorded) => decoded.push((raw.position, recorded.event)),
+            Err(error) => {
+                dead_letter(tx, name, raw, error.to_string()).await?;
+                dead_lettered += 1;
+            }
+        }
+    }
+
+    let (applied, touched, rejected) = apply_or_isolate(tx, projection, &decoded, &fresh).await?;
+    save_checkpoint(tx, name, last).await?;
+    Ok(BatchOutcome {
+        checkpoint: last,
+        applied,
+        dead_lettered: dead_lettered + rejected,
+        touched,
+    })
+}
+
+/// Applies the decoded events as one set. If the set is refused for what the
+/// data says (a constraint, a bad value), applies them one at a time instead,
+/// each under a savepoint, so the one bad event becomes a dead letter and the
+/// rest still land. Connection failures are passed up for a retry.
+async fn apply_or_isolate(
+    tx: &mut PgConnection,
+    projection: Projection,
+    decoded: &[(u64, DomainEvent)],
+    raw: &[&RawEvent],
+) -> sqlx::Result<(usize, Vec<String>, usize)> {
+    let all: Vec<_> = decoded
+        .iter()
+        .map(|(position, event)| Positioned {
+            position: *position,
+            event,
+        })
+        .collect();
+    let mut savepoint = tx.begin().await?;
+    match projection.apply(&mut savepoint, &all).await {
+        Ok(touched) => {
+            savepoint.commit().await?;
+            return Ok((all.len(), touched, 0));
+        }
+        Err(error) if is_data_error(&error) => savepoint.rollback().await?,
+        Err(error) => return Err(error),
+    }
+
+    let mut touched = Vec::new();
+    let (mut applied, mut rejected) = (0, 0);
+    for one in &all {
+        let mut savepoint = tx.begin().await?;
+        match projection
+            .apply(&mut savepoint, std::slice::from_ref(one))
+            .await
+        {
+            Ok(keys) => {
+                savepoint.commit().await?;
+                touched.extend(keys);
+                applied += 1;
+            }
+            Err(error) if is_data_error(&error) => {
+                savepoint.rollback().await?;
+                let source = raw
+                    .iter()
+                    .find(|r| r.position == one.position)
+                    .expect("every decoded event has its raw form");
+                dead_letter(tx, projection.name(), source, error.to_string()).await?;
+                rejected += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok((applied, touched, rejected))
+}
+
+/// SQLSTATE classes 22 (data exception) and 23 (integrity constraint
+/// violation) are about the event, not the database: retrying cannot help.
+fn is_data_error(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code.starts_with("22") || code.starts_with("23"))
+}
+
+async fn dead_letter(
+    tx: &mut PgConnection,
+    projection: &str,
+    raw: &RawEvent,
+    error: String,
+) -> sqlx::Result<()> {
+    tracing::error!(projection, position = raw.position, %error, "event dead-lettered");
+    record_dead_letter(
+        tx,
+        &DeadLetter {
+            projection,
+            position: raw.position,
+            subject: &raw.subject,
+            event_type: raw.ce_type.as_deref(),
+            payload: &raw.payload,
+            error,
+        },
+    )
+    .await
+}

@@ -1,0 +1,9 @@
+//! The projector engine: reads the event log from a projection's checkpoint,
+//! applies it in batches (rows and checkpoint in one transaction), parks
+//! what cannot be applied as dead letters, and announces each commit.
+
+mod engine;
+mod retry;
+
+pub use engine::{BatchOutcome, Projector, ProjectorSettings, apply_batch};
+pub use resourcify_readmodel::projections::Projection;

@@ -1,0 +1,1 @@
+SELECT position FROM projection_checkpoints WHERE projection = $1

@@ -1,0 +1,23 @@
+//! The only code that knows the read tables: the migrator, the named read
+//! queries (one `.sql` file each under `queries/`), the rows they return, and
+//! the set-based writes each projection applies in its transaction.
+
+mod checkpoint;
+mod dead_letters;
+mod error;
+mod notice;
+mod pool;
+pub mod projections;
+mod queries;
+mod rows;
+
+pub use checkpoint::{lock_checkpoint, save_checkpoint};
+pub use dead_letters::{DeadLetter, record_dead_letter};
+pub use error::ReadModelError;
+pub use notice::ViewNotice;
+pub use pool::{PoolSettings, connect};
+pub use queries::ReadModel;
+pub use rows::{Credentials, ResourceRow};
+
+/// Every migration under `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -1,0 +1,8 @@
+//! Wiring: turns settings into a running node (API, projectors, or both).
+//! The binary's subcommands and the test kit both start nodes through here.
+
+mod node;
+mod settings;
+
+pub use node::{RunningNode, migrate, start};
+pub use settings::{NodeSettings, Roles};

@@ -1,0 +1,161 @@
+//! Starting and stopping a node.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use resourcify_app::{App, ViewPositions, follow_view_notices};
+use resourcify_eventstore::{EventStore, EventStoreSettings, ReservationBook};
+use resourcify_projector::{Projection, Projector, ProjectorSettings};
+use resourcify_readmodel::{MIGRATOR, ReadModel};
+use sqlx::ConnectOptions;
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::PgConnectOptions;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::NodeSettings;
+
+/// Creates the database if it does not exist and applies pending migrations.
+pub async fn migrate(database: &PgConnectOptions) -> anyhow::Result<()> {
+    let url = database.to_url_lossy().to_string();
+    if !sqlx::Postgres::database_exists(&url).await? {
+        sqlx::Postgres::create_database(&url)
+            .await
+            .context("creating the database")?;
+        tracing::info!("created database");
+    }
+    let pool = sqlx::PgPool::connect_with(database.clone()).await?;
+    MIGRATOR.run(&pool).await.context("applying migrations")?;
+    pool.close().await;
+    Ok(())
+}
+
+/// A started node. Dropping it stops every task it started.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// Where the API listens (the real port when the settings asked for port 0).
+    pub addr: Option<SocketAddr>,
+    pub store: EventStore,
+    shutdown: Option<oneshot::Sender<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningNode {
+    /// Waits until the HTTP server stops (after `stop`, or on failure).
+    pub async fn wait(mut self) {
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+    }
+
+    /// Stops accepting requests, lets in-flight ones finish, stops the projectors.
+    pub fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        self.stop();
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Connects to NATS and Postgres and starts the node's roles.
+pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
+    if settings.migrate {
+        migrate(&settings.database).await?;
+    }
+    let nats = async_nats::ConnectOptions::new()
+        .name("resourcify")
+        .connect(&settings.nats_url)
+        .await
+        .with_context(|| format!("connecting to NATS at {}", settings.nats_url))?;
+    let mut store_settings = EventStoreSettings::new(settings.namespace.clone());
+    store_settings.replicas = settings.replicas;
+    let store = EventStore::open(nats.clone(), store_settings)
+        .await
+        .context("opening the event stream")?;
+
+    let mut tasks = Vec::new();
+    if settings.roles.projector {
+        let pool =
+            resourcify_readmodel::connect(settings.database.clone(), &settings.projector_pool)
+                .await
+                .context("connecting the projector pool")?;
+        for projection in Projection::ALL {
+            let projector = Projector {
+                projection,
+                store: store.clone(),
+                pool: pool.clone(),
+                nats: nats.clone(),
+                settings: ProjectorSettings::default(),
+            };
+            tasks.push(tokio::spawn(projector.run()));
+        }
+    }
+
+    let (shutdown, shutdown_requested) = oneshot::channel();
+    let mut addr = None;
+    if settings.roles.api {
+        let pool = resourcify_readmodel::connect(settings.database.clone(), &settings.api_pool)
+            .await
+            .context("connecting the API pool")?;
+        let reads = ReadModel::new(pool);
+        let positions = ViewPositions::new(reads.clone());
+        let follower =
+            follow_view_notices(nats.clone(), settings.namespace.clone(), positions.clone());
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = follower.await {
+                tracing::error!(%error, "view notices unavailable; reads fall back to polling");
+            }
+        }));
+        let reservations =
+            ReservationBook::open(store.jetstream(), &settings.namespace, settings.replicas)
+                .await
+                .context("opening the reservation buckets")?;
+        let app = App::new(
+            store.clone(),
+            reservations,
+            reads,
+            positions,
+            settings.app.clone(),
+        );
+
+        let acceptor = TcpListener::bind(settings.listen)
+            .into_acceptor()
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let local = acceptor
+            .local_addr()
+            .into_iter()
+            .find_map(|a| a.as_socket_addr().copied())
+            .context("the listener has no socket address")?;
+        addr = Some(local);
+        tracing::info!(%local, "API listening");
+        let server = poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+            resourcify_api::routes(app),
+            async move {
+                let _ = shutdown_requested.await;
+            },
+            Some(std::time::Duration::from_secs(10)),
+        );
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = server.await {
+                tracing::error!(%error, "HTTP server failed");
+            }
+        }));
+    }
+
+    Ok(RunningNode {
+        addr,
+        store,
+        shutdown: Some(shutdown),
+        tasks,
+    })
+}

@@ -1,0 +1,39 @@
+//! Everything a node needs to start, already parsed.
+
+use std::net::SocketAddr;
+
+use resourcify_app::AppSettings;
+use resourcify_eventstore::Namespace;
+use resourcify_readmodel::PoolSettings;
+use sqlx::postgres::PgConnectOptions;
+
+/// Which parts of the system this node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Roles {
+    pub api: bool,
+    pub projector: bool,
+}
+
+impl Roles {
+    pub const ALL: Self = Self {
+        api: true,
+        projector: true,
+    };
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    pub database: PgConnectOptions,
+    pub nats_url: String,
+    pub listen: SocketAddr,
+    pub namespace: Namespace,
+    /// Stream and bucket replicas (3 on a JetStream cluster).
+    pub replicas: usize,
+    pub roles: Roles,
+    /// Apply pending migrations before starting.
+    pub migrate: bool,
+    pub app: AppSettings,
+    /// The API's pool; separate from the projectors' so neither starves the other.
+    pub api_pool: PoolSettings,
+    pub projector_pool: PoolSettings,
+}

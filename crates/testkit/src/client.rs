@@ -1,0 +1,153 @@
+//! HTTP helpers that read like the API's documentation.
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::TestApp;
+
+/// A response with its body already read as JSON (`Value::Null` when empty).
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem response with this status.
+    pub fn assert_problem(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status: {self:#?}");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{self:#?}"
+        );
+        assert_eq!(self.body["status"], status, "{self:#?}");
+        assert!(self.body["type"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(self.body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+        self
+    }
+}
+
+/// A registered user as the API answered.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub user_id: Uuid,
+    pub username: String,
+    pub token: String,
+    pub position: u64,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
+        let response = request.send().await.expect("the API answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(self.http.get(self.url(path))).await
+    }
+
+    /// GET that first waits for the views to reach `position`.
+    pub async fn get_at(&self, path: &str, position: u64) -> TestResponse {
+        self.send(
+            self.http
+                .get(self.url(path))
+                .header("X-Resourcify-Min-Position", position),
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> TestResponse {
+        let mut request = self.http.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.send(request).await
+    }
+
+    /// POST with a raw body and content type, for malformed-input tests.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &'static str,
+        token: Option<&str>,
+    ) -> TestResponse {
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.send(request).await
+    }
+
+    /// Registers `username` with `<username>@example.org`, asserting success.
+    pub async fn register(&self, username: &str) -> Registered {
+        let response = self
+            .post(
+                "/v1/users",
+                &json!({
+                    "username": username,
+                    "email": format!("{username}@example.org"),
+                    "password": "correct horse battery",
+                }),
+                None,
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{response:#?}");
+        Registered {
+            user_id: response.body["user_id"].as_str().unwrap().parse().unwrap(),
+            username: response.body["username"].as_str().unwrap().to_owned(),
+            token: response.body["access_token"].as_str().unwrap().to_owned(),
+            position: response.body["position"].as_u64().unwrap(),
+        }
+    }
+
+    /// Submits a resource with sensible defaults for every field not given.
+    pub async fn submit(&self, token: &str, fields: Value) -> TestResponse {
+        let mut body = json!({
+            "title": "A resource worth reading",
+            "url": "https://example.org/article",
+            "description": "Why it matters.",
+            "tags": ["rust"],
+            "kind": "article",
+        });
+        if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), fields) {
+            body.extend(fields);
+        }
+        self.post("/v1/resources", &body, Some(token)).await
+    }
+
+    /// The newest position in this test's event stream.
+    pub async fn head(&self) -> u64 {
+        self.store.head().await.expect("the stream answers")
+    }
+}

@@ -1,0 +1,86 @@
+//! Test kit: `spawn_app` starts a real node (API and projectors) against the
+//! real NATS and Postgres, in a namespace and database of its own, and
+//! removes the namespace's stream and buckets when the test ends.
+
+mod client;
+mod namespace;
+
+use std::time::Duration;
+
+use resourcify::{NodeSettings, Roles, RunningNode};
+use resourcify_app::{AppSettings, TokenSecret};
+use resourcify_eventstore::{EventStore, Namespace};
+use resourcify_readmodel::{PoolSettings, ReadModel};
+use sqlx::postgres::PgConnectOptions;
+
+pub use client::{Registered, TestResponse};
+pub use namespace::NamespaceGuard;
+
+/// The NATS server tests use: `NATS_URL`, or the local default.
+pub fn nats_url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+/// A running node plus what a test needs to talk to it and look behind it.
+#[derive(Debug)]
+pub struct TestApp {
+    pub base_url: String,
+    pub http: reqwest::Client,
+    pub namespace: Namespace,
+    pub nats: async_nats::Client,
+    pub store: EventStore,
+    pub database: PgConnectOptions,
+    pub reads: ReadModel,
+    pub node: RunningNode,
+    _guard: NamespaceGuard,
+}
+
+/// Starts API and projectors over `database` (a fresh `#[sqlx::test]` database).
+pub async fn spawn_app(database: PgConnectOptions) -> TestApp {
+    spawn_app_with(database, Roles::ALL).await
+}
+
+/// Starts only the given roles, e.g. an API without projectors.
+pub async fn spawn_app_with(database: PgConnectOptions, roles: Roles) -> TestApp {
+    let guard = NamespaceGuard::new();
+    let namespace = guard.namespace().clone();
+    let settings = NodeSettings {
+        database: database.clone(),
+        nats_url: nats_url(),
+        listen: "127.0.0.1:0".parse().expect("a socket address"),
+        namespace: namespace.clone(),
+        replicas: 1,
+        roles: Roles { api: true, ..roles },
+        migrate: false,
+        app: AppSettings {
+            token_secret: TokenSecret::new("test-secret"),
+            token_ttl: Duration::from_secs(600),
+            read_wait: Duration::from_secs(2),
+        },
+        api_pool: PoolSettings {
+            max_connections: 5,
+            ..PoolSettings::default()
+        },
+        projector_pool: PoolSettings {
+            max_connections: 3,
+            ..PoolSettings::default()
+        },
+    };
+    let node = resourcify::start(settings).await.expect("the node starts");
+    let addr = node.addr.expect("the API role listens");
+    let nats = async_nats::connect(nats_url()).await.expect("NATS answers");
+    let pool = sqlx::PgPool::connect_with(database.clone())
+        .await
+        .expect("Postgres answers");
+    TestApp {
+        base_url: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+        namespace,
+        nats,
+        store: node.store.clone(),
+        database,
+        reads: ReadModel::new(pool),
+        node,
+        _guard: guard,
+    }
+}

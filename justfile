@@ -1,0 +1,64 @@
+# Resourcify tasks. `just --list` shows them all.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# The server whose databases tests create and drop (sqlx::test).
+test_database_url := env("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+pg_admin_url := "postgres://postgres@127.0.0.1:5432/postgres"
+
+default:
+    @just --list
+
+# Make sure PostgreSQL and NATS answer, starting local ones if needed.
+services:
+    scripts/services.sh
+
+# Serve API, projectors and migrations on 127.0.0.1:8080.
+run *args: services
+    cargo run --release --bin resourcify -- serve {{args}}
+
+# Run every test against the real services.
+test *args: services
+    DATABASE_URL={{test_database_url}} cargo test --workspace {{args}}
+
+# Formatting, lints, and the query cache; what CI checks besides the tests.
+check: services
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    just check-sqlx
+
+# Regenerate the offline query cache in .sqlx/ after changing a query or migration.
+prepare: services
+    just _describe-queries .sqlx
+
+# Fail if .sqlx/ does not match the queries and migrations.
+check-sqlx: services
+    #!/usr/bin/env bash
+    set -euo pipefail
+    out=$(mktemp -d)
+    just _describe-queries "$out"
+    if ! diff -r -q "$out" .sqlx >/dev/null; then
+      diff -r "$out" .sqlx | head -40
+      echo "the .sqlx/ query cache is stale: run 'just prepare' and commit it" >&2
+      exit 1
+    fi
+    echo ".sqlx/ is up to date"
+
+# Describes every query macro against a scratch database into DIR.
+_describe-queries dir:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    db="resourcify_describe_$$"
+    trap 'psql -q "{{pg_admin_url}}" -c "DROP DATABASE IF EXISTS $db" >/dev/null' EXIT
+    psql -q "{{pg_admin_url}}" -c "CREATE DATABASE $db" >/dev/null
+    for migration in migrations/*.sql; do
+      psql -q -v ON_ERROR_STOP=1 "postgres://postgres@127.0.0.1:5432/$db" -f "$migration" >/dev/null
+    done
+    mkdir -p "{{dir}}"
+    rm -f "{{dir}}"/query-*.json
+    # Touching the crates that hold queries makes their macros run again.
+    touch crates/readmodel/src/lib.rs
+    SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$(realpath "{{dir}}")" \
+      DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" \
+      cargo check --quiet -p resourcify-readmodel
+    touch crates/readmodel/src/lib.rs

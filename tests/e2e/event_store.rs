@@ -1,0 +1,142 @@
+//! The event store against a real JetStream: envelopes, optimistic
+//! concurrency, aggregate loads.
+
+use chrono::Utc;
+use futures::StreamExt;
+use resourcify_domain::DomainEvent;
+use resourcify_domain::user::{User, UserRegistered};
+use resourcify_eventstore::{EventStore, EventStoreError, EventStoreSettings, NewEvent};
+use resourcify_testkit::{NamespaceGuard, nats_url};
+use uuid::Uuid;
+
+fn registered(user_id: Uuid, username: &str) -> NewEvent {
+    NewEvent {
+        event: DomainEvent::UserRegistered(UserRegistered {
+            user_id,
+            username: username.into(),
+            email: format!("{username}@example.org"),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            registered_at: Utc::now(),
+        }),
+        msg_id: Uuid::now_v7().to_string(),
+        time: Utc::now(),
+    }
+}
+
+async fn open_store(guard: &NamespaceGuard) -> EventStore {
+    let client = async_nats::connect(nats_url()).await.unwrap();
+    EventStore::open(client, EventStoreSettings::new(guard.namespace().clone()))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stale_expected_sequence_is_rejected_and_nothing_is_appended() {
+    let guard = NamespaceGuard::new();
+    let store = open_store(&guard).await;
+    let id = Uuid::now_v7();
+
+    let first = store
+        .append("user", id, 0, registered(id, "first"))
+        .await
+        .unwrap();
+    assert_eq!(first.position, 1);
+    assert!(!first.duplicate);
+
+    // A writer that loaded the aggregate before `first` still expects 0.
+    let stale = store.append("user", id, 0, registered(id, "second")).await;
+    assert!(
+        matches!(stale, Err(EventStoreError::Conflict { expected: 0 })),
+        "{stale:?}"
+    );
+    // A wrong non-zero expectation is refused as well.
+    let wrong = store.append("user", id, 7, registered(id, "third")).await;
+    assert!(
+        matches!(wrong, Err(EventStoreError::Conflict { expected: 7 })),
+        "{wrong:?}"
+    );
+    assert_eq!(store.head().await.unwrap(), 1);
+
+    // The right expectation goes through, at the next position.
+    let next = store
+        .append("user", id, first.position, registered(id, "fourth"))
+        .await;
+    assert_eq!(next.unwrap().position, 2);
+}
+
+#[tokio::test]
+async fn the_same_message_id_is_stored_once() {
+    let guard = NamespaceGuard::new();
+    let store = open_store(&guard).await;
+    let id = Uuid::now_v7();
+    let event = registered(id, "once");
+
+    let first = store.append("user", id, 0, event.clone()).await.unwrap();
+    let again = store.append("user", id, 0, event).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.position, first.position);
+    assert_eq!(store.head().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn events_carry_cloudevents_headers_on_their_aggregate_subject() {
+    let guard = NamespaceGuard::new();
+    let store = open_store(&guard).await;
+    let id = Uuid::now_v7();
+    let new = registered(id, "headers");
+    let msg_id = new.msg_id.clone();
+    store.append("user", id, 0, new).await.unwrap();
+
+    let stream = store
+        .jetstream()
+        .get_stream(guard.namespace().stream_name())
+        .await
+        .unwrap();
+    let stored = stream.get_raw_message(1).await.unwrap();
+    assert_eq!(
+        stored.subject.as_str(),
+        format!("{}.events.user.{id}", guard.namespace())
+    );
+    let header = |name: &str| stored.headers.get(name).map(|v| v.as_str().to_owned());
+    assert_eq!(header("ce-specversion").as_deref(), Some("1.0"));
+    assert_eq!(
+        header("ce-type").as_deref(),
+        Some("resourcify.user.registered.v1")
+    );
+    assert_eq!(header("ce-source").as_deref(), Some("/resourcify"));
+    assert_eq!(header("ce-subject"), Some(format!("user/{id}")));
+    assert_eq!(header("content-type").as_deref(), Some("application/json"));
+    assert_eq!(header("Nats-Msg-Id"), Some(msg_id));
+    let ce_id: Uuid = header("ce-id").unwrap().parse().unwrap();
+    assert_eq!(ce_id.get_version_num(), 7);
+    assert!(chrono::DateTime::parse_from_rfc3339(&header("ce-time").unwrap()).is_ok());
+    let payload: serde_json::Value = serde_json::from_slice(&stored.payload).unwrap();
+    assert_eq!(payload["username"], "headers");
+}
+
+#[tokio::test]
+async fn an_aggregate_loads_from_its_own_subject_only() {
+    let guard = NamespaceGuard::new();
+    let store = open_store(&guard).await;
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    store
+        .append("user", a, 0, registered(a, "alpha"))
+        .await
+        .unwrap();
+    let at = store
+        .append("user", b, 0, registered(b, "beta"))
+        .await
+        .unwrap();
+
+    let loaded = store.load::<User>(b).await.unwrap();
+    assert_eq!(loaded.state.registered, Some(b));
+    assert_eq!(loaded.version, at.position);
+    let missing = store.load::<User>(Uuid::now_v7()).await.unwrap();
+    assert_eq!(missing.state.registered, None);
+    assert_eq!(missing.version, 0);
+
+    // The projector's feed sees both, in order.
+    let feed: Vec<_> = store.feed_after(0).await.unwrap().take(2).collect().await;
+    let positions: Vec<_> = feed.into_iter().map(|e| e.unwrap().position).collect();
+    assert_eq!(positions, [1, 2]);
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests against the real NATS and Postgres: each test gets its
+//! own database (`#[sqlx::test]`) and its own NATS namespace (`spawn_app`).
+
+mod bad_input;
+mod event_store;
+mod openapi;
+mod projector;
+mod read_your_writes;
+mod schemas;
+mod uniqueness;
+mod walking_skeleton;

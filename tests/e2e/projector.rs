@@ -1,0 +1,182 @@
+//! The projector applies each event exactly once: across restarts and when
+//! a batch is delivered again.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use resourcify::Roles;
+use resourcify_app::ViewPositions;
+use resourcify_projector::{Projection, Projector, ProjectorSettings, apply_batch};
+use resourcify_readmodel::PoolSettings;
+use resourcify_testkit::{TestApp, spawn_app_with};
+use serde_json::json;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::task::JoinHandle;
+
+/// Starts one projector instance per projection, as `serve` would.
+fn start_projectors(app: &TestApp, pool: &PgPool) -> Vec<JoinHandle<()>> {
+    Projection::ALL
+        .into_iter()
+        .map(|projection| {
+            let projector = Projector {
+                projection,
+                store: app.store.clone(),
+                pool: pool.clone(),
+                nats: app.nats.clone(),
+                settings: ProjectorSettings { batch_size: 3 },
+            };
+            tokio::spawn(projector.run())
+        })
+        .collect()
+}
+
+async fn wait_until_caught_up(app: &TestApp) -> u64 {
+    let head = app.head().await;
+    let positions = ViewPositions::new(app.reads.clone());
+    for projection in Projection::ALL {
+        positions
+            .wait_for(projection, head, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|e| panic!("{} did not catch up: {e}", projection.name()));
+    }
+    head
+}
+
+/// A digest of every read table, to compare views exactly.
+async fn views_digest(pool: &PgPool) -> Vec<(String, i64, String)> {
+    let mut digest = Vec::new();
+    for table in [
+        "user_credentials",
+        "resource_authors",
+        "resources",
+        "resource_tags",
+    ] {
+        let sql = format!(
+            "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} t"
+        );
+        let (count, md5): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        digest.push((table.to_owned(), count, md5));
+    }
+    digest
+}
+
+async fn submit_some(app: &TestApp, token: &str, titles: std::ops::Range<usize>) {
+    for i in titles {
+        let response = app
+            .submit(
+                token,
+                json!({"title": format!("Resource {i}"), "tags": ["a", "b"]}),
+            )
+            .await;
+        assert_eq!(response.status, 201, "{response:#?}");
+    }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_restarted_projector_applies_no_event_twice(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_with(
+        db.clone(),
+        Roles {
+            api: true,
+            projector: false,
+        },
+    )
+    .await;
+    let pool = resourcify_readmodel::connect(db, &PoolSettings::default())
+        .await
+        .unwrap();
+    let author = app.register("ada").await;
+    submit_some(&app, &author.token, 0..5).await;
+
+    let first = start_projectors(&app, &pool);
+    let head = wait_until_caught_up(&app).await;
+    for task in first {
+        task.abort();
+    }
+    let before = views_digest(&pool).await;
+    assert_eq!(before[2].1, 5, "five resources: {before:?}");
+    assert_eq!(before[3].1, 10, "two tags each: {before:?}");
+
+    // The whole log delivered again, as after a crash between commit and
+    // acknowledgement, changes nothing and applies nothing.
+    let everything: Vec<_> = app
+        .store
+        .feed_after(0)
+        .await
+        .unwrap()
+        .take(head as usize)
+        .map(|e| e.unwrap())
+        .collect()
+        .await;
+    for projection in Projection::ALL {
+        let mut tx = pool.begin().await.unwrap();
+        let outcome = apply_batch(&mut tx, projection, &everything).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(outcome.applied, 0, "{projection:?}");
+        assert_eq!(outcome.checkpoint, head, "{projection:?}");
+    }
+    assert_eq!(views_digest(&pool).await, before);
+
+    // A new instance over the same database resumes after the checkpoint.
+    submit_some(&app, &author.token, 5..8).await;
+    let second = start_projectors(&app, &pool);
+    let new_head = wait_until_caught_up(&app).await;
+    assert_eq!(new_head, head + 3);
+    let after = views_digest(&pool).await;
+    assert_eq!(after[2].1, 8, "{after:?}");
+    assert_eq!(after[3].1, 16, "{after:?}");
+    assert_eq!(after[0], before[0], "users unchanged");
+    for task in second {
+        task.abort();
+    }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn an_undecodable_event_is_dead_lettered_and_the_projection_goes_on(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_with(db, Roles::ALL).await;
+    let author = app.register("ada").await;
+
+    // Published straight onto the stream, bypassing the domain.
+    let subject = format!("{}.events.resource.{}", app.namespace, uuid::Uuid::now_v7());
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("ce-type", "resourcify.resource.submitted.v1");
+    let js = app.store.jetstream();
+    let poison = js
+        .publish_with_headers(subject.clone(), headers, "{\"not\": \"a resource\"}".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+        .sequence;
+
+    let after = app
+        .submit(&author.token, json!({"title": "After the poison"}))
+        .await;
+    let position = after.body["position"].as_u64().unwrap();
+    let read = app
+        .get_at(
+            &format!("/v1/resources/{}", after.body["id"].as_str().unwrap()),
+            position,
+        )
+        .await;
+    assert_eq!(read.status, 200, "{read:#?}");
+
+    let letters: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT projection, position, subject FROM dead_letters ORDER BY projection",
+    )
+    .fetch_all(app.reads.pool())
+    .await
+    .unwrap();
+    let expected: Vec<_> = ["resources", "users"]
+        .into_iter()
+        .map(|p| (p.to_owned(), poison as i64, subject.clone()))
+        .collect();
+    assert_eq!(letters, expected);
+}

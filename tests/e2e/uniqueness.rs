@@ -1,0 +1,126 @@
+//! Usernames and e-mail addresses are unique, also under concurrency and
+//! before any projection has run.
+
+use resourcify::Roles;
+use resourcify_testkit::spawn_app_with;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+fn sign_up(username: &str, email: &str) -> serde_json::Value {
+    json!({"username": username, "email": email, "password": "correct horse battery"})
+}
+
+// No projector runs: the read model never sees the first registration, so
+// only the key-value reservation can refuse the duplicates.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn duplicate_usernames_and_emails_are_409_without_any_projection(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_with(
+        db,
+        Roles {
+            api: true,
+            projector: false,
+        },
+    )
+    .await;
+    app.register("ada").await;
+
+    let same_name = app
+        .post("/v1/users", &sign_up("ADA", "other@example.org"), None)
+        .await;
+    same_name.assert_problem(409);
+    assert!(
+        same_name.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("username")
+    );
+
+    let same_email = app
+        .post("/v1/users", &sign_up("lovelace", " Ada@Example.org"), None)
+        .await;
+    same_email.assert_problem(409);
+    assert!(
+        same_email.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("e-mail")
+    );
+
+    // The refused e-mail attempt released its username claim.
+    let retry = app
+        .post(
+            "/v1/users",
+            &sign_up("lovelace", "lovelace@example.org"),
+            None,
+        )
+        .await;
+    assert_eq!(retry.status, 201, "{retry:#?}");
+    assert_eq!(app.head().await, 2);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn concurrent_sign_ups_with_one_name_create_one_account(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_with(
+        db,
+        Roles {
+            api: true,
+            projector: false,
+        },
+    )
+    .await;
+    const RACERS: usize = 12;
+
+    let same_username: Vec<_> = (0..RACERS)
+        .map(|i| sign_up("racer", &format!("racer{i}@example.org")))
+        .collect();
+    let statuses: Vec<u16> = futures::future::join_all(
+        same_username
+            .iter()
+            .map(|body| app.post("/v1/users", body, None)),
+    )
+    .await
+    .iter()
+    .map(|r| r.status.as_u16())
+    .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        RACERS - 1,
+        "{statuses:?}"
+    );
+
+    let same_email: Vec<_> = (0..RACERS)
+        .map(|i| sign_up(&format!("mail{i}"), "shared@example.org"))
+        .collect();
+    let statuses: Vec<u16> = futures::future::join_all(
+        same_email
+            .iter()
+            .map(|body| app.post("/v1/users", body, None)),
+    )
+    .await
+    .iter()
+    .map(|r| r.status.as_u16())
+    .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        RACERS - 1,
+        "{statuses:?}"
+    );
+
+    assert_eq!(app.head().await, 2, "exactly two accounts were recorded");
+}
