@@ -174,9 +174,6 @@ async fn an_undecodable_event_is_dead_lettered_and_the_projection_goes_on(
     .fetch_all(app.reads.pool())
     .await
     .unwrap();
-    let expected: Vec<_> = ["resources", "users"]
-        .into_iter()
-        .map(|p| (p.to_owned(), poison as i64, subject.clone()))
-        .collect();
-    assert_eq!(letters, expected);
+    // Only the projection that reads resource events is concerned.
+    assert_eq!(letters, [("resources".to_owned(), poison as i64, subject)]);
 }

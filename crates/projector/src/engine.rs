@@ -158,7 +158,10 @@ pub async fn apply_batch(
 
     let mut decoded: Vec<(u64, DomainEvent)> = Vec::with_capacity(fresh.len());
     let mut dead_lettered = 0;
-    for raw in &fresh {
+    for raw in fresh
+        .iter()
+        .filter(|raw| projection.reads_ce_type(raw.ce_type.as_deref()))
+    {
         match raw.decode() {
             Ok(recorded) => decoded.push((raw.position, recorded.event)),
             Err(error) => {

@@ -4,7 +4,7 @@
 mod resources;
 mod users;
 
-use resourcify_domain::DomainEvent;
+use resourcify_domain::{DomainEvent, EventType};
 use sqlx::PgConnection;
 
 /// An event with its stream position, as a projection receives it.
@@ -31,6 +31,27 @@ impl Projection {
         match self {
             Self::Users => "users",
             Self::Resources => "resources",
+        }
+    }
+
+    /// The event type names (`EventType::name`) this projection reads. Other
+    /// events only advance its checkpoint; they are not even decoded.
+    pub fn reads(self) -> &'static [&'static str] {
+        match self {
+            Self::Users => &[EventType::USER_REGISTERED.name],
+            Self::Resources => &[
+                EventType::USER_REGISTERED.name,
+                EventType::RESOURCE_SUBMITTED.name,
+            ],
+        }
+    }
+
+    /// Whether an event with this `ce-type` header concerns the projection.
+    /// An event without a readable type might, so it is not skipped.
+    pub fn reads_ce_type(self, ce_type: Option<&str>) -> bool {
+        match ce_type.and_then(EventType::parse_ce_type) {
+            Some((name, _version)) => self.reads().contains(&name),
+            None => true,
         }
     }
 
