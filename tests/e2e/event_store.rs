@@ -19,6 +19,7 @@ fn registered(user_id: Uuid, username: &str) -> NewEvent {
             registered_at: Utc::now(),
         }),
         msg_id: Uuid::now_v7().to_string(),
+        request_id: Some("req-42".into()),
         time: Utc::now(),
     }
 }
@@ -107,6 +108,7 @@ async fn events_carry_cloudevents_headers_on_their_aggregate_subject() {
     assert_eq!(header("ce-subject"), Some(format!("user/{id}")));
     assert_eq!(header("content-type").as_deref(), Some("application/json"));
     assert_eq!(header("Nats-Msg-Id"), Some(msg_id));
+    assert_eq!(header("ce-requestid").as_deref(), Some("req-42"));
     let ce_id: Uuid = header("ce-id").unwrap().parse().unwrap();
     assert_eq!(ce_id.get_version_num(), 7);
     assert!(chrono::DateTime::parse_from_rfc3339(&header("ce-time").unwrap()).is_ok());

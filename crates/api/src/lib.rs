@@ -2,47 +2,93 @@
 //! of the application layer, and map the result. No SQL and no NATS here.
 
 mod dto;
+mod middleware;
+mod ops;
 mod problem;
+mod rendered;
 mod resources;
 mod security;
 mod sessions;
+mod telemetry;
 mod users;
 
-use poem::{Endpoint, EndpointExt, Route};
+use std::sync::Arc;
+
+use poem::{EndpointExt, Route};
 use poem_openapi::OpenApiService;
 use resourcify_app::App;
 
+pub use middleware::rate_limit::{Budget, RateLimitSettings, RateLimits};
+pub use middleware::request_id::RequestId;
 pub use problem::{ApiError, Problem};
+pub use telemetry::prometheus;
 
-/// Every route the server answers: the v1 API, its OpenAPI document at
-/// `/openapi.json` and Swagger UI at `/docs`.
-pub fn routes(app: App) -> impl Endpoint {
+/// How the HTTP layer protects itself.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    pub rate_limits: RateLimitSettings,
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// Leaves out request ids, metrics and rate limits. Only for measuring
+    /// what they cost (`just bench`); never in production.
+    pub bare: bool,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            rate_limits: RateLimitSettings::default(),
+            max_body_bytes: 64 * 1024,
+            bare: false,
+        }
+    }
+}
+
+type Apis = (
+    users::UsersApi,
+    sessions::SessionsApi,
+    resources::ResourcesApi,
+    ops::OpsApi,
+);
+
+/// Every route the server answers: the v1 API, operations endpoints, the
+/// OpenAPI document at `/openapi.json` and Swagger UI at `/docs`.
+pub fn routes(app: App, settings: &ApiSettings, limits: Arc<RateLimits>) -> poem::endpoint::BoxEndpoint<'static> {
     let api = openapi_service(app.clone());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    Route::new()
+    let max_body = settings.max_body_bytes;
+    let routes = Route::new()
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        .around(move |next, request| middleware::body_limit::enforce(next, request, max_body))
+        .catch_all_error(problem::from_poem_error);
+    if settings.bare {
+        return routes.data(app).data(limits).boxed();
+    }
+    let guarded = limits.clone();
+    routes
+        .around(move |next, request| {
+            middleware::rate_limit::enforce(next, request, guarded.clone())
+        })
+        .around(middleware::http_metrics::record)
+        .around(middleware::request_id::assign)
         .data(app)
-        .catch_all_error(problem::from_poem_error)
+        .data(limits)
+        .boxed()
 }
 
-fn openapi_service(
-    app: App,
-) -> OpenApiService<
-    (
-        users::UsersApi,
-        sessions::SessionsApi,
-        resources::ResourcesApi,
-    ),
-    (),
-> {
+fn openapi_service(app: App) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             users::UsersApi { app: app.clone() },
             sessions::SessionsApi { app: app.clone() },
-            resources::ResourcesApi { app },
+            resources::ResourcesApi { app: app.clone() },
+            ops::OpsApi {
+                app,
+                metrics: prometheus().clone(),
+            },
         ),
         "Resourcify",
         env!("CARGO_PKG_VERSION"),

@@ -1,7 +1,7 @@
 //! RFC 9457 problem details: the one place where errors become HTTP.
 
 use poem::http::StatusCode;
-use poem::{IntoResponse, Response};
+use poem::{IntoResponse, PathPattern, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 use resourcify_app::AppError;
@@ -64,6 +64,17 @@ pub enum ApiError {
     /// Well-formed, but some fields break the rules; `errors` lists them.
     #[oai(status = 422, content_type = "application/problem+json")]
     Unprocessable(Json<Problem>),
+    /// The request body is too large.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// A rate limit was reached; retry after the given seconds.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(
+        Json<Problem>,
+        #[oai(header = "Retry-After")] u64,
+        #[oai(header = "RateLimit-Policy")] String,
+        #[oai(header = "RateLimit")] String,
+    ),
     /// A view has not caught up yet, or a backing service is down. Retry after the given seconds.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>, #[oai(header = "Retry-After")] u64),
@@ -145,6 +156,29 @@ impl From<AppError> for ApiError {
 }
 
 impl ApiError {
+    pub(crate) fn too_many_requests(
+        detail: impl Into<String>,
+        retry_after: u64,
+        policy: String,
+    ) -> Self {
+        let name = policy
+            .split(';')
+            .next()
+            .unwrap_or("\"default\"")
+            .to_owned();
+        Self::TooManyRequests(
+            problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                detail,
+            ),
+            retry_after,
+            policy,
+            format!("{name};r=0;t={retry_after}"),
+        )
+    }
+
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::BadRequest(problem(
             StatusCode::BAD_REQUEST,
@@ -159,6 +193,16 @@ impl ApiError {
 /// missing token, an unknown route) into problem+json too. Handler errors
 /// already are problem+json and pass through untouched.
 pub(crate) async fn from_poem_error(error: poem::Error) -> Response {
+    // Keep the matched route for the HTTP metrics.
+    let route = error.data::<PathPattern>().cloned();
+    let mut response = problem_response(error);
+    if let Some(route) = route {
+        response.set_data(route);
+    }
+    response
+}
+
+fn problem_response(error: poem::Error) -> Response {
     if error.is_from_response() {
         return error.into_response();
     }

@@ -1,14 +1,17 @@
 //! Submitting and reading resources.
 
+use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use resourcify_app::{App, ResourceQuery};
+use resourcify_app::{App, CacheOutcome, ResourceQuery};
 use resourcify_domain::resource::Submission;
 use uuid::Uuid;
 
 use crate::ApiError;
 use crate::dto::{NewResource, Resource, ResourceList, SubmittedResource, min_position};
+use crate::rendered::RenderedJson;
+use crate::users::command_meta;
 use crate::security::BearerAuth;
 
 #[derive(Tags)]
@@ -33,10 +36,26 @@ enum SubmitResponse {
     ),
 }
 
+/// Public data: shared caches may keep it, but must revalidate (cheap: 304).
+const PUBLIC_REVALIDATE: &str = "public, max-age=0, must-revalidate";
+
 #[derive(ApiResponse)]
 enum ResourceResponse {
     #[oai(status = 200)]
-    Ok(Json<Resource>),
+    Ok(
+        RenderedJson<Resource>,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Cache-Control")] String,
+        /// `hit` when answered from this node's memory, `miss` otherwise.
+        #[oai(header = "X-Cache")]
+        String,
+    ),
+    /// Unchanged since the `If-None-Match` ETag.
+    #[oai(status = 304)]
+    NotModified(
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Cache-Control")] String,
+    ),
 }
 
 #[derive(ApiResponse)]
@@ -56,6 +75,7 @@ impl ResourcesApi {
         /// Makes a retried request safe: the same key submits one resource.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
+        request: &Request,
     ) -> Result<SubmitResponse, ApiError> {
         let submission = Submission {
             title: &body.title,
@@ -66,7 +86,7 @@ impl ResourcesApi {
         };
         let submitted = self
             .app
-            .submit_resource(&auth.0, submission, idempotency_key.0.as_deref())
+            .submit_resource(&auth.0, submission, &command_meta(idempotency_key.0, request))
             .await?;
         Ok(SubmitResponse::Created(
             Json(SubmittedResource {
@@ -83,6 +103,9 @@ impl ResourcesApi {
     async fn get(
         &self,
         id: Path<Uuid>,
+        /// Answers 304 when the resource still has this ETag.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
         /// Wait (up to a few seconds) until the view includes this position.
         #[oai(name = "X-Resourcify-Min-Position")]
         min_position_header: Header<Option<u64>>,
@@ -91,8 +114,29 @@ impl ResourcesApi {
         min_position_query: Query<Option<u64>>,
     ) -> Result<ResourceResponse, ApiError> {
         let position = min_position(min_position_header.0, min_position_query.0);
-        let row = self.app.resource(id.0, position).await?;
-        Ok(ResourceResponse::Ok(Json(row.into())))
+        let (view, outcome) = self
+            .app
+            .resource_view(id.0, position, |row| {
+                RenderedJson::render(&Resource::from(row))
+            })
+            .await?;
+        let cache_control = PUBLIC_REVALIDATE.to_owned();
+        if if_none_match
+            .0
+            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == view.etag || t.trim() == "*"))
+        {
+            return Ok(ResourceResponse::NotModified(view.etag.clone(), cache_control));
+        }
+        let cache = match outcome {
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Miss => "miss",
+        };
+        Ok(ResourceResponse::Ok(
+            RenderedJson::from_bytes(view.body.clone()),
+            view.etag.clone(),
+            cache_control,
+            cache.to_owned(),
+        ))
     }
 
     /// List resources, newest first

@@ -1,11 +1,14 @@
 //! Sign-in.
 
+use poem::web::Data;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 use resourcify_app::App;
 
-use crate::ApiError;
+use std::sync::Arc;
+
+use crate::{ApiError, RateLimits};
 use crate::dto::{LoginRequest, SessionToken, min_position};
 
 #[derive(Tags)]
@@ -23,7 +26,12 @@ pub struct SessionsApi {
 enum LoginResponse {
     /// Credentials accepted.
     #[oai(status = 200)]
-    Ok(Json<SessionToken>),
+    Ok(
+        Json<SessionToken>,
+        /// Tokens are per-user secrets: never stored by caches.
+        #[oai(header = "Cache-Control")]
+        String,
+    ),
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Users")]
@@ -40,7 +48,9 @@ impl SessionsApi {
         /// Same as the `X-Resourcify-Min-Position` header.
         #[oai(name = "min_position")]
         min_position_query: Query<Option<u64>>,
+        limits: Data<&Arc<RateLimits>>,
     ) -> Result<LoginResponse, ApiError> {
+        limits.check_login_account(&body.login)?;
         let position = min_position(min_position_header.0, min_position_query.0);
         let token = self
             .app
@@ -50,6 +60,6 @@ impl SessionsApi {
             access_token: token.token,
             token_type: "Bearer".into(),
             expires_in: token.expires_in.as_secs(),
-        })))
+        }), "no-store".to_owned()))
     }
 }

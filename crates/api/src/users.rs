@@ -1,12 +1,13 @@
 //! Sign-up.
 
+use poem::Request;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use resourcify_app::App;
+use resourcify_app::{App, CommandMeta};
 use resourcify_domain::user::Registration;
 
-use crate::ApiError;
+use crate::{ApiError, RequestId};
 use crate::dto::{NewUser, RegisteredUser};
 
 #[derive(Tags)]
@@ -44,6 +45,7 @@ impl UsersApi {
         /// Makes a retried request safe: the same key registers one account.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
+        request: &Request,
     ) -> Result<RegisterResponse, ApiError> {
         let registration = Registration {
             username: &body.username,
@@ -52,7 +54,7 @@ impl UsersApi {
         };
         let registered = self
             .app
-            .register(registration, idempotency_key.0.as_deref())
+            .register(registration, &command_meta(idempotency_key.0, request))
             .await?;
         let location = format!("/v1/users/{}", registered.username);
         Ok(RegisterResponse::Created(
@@ -65,5 +67,13 @@ impl UsersApi {
             location,
             registered.position,
         ))
+    }
+}
+
+/// What every command carries besides its body.
+pub(crate) fn command_meta(idempotency_key: Option<String>, request: &Request) -> CommandMeta {
+    CommandMeta {
+        idempotency_key,
+        request_id: request.data::<RequestId>().map(|id| id.0.clone()),
     }
 }

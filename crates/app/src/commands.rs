@@ -18,6 +18,15 @@ const MAX_ATTEMPTS: usize = 3;
 /// retry after a lost response names the same thing instead of a new one.
 const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_7d2e_4b6a_4e8f_9a3c_2d1b_0e7f_6a5c);
 
+/// What a command carries besides its input.
+#[derive(Debug, Clone, Default)]
+pub struct CommandMeta {
+    /// The client's `Idempotency-Key`: created ids and message ids derive from it.
+    pub idempotency_key: Option<String>,
+    /// The request's id, recorded on the event.
+    pub request_id: Option<String>,
+}
+
 /// A new account and its first access token.
 #[derive(Debug, Clone)]
 pub struct Registered {
@@ -52,10 +61,10 @@ impl App {
     pub async fn register(
         &self,
         registration: Registration<'_>,
-        idempotency_key: Option<&str>,
+        meta: &CommandMeta,
     ) -> Result<Registered, AppError> {
         let valid = registration.validate().map_err(AppError::Invalid)?;
-        let (user_id, msg_id) = identity("user", idempotency_key);
+        let (user_id, msg_id) = identity("user", meta.idempotency_key.as_deref());
         let book = &self.inner.reservations;
 
         let username = valid.username.as_str();
@@ -89,7 +98,7 @@ impl App {
                 password_hash,
                 at: Utc::now(),
             });
-            self.execute::<User>(user_id, &msg_id, &command).await
+            self.execute::<User>(user_id, &msg_id, meta, &command).await
         }
         .await;
         let position = match appended {
@@ -115,17 +124,17 @@ impl App {
         &self,
         author: &AuthenticatedUser,
         submission: Submission<'_>,
-        idempotency_key: Option<&str>,
+        meta: &CommandMeta,
     ) -> Result<Submitted, AppError> {
         let valid = submission.validate().map_err(AppError::Invalid)?;
-        let (id, msg_id) = identity("resource", idempotency_key);
+        let (id, msg_id) = identity("resource", meta.idempotency_key.as_deref());
         let command = ResourceCommand::Submit(SubmitResource {
             resource_id: id,
             author_id: author.user_id,
             submission: valid,
             at: Utc::now(),
         });
-        let position = self.execute::<Resource>(id, &msg_id, &command).await?;
+        let position = self.execute::<Resource>(id, &msg_id, meta, &command).await?;
         Ok(Submitted { id, position })
     }
 
@@ -134,6 +143,7 @@ impl App {
         &self,
         id: Uuid,
         msg_id: &str,
+        meta: &CommandMeta,
         command: &A::Command,
     ) -> Result<u64, AppError> {
         let store = &self.inner.store;
@@ -151,6 +161,7 @@ impl App {
             let new = NewEvent {
                 event: event.into(),
                 msg_id: msg_id.to_owned(),
+                request_id: meta.request_id.clone(),
                 time: Utc::now(),
             };
             match store.append(A::NAME, id, loaded.version, new).await {

@@ -3,25 +3,31 @@
 //! The HTTP layer calls these one-line methods and nothing else.
 
 mod auth;
+mod cache;
 mod commands;
 mod cursor;
 mod error;
 mod positions;
 mod queries;
+mod status;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use resourcify_eventstore::{EventStore, ReservationBook};
-use resourcify_readmodel::ReadModel;
+use futures::StreamExt;
+use resourcify_readmodel::projections::Projection;
+use resourcify_readmodel::{ReadModel, ViewNotice};
 
 pub use auth::{AccessToken, AuthenticatedUser, Passwords, TokenSecret, Tokens};
-pub use commands::{Registered, Submitted};
+pub use cache::{CacheOutcome, RenderedView, ViewCache};
+pub use commands::{CommandMeta, Registered, Submitted};
 pub use cursor::Cursor;
 pub use error::AppError;
-pub use positions::{ViewPositions, follow_view_notices};
+pub use positions::ViewPositions;
 pub use queries::{ResourcePage, ResourceQuery};
 pub use resourcify_readmodel::ResourceRow;
+pub use status::{ProjectionStatus, Readiness};
 
 /// Settings the application layer needs, read once by the binary.
 #[derive(Debug, Clone)]
@@ -30,6 +36,29 @@ pub struct AppSettings {
     pub token_ttl: Duration,
     /// How long a read waits for a projection to reach a requested position.
     pub read_wait: Duration,
+    /// Active queries older than this are reported as long-running.
+    pub long_running_query: Duration,
+    /// `/readyz` fails while any projection is more events behind than this.
+    pub ready_max_lag_events: u64,
+    /// How long a cached view lives if no notice invalidates it first.
+    pub cache_ttl: Duration,
+    /// How many views each cache holds at most.
+    pub cache_capacity: u64,
+}
+
+impl AppSettings {
+    /// Settings for development and tests, with the given token secret.
+    pub fn with_secret(token_secret: TokenSecret) -> Self {
+        Self {
+            token_secret,
+            token_ttl: Duration::from_secs(3600),
+            read_wait: Duration::from_secs(5),
+            long_running_query: Duration::from_secs(5),
+            ready_max_lag_events: 1_000,
+            cache_ttl: Duration::from_secs(60),
+            cache_capacity: 100_000,
+        }
+    }
 }
 
 /// The application: everything a request handler may call.
@@ -46,6 +75,8 @@ struct Inner {
     positions: ViewPositions,
     tokens: Tokens,
     passwords: Passwords,
+    /// Rendered single resources, by id.
+    resource_views: ViewCache<uuid::Uuid>,
     settings: AppSettings,
 }
 
@@ -66,6 +97,11 @@ impl App {
                 positions,
                 tokens,
                 passwords: Passwords,
+                resource_views: ViewCache::new(
+                    "resource",
+                    settings.cache_capacity,
+                    settings.cache_ttl,
+                ),
                 settings,
             }),
         }
@@ -77,5 +113,31 @@ impl App {
 
     pub fn positions(&self) -> &ViewPositions {
         &self.inner.positions
+    }
+
+    /// Applies a projector's notice: wakes waiters and drops changed views.
+    pub fn observe(&self, notice: &ViewNotice) {
+        self.inner.positions.observe(notice);
+        if notice.projection == Projection::Resources.name() {
+            let ids = notice.keys.iter().filter_map(|k| k.parse().ok());
+            self.inner.resource_views.invalidate(ids);
+        }
+    }
+
+    /// Listens to every projection's notices until the subscription ends;
+    /// run it once per API node.
+    pub async fn follow_view_notices(
+        self,
+        nats: async_nats::Client,
+    ) -> Result<(), async_nats::SubscribeError> {
+        let subject = self.inner.store.namespace().all_view_notices_subject();
+        let mut notices = nats.subscribe(subject).await?;
+        while let Some(message) = notices.next().await {
+            match serde_json::from_slice::<ViewNotice>(&message.payload) {
+                Ok(notice) => self.observe(&notice),
+                Err(error) => tracing::warn!(%error, "ignoring malformed view notice"),
+            }
+        }
+        Ok(())
     }
 }

@@ -6,8 +6,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
-use resourcify_eventstore::Namespace;
 use resourcify_readmodel::projections::Projection;
 use resourcify_readmodel::{ReadModel, ViewNotice};
 use tokio::sync::watch;
@@ -38,6 +36,11 @@ impl ViewPositions {
 
     fn sender(&self, projection: Projection) -> &watch::Sender<u64> {
         &self.positions[&projection]
+    }
+
+    /// The newest position known to be applied by `projection`.
+    pub fn current(&self, projection: Projection) -> u64 {
+        *self.sender(projection).borrow()
     }
 
     /// Records that `projection` has reached `position` (positions only grow).
@@ -89,21 +92,4 @@ impl ViewPositions {
             }
         }
     }
-}
-
-/// Listens to every projection's notices in the namespace until the
-/// subscription ends; spawn it once per API node.
-pub async fn follow_view_notices(
-    nats: async_nats::Client,
-    namespace: Namespace,
-    positions: ViewPositions,
-) -> Result<(), async_nats::SubscribeError> {
-    let mut notices = nats.subscribe(namespace.all_view_notices_subject()).await?;
-    while let Some(message) = notices.next().await {
-        match serde_json::from_slice::<ViewNotice>(&message.payload) {
-            Ok(notice) => positions.observe(&notice),
-            Err(error) => tracing::warn!(%error, "ignoring malformed view notice"),
-        }
-    }
-    Ok(())
 }

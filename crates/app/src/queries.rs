@@ -1,7 +1,10 @@
 //! The read side of the application: every answer comes from a named,
 //! indexed read-model query, after waiting for the caller's position.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use resourcify_domain::ValidationErrors;
 use resourcify_domain::resource::Tag;
@@ -10,6 +13,7 @@ use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
 use crate::auth::AccessToken;
+use crate::cache::{CacheOutcome, RenderedView};
 use crate::{App, AppError, Cursor};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -50,6 +54,27 @@ impl App {
     /// How long a client should wait before retrying a read that timed out waiting.
     pub fn read_retry_after(&self) -> Duration {
         Duration::from_secs(1)
+    }
+
+    /// One resource, rendered by `render`, from memory when possible.
+    #[tracing::instrument(skip(self, render))]
+    pub async fn resource_view(
+        &self,
+        id: Uuid,
+        min_position: Option<u64>,
+        render: impl FnOnce(ResourceRow) -> Bytes,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let cache = &self.inner.resource_views;
+        if let Some(view) = cache.get(&id, min_position) {
+            return Ok((view, CacheOutcome::Hit));
+        }
+        self.wait_for(Projection::Resources, min_position).await?;
+        let generation = cache.generation();
+        let position = self.inner.positions.current(Projection::Resources);
+        let row = self.resource(id, None).await?;
+        let view = Arc::new(RenderedView::new(render(row), position));
+        cache.insert_unless_invalidated(id, view.clone(), generation);
+        Ok((view, CacheOutcome::Miss))
     }
 
     #[tracing::instrument(skip(self))]

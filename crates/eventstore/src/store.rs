@@ -40,6 +40,8 @@ impl EventStoreSettings {
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub event: DomainEvent,
+    /// The id of the request that caused the event, kept as `ce-requestid`.
+    pub request_id: Option<String>,
     /// Becomes `Nats-Msg-Id`: the same id appended twice is stored once.
     pub msg_id: String,
     pub time: DateTime<Utc>,
@@ -65,6 +67,7 @@ pub struct Loaded<A> {
 /// The event log of one namespace.
 #[derive(Clone)]
 pub struct EventStore {
+    client: async_nats::Client,
     js: jetstream::Context,
     stream: stream::Stream,
     settings: EventStoreSettings,
@@ -84,7 +87,7 @@ impl EventStore {
         client: async_nats::Client,
         settings: EventStoreSettings,
     ) -> Result<Self, EventStoreError> {
-        let js = jetstream::new(client);
+        let js = jetstream::new(client.clone());
         let ns = &settings.namespace;
         let stream = js
             .get_or_create_stream(stream::Config {
@@ -99,6 +102,7 @@ impl EventStore {
             .await
             .map_err(EventStoreError::unavailable)?;
         Ok(Self {
+            client,
             js,
             stream,
             settings,
@@ -124,13 +128,17 @@ impl EventStore {
         new: NewEvent,
     ) -> Result<Appended, EventStoreError> {
         let subject = self.settings.namespace.aggregate_subject(aggregate, id);
-        let headers = envelope::headers(
+        let event_type = new.event.event_type();
+        let mut headers = envelope::headers(
             &new.event,
             aggregate,
             &self.settings.source,
             &new.msg_id,
             new.time,
         );
+        if let Some(request_id) = &new.request_id {
+            headers.insert("ce-requestid", request_id.as_str());
+        }
         let publish = jetstream::message::PublishMessage::build()
             .payload(new.event.to_payload().into())
             .headers(headers)
@@ -145,6 +153,10 @@ impl EventStore {
                 PublishErrorKind::WrongLastSequence => EventStoreError::Conflict { expected },
                 _ => EventStoreError::unavailable(e),
             })?;
+        if !ack.duplicate {
+            metrics::counter!("resourcify_events_appended_total", "type" => event_type.ce_type())
+                .increment(1);
+        }
         Ok(Appended {
             position: ack.sequence,
             duplicate: ack.duplicate,
@@ -195,6 +207,20 @@ impl EventStore {
             .await
             .map_err(EventStoreError::unavailable)?;
         Ok(info.state.last_sequence)
+    }
+
+    /// When the event at `position` was stored, if it still exists.
+    pub async fn stored_at(&self, position: u64) -> Result<Option<DateTime<Utc>>, EventStoreError> {
+        match self.stream.get_raw_message(position).await {
+            Ok(message) => Ok(Some(message.time)),
+            Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(EventStoreError::unavailable(e)),
+        }
+    }
+
+    /// Whether the NATS connection is up right now.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
     }
 
     /// Every event after `position`, in order, then live ones as they are appended.

@@ -53,7 +53,7 @@ impl Projector {
     /// Follows the log from the committed checkpoint until the feed fails.
     async fn follow(&self) -> Result<(), String> {
         let name = self.projection.name();
-        let checkpoint = resourcify_readmodel::ReadModel::new(self.pool.clone())
+        let checkpoint = resourcify_readmodel::ReadModel::new(self.pool.clone(), std::time::Duration::from_secs(1))
             .projection_checkpoint(name)
             .await
             .map_err(|e| e.to_string())?;
@@ -85,6 +85,12 @@ impl Projector {
         loop {
             match self.commit(batch).await {
                 Ok(outcome) => {
+                    // Counted once committed, so a retried batch is not counted twice.
+                    metrics::counter!(
+                        "resourcify_dead_letters_total",
+                        "projection" => self.projection.name()
+                    )
+                    .increment(outcome.dead_lettered as u64);
                     self.announce(outcome).await;
                     backoff.reset();
                     return;

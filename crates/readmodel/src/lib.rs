@@ -5,6 +5,7 @@
 mod checkpoint;
 mod dead_letters;
 mod error;
+mod instrument;
 mod notice;
 mod pool;
 pub mod projections;
@@ -16,7 +17,7 @@ pub use dead_letters::{DeadLetter, record_dead_letter};
 pub use error::ReadModelError;
 pub use notice::ViewNotice;
 pub use pool::{PoolSettings, connect};
-pub use queries::ReadModel;
+pub use queries::{CheckpointRow, ReadModel, RunningQuery};
 pub use rows::{Credentials, ResourceRow};
 
 /// Every migration under `migrations/`, embedded in the binary.

@@ -2,20 +2,42 @@
 //! against the schema at compile time, and served by an index (the EXPLAIN
 //! test holds every one of them to that).
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::instrument::timed;
 use crate::{Credentials, ReadModelError, ResourceRow};
 
 /// Read access to the views, for the API.
 #[derive(Debug, Clone)]
 pub struct ReadModel {
     pool: PgPool,
+    slow_after: Duration,
+}
+
+/// A query that has been running on the server for a while.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningQuery {
+    pub pid: i32,
+    pub seconds: f64,
+    pub query: String,
+}
+
+/// A projection's committed position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointRow {
+    pub projection: String,
+    pub position: i64,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl ReadModel {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    /// Queries slower than `slow_after` are counted and logged as slow.
+    pub fn new(pool: PgPool, slow_after: Duration) -> Self {
+        Self { pool, slow_after }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -24,10 +46,9 @@ impl ReadModel {
 
     #[tracing::instrument(skip(self))]
     pub async fn resource_by_id(&self, id: Uuid) -> Result<Option<ResourceRow>, ReadModelError> {
-        sqlx::query_file_as!(ResourceRow, "queries/resource_by_id.sql", id)
-            .fetch_optional(&self.pool)
+        timed("resource_by_id", self.slow_after, sqlx::query_file_as!(ResourceRow, "queries/resource_by_id.sql", id)
+            .fetch_optional(&self.pool))
             .await
-            .map_err(ReadModelError::from_sqlx("resource_by_id"))
     }
 
     /// Newest first, strictly before the keyset position `before`.
@@ -37,10 +58,9 @@ impl ReadModel {
         before: i64,
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
-        sqlx::query_file_as!(ResourceRow, "queries/resources_newest.sql", before, limit)
-            .fetch_all(&self.pool)
+        timed("resources_newest", self.slow_after, sqlx::query_file_as!(ResourceRow, "queries/resources_newest.sql", before, limit)
+            .fetch_all(&self.pool))
             .await
-            .map_err(ReadModelError::from_sqlx("resources_newest"))
     }
 
     /// One tag's resources, newest first, strictly before `before`.
@@ -51,16 +71,15 @@ impl ReadModel {
         before: i64,
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
-        sqlx::query_file_as!(
+        timed("resources_by_tag", self.slow_after, sqlx::query_file_as!(
             ResourceRow,
             "queries/resources_by_tag.sql",
             tag,
             before,
             limit
         )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(ReadModelError::from_sqlx("resources_by_tag"))
+        .fetch_all(&self.pool))
+            .await
     }
 
     /// Looks a user up by username or e-mail (both stored normalised).
@@ -69,18 +88,43 @@ impl ReadModel {
         &self,
         login: &str,
     ) -> Result<Option<Credentials>, ReadModelError> {
-        sqlx::query_file_as!(Credentials, "queries/credentials_by_login.sql", login)
-            .fetch_optional(&self.pool)
+        timed("credentials_by_login", self.slow_after, sqlx::query_file_as!(Credentials, "queries/credentials_by_login.sql", login)
+            .fetch_optional(&self.pool))
             .await
-            .map_err(ReadModelError::from_sqlx("credentials_by_login"))
     }
 
     /// The last position a projection has applied, 0 before its first batch.
     pub async fn projection_checkpoint(&self, projection: &str) -> Result<u64, ReadModelError> {
-        let position = sqlx::query_file_scalar!("queries/projection_checkpoint.sql", projection)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(ReadModelError::from_sqlx("projection_checkpoint"))?;
+        let position = timed("projection_checkpoint", self.slow_after, sqlx::query_file_scalar!("queries/projection_checkpoint.sql", projection)
+            .fetch_optional(&self.pool))
+            .await?;
         Ok(position.map_or(0, |p| p as u64))
+    }
+
+    /// Active queries older than `older_than`, oldest first.
+    pub async fn long_running_queries(
+        &self,
+        older_than: Duration,
+    ) -> Result<Vec<RunningQuery>, ReadModelError> {
+        let rows = sqlx::query_file_as!(
+            RunningQuery,
+            "queries/long_running_queries.sql",
+            older_than.as_secs_f64()
+        )
+        .fetch_all(&self.pool);
+        timed("long_running_queries", self.slow_after, rows).await
+    }
+
+    /// Every projection's committed position.
+    pub async fn projection_checkpoints(&self) -> Result<Vec<CheckpointRow>, ReadModelError> {
+        let rows = sqlx::query_file_as!(CheckpointRow, "queries/projection_checkpoints.sql")
+            .fetch_all(&self.pool);
+        timed("projection_checkpoints", self.slow_after, rows).await
+    }
+
+    /// Whether Postgres answers at all.
+    pub async fn ping(&self) -> Result<(), ReadModelError> {
+        let one = sqlx::query_file_scalar!("queries/ping.sql").fetch_one(&self.pool);
+        timed("ping", self.slow_after, one).await.map(|_| ())
     }
 }

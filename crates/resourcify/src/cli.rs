@@ -1,13 +1,14 @@
 //! Command-line and environment configuration, read once here and handed
 //! down as plain settings.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use resourcify::{NodeSettings, Roles};
+use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
 use resourcify_app::{AppSettings, TokenSecret};
 use resourcify_eventstore::Namespace;
 use resourcify_readmodel::PoolSettings;
@@ -110,9 +111,74 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]
     statement_timeout_ms: u64,
 
+    /// Postgres lock_timeout for every pool, in milliseconds.
+    #[arg(long, env = "RESOURCIFY_LOCK_TIMEOUT_MS", default_value_t = 2000)]
+    lock_timeout_ms: u64,
+
+    /// Postgres idle_in_transaction_session_timeout for every pool, in milliseconds.
+    #[arg(long, env = "RESOURCIFY_IDLE_IN_TRANSACTION_TIMEOUT_MS", default_value_t = 30000)]
+    idle_in_transaction_timeout_ms: u64,
+
+    /// Connections in the API's pool.
+    #[arg(long, env = "RESOURCIFY_API_POOL_SIZE", default_value_t = 10)]
+    api_pool_size: u32,
+
+    /// Connections in the projectors' pool (separate, so neither starves the other).
+    #[arg(long, env = "RESOURCIFY_PROJECTOR_POOL_SIZE", default_value_t = 4)]
+    projector_pool_size: u32,
+
+    /// Named queries slower than this are counted and logged as slow, in milliseconds.
+    #[arg(long, env = "RESOURCIFY_SLOW_QUERY_MS", default_value_t = 250)]
+    slow_query_ms: u64,
+
+    /// Active queries older than this are reported as long-running, in milliseconds.
+    #[arg(long, env = "RESOURCIFY_LONG_RUNNING_QUERY_MS", default_value_t = 5000)]
+    long_running_query_ms: u64,
+
+    /// /readyz fails while a projection is more than this many events behind.
+    #[arg(long, env = "RESOURCIFY_READY_MAX_LAG", default_value_t = 1000)]
+    ready_max_lag: u64,
+
+    /// Read budget per client, e.g. 1200/min.
+    #[arg(long, env = "RESOURCIFY_RATE_READS", default_value = "1200/min")]
+    rate_reads: Budget,
+
+    /// Write budget per client.
+    #[arg(long, env = "RESOURCIFY_RATE_WRITES", default_value = "120/min")]
+    rate_writes: Budget,
+
+    /// Sign-ups per client address.
+    #[arg(long, env = "RESOURCIFY_RATE_SIGNUPS", default_value = "10/h")]
+    rate_signups: Budget,
+
+    /// Login attempts per client address.
+    #[arg(long, env = "RESOURCIFY_RATE_LOGINS", default_value = "30/min")]
+    rate_logins: Budget,
+
+    /// Login attempts per account, from any address.
+    #[arg(long, env = "RESOURCIFY_RATE_LOGINS_PER_ACCOUNT", default_value = "10/min")]
+    rate_logins_per_account: Budget,
+
+    /// Reads waiting for a position that one client may hold open at once.
+    #[arg(long, env = "RESOURCIFY_MAX_WAITING_READS", default_value_t = 16)]
+    max_waiting_reads: usize,
+
+    /// Proxies whose X-Forwarded-For is believed (comma-separated IPs).
+    #[arg(long, env = "RESOURCIFY_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<IpAddr>,
+
+    /// Larger request bodies are refused with 413.
+    #[arg(long, env = "RESOURCIFY_MAX_BODY_BYTES", default_value_t = 65536)]
+    max_body_bytes: usize,
+
     /// Stream and bucket replicas (3 on a JetStream cluster).
     #[arg(long, env = "RESOURCIFY_REPLICAS", default_value_t = 1)]
     replicas: usize,
+
+    /// Benchmarks only: serve without request ids, metrics and rate limits,
+    /// to measure what they cost.
+    #[arg(long, env = "RESOURCIFY_BENCH_BARE", hide = true)]
+    bench_bare: bool,
 }
 
 impl Default for ServeArgs {
@@ -146,7 +212,10 @@ impl Cli {
             DEV_JWT_SECRET.to_owned()
         });
         let pool = PoolSettings {
+            max_connections: args.api_pool_size,
             statement_timeout: Duration::from_millis(args.statement_timeout_ms),
+            lock_timeout: Duration::from_millis(args.lock_timeout_ms),
+            idle_in_transaction_timeout: Duration::from_millis(args.idle_in_transaction_timeout_ms),
             ..PoolSettings::default()
         };
         let settings = NodeSettings {
@@ -168,13 +237,29 @@ impl Cli {
             },
             migrate: !args.no_migrate,
             app: AppSettings {
-                token_secret: TokenSecret::new(secret),
                 token_ttl: Duration::from_secs(args.token_ttl_secs),
                 read_wait: Duration::from_millis(args.read_wait_ms),
+                long_running_query: Duration::from_millis(args.long_running_query_ms),
+                ready_max_lag_events: args.ready_max_lag,
+                ..AppSettings::with_secret(TokenSecret::new(secret))
             },
+            api: ApiSettings {
+                rate_limits: RateLimitSettings {
+                    reads: args.rate_reads,
+                    writes: args.rate_writes,
+                    signups: args.rate_signups,
+                    logins: args.rate_logins,
+                    logins_per_account: args.rate_logins_per_account,
+                    max_waiting_reads: args.max_waiting_reads,
+                    trusted_proxies: args.trusted_proxies.clone(),
+                },
+                max_body_bytes: args.max_body_bytes,
+                bare: args.bench_bare,
+            },
+            slow_query: Duration::from_millis(args.slow_query_ms),
             api_pool: pool.clone(),
             projector_pool: PoolSettings {
-                max_connections: 4,
+                max_connections: args.projector_pool_size,
                 ..pool
             },
         };

@@ -4,7 +4,11 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use resourcify_app::{App, ViewPositions, follow_view_notices};
+use std::sync::Arc;
+use std::time::Duration;
+
+use resourcify_api::RateLimits;
+use resourcify_app::{App, ViewPositions};
 use resourcify_eventstore::{EventStore, EventStoreSettings, ReservationBook};
 use resourcify_projector::{Projection, Projector, ProjectorSettings};
 use resourcify_readmodel::{MIGRATOR, ReadModel};
@@ -106,15 +110,8 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         let pool = resourcify_readmodel::connect(settings.database.clone(), &settings.api_pool)
             .await
             .context("connecting the API pool")?;
-        let reads = ReadModel::new(pool);
+        let reads = ReadModel::new(pool, settings.slow_query);
         let positions = ViewPositions::new(reads.clone());
-        let follower =
-            follow_view_notices(nats.clone(), settings.namespace.clone(), positions.clone());
-        tasks.push(tokio::spawn(async move {
-            if let Err(error) = follower.await {
-                tracing::error!(%error, "view notices unavailable; reads fall back to polling");
-            }
-        }));
         let reservations =
             ReservationBook::open(store.jetstream(), &settings.namespace, settings.replicas)
                 .await
@@ -126,6 +123,15 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             positions,
             settings.app.clone(),
         );
+        let follower = app.clone().follow_view_notices(nats.clone());
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = follower.await {
+                tracing::error!(%error, "view notices unavailable; reads fall back to polling");
+            }
+        }));
+        tasks.push(tokio::spawn(app.clone().watch_health(Duration::from_secs(5))));
+        let limits = Arc::new(RateLimits::new(&settings.api.rate_limits));
+        tasks.push(tokio::spawn(housekeeping(limits.clone())));
 
         let acceptor = TcpListener::bind(settings.listen)
             .into_acceptor()
@@ -139,7 +145,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         addr = Some(local);
         tracing::info!(%local, "API listening");
         let server = poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
-            resourcify_api::routes(app),
+            resourcify_api::routes(app, &settings.api, limits),
             async move {
                 let _ = shutdown_requested.await;
             },
@@ -158,4 +164,15 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         shutdown: Some(shutdown),
         tasks,
     })
+}
+
+/// Periodic chores of an API node: drop idle rate-limit state, and fold the
+/// metrics recorder's buffered samples into its histograms.
+async fn housekeeping(limits: Arc<RateLimits>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        ticker.tick().await;
+        limits.forget_idle_clients();
+        resourcify_api::prometheus().run_upkeep();
+    }
 }

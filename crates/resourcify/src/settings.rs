@@ -2,6 +2,9 @@
 
 use std::net::SocketAddr;
 
+use std::time::Duration;
+
+use resourcify_api::ApiSettings;
 use resourcify_app::AppSettings;
 use resourcify_eventstore::Namespace;
 use resourcify_readmodel::PoolSettings;
@@ -33,6 +36,9 @@ pub struct NodeSettings {
     /// Apply pending migrations before starting.
     pub migrate: bool,
     pub app: AppSettings,
+    pub api: ApiSettings,
+    /// Named queries slower than this are counted and logged as slow.
+    pub slow_query: Duration,
     /// The API's pool; separate from the projectors' so neither starves the other.
     pub api_pool: PoolSettings,
     pub projector_pool: PoolSettings,

@@ -8,6 +8,7 @@ mod namespace;
 use std::time::Duration;
 
 use resourcify::{NodeSettings, Roles, RunningNode};
+use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
 use resourcify_app::{AppSettings, TokenSecret};
 use resourcify_eventstore::{EventStore, Namespace};
 use resourcify_readmodel::{PoolSettings, ReadModel};
@@ -37,26 +38,50 @@ pub struct TestApp {
 
 /// Starts API and projectors over `database` (a fresh `#[sqlx::test]` database).
 pub async fn spawn_app(database: PgConnectOptions) -> TestApp {
-    spawn_app_with(database, Roles::ALL).await
+    spawn_app_configured(database, |_| {}).await
 }
 
 /// Starts only the given roles, e.g. an API without projectors.
 pub async fn spawn_app_with(database: PgConnectOptions, roles: Roles) -> TestApp {
+    spawn_app_configured(database, |settings| settings.roles = roles).await
+}
+
+/// Starts a node with test settings changed by `configure`. The API role
+/// always runs: a test talks to it.
+pub async fn spawn_app_configured(
+    database: PgConnectOptions,
+    configure: impl FnOnce(&mut NodeSettings),
+) -> TestApp {
     let guard = NamespaceGuard::new();
     let namespace = guard.namespace().clone();
-    let settings = NodeSettings {
+    let unlimited: Budget = "1000000/s".parse().expect("a budget");
+    let mut settings = NodeSettings {
         database: database.clone(),
         nats_url: nats_url(),
         listen: "127.0.0.1:0".parse().expect("a socket address"),
         namespace: namespace.clone(),
         replicas: 1,
-        roles: Roles { api: true, ..roles },
+        roles: Roles::ALL,
         migrate: false,
         app: AppSettings {
-            token_secret: TokenSecret::new("test-secret"),
             token_ttl: Duration::from_secs(600),
             read_wait: Duration::from_secs(2),
+            ..AppSettings::with_secret(TokenSecret::new("test-secret"))
         },
+        // Tests send many requests from one address; the rate-limit tests
+        // set their own budgets.
+        api: ApiSettings {
+            rate_limits: RateLimitSettings {
+                reads: unlimited,
+                writes: unlimited,
+                signups: unlimited,
+                logins: unlimited,
+                logins_per_account: unlimited,
+                ..RateLimitSettings::default()
+            },
+            ..ApiSettings::default()
+        },
+        slow_query: Duration::from_millis(250),
         api_pool: PoolSettings {
             max_connections: 5,
             ..PoolSettings::default()
@@ -66,6 +91,8 @@ pub async fn spawn_app_with(database: PgConnectOptions, roles: Roles) -> TestApp
             ..PoolSettings::default()
         },
     };
+    configure(&mut settings);
+    settings.roles.api = true;
     let node = resourcify::start(settings).await.expect("the node starts");
     let addr = node.addr.expect("the API role listens");
     let nats = async_nats::connect(nats_url()).await.expect("NATS answers");
@@ -79,7 +106,7 @@ pub async fn spawn_app_with(database: PgConnectOptions, roles: Roles) -> TestApp
         nats,
         store: node.store.clone(),
         database,
-        reads: ReadModel::new(pool),
+        reads: ReadModel::new(pool, Duration::from_secs(1)),
         node,
         _guard: guard,
     }

@@ -1,0 +1,393 @@
+//! Per-client rate limits (GCRA, via `governor`) with separate budgets for
+//! reads, writes, sign-ups and login attempts, and a cap on how many
+//! long-polling reads one client may hold open.
+//!
+//! A client is its user id when it presents a valid token, else its IP
+//! address; `X-Forwarded-For` counts only when the direct peer is a trusted
+//! proxy, so nobody can pick a fresh identity per request.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use poem::http::{HeaderValue, Method};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use resourcify_app::App;
+
+use crate::ApiError;
+
+/// `count` requests per `period`, refilled continuously; bursts up to `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub count: NonZeroU32,
+    pub period: Duration,
+}
+
+impl FromStr for Budget {
+    type Err = String;
+
+    /// Parses `600/min`, `10/s`, `100/h`.
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let (count, unit) = raw
+            .split_once('/')
+            .ok_or_else(|| format!("budget {raw:?} is not COUNT/UNIT (e.g. 600/min)"))?;
+        let count = count
+            .trim()
+            .parse::<NonZeroU32>()
+            .map_err(|_| format!("budget {raw:?} needs a positive count"))?;
+        let period = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
+            other => return Err(format!("budget unit {other:?} is not s, min or h")),
+        };
+        Ok(Self { count, period })
+    }
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}s", self.count, self.period.as_secs())
+    }
+}
+
+impl Budget {
+    fn quota(self) -> Quota {
+        let interval = self.period / self.count.get();
+        Quota::with_period(interval.max(Duration::from_nanos(1)))
+            .expect("a non-zero period")
+            .allow_burst(self.count)
+    }
+}
+
+/// Every budget, from configuration.
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    pub reads: Budget,
+    pub writes: Budget,
+    /// Sign-ups per client address.
+    pub signups: Budget,
+    /// Login attempts per client address.
+    pub logins: Budget,
+    /// Login attempts per account, whatever address they come from.
+    pub logins_per_account: Budget,
+    /// Long-polling reads (`X-Resourcify-Min-Position`) one client may hold open at once.
+    pub max_waiting_reads: usize,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        let budget = |raw: &str| raw.parse().expect("a valid default budget");
+        Self {
+            reads: budget("1200/min"),
+            writes: budget("120/min"),
+            signups: budget("10/h"),
+            logins: budget("30/min"),
+            logins_per_account: budget("10/min"),
+            max_waiting_reads: 16,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+type KeyedLimiter = RateLimiter<
+    String,
+    DefaultKeyedStateStore<String>,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
+
+/// One named budget and its per-key state.
+struct Limiter {
+    name: &'static str,
+    budget: Budget,
+    state: KeyedLimiter,
+}
+
+/// Headers and outcome of one check.
+struct Verdict {
+    policy: String,
+    remaining: u32,
+    /// Seconds until the full budget is available again.
+    reset: u64,
+    /// Set when refused: seconds until one request is allowed.
+    retry_after: Option<u64>,
+}
+
+impl Limiter {
+    fn new(name: &'static str, budget: Budget) -> Self {
+        Self {
+            name,
+            budget,
+            state: RateLimiter::dashmap(budget.quota()).with_middleware(),
+        }
+    }
+
+    fn check(&self, key: &str) -> Verdict {
+        let per_unit = self.budget.period.as_secs_f64() / f64::from(self.budget.count.get());
+        let policy = format!(
+            "\"{}\";q={};w={}",
+            self.name,
+            self.budget.count,
+            self.budget.period.as_secs()
+        );
+        match self.state.check_key(&key.to_owned()) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let used = self.budget.count.get() - remaining;
+                Verdict {
+                    policy,
+                    remaining,
+                    reset: (f64::from(used) * per_unit).ceil() as u64,
+                    retry_after: None,
+                }
+            }
+            Err(not_until) => {
+                metrics::counter!("resourcify_rate_limited_requests_total", "budget" => self.name)
+                    .increment(1);
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Verdict {
+                    policy,
+                    remaining: 0,
+                    reset: (f64::from(self.budget.count.get()) * per_unit).ceil() as u64,
+                    retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+                }
+            }
+        }
+    }
+}
+
+/// All budgets of one API node.
+pub struct RateLimits {
+    reads: Limiter,
+    writes: Limiter,
+    signups: Limiter,
+    logins: Limiter,
+    logins_per_account: Limiter,
+    max_waiting_reads: usize,
+    waiting_reads: Mutex<HashMap<String, usize>>,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+impl fmt::Debug for RateLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimits").finish_non_exhaustive()
+    }
+}
+
+impl RateLimits {
+    pub fn new(settings: &RateLimitSettings) -> Self {
+        Self {
+            reads: Limiter::new("reads", settings.reads),
+            writes: Limiter::new("writes", settings.writes),
+            signups: Limiter::new("signups", settings.signups),
+            logins: Limiter::new("logins", settings.logins),
+            logins_per_account: Limiter::new("logins_per_account", settings.logins_per_account),
+            max_waiting_reads: settings.max_waiting_reads,
+            waiting_reads: Mutex::new(HashMap::new()),
+            trusted_proxies: settings.trusted_proxies.clone(),
+        }
+    }
+
+    /// Forgets clients that have been idle long enough to have a full budget
+    /// again, so memory follows active clients, not every address ever seen.
+    pub fn forget_idle_clients(&self) {
+        for limiter in [
+            &self.reads,
+            &self.writes,
+            &self.signups,
+            &self.logins,
+            &self.logins_per_account,
+        ] {
+            limiter.state.retain_recent();
+            limiter.state.shrink_to_fit();
+        }
+    }
+
+    /// Checks the per-account login budget; called by the login handler,
+    /// which is the one place that knows the account.
+    pub(crate) fn check_login_account(&self, login: &str) -> Result<(), ApiError> {
+        let verdict = self
+            .logins_per_account
+            .check(&login.trim().to_lowercase());
+        match verdict.retry_after {
+            None => Ok(()),
+            Some(retry_after) => Err(ApiError::too_many_requests(
+                "too many login attempts for this account; wait before trying again",
+                retry_after,
+                verdict.policy,
+            )),
+        }
+    }
+
+    fn client_ip(&self, request: &Request) -> Option<IpAddr> {
+        let peer = request.remote_addr().as_socket_addr().map(|a| a.ip())?;
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        // The right-most address not added by one of our proxies.
+        request
+            .header("x-forwarded-for")
+            .into_iter()
+            .flat_map(|v| v.rsplit(','))
+            .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
+            .find(|ip| !self.trusted_proxies.contains(ip))
+            .or(Some(peer))
+    }
+
+    fn classify(&self, request: &Request) -> Option<&Limiter> {
+        let path = request.uri().path();
+        if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+            return None;
+        }
+        Some(match (request.method(), path) {
+            (&Method::POST, "/v1/sessions") => &self.logins,
+            (&Method::POST, "/v1/users") => &self.signups,
+            (&Method::GET | &Method::HEAD | &Method::OPTIONS, _) => &self.reads,
+            _ => &self.writes,
+        })
+    }
+
+    fn hold_waiting_read(self: &Arc<Self>, client: &str) -> Option<WaitingRead> {
+        let mut waiting = self.waiting_reads.lock().unwrap_or_else(|p| p.into_inner());
+        let count = waiting.entry(client.to_owned()).or_default();
+        if *count >= self.max_waiting_reads {
+            return None;
+        }
+        *count += 1;
+        Some(WaitingRead {
+            limits: self.clone(),
+            client: client.to_owned(),
+        })
+    }
+}
+
+/// A slot for one long-polling read, given back when the request ends.
+struct WaitingRead {
+    limits: Arc<RateLimits>,
+    client: String,
+}
+
+impl Drop for WaitingRead {
+    fn drop(&mut self) {
+        let mut waiting = self
+            .limits
+            .waiting_reads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = waiting.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                waiting.remove(&self.client);
+            }
+        }
+    }
+}
+
+fn waits_for_position(request: &Request) -> bool {
+    request.header("x-resourcify-min-position").is_some()
+        || request
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|pair| pair.starts_with("min_position=")))
+}
+
+pub(crate) async fn enforce<E: Endpoint>(
+    next: E,
+    request: Request,
+    limits: Arc<RateLimits>,
+) -> poem::Result<Response> {
+    let Some(limiter) = limits.classify(&request) else {
+        return next.call(request).await.map(IntoResponse::into_response);
+    };
+    let user = request
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .and_then(|token| {
+            let app = request.data::<App>()?;
+            app.tokens().verify(token.trim()).ok()
+        });
+    // Sign-ups and logins are budgeted per address even with a token.
+    let per_address = matches!(limiter.name, "signups" | "logins");
+    let client = match (&user, per_address) {
+        (Some(user), false) => format!("user:{}", user.user_id),
+        _ => match limits.client_ip(&request) {
+            Some(ip) => format!("ip:{ip}"),
+            None => "ip:unknown".to_owned(),
+        },
+    };
+
+    let verdict = limiter.check(&client);
+    if let Some(retry_after) = verdict.retry_after {
+        let refused = ApiError::too_many_requests(
+            format!("the {} budget for this client is used up", limiter.name),
+            retry_after,
+            verdict.policy,
+        );
+        return Ok(refused.into_response());
+    }
+    let _slot = if waits_for_position(&request) {
+        match limits.hold_waiting_read(&client) {
+            Some(slot) => Some(slot),
+            None => {
+                let refused = ApiError::too_many_requests(
+                    "too many reads waiting for a position at once from this client",
+                    1,
+                    verdict.policy,
+                );
+                return Ok(refused.into_response());
+            }
+        }
+    } else {
+        None
+    };
+
+    let mut response = next.call(request).await?.into_response();
+    let headers = response.headers_mut();
+    if let Ok(policy) = HeaderValue::from_str(&verdict.policy) {
+        headers.insert("ratelimit-policy", policy);
+    }
+    let state = format!(
+        "\"{}\";r={};t={}",
+        limiter.name, verdict.remaining, verdict.reset
+    );
+    if let Ok(state) = HeaderValue::from_str(&state) {
+        headers.insert("ratelimit", state);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_parse_from_configuration() {
+        let budget: Budget = "600/min".parse().unwrap();
+        assert_eq!(budget.count.get(), 600);
+        assert_eq!(budget.period, Duration::from_secs(60));
+        assert!("0/min".parse::<Budget>().is_err());
+        assert!("ten/s".parse::<Budget>().is_err());
+        assert!("5/day".parse::<Budget>().is_err());
+    }
+
+    #[test]
+    fn a_client_gets_its_burst_then_is_refused_while_another_is_not() {
+        let limiter = Limiter::new("reads", "3/min".parse().unwrap());
+        let remaining: Vec<_> = (0..3).map(|_| limiter.check("a").remaining).collect();
+        assert_eq!(remaining, [2, 1, 0]);
+        let refused = limiter.check("a");
+        assert!(refused.retry_after.is_some_and(|s| (1..=20).contains(&s)));
+        assert!(limiter.check("b").retry_after.is_none());
+    }
+}

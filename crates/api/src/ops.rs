@@ -1,0 +1,115 @@
+//! Operations endpoints: liveness, readiness and Prometheus metrics.
+
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use resourcify_app::{App, Readiness};
+
+#[derive(Tags)]
+enum ApiTags {
+    /// For load balancers, orchestrators and Prometheus.
+    Operations,
+}
+
+#[derive(Debug)]
+pub struct OpsApi {
+    pub app: App,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+/// An `application/health+json` document.
+#[derive(Debug, Object)]
+pub struct Health {
+    /// `pass` or `fail`.
+    pub status: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub checks: Option<Vec<HealthCheck>>,
+}
+
+/// One dependency or projection and how it is doing.
+#[derive(Debug, Object)]
+pub struct HealthCheck {
+    pub name: String,
+    /// `pass` or `fail`.
+    pub status: String,
+    /// For projections: events not yet applied.
+    #[oai(skip_serializing_if_is_none)]
+    pub lag_events: Option<u64>,
+    #[oai(skip_serializing_if_is_none)]
+    pub lag_seconds: Option<f64>,
+}
+
+#[derive(ApiResponse)]
+enum HealthResponse {
+    #[oai(status = 200, content_type = "application/health+json")]
+    Pass(Json<Health>),
+    #[oai(status = 503, content_type = "application/health+json")]
+    Fail(Json<Health>),
+}
+
+#[derive(ApiResponse)]
+enum MetricsResponse {
+    /// Prometheus text exposition format.
+    #[oai(status = 200, content_type = "text/plain; version=0.0.4")]
+    Ok(PlainText<String>),
+}
+
+fn verdict(pass: bool) -> String {
+    if pass { "pass" } else { "fail" }.to_owned()
+}
+
+fn readiness_document(readiness: &Readiness) -> Health {
+    let mut checks = vec![
+        HealthCheck {
+            name: "nats".into(),
+            status: verdict(readiness.nats),
+            lag_events: None,
+            lag_seconds: None,
+        },
+        HealthCheck {
+            name: "postgres".into(),
+            status: verdict(readiness.postgres),
+            lag_events: None,
+            lag_seconds: None,
+        },
+    ];
+    checks.extend(readiness.projections.iter().map(|p| HealthCheck {
+        name: format!("projection:{}", p.projection),
+        status: verdict(p.lag_events <= readiness.max_lag_events),
+        lag_events: Some(p.lag_events),
+        lag_seconds: Some(p.lag_seconds),
+    }));
+    Health {
+        status: verdict(readiness.is_ready()),
+        checks: Some(checks),
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Operations")]
+impl OpsApi {
+    /// Liveness: the process answers
+    #[oai(path = "/healthz", method = "get")]
+    async fn healthz(&self) -> HealthResponse {
+        HealthResponse::Pass(Json(Health {
+            status: "pass".into(),
+            checks: None,
+        }))
+    }
+
+    /// Readiness: NATS and Postgres answer and no projection lags too far
+    #[oai(path = "/readyz", method = "get")]
+    async fn readyz(&self) -> HealthResponse {
+        let readiness = self.app.readiness().await;
+        let document = Json(readiness_document(&readiness));
+        if readiness.is_ready() {
+            HealthResponse::Pass(document)
+        } else {
+            HealthResponse::Fail(document)
+        }
+    }
+
+    /// Metrics in Prometheus text format
+    #[oai(path = "/metrics", method = "get")]
+    async fn metrics(&self) -> MetricsResponse {
+        MetricsResponse::Ok(PlainText(self.metrics.render()))
+    }
+}

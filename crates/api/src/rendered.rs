@@ -1,0 +1,60 @@
+//! JSON rendered once and served many times, documented as its DTO type.
+
+use std::marker::PhantomData;
+
+use bytes::Bytes;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
+
+/// Ready JSON bytes whose shape is `T`.
+#[derive(Debug)]
+pub struct RenderedJson<T> {
+    body: Bytes,
+    schema: PhantomData<fn() -> T>,
+}
+
+impl<T: ToJSON> RenderedJson<T> {
+    /// Serialises `value` once; the bytes can be cached and sent as they are.
+    pub fn render(value: &T) -> Bytes {
+        let json = value.to_json().unwrap_or_default();
+        Bytes::from(serde_json::to_vec(&json).expect("JSON values serialise"))
+    }
+
+    pub fn from_bytes(body: Bytes) -> Self {
+        Self {
+            body,
+            schema: PhantomData,
+        }
+    }
+}
+
+impl<T: Type> Payload for RenderedJson<T> {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Send> IntoResponse for RenderedJson<T> {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(<Self as PayloadContentType>::CONTENT_TYPE)
+            .body(self.body)
+    }
+}
+
+/// The content type without requiring `T: Type` in `into_response`.
+trait PayloadContentType {
+    const CONTENT_TYPE: &'static str;
+}
+
+impl<T> PayloadContentType for RenderedJson<T> {
+    const CONTENT_TYPE: &'static str = "application/json; charset=utf-8";
+}

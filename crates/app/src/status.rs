@@ -1,0 +1,144 @@
+//! How far behind the projections are, and whether this node can serve.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use resourcify_readmodel::projections::Projection;
+
+use crate::{App, AppError};
+
+/// One projection's progress against the head of the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectionStatus {
+    pub projection: &'static str,
+    pub checkpoint: u64,
+    pub head: u64,
+    pub lag_events: u64,
+    /// Age of the oldest event not yet applied; 0 when caught up.
+    pub lag_seconds: f64,
+}
+
+/// What `/readyz` reports.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub nats: bool,
+    pub postgres: bool,
+    /// Empty when NATS or Postgres is down (lag cannot be known then).
+    pub projections: Vec<ProjectionStatus>,
+    pub max_lag_events: u64,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.nats
+            && self.postgres
+            && !self.projections.is_empty()
+            && self
+                .projections
+                .iter()
+                .all(|p| p.lag_events <= self.max_lag_events)
+    }
+}
+
+impl App {
+    pub async fn projection_status(&self) -> Result<Vec<ProjectionStatus>, AppError> {
+        let store = &self.inner.store;
+        let head = store.head().await?;
+        let committed = self.inner.reads.projection_checkpoints().await?;
+        let mut statuses = Vec::new();
+        for projection in Projection::ALL {
+            let checkpoint = committed
+                .iter()
+                .find(|row| row.projection == projection.name())
+                .map_or(0, |row| row.position.max(0) as u64);
+            let lag_events = head.saturating_sub(checkpoint);
+            let lag_seconds = if lag_events == 0 {
+                0.0
+            } else {
+                store
+                    .stored_at(checkpoint + 1)
+                    .await?
+                    .map_or(0.0, |t| (Utc::now() - t).as_seconds_f64().max(0.0))
+            };
+            statuses.push(ProjectionStatus {
+                projection: projection.name(),
+                checkpoint,
+                head,
+                lag_events,
+                lag_seconds,
+            });
+        }
+        Ok(statuses)
+    }
+
+    pub async fn readiness(&self) -> Readiness {
+        let nats = self.inner.store.is_connected();
+        let postgres = self.inner.reads.ping().await.is_ok();
+        let projections = if nats && postgres {
+            self.projection_status().await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Readiness {
+            nats,
+            postgres,
+            projections,
+            max_lag_events: self.inner.settings.ready_max_lag_events,
+        }
+    }
+
+    /// Samples what the database and the projections are doing, for the
+    /// metrics and the logs, until the task is dropped.
+    pub async fn watch_health(self, every: Duration) {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            ticker.tick().await;
+            self.sample_health().await;
+        }
+    }
+
+    async fn sample_health(&self) {
+        let nats = self.inner.store.is_connected();
+        metrics::gauge!("resourcify_nats_connected").set(f64::from(u8::from(nats)));
+        let postgres = self.inner.reads.ping().await.is_ok();
+        metrics::gauge!("resourcify_postgres_connected").set(f64::from(u8::from(postgres)));
+        let pool = self.inner.reads.pool();
+        metrics::gauge!("resourcify_postgres_pool_connections", "state" => "open")
+            .set(f64::from(pool.size()));
+        metrics::gauge!("resourcify_postgres_pool_connections", "state" => "idle")
+            .set(pool.num_idle() as f64);
+
+        let threshold = self.inner.settings.long_running_query;
+        match self.inner.reads.long_running_queries(threshold).await {
+            Ok(running) => {
+                metrics::gauge!("resourcify_db_long_running_queries").set(running.len() as f64);
+                for query in running {
+                    tracing::warn!(
+                        pid = query.pid,
+                        seconds = query.seconds,
+                        query = query.query,
+                        "long-running query"
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not read pg_stat_activity"),
+        }
+
+        match self.projection_status().await {
+            Ok(statuses) => {
+                for s in statuses {
+                    let p = s.projection;
+                    metrics::gauge!("resourcify_projection_checkpoint", "projection" => p)
+                        .set(s.checkpoint as f64);
+                    metrics::gauge!("resourcify_projection_head", "projection" => p)
+                        .set(s.head as f64);
+                    metrics::gauge!("resourcify_projection_lag_events", "projection" => p)
+                        .set(s.lag_events as f64);
+                    metrics::gauge!("resourcify_projection_lag_seconds", "projection" => p)
+                        .set(s.lag_seconds);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not read projection status"),
+        }
+    }
+}

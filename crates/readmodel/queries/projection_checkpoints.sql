@@ -1,0 +1,3 @@
+SELECT projection, position, updated_at
+FROM projection_checkpoints
+ORDER BY projection
