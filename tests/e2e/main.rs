@@ -3,8 +3,11 @@
 
 mod bad_input;
 mod event_store;
+mod monitoring;
+mod no_scans;
 mod openapi;
 mod projector;
+mod rate_limits;
 mod read_your_writes;
 mod schemas;
 mod uniqueness;

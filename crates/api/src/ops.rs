@@ -87,7 +87,7 @@ fn readiness_document(readiness: &Readiness) -> Health {
 #[OpenApi(tag = "ApiTags::Operations")]
 impl OpsApi {
     /// Liveness: the process answers
-    #[oai(path = "/healthz", method = "get")]
+    #[oai(path = "/healthz", method = "get", operation_id = "healthz")]
     async fn healthz(&self) -> HealthResponse {
         HealthResponse::Pass(Json(Health {
             status: "pass".into(),
@@ -96,7 +96,7 @@ impl OpsApi {
     }
 
     /// Readiness: NATS and Postgres answer and no projection lags too far
-    #[oai(path = "/readyz", method = "get")]
+    #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self) -> HealthResponse {
         let readiness = self.app.readiness().await;
         let document = Json(readiness_document(&readiness));
@@ -108,7 +108,7 @@ impl OpsApi {
     }
 
     /// Metrics in Prometheus text format
-    #[oai(path = "/metrics", method = "get")]
+    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self) -> MetricsResponse {
         MetricsResponse::Ok(PlainText(self.metrics.render()))
     }

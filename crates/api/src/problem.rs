@@ -3,7 +3,7 @@
 use poem::http::StatusCode;
 use poem::{IntoResponse, PathPattern, Response};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object};
+use poem_openapi::{ApiResponse, Object, OperationId};
 use resourcify_app::AppError;
 
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -161,11 +161,7 @@ impl ApiError {
         retry_after: u64,
         policy: String,
     ) -> Self {
-        let name = policy
-            .split(';')
-            .next()
-            .unwrap_or("\"default\"")
-            .to_owned();
+        let name = policy.split(';').next().unwrap_or("\"default\"").to_owned();
         Self::TooManyRequests(
             problem(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -195,9 +191,13 @@ impl ApiError {
 pub(crate) async fn from_poem_error(error: poem::Error) -> Response {
     // Keep the matched route for the HTTP metrics.
     let route = error.data::<PathPattern>().cloned();
+    let operation = error.data::<OperationId>().copied();
     let mut response = problem_response(error);
     if let Some(route) = route {
         response.set_data(route);
+    }
+    if let Some(operation) = operation {
+        response.set_data(operation);
     }
     response
 }

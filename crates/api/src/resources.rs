@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::ApiError;
 use crate::dto::{NewResource, Resource, ResourceList, SubmittedResource, min_position};
 use crate::rendered::RenderedJson;
-use crate::users::command_meta;
 use crate::security::BearerAuth;
+use crate::users::command_meta;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -67,7 +67,7 @@ enum ResourceListResponse {
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Resources")]
 impl ResourcesApi {
     /// Submit a resource
-    #[oai(path = "/resources", method = "post")]
+    #[oai(path = "/resources", method = "post", operation_id = "submitResource")]
     async fn submit(
         &self,
         auth: BearerAuth,
@@ -86,7 +86,11 @@ impl ResourcesApi {
         };
         let submitted = self
             .app
-            .submit_resource(&auth.0, submission, &command_meta(idempotency_key.0, request))
+            .submit_resource(
+                &auth.0,
+                submission,
+                &command_meta(idempotency_key.0, request),
+            )
             .await?;
         Ok(SubmitResponse::Created(
             Json(SubmittedResource {
@@ -99,7 +103,7 @@ impl ResourcesApi {
     }
 
     /// Get one resource
-    #[oai(path = "/resources/:id", method = "get")]
+    #[oai(path = "/resources/:id", method = "get", operation_id = "getResource")]
     async fn get(
         &self,
         id: Path<Uuid>,
@@ -121,11 +125,14 @@ impl ResourcesApi {
             })
             .await?;
         let cache_control = PUBLIC_REVALIDATE.to_owned();
-        if if_none_match
-            .0
-            .is_some_and(|tags| tags.split(',').any(|t| t.trim() == view.etag || t.trim() == "*"))
-        {
-            return Ok(ResourceResponse::NotModified(view.etag.clone(), cache_control));
+        if if_none_match.0.is_some_and(|tags| {
+            tags.split(',')
+                .any(|t| t.trim() == view.etag || t.trim() == "*")
+        }) {
+            return Ok(ResourceResponse::NotModified(
+                view.etag.clone(),
+                cache_control,
+            ));
         }
         let cache = match outcome {
             CacheOutcome::Hit => "hit",
@@ -140,7 +147,7 @@ impl ResourcesApi {
     }
 
     /// List resources, newest first
-    #[oai(path = "/resources", method = "get")]
+    #[oai(path = "/resources", method = "get", operation_id = "listResources")]
     async fn list(
         &self,
         /// Only resources with this tag.

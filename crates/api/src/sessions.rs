@@ -8,8 +8,8 @@ use resourcify_app::App;
 
 use std::sync::Arc;
 
-use crate::{ApiError, RateLimits};
 use crate::dto::{LoginRequest, SessionToken, min_position};
+use crate::{ApiError, RateLimits};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -40,7 +40,7 @@ impl SessionsApi {
     ///
     /// Credentials are checked against the users view. Right after
     /// registering, pass the registration's position so the view has it.
-    #[oai(path = "/sessions", method = "post")]
+    #[oai(path = "/sessions", method = "post", operation_id = "login")]
     async fn login(
         &self,
         body: Json<LoginRequest>,
@@ -56,10 +56,13 @@ impl SessionsApi {
             .app
             .login(&body.login, &body.password, position)
             .await?;
-        Ok(LoginResponse::Ok(Json(SessionToken {
-            access_token: token.token,
-            token_type: "Bearer".into(),
-            expires_in: token.expires_in.as_secs(),
-        }), "no-store".to_owned()))
+        Ok(LoginResponse::Ok(
+            Json(SessionToken {
+                access_token: token.token,
+                token_type: "Bearer".into(),
+                expires_in: token.expires_in.as_secs(),
+            }),
+            "no-store".to_owned(),
+        ))
     }
 }

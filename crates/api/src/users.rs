@@ -7,8 +7,8 @@ use poem_openapi::{ApiResponse, OpenApi, Tags};
 use resourcify_app::{App, CommandMeta};
 use resourcify_domain::user::Registration;
 
-use crate::{ApiError, RequestId};
 use crate::dto::{NewUser, RegisteredUser};
+use crate::{ApiError, RequestId};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -38,7 +38,7 @@ impl UsersApi {
     ///
     /// Username and e-mail are reserved atomically, so a duplicate is refused
     /// with 409 even before any view has seen the first registration.
-    #[oai(path = "/users", method = "post")]
+    #[oai(path = "/users", method = "post", operation_id = "register")]
     async fn register(
         &self,
         body: Json<NewUser>,

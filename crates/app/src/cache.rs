@@ -8,9 +8,9 @@
 //! the generation is the one seen before the read began.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;

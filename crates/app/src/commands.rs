@@ -134,7 +134,9 @@ impl App {
             submission: valid,
             at: Utc::now(),
         });
-        let position = self.execute::<Resource>(id, &msg_id, meta, &command).await?;
+        let position = self
+            .execute::<Resource>(id, &msg_id, meta, &command)
+            .await?;
         Ok(Submitted { id, position })
     }
 

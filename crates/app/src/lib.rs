@@ -14,8 +14,8 @@ mod status;
 use std::sync::Arc;
 use std::time::Duration;
 
-use resourcify_eventstore::{EventStore, ReservationBook};
 use futures::StreamExt;
+use resourcify_eventstore::{EventStore, ReservationBook};
 use resourcify_readmodel::projections::Projection;
 use resourcify_readmodel::{ReadModel, ViewNotice};
 

@@ -53,10 +53,13 @@ impl Projector {
     /// Follows the log from the committed checkpoint until the feed fails.
     async fn follow(&self) -> Result<(), String> {
         let name = self.projection.name();
-        let checkpoint = resourcify_readmodel::ReadModel::new(self.pool.clone(), std::time::Duration::from_secs(1))
-            .projection_checkpoint(name)
-            .await
-            .map_err(|e| e.to_string())?;
+        let checkpoint = resourcify_readmodel::ReadModel::new(
+            self.pool.clone(),
+            std::time::Duration::from_secs(1),
+        )
+        .projection_checkpoint(name)
+        .await
+        .map_err(|e| e.to_string())?;
         tracing::info!(
             projection = name,
             checkpoint,

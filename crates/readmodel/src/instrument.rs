@@ -20,11 +20,7 @@ pub(crate) async fn timed<T>(
         .record(elapsed.as_secs_f64());
     if elapsed >= slow_after {
         metrics::counter!("resourcify_db_slow_queries_total", "query" => query).increment(1);
-        tracing::warn!(
-            query,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "slow query"
-        );
+        tracing::warn!(query, elapsed_ms = elapsed.as_millis() as u64, "slow query");
     }
     result.map_err(ReadModelError::from_sqlx(query))
 }

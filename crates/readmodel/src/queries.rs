@@ -46,9 +46,13 @@ impl ReadModel {
 
     #[tracing::instrument(skip(self))]
     pub async fn resource_by_id(&self, id: Uuid) -> Result<Option<ResourceRow>, ReadModelError> {
-        timed("resource_by_id", self.slow_after, sqlx::query_file_as!(ResourceRow, "queries/resource_by_id.sql", id)
-            .fetch_optional(&self.pool))
-            .await
+        timed(
+            "resource_by_id",
+            self.slow_after,
+            sqlx::query_file_as!(ResourceRow, "queries/resource_by_id.sql", id)
+                .fetch_optional(&self.pool),
+        )
+        .await
     }
 
     /// Newest first, strictly before the keyset position `before`.
@@ -58,9 +62,13 @@ impl ReadModel {
         before: i64,
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
-        timed("resources_newest", self.slow_after, sqlx::query_file_as!(ResourceRow, "queries/resources_newest.sql", before, limit)
-            .fetch_all(&self.pool))
-            .await
+        timed(
+            "resources_newest",
+            self.slow_after,
+            sqlx::query_file_as!(ResourceRow, "queries/resources_newest.sql", before, limit)
+                .fetch_all(&self.pool),
+        )
+        .await
     }
 
     /// One tag's resources, newest first, strictly before `before`.
@@ -71,15 +79,19 @@ impl ReadModel {
         before: i64,
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
-        timed("resources_by_tag", self.slow_after, sqlx::query_file_as!(
-            ResourceRow,
-            "queries/resources_by_tag.sql",
-            tag,
-            before,
-            limit
+        timed(
+            "resources_by_tag",
+            self.slow_after,
+            sqlx::query_file_as!(
+                ResourceRow,
+                "queries/resources_by_tag.sql",
+                tag,
+                before,
+                limit
+            )
+            .fetch_all(&self.pool),
         )
-        .fetch_all(&self.pool))
-            .await
+        .await
     }
 
     /// Looks a user up by username or e-mail (both stored normalised).
@@ -88,16 +100,24 @@ impl ReadModel {
         &self,
         login: &str,
     ) -> Result<Option<Credentials>, ReadModelError> {
-        timed("credentials_by_login", self.slow_after, sqlx::query_file_as!(Credentials, "queries/credentials_by_login.sql", login)
-            .fetch_optional(&self.pool))
-            .await
+        timed(
+            "credentials_by_login",
+            self.slow_after,
+            sqlx::query_file_as!(Credentials, "queries/credentials_by_login.sql", login)
+                .fetch_optional(&self.pool),
+        )
+        .await
     }
 
     /// The last position a projection has applied, 0 before its first batch.
     pub async fn projection_checkpoint(&self, projection: &str) -> Result<u64, ReadModelError> {
-        let position = timed("projection_checkpoint", self.slow_after, sqlx::query_file_scalar!("queries/projection_checkpoint.sql", projection)
-            .fetch_optional(&self.pool))
-            .await?;
+        let position = timed(
+            "projection_checkpoint",
+            self.slow_after,
+            sqlx::query_file_scalar!("queries/projection_checkpoint.sql", projection)
+                .fetch_optional(&self.pool),
+        )
+        .await?;
         Ok(position.map_or(0, |p| p as u64))
     }
 

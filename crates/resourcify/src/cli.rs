@@ -68,7 +68,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the API and the projectors (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create the database if needed and apply pending migrations.
     Migrate,
 }
@@ -116,7 +116,11 @@ struct ServeArgs {
     lock_timeout_ms: u64,
 
     /// Postgres idle_in_transaction_session_timeout for every pool, in milliseconds.
-    #[arg(long, env = "RESOURCIFY_IDLE_IN_TRANSACTION_TIMEOUT_MS", default_value_t = 30000)]
+    #[arg(
+        long,
+        env = "RESOURCIFY_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+        default_value_t = 30000
+    )]
     idle_in_transaction_timeout_ms: u64,
 
     /// Connections in the API's pool.
@@ -156,7 +160,11 @@ struct ServeArgs {
     rate_logins: Budget,
 
     /// Login attempts per account, from any address.
-    #[arg(long, env = "RESOURCIFY_RATE_LOGINS_PER_ACCOUNT", default_value = "10/min")]
+    #[arg(
+        long,
+        env = "RESOURCIFY_RATE_LOGINS_PER_ACCOUNT",
+        default_value = "10/min"
+    )]
     rate_logins_per_account: Budget,
 
     /// Reads waiting for a position that one client may hold open at once.

@@ -129,7 +129,9 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
                 tracing::error!(%error, "view notices unavailable; reads fall back to polling");
             }
         }));
-        tasks.push(tokio::spawn(app.clone().watch_health(Duration::from_secs(5))));
+        tasks.push(tokio::spawn(
+            app.clone().watch_health(Duration::from_secs(5)),
+        ));
         let limits = Arc::new(RateLimits::new(&settings.api.rate_limits));
         tasks.push(tokio::spawn(housekeeping(limits.clone())));
 

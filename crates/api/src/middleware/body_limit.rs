@@ -11,10 +11,12 @@ pub(crate) async fn enforce<E: Endpoint>(
 where
     E::Output: poem::IntoResponse,
 {
-    let too_large = || poem::Error::from_string(
-        format!("the request body is larger than {max_bytes} bytes"),
-        StatusCode::PAYLOAD_TOO_LARGE,
-    );
+    let too_large = || {
+        poem::Error::from_string(
+            format!("the request body is larger than {max_bytes} bytes"),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        )
+    };
     let declared = request
         .header("content-length")
         .and_then(|v| v.parse::<usize>().ok());
@@ -24,9 +26,14 @@ where
         // No declared length (chunked): read at most the limit.
         None => {
             let body = request.take_body();
-            let bytes = body.into_bytes_limit(max_bytes).await.map_err(|_| too_large())?;
+            let bytes = body
+                .into_bytes_limit(max_bytes)
+                .await
+                .map_err(|_| too_large())?;
             request.set_body(Body::from_bytes(bytes));
         }
     }
-    next.call(request).await.map(poem::IntoResponse::into_response)
+    next.call(request)
+        .await
+        .map(poem::IntoResponse::into_response)
 }

@@ -3,17 +3,23 @@
 use std::time::Instant;
 
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
+use poem_openapi::OperationId;
 
 pub(crate) async fn record<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.call(request).await?.into_response();
     let elapsed = started.elapsed().as_secs_f64();
-    // The route template (`/v1/resources/:id`), never the raw path, so the
-    // label set stays small whatever clients send.
-    let route = response
-        .data::<PathPattern>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.0.to_string());
+    // The operation (or else the route template), never the raw path, so
+    // the label set stays small whatever clients send.
+    let route = match (
+        response.data::<OperationId>(),
+        response.data::<PathPattern>(),
+    ) {
+        (Some(operation), _) => operation.0.to_owned(),
+        (None, Some(pattern)) => pattern.0.to_string(),
+        (None, None) => "unmatched".to_owned(),
+    };
     let status = format!("{}xx", response.status().as_u16() / 100);
     let labels = [("route", route), ("method", method), ("status", status)];
     metrics::counter!("resourcify_http_requests_total", &labels).increment(1);

@@ -19,7 +19,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use poem::http::{HeaderValue, Method};
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use resourcify_app::App;
 
 use crate::ApiError;
@@ -100,12 +100,8 @@ impl Default for RateLimitSettings {
     }
 }
 
-type KeyedLimiter = RateLimiter<
-    String,
-    DefaultKeyedStateStore<String>,
-    DefaultClock,
-    StateInformationMiddleware,
->;
+type KeyedLimiter =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
 
 /// One named budget and its per-key state.
 struct Limiter {
@@ -217,9 +213,7 @@ impl RateLimits {
     /// Checks the per-account login budget; called by the login handler,
     /// which is the one place that knows the account.
     pub(crate) fn check_login_account(&self, login: &str) -> Result<(), ApiError> {
-        let verdict = self
-            .logins_per_account
-            .check(&login.trim().to_lowercase());
+        let verdict = self.logins_per_account.check(&login.trim().to_lowercase());
         match verdict.retry_after {
             None => Ok(()),
             Some(retry_after) => Err(ApiError::too_many_requests(
@@ -294,6 +288,13 @@ impl Drop for WaitingRead {
     }
 }
 
+/// A refusal made before routing, labelled as such for the HTTP metrics.
+fn labelled_refusal(refused: ApiError) -> Response {
+    let mut response = refused.into_response();
+    response.set_data(PathPattern(Arc::from("(rate limited)")));
+    response
+}
+
 fn waits_for_position(request: &Request) -> bool {
     request.header("x-resourcify-min-position").is_some()
         || request
@@ -334,7 +335,7 @@ pub(crate) async fn enforce<E: Endpoint>(
             retry_after,
             verdict.policy,
         );
-        return Ok(refused.into_response());
+        return Ok(labelled_refusal(refused));
     }
     let _slot = if waits_for_position(&request) {
         match limits.hold_waiting_read(&client) {
@@ -345,7 +346,7 @@ pub(crate) async fn enforce<E: Endpoint>(
                     1,
                     verdict.policy,
                 );
-                return Ok(refused.into_response());
+                return Ok(labelled_refusal(refused));
             }
         }
     } else {

@@ -1,0 +1,278 @@
+//! Metrics, health and readiness, request ids, and the database guards.
+
+use std::time::Duration;
+
+use resourcify::{NodeSettings, Roles};
+use resourcify_app::ViewPositions;
+use resourcify_projector::{Projection, Projector, ProjectorSettings};
+use resourcify_readmodel::PoolSettings;
+use resourcify_testkit::spawn_app_configured;
+use serde_json::json;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+
+/// The value of the first sample whose line starts with `prefix`.
+fn sample(metrics: &str, prefix: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|line| line.starts_with(prefix))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn metrics_expose_every_family_after_a_small_workload(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        // Every query counts as slow here, so the family has samples.
+        s.slow_query = Duration::ZERO;
+        s.api.rate_limits.logins = "1/min".parse().unwrap();
+    })
+    .await;
+    let user = app.register("ada").await;
+    let submitted = app.submit(&user.token, json!({})).await;
+    let id = submitted.body["id"].as_str().unwrap();
+    let position = submitted.body["position"].as_u64().unwrap();
+    let first = app.get_at(&format!("/v1/resources/{id}"), position).await;
+    assert_eq!(first.header("x-cache"), Some("miss"));
+    let second = app.get(&format!("/v1/resources/{id}")).await;
+    assert_eq!(second.header("x-cache"), Some("hit"));
+    let credentials = json!({"login": "ada", "password": "correct horse battery"});
+    app.post("/v1/sessions", &credentials, None).await;
+    app.post("/v1/sessions", &credentials, None)
+        .await
+        .assert_problem(429);
+
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status, 200);
+    assert!(
+        response
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let metrics = response.body.as_str().unwrap();
+    let positive = [
+        "resourcify_http_requests_total{route=\"getResource\",method=\"GET\",status=\"2xx\"}",
+        "resourcify_http_request_duration_seconds_count{route=\"submitResource\",method=\"POST\",status=\"2xx\"}",
+        "resourcify_db_query_duration_seconds_count{query=\"resource_by_id\"}",
+        "resourcify_db_slow_queries_total{query=\"resource_by_id\"}",
+        "resourcify_cache_requests_total{cache=\"resource\",result=\"hit\"}",
+        "resourcify_cache_requests_total{cache=\"resource\",result=\"miss\"}",
+        "resourcify_rate_limited_requests_total{budget=\"logins\"}",
+        "resourcify_events_appended_total{type=\"resourcify.resource.submitted.v1\"}",
+        "resourcify_nats_connected",
+        "resourcify_postgres_connected",
+    ];
+    for family in positive {
+        let value = sample(metrics, family);
+        assert!(
+            value.is_some_and(|v| v > 0.0),
+            "{family}: {value:?}\n{metrics}"
+        );
+    }
+    let present = [
+        "resourcify_db_long_running_queries",
+        "resourcify_projection_checkpoint{projection=\"resources\"}",
+        "resourcify_projection_head{projection=\"resources\"}",
+        "resourcify_projection_lag_events{projection=\"users\"}",
+        "resourcify_projection_lag_seconds{projection=\"users\"}",
+        "resourcify_dead_letters_total{projection=\"resources\"}",
+        "resourcify_postgres_pool_connections{state=\"open\"}",
+    ];
+    for family in present {
+        assert!(
+            sample(metrics, family).is_some(),
+            "{family} missing\n{metrics}"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_query_held_up_by_a_lock_is_cancelled_counted_and_answered_with_503(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db.clone(), |s: &mut NodeSettings| {
+        s.api_pool = PoolSettings {
+            statement_timeout: Duration::from_millis(300),
+            lock_timeout: Duration::from_secs(10),
+            ..s.api_pool.clone()
+        };
+        s.slow_query = Duration::from_millis(100);
+    })
+    .await;
+
+    // What the outage looked like: something holds the resource table.
+    let mut blocker = PgConnection::connect_with(&db).await.unwrap();
+    let mut tx = blocker.begin().await.unwrap();
+    sqlx::query("LOCK TABLE resources IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let response = app.get("/v1/resources").await;
+    response.assert_problem(503);
+    assert!(response.header("retry-after").is_some());
+    assert!(
+        response.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("resources_newest")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cancelled, not hung"
+    );
+
+    let metrics = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    let slow = sample(
+        &metrics,
+        "resourcify_db_slow_queries_total{query=\"resources_newest\"}",
+    );
+    assert!(slow.is_some_and(|v| v >= 1.0), "{metrics}");
+
+    tx.rollback().await.unwrap();
+    assert_eq!(app.get("/v1/resources").await.status, 200);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn readyz_fails_while_a_projection_lags_and_passes_once_it_catches_up(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db.clone(), |s: &mut NodeSettings| {
+        s.roles = Roles {
+            api: true,
+            projector: false,
+        };
+        s.app.ready_max_lag_events = 1;
+    })
+    .await;
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status, 200);
+    assert_eq!(
+        health.header("content-type"),
+        Some("application/health+json")
+    );
+    assert_eq!(health.body["status"], "pass");
+    assert_eq!(
+        app.get("/readyz").await.status,
+        200,
+        "nothing to lag behind yet"
+    );
+
+    let user = app.register("ada").await;
+    app.submit(&user.token, json!({})).await;
+    let lagging = app.get("/readyz").await;
+    assert_eq!(lagging.status, 503, "{lagging:#?}");
+    assert_eq!(lagging.body["status"], "fail");
+    let checks = lagging.body["checks"].as_array().unwrap();
+    let resources = checks
+        .iter()
+        .find(|c| c["name"] == "projection:resources")
+        .unwrap();
+    assert_eq!(resources["lag_events"], 2);
+    assert_eq!(resources["status"], "fail");
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["name"] == "nats" && c["status"] == "pass")
+    );
+
+    let pool = resourcify_readmodel::connect(db, &PoolSettings::default())
+        .await
+        .unwrap();
+    let projectors: Vec<_> = Projection::ALL
+        .into_iter()
+        .map(|projection| {
+            tokio::spawn(
+                Projector {
+                    projection,
+                    store: app.store.clone(),
+                    pool: pool.clone(),
+                    nats: app.nats.clone(),
+                    settings: ProjectorSettings::default(),
+                }
+                .run(),
+            )
+        })
+        .collect();
+    let positions = ViewPositions::new(app.reads.clone());
+    let head = app.head().await;
+    for projection in Projection::ALL {
+        positions
+            .wait_for(projection, head, Duration::from_secs(10))
+            .await
+            .unwrap();
+    }
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, 200, "{ready:#?}");
+    assert_eq!(ready.body["status"], "pass");
+    for task in projectors {
+        task.abort();
+    }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_request_id_is_echoed_and_recorded_on_the_event(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_configured(db, |_| {}).await;
+    let response = app
+        .http
+        .post(app.url("/v1/users"))
+        .header("x-request-id", "req-from-the-edge")
+        .json(&json!({"username": "ada", "email": "ada@example.org", "password": "long enough"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        response.headers()["x-request-id"].to_str().unwrap(),
+        "req-from-the-edge"
+    );
+    let stream = app
+        .store
+        .jetstream()
+        .get_stream(app.namespace.stream_name())
+        .await
+        .unwrap();
+    let event = stream.get_raw_message(1).await.unwrap();
+    assert_eq!(
+        event.headers.get("ce-requestid").map(|v| v.as_str()),
+        Some("req-from-the-edge")
+    );
+
+    // Without one (or with a hostile one), the server makes one up.
+    let generated = app.get("/v1/resources").await;
+    let id = generated.header("x-request-id").unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_cached_resource_answers_304_to_its_etag(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_configured(db, |_| {}).await;
+    let user = app.register("ada").await;
+    let submitted = app.submit(&user.token, json!({})).await;
+    let path = format!("/v1/resources/{}", submitted.body["id"].as_str().unwrap());
+    let position = submitted.body["position"].as_u64().unwrap();
+
+    let first = app.get_at(&path, position).await;
+    assert_eq!(first.status, 200);
+    let etag = first.header("etag").unwrap().to_owned();
+    assert_eq!(
+        first.header("cache-control"),
+        Some("public, max-age=0, must-revalidate")
+    );
+    let again = app
+        .http
+        .get(app.url(&path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    assert!(again.bytes().await.unwrap().is_empty());
+}

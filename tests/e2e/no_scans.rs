@@ -1,0 +1,137 @@
+//! No read is a table scan: every named query under
+//! `crates/readmodel/queries/` is planned against a seeded database, and any
+//! sequential scan of a read-model table fails the test.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{PgPool, Row};
+
+/// Tables whose size is fixed by design (one row per projection); a scan of
+/// them costs the same at any load.
+const BOUNDED_TABLES: &[&str] = &["projection_checkpoints"];
+
+const RESOURCES: i64 = 50_000;
+const USERS: i64 = 5_000;
+
+/// Fills the read models the way years of use would: many users, many
+/// resources, several tags each, one very common tag.
+async fn seed(pool: &PgPool) {
+    let statements = [
+        format!(
+            "INSERT INTO user_credentials (user_id, username, email, password_hash, registered_at)
+             SELECT md5('u' || i)::uuid, 'user' || i, 'user' || i || '@example.org', '$argon2id$x', now()
+             FROM generate_series(1, {USERS}) AS i"
+        ),
+        format!(
+            "INSERT INTO resource_authors (user_id, username)
+             SELECT md5('u' || i)::uuid, 'user' || i FROM generate_series(1, {USERS}) AS i"
+        ),
+        format!(
+            "INSERT INTO resources (id, listed_at, title, url, description, tags, kind, author_id,
+                                    created_at, updated_at, version)
+             SELECT md5('r' || i)::uuid, i, 'Resource ' || i, 'https://example.org/' || i, '',
+                    ARRAY['common', 'tag' || (i % 500)], 'article',
+                    md5('u' || (i % {USERS} + 1))::uuid, now(), now(), 1
+             FROM generate_series(1, {RESOURCES}) AS i"
+        ),
+        "INSERT INTO resource_tags (tag, listed_at, resource_id)
+         SELECT unnest(tags), listed_at, id FROM resources"
+            .to_owned(),
+        "INSERT INTO projection_checkpoints (projection, position)
+         VALUES ('users', 55000), ('resources', 55000)"
+            .to_owned(),
+        "ANALYZE".to_owned(),
+    ];
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// Realistic arguments for each named query, by file name.
+fn bind<'q>(
+    name: &str,
+    query: Query<'q, sqlx::Postgres, PgArguments>,
+) -> Query<'q, sqlx::Postgres, PgArguments> {
+    let some_resource = uuid::Uuid::parse_str("8d777f38-5fc4-a5b4-3ce1-c5d3a8f4e3d2").unwrap();
+    match name {
+        "resource_by_id" => query.bind(some_resource),
+        "resources_newest" => query.bind(i64::MAX).bind(21_i64),
+        "resources_by_tag" => query.bind("common").bind(i64::MAX).bind(21_i64),
+        "credentials_by_login" => query.bind("user42"),
+        "projection_checkpoint" => query.bind("resources"),
+        "long_running_queries" => query.bind(5.0_f64),
+        "projection_checkpoints" | "ping" => query,
+        other => panic!("no sample arguments for the named query {other}: add them here"),
+    }
+}
+
+/// Every (node type, relation) in a JSON plan.
+fn scans(plan: &Value, found: &mut Vec<(String, String)>) {
+    if let Some(node) = plan.as_object() {
+        if let (Some(kind), Some(relation)) = (node.get("Node Type"), node.get("Relation Name")) {
+            found.push((
+                kind.as_str().unwrap_or_default().to_owned(),
+                relation.as_str().unwrap_or_default().to_owned(),
+            ));
+        }
+        node.values().for_each(|v| scans(v, found));
+    } else if let Some(items) = plan.as_array() {
+        items.iter().for_each(|v| scans(v, found));
+    }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
+    seed(&pool).await;
+    let read_tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE '\\_sqlx%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/readmodel/queries");
+    let mut checked = Vec::new();
+    let mut offenders = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        // sqlx's `"column!"` type overrides are not SQL; drop them for EXPLAIN.
+        let sql = std::fs::read_to_string(&path).unwrap().replace("!\"", "\"");
+        let explain = format!("EXPLAIN (FORMAT JSON) {sql}");
+        let row = bind(&name, sqlx::query(sqlx::AssertSqlSafe(explain)))
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("EXPLAIN {name}: {e}"));
+        let plan: Value = row.get(0);
+        let mut found = Vec::new();
+        scans(&plan, &mut found);
+        for (kind, relation) in found {
+            if kind == "Seq Scan"
+                && read_tables.contains(&relation)
+                && !BOUNDED_TABLES.contains(&relation.as_str())
+            {
+                offenders.push(format!("{name}: {kind} on {relation}\n{plan:#}"));
+            }
+        }
+        checked.push(name);
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n\n"));
+    for expected in [
+        "resource_by_id",
+        "resources_newest",
+        "resources_by_tag",
+        "credentials_by_login",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == expected),
+            "{expected} not checked: {checked:?}"
+        );
+    }
+}

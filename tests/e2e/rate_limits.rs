@@ -1,0 +1,154 @@
+//! Rate limits: per-client budgets with 429, Retry-After and RateLimit headers.
+
+use std::time::Duration;
+
+use resourcify::{NodeSettings, Roles};
+use resourcify_testkit::spawn_app_configured;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+fn budget(raw: &str) -> resourcify_api::Budget {
+    raw.parse().unwrap()
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_burst_over_the_read_budget_is_refused_until_retry_after(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.rate_limits.reads = budget("3/s");
+    })
+    .await;
+
+    for remaining in [2, 1, 0] {
+        let ok = app.get("/v1/resources").await;
+        assert_eq!(ok.status, 200, "{ok:#?}");
+        assert_eq!(ok.header("ratelimit-policy"), Some("\"reads\";q=3;w=1"));
+        let state = ok.header("ratelimit").unwrap();
+        assert!(
+            state.starts_with(&format!("\"reads\";r={remaining};t=")),
+            "{state}"
+        );
+    }
+
+    let refused = app.get("/v1/resources").await;
+    refused.assert_problem(429);
+    let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert_eq!(retry_after, 1);
+    assert_eq!(
+        refused.header("ratelimit-policy"),
+        Some("\"reads\";q=3;w=1")
+    );
+    assert_eq!(refused.header("ratelimit"), Some("\"reads\";r=0;t=1"));
+
+    // The server said when: waiting that long is the behaviour under test.
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    assert_eq!(app.get("/v1/resources").await.status, 200);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn one_users_burst_does_not_limit_another(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.rate_limits.writes = budget("2/min");
+    })
+    .await;
+    let (ada, grace) = (app.register("ada").await, app.register("grace").await);
+
+    for _ in 0..2 {
+        assert_eq!(app.submit(&ada.token, json!({})).await.status, 201);
+    }
+    app.submit(&ada.token, json!({})).await.assert_problem(429);
+    // Same address, different user: a budget of its own.
+    assert_eq!(app.submit(&grace.token, json!({})).await.status, 201);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn login_attempts_are_limited_per_account(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.rate_limits.logins_per_account = budget("3/min");
+    })
+    .await;
+    let ada = app.register("ada").await;
+    let grace = app.register("grace").await;
+    let login = |login: &str, password: &str| json!({"login": login, "password": password});
+    let path = format!("/v1/sessions?min_position={}", grace.position);
+
+    for _ in 0..3 {
+        app.post(&path, &login("ada", "guessing wrong"), None)
+            .await
+            .assert_problem(401);
+    }
+    // Guessing stops working even with the right password, also by e-mail.
+    let limited = app
+        .post(&path, &login(" ADA ", "correct horse battery"), None)
+        .await;
+    limited.assert_problem(429);
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(ada.username, "ada");
+
+    // Another account, from the same address, is not affected.
+    let other = app
+        .post(&path, &login("grace", "correct horse battery"), None)
+        .await;
+    assert_eq!(other.status, 200, "{other:#?}");
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn anonymous_clients_are_told_apart_by_address_through_trusted_proxies(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.rate_limits.reads = budget("2/min");
+        s.api.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let get_from = |client: &'static str| {
+        app.http
+            .get(app.url("/v1/resources"))
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    // Documentation addresses (RFC 5737): only header values, no traffic.
+    for _ in 0..2 {
+        assert_eq!(get_from("192.0.2.10").await.unwrap().status(), 200);
+    }
+    assert_eq!(get_from("192.0.2.10").await.unwrap().status(), 429);
+    assert_eq!(get_from("198.51.100.7").await.unwrap().status(), 200);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn oversized_bodies_are_413(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.max_body_bytes = 1024;
+    })
+    .await;
+    let user = app.register("ada").await;
+    let huge = app
+        .submit(&user.token, json!({"description": "x".repeat(4096)}))
+        .await;
+    huge.assert_problem(413);
+    assert_eq!(app.head().await, user.position, "nothing appended");
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_client_may_hold_only_so_many_waiting_reads(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.roles = Roles {
+            api: true,
+            projector: false,
+        };
+        s.api.rate_limits.max_waiting_reads = 2;
+    })
+    .await;
+    // Nothing projects, so each of these waits for the whole read wait.
+    let waits = (0..3).map(|_| app.get_at("/v1/resources", 1_000));
+    let mut statuses: Vec<u16> = futures::future::join_all(waits)
+        .await
+        .iter()
+        .map(|r| r.status.as_u16())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [429, 503, 503]);
+}
