@@ -62,3 +62,8 @@ _describe-queries dir:
       DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db" \
       cargo check --quiet -p resourcify-readmodel
     touch crates/readmodel/src/lib.rs
+
+# Benchmarks in release mode on loopback; prints ratios to same-run baselines.
+bench: services
+    command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+    DATABASE_URL={{test_database_url}} cargo run --release -p resourcify-bench

@@ -76,11 +76,14 @@ pub fn routes(
         return routes.data(app).data(limits).boxed();
     }
     let guarded = limits.clone();
+    let http_metrics = Arc::new(middleware::http_metrics::HttpMetrics::default());
     routes
         .around(move |next, request| {
             middleware::rate_limit::enforce(next, request, guarded.clone())
         })
-        .around(middleware::http_metrics::record)
+        .around(move |next, request| {
+            middleware::http_metrics::record(next, request, http_metrics.clone())
+        })
         .around(middleware::request_id::assign)
         .data(app)
         .data(limits)

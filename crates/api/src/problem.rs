@@ -159,8 +159,9 @@ impl ApiError {
     pub(crate) fn too_many_requests(
         detail: impl Into<String>,
         retry_after: u64,
-        policy: String,
+        policy: &poem::http::HeaderValue,
     ) -> Self {
+        let policy = policy.to_str().unwrap_or_default().to_owned();
         let name = policy.split(';').next().unwrap_or("\"default\"").to_owned();
         Self::TooManyRequests(
             problem(

@@ -281,11 +281,5 @@ impl Cli {
 }
 
 pub fn init_tracing(format: &LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    resourcify::init_tracing(matches!(format, LogFormat::Json));
 }

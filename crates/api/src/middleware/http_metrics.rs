@@ -1,28 +1,127 @@
-//! Request counts and latency per route template and status class.
+//! Request counts and latency per operation and status class.
+//!
+//! The metric handles for each (operation, method, status class) are looked
+//! up once and kept: resolving labelled metrics through the registry on
+//! every request costs more than the warm read it measures.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use metrics::{Counter, Histogram};
+use poem::http::Method;
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use poem_openapi::OperationId;
 
-pub(crate) async fn record<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
-    let method = request.method().to_string();
+/// What the `route` label names: the operation, or the route template for
+/// routes outside the OpenAPI service (docs, unmatched paths).
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Route {
+    Operation(&'static str),
+    Pattern(Arc<str>),
+    Unmatched,
+}
+
+impl Route {
+    fn label(&self) -> &str {
+        match self {
+            Self::Operation(name) => name,
+            Self::Pattern(pattern) => pattern,
+            Self::Unmatched => "unmatched",
+        }
+    }
+}
+
+type Labels = (Route, &'static str, &'static str);
+
+/// The counter and histogram of one label set.
+#[derive(Clone)]
+struct Handles {
+    requests: Counter,
+    duration: Histogram,
+}
+
+/// Resolved metric handles, shared by every request of a node.
+#[derive(Default)]
+pub(crate) struct HttpMetrics {
+    handles: RwLock<HashMap<Labels, Handles>>,
+}
+
+impl std::fmt::Debug for HttpMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpMetrics").finish_non_exhaustive()
+    }
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+fn status_label(status: u16) -> &'static str {
+    match status / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
+    }
+}
+
+impl HttpMetrics {
+    fn handles(&self, labels: Labels) -> Handles {
+        if let Some(found) = self
+            .handles
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&labels)
+        {
+            return found.clone();
+        }
+        let (route, method, status) = &labels;
+        let set = [
+            ("route", route.label().to_owned()),
+            ("method", (*method).to_owned()),
+            ("status", (*status).to_owned()),
+        ];
+        let handles = Handles {
+            requests: metrics::counter!("resourcify_http_requests_total", &set),
+            duration: metrics::histogram!("resourcify_http_request_duration_seconds", &set),
+        };
+        self.handles
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(labels, handles.clone());
+        handles
+    }
+}
+
+pub(crate) async fn record<E: Endpoint>(
+    next: E,
+    request: Request,
+    metrics: Arc<HttpMetrics>,
+) -> poem::Result<Response> {
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.call(request).await?.into_response();
     let elapsed = started.elapsed().as_secs_f64();
     // The operation (or else the route template), never the raw path, so
     // the label set stays small whatever clients send.
-    let route = match (
-        response.data::<OperationId>(),
-        response.data::<PathPattern>(),
-    ) {
-        (Some(operation), _) => operation.0.to_owned(),
-        (None, Some(pattern)) => pattern.0.to_string(),
-        (None, None) => "unmatched".to_owned(),
+    let route = match (response.data::<OperationId>(), response.data::<PathPattern>()) {
+        (Some(operation), _) => Route::Operation(operation.0),
+        (None, Some(pattern)) => Route::Pattern(pattern.0.clone()),
+        (None, None) => Route::Unmatched,
     };
-    let status = format!("{}xx", response.status().as_u16() / 100);
-    let labels = [("route", route), ("method", method), ("status", status)];
-    metrics::counter!("resourcify_http_requests_total", &labels).increment(1);
-    metrics::histogram!("resourcify_http_request_duration_seconds", &labels).record(elapsed);
+    let handles = metrics.handles((route, method, status_label(response.status().as_u16())));
+    handles.requests.increment(1);
+    handles.duration.record(elapsed);
     Ok(response)
 }

@@ -100,19 +100,28 @@ impl Default for RateLimitSettings {
     }
 }
 
-type KeyedLimiter =
-    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+/// Who a budget belongs to. Small and `Copy`, so a check allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Client {
+    User(uuid::Uuid),
+    Address(Option<IpAddr>),
+}
+
+type KeyedLimiter<K> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
 
 /// One named budget and its per-key state.
-struct Limiter {
+struct Limiter<K: Clone + Eq + std::hash::Hash> {
     name: &'static str,
     budget: Budget,
-    state: KeyedLimiter,
+    /// `RateLimit-Policy`, the same for every answer.
+    policy: HeaderValue,
+    state: KeyedLimiter<K>,
 }
 
 /// Headers and outcome of one check.
 struct Verdict {
-    policy: String,
+    policy: HeaderValue,
     remaining: u32,
     /// Seconds until the full budget is available again.
     reset: u64,
@@ -120,24 +129,25 @@ struct Verdict {
     retry_after: Option<u64>,
 }
 
-impl Limiter {
+impl<K: Clone + Eq + std::hash::Hash> Limiter<K> {
     fn new(name: &'static str, budget: Budget) -> Self {
+        let policy = format!(
+            "\"{name}\";q={};w={}",
+            budget.count,
+            budget.period.as_secs()
+        );
         Self {
             name,
             budget,
+            policy: HeaderValue::from_str(&policy).expect("a budget name is a valid header"),
             state: RateLimiter::dashmap(budget.quota()).with_middleware(),
         }
     }
 
-    fn check(&self, key: &str) -> Verdict {
+    fn check(&self, key: &K) -> Verdict {
         let per_unit = self.budget.period.as_secs_f64() / f64::from(self.budget.count.get());
-        let policy = format!(
-            "\"{}\";q={};w={}",
-            self.name,
-            self.budget.count,
-            self.budget.period.as_secs()
-        );
-        match self.state.check_key(&key.to_owned()) {
+        let policy = self.policy.clone();
+        match self.state.check_key(key) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();
                 let used = self.budget.count.get() - remaining;
@@ -165,13 +175,13 @@ impl Limiter {
 
 /// All budgets of one API node.
 pub struct RateLimits {
-    reads: Limiter,
-    writes: Limiter,
-    signups: Limiter,
-    logins: Limiter,
-    logins_per_account: Limiter,
+    reads: Limiter<Client>,
+    writes: Limiter<Client>,
+    signups: Limiter<Client>,
+    logins: Limiter<Client>,
+    logins_per_account: Limiter<String>,
     max_waiting_reads: usize,
-    waiting_reads: Mutex<HashMap<String, usize>>,
+    waiting_reads: Mutex<HashMap<Client, usize>>,
     trusted_proxies: Vec<IpAddr>,
 }
 
@@ -198,16 +208,12 @@ impl RateLimits {
     /// Forgets clients that have been idle long enough to have a full budget
     /// again, so memory follows active clients, not every address ever seen.
     pub fn forget_idle_clients(&self) {
-        for limiter in [
-            &self.reads,
-            &self.writes,
-            &self.signups,
-            &self.logins,
-            &self.logins_per_account,
-        ] {
+        for limiter in [&self.reads, &self.writes, &self.signups, &self.logins] {
             limiter.state.retain_recent();
             limiter.state.shrink_to_fit();
         }
+        self.logins_per_account.state.retain_recent();
+        self.logins_per_account.state.shrink_to_fit();
     }
 
     /// Checks the per-account login budget; called by the login handler,
@@ -219,7 +225,7 @@ impl RateLimits {
             Some(retry_after) => Err(ApiError::too_many_requests(
                 "too many login attempts for this account; wait before trying again",
                 retry_after,
-                verdict.policy,
+                &verdict.policy,
             )),
         }
     }
@@ -239,7 +245,7 @@ impl RateLimits {
             .or(Some(peer))
     }
 
-    fn classify(&self, request: &Request) -> Option<&Limiter> {
+    fn classify(&self, request: &Request) -> Option<&Limiter<Client>> {
         let path = request.uri().path();
         if matches!(path, "/healthz" | "/readyz" | "/metrics") {
             return None;
@@ -252,16 +258,16 @@ impl RateLimits {
         })
     }
 
-    fn hold_waiting_read(self: &Arc<Self>, client: &str) -> Option<WaitingRead> {
+    fn hold_waiting_read(self: &Arc<Self>, client: Client) -> Option<WaitingRead> {
         let mut waiting = self.waiting_reads.lock().unwrap_or_else(|p| p.into_inner());
-        let count = waiting.entry(client.to_owned()).or_default();
+        let count = waiting.entry(client).or_default();
         if *count >= self.max_waiting_reads {
             return None;
         }
         *count += 1;
         Some(WaitingRead {
             limits: self.clone(),
-            client: client.to_owned(),
+            client,
         })
     }
 }
@@ -269,7 +275,7 @@ impl RateLimits {
 /// A slot for one long-polling read, given back when the request ends.
 struct WaitingRead {
     limits: Arc<RateLimits>,
-    client: String,
+    client: Client,
 }
 
 impl Drop for WaitingRead {
@@ -321,11 +327,8 @@ pub(crate) async fn enforce<E: Endpoint>(
     // Sign-ups and logins are budgeted per address even with a token.
     let per_address = matches!(limiter.name, "signups" | "logins");
     let client = match (&user, per_address) {
-        (Some(user), false) => format!("user:{}", user.user_id),
-        _ => match limits.client_ip(&request) {
-            Some(ip) => format!("ip:{ip}"),
-            None => "ip:unknown".to_owned(),
-        },
+        (Some(user), false) => Client::User(user.user_id),
+        _ => Client::Address(limits.client_ip(&request)),
     };
 
     let verdict = limiter.check(&client);
@@ -333,18 +336,18 @@ pub(crate) async fn enforce<E: Endpoint>(
         let refused = ApiError::too_many_requests(
             format!("the {} budget for this client is used up", limiter.name),
             retry_after,
-            verdict.policy,
+            &verdict.policy,
         );
         return Ok(labelled_refusal(refused));
     }
     let _slot = if waits_for_position(&request) {
-        match limits.hold_waiting_read(&client) {
+        match limits.hold_waiting_read(client) {
             Some(slot) => Some(slot),
             None => {
                 let refused = ApiError::too_many_requests(
                     "too many reads waiting for a position at once from this client",
                     1,
-                    verdict.policy,
+                    &verdict.policy,
                 );
                 return Ok(labelled_refusal(refused));
             }
@@ -355,14 +358,12 @@ pub(crate) async fn enforce<E: Endpoint>(
 
     let mut response = next.call(request).await?.into_response();
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(&verdict.policy) {
-        headers.insert("ratelimit-policy", policy);
-    }
+    headers.insert("ratelimit-policy", verdict.policy);
     let state = format!(
         "\"{}\";r={};t={}",
         limiter.name, verdict.remaining, verdict.reset
     );
-    if let Ok(state) = HeaderValue::from_str(&state) {
+    if let Ok(state) = HeaderValue::from_maybe_shared(bytes::Bytes::from(state)) {
         headers.insert("ratelimit", state);
     }
     Ok(response)
@@ -385,10 +386,11 @@ mod tests {
     #[test]
     fn a_client_gets_its_burst_then_is_refused_while_another_is_not() {
         let limiter = Limiter::new("reads", "3/min".parse().unwrap());
-        let remaining: Vec<_> = (0..3).map(|_| limiter.check("a").remaining).collect();
+        let (a, b) = ("a".to_owned(), "b".to_owned());
+        let remaining: Vec<_> = (0..3).map(|_| limiter.check(&a).remaining).collect();
         assert_eq!(remaining, [2, 1, 0]);
-        let refused = limiter.check("a");
+        let refused = limiter.check(&a);
         assert!(refused.retry_after.is_some_and(|s| (1..=20).contains(&s)));
-        assert!(limiter.check("b").retry_after.is_none());
+        assert!(limiter.check(&b).retry_after.is_none());
     }
 }
