@@ -66,4 +66,6 @@ _describe-queries dir:
 # Benchmarks in release mode on loopback; prints ratios to same-run baselines.
 bench: services
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
-    DATABASE_URL={{test_database_url}} cargo run --release -p resourcify-bench
+    cargo build --release -p resourcify-bench
+    # The server on CPU 1, wrk on CPU 0 (the bench pins it), where taskset exists.
+    RUST_LOG=${RUST_LOG:-info,async_nats=warn} DATABASE_URL={{test_database_url}} $(command -v taskset >/dev/null && echo "taskset -c 1") target/release/resourcify-bench

@@ -247,7 +247,11 @@ async fn a_request_id_is_echoed_and_recorded_on_the_event(_: PgPoolOptions, db: 
     // Without one (or with a hostile one), the server makes one up.
     let generated = app.get("/v1/resources").await;
     let id = generated.header("x-request-id").unwrap();
-    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    let (prefix, counter) = id.split_once('-').unwrap();
+    assert_eq!(prefix.len(), 16, "{id}");
+    assert!(u64::from_str_radix(prefix, 16).is_ok() && u64::from_str_radix(counter, 16).is_ok());
+    let next = app.get("/v1/resources").await;
+    assert_ne!(next.header("x-request-id"), Some(id), "ids are unique");
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]

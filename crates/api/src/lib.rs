@@ -23,7 +23,7 @@ use poem_openapi::OpenApiService;
 use resourcify_app::App;
 
 pub use middleware::rate_limit::{Budget, RateLimitSettings, RateLimits};
-pub use middleware::request_id::RequestId;
+pub use middleware::request_id::current as current_request_id;
 pub use problem::{ApiError, Problem};
 pub use telemetry::prometheus;
 
@@ -75,19 +75,15 @@ pub fn routes(
     if settings.bare {
         return routes.data(app).data(limits).boxed();
     }
-    let guarded = limits.clone();
-    let http_metrics = Arc::new(middleware::http_metrics::HttpMetrics::default());
-    routes
-        .around(move |next, request| {
-            middleware::rate_limit::enforce(next, request, guarded.clone())
-        })
-        .around(move |next, request| {
-            middleware::http_metrics::record(next, request, http_metrics.clone())
-        })
-        .around(middleware::request_id::assign)
-        .data(app)
-        .data(limits)
-        .boxed()
+    middleware::Guarded {
+        inner: routes,
+        limits: limits.clone(),
+        metrics: middleware::http_metrics::HttpMetrics::default(),
+        ids: middleware::request_id::RequestIds::new(),
+    }
+    .data(app)
+    .data(limits)
+    .boxed()
 }
 
 fn openapi_service(app: App) -> OpenApiService<Apis, ()> {

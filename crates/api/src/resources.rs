@@ -1,6 +1,5 @@
 //! Submitting and reading resources.
 
-use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
@@ -75,7 +74,6 @@ impl ResourcesApi {
         /// Makes a retried request safe: the same key submits one resource.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        request: &Request,
     ) -> Result<SubmitResponse, ApiError> {
         let submission = Submission {
             title: &body.title,
@@ -86,11 +84,7 @@ impl ResourcesApi {
         };
         let submitted = self
             .app
-            .submit_resource(
-                &auth.0,
-                submission,
-                &command_meta(idempotency_key.0, request),
-            )
+            .submit_resource(&auth.0, submission, &command_meta(idempotency_key.0))
             .await?;
         Ok(SubmitResponse::Created(
             Json(SubmittedResource {

@@ -1,14 +1,13 @@
 //! Sign-up.
 
-use poem::Request;
 use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 use resourcify_app::{App, CommandMeta};
 use resourcify_domain::user::Registration;
 
+use crate::ApiError;
 use crate::dto::{NewUser, RegisteredUser};
-use crate::{ApiError, RequestId};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -45,7 +44,6 @@ impl UsersApi {
         /// Makes a retried request safe: the same key registers one account.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-        request: &Request,
     ) -> Result<RegisterResponse, ApiError> {
         let registration = Registration {
             username: &body.username,
@@ -54,7 +52,7 @@ impl UsersApi {
         };
         let registered = self
             .app
-            .register(registration, &command_meta(idempotency_key.0, request))
+            .register(registration, &command_meta(idempotency_key.0))
             .await?;
         let location = format!("/v1/users/{}", registered.username);
         Ok(RegisterResponse::Created(
@@ -71,9 +69,9 @@ impl UsersApi {
 }
 
 /// What every command carries besides its body.
-pub(crate) fn command_meta(idempotency_key: Option<String>, request: &Request) -> CommandMeta {
+pub(crate) fn command_meta(idempotency_key: Option<String>) -> CommandMeta {
     CommandMeta {
         idempotency_key,
-        request_id: request.data::<RequestId>().map(|id| id.0.clone()),
+        request_id: crate::current_request_id(),
     }
 }

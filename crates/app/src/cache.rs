@@ -49,6 +49,9 @@ pub enum CacheOutcome {
 pub struct ViewCache<K> {
     name: &'static str,
     entries: moka::sync::Cache<K, Arc<RenderedView>>,
+    /// Resolved once: looking labelled metrics up per request is not free.
+    hits: metrics::Counter,
+    misses: metrics::Counter,
     generation: AtomicU64,
     /// Makes "check the generation, then insert" one step with respect to
     /// "bump the generation, then invalidate". Held for nanoseconds, on
@@ -69,6 +72,8 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
     pub fn new(name: &'static str, capacity: u64, ttl: Duration) -> Self {
         Self {
             name,
+            hits: metrics::counter!("resourcify_cache_requests_total", "cache" => name, "result" => "hit"),
+            misses: metrics::counter!("resourcify_cache_requests_total", "cache" => name, "result" => "miss"),
             entries: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
@@ -84,9 +89,10 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
             .entries
             .get(key)
             .filter(|view| min_position.is_none_or(|p| view.position >= p));
-        let result = if found.is_some() { "hit" } else { "miss" };
-        metrics::counter!("resourcify_cache_requests_total", "cache" => self.name, "result" => result)
-            .increment(1);
+        match found {
+            Some(_) => self.hits.increment(1),
+            None => self.misses.increment(1),
+        }
         found
     }
 

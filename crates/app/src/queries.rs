@@ -57,7 +57,7 @@ impl App {
     }
 
     /// One resource, rendered by `render`, from memory when possible.
-    #[tracing::instrument(skip(self, render))]
+    #[tracing::instrument(level = "debug", skip(self, render))]
     pub async fn resource_view(
         &self,
         id: Uuid,
@@ -77,7 +77,7 @@ impl App {
         Ok((view, CacheOutcome::Miss))
     }
 
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resource(
         &self,
         id: Uuid,
@@ -91,7 +91,7 @@ impl App {
             .ok_or(AppError::NotFound("resource"))
     }
 
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resources(
         &self,
         query: ResourceQuery<'_>,
@@ -143,7 +143,7 @@ impl App {
     }
 
     /// Checks a login (username or e-mail) and password against the users view.
-    #[tracing::instrument(skip(self, password))]
+    #[tracing::instrument(level = "debug", skip(self, password))]
     pub async fn login(
         &self,
         login: &str,

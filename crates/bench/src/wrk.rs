@@ -8,9 +8,13 @@ use anyhow::{Context, bail};
 /// What one wrk run measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Measurement {
+    pub requests: f64,
     pub requests_per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// CPU time this process (the server) spent per request, in microseconds.
+    /// Unlike throughput it does not move with what else the machine does.
+    pub cpu_us_per_request: f64,
 }
 
 pub fn check_installed() -> anyhow::Result<()> {
@@ -21,17 +25,26 @@ pub fn check_installed() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs wrk on CPU 0 when `taskset` exists (the server is pinned to CPU 1
+/// by `just bench`), so the two do not fight over one core.
 pub fn run(url: &str, connections: u32, duration: Duration) -> anyhow::Result<Measurement> {
-    let output = Command::new("wrk")
-        .args([
-            "--latency",
-            "-t2",
-            &format!("-c{connections}"),
-            &format!("-d{}s", duration.as_secs()),
-            url,
-        ])
-        .output()
-        .context("running wrk")?;
+    let wrk_args = [
+        "--latency".to_owned(),
+        "-t1".to_owned(),
+        format!("-c{connections}"),
+        format!("-d{}s", duration.as_secs()),
+        url.to_owned(),
+    ];
+    let mut command = if Command::new("taskset").arg("-V").output().is_ok() {
+        let mut pinned = Command::new("taskset");
+        pinned.args(["-c", "0", "wrk"]);
+        pinned
+    } else {
+        Command::new("wrk")
+    };
+    let cpu_before = process_cpu_seconds()?;
+    let output = command.args(&wrk_args).output().context("running wrk")?;
+    let cpu_spent = process_cpu_seconds()? - cpu_before;
     let report = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!("wrk failed: {report}");
@@ -39,15 +52,40 @@ pub fn run(url: &str, connections: u32, duration: Duration) -> anyhow::Result<Me
     if report.contains("Non-2xx or 3xx responses") {
         bail!("some answers were errors; the figures would mean nothing:\n{report}");
     }
-    parse(&report).with_context(|| format!("unexpected wrk report:\n{report}"))
+    let mut measurement =
+        parse(&report).with_context(|| format!("unexpected wrk report:\n{report}"))?;
+    measurement.cpu_us_per_request = cpu_spent * 1e6 / measurement.requests;
+    Ok(measurement)
 }
 
-/// The run with the highest throughput: the least disturbed by the machine.
-pub fn best(runs: &[Measurement]) -> Measurement {
-    *runs
-        .iter()
-        .max_by(|a, b| a.requests_per_second.total_cmp(&b.requests_per_second))
-        .expect("at least one run")
+/// User and system CPU time of this process so far, from /proc.
+fn process_cpu_seconds() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("a stat line")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    Ok(ticks / 100.0)
+}
+
+/// The median of each figure over several runs.
+pub fn median(runs: &[Measurement]) -> Measurement {
+    let mid = |pick: fn(&Measurement) -> f64| {
+        let mut values: Vec<f64> = runs.iter().map(pick).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    Measurement {
+        requests: mid(|m| m.requests),
+        requests_per_second: mid(|m| m.requests_per_second),
+        p50_ms: mid(|m| m.p50_ms),
+        p99_ms: mid(|m| m.p99_ms),
+        cpu_us_per_request: mid(|m| m.cpu_us_per_request),
+    }
 }
 
 fn parse(report: &str) -> Option<Measurement> {
@@ -58,7 +96,16 @@ fn parse(report: &str) -> Option<Measurement> {
             .and_then(|line| line.split_whitespace().nth(1))
             .map(str::to_owned)
     };
+    let requests = report
+        .lines()
+        .find(|line| line.contains("requests in"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
     Some(Measurement {
+        requests,
+        cpu_us_per_request: 0.0,
         requests_per_second: value_after("Requests/sec:")?.parse().ok()?,
         p50_ms: millis(&value_after("50%")?)?,
         p99_ms: millis(&value_after("99%")?)?,

@@ -164,7 +164,7 @@ impl EventStore {
     }
 
     /// Loads an aggregate by reading its subject only.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn load<A: Aggregate>(&self, id: Uuid) -> Result<Loaded<A>, EventStoreError> {
         let subject = self.settings.namespace.aggregate_subject(A::NAME, id);
         let last = match self.stream.get_last_raw_message_by_subject(&subject).await {

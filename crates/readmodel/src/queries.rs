@@ -44,7 +44,7 @@ impl ReadModel {
         &self.pool
     }
 
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resource_by_id(&self, id: Uuid) -> Result<Option<ResourceRow>, ReadModelError> {
         timed(
             "resource_by_id",
@@ -56,7 +56,7 @@ impl ReadModel {
     }
 
     /// Newest first, strictly before the keyset position `before`.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resources_newest(
         &self,
         before: i64,
@@ -72,7 +72,7 @@ impl ReadModel {
     }
 
     /// One tag's resources, newest first, strictly before `before`.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resources_by_tag(
         &self,
         tag: &str,
@@ -95,7 +95,7 @@ impl ReadModel {
     }
 
     /// Looks a user up by username or e-mail (both stored normalised).
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn credentials_by_login(
         &self,
         login: &str,

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use metrics::{Counter, Histogram};
 use poem::http::Method;
-use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
+use poem::{PathPattern, Response};
 use poem_openapi::OperationId;
 
 /// What the `route` label names: the operation, or the route template for
@@ -104,24 +104,23 @@ impl HttpMetrics {
     }
 }
 
-pub(crate) async fn record<E: Endpoint>(
-    next: E,
-    request: Request,
-    metrics: Arc<HttpMetrics>,
-) -> poem::Result<Response> {
-    let method = method_label(request.method());
-    let started = Instant::now();
-    let response = next.call(request).await?.into_response();
-    let elapsed = started.elapsed().as_secs_f64();
-    // The operation (or else the route template), never the raw path, so
-    // the label set stays small whatever clients send.
-    let route = match (response.data::<OperationId>(), response.data::<PathPattern>()) {
-        (Some(operation), _) => Route::Operation(operation.0),
-        (None, Some(pattern)) => Route::Pattern(pattern.0.clone()),
-        (None, None) => Route::Unmatched,
-    };
-    let handles = metrics.handles((route, method, status_label(response.status().as_u16())));
-    handles.requests.increment(1);
-    handles.duration.record(elapsed);
-    Ok(response)
+impl HttpMetrics {
+    /// Counts one answered request and how long it took.
+    pub(crate) fn record(&self, method: &Method, started: Instant, response: &Response) {
+        let elapsed = started.elapsed().as_secs_f64();
+        // The operation (or else the route template), never the raw path, so
+        // the label set stays small whatever clients send.
+        let route = match (
+            response.data::<OperationId>(),
+            response.data::<PathPattern>(),
+        ) {
+            (Some(operation), _) => Route::Operation(operation.0),
+            (None, Some(pattern)) => Route::Pattern(pattern.0.clone()),
+            (None, None) => Route::Unmatched,
+        };
+        let status = status_label(response.status().as_u16());
+        let handles = self.handles((route, method_label(method), status));
+        handles.requests.increment(1);
+        handles.duration.record(elapsed);
+    }
 }

@@ -18,8 +18,8 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
-use poem::http::{HeaderValue, Method};
-use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
+use poem::http::{HeaderName, HeaderValue, Method};
+use poem::{IntoResponse, PathPattern, Request, Response};
 use resourcify_app::App;
 
 use crate::ApiError;
@@ -100,6 +100,9 @@ impl Default for RateLimitSettings {
     }
 }
 
+static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
 /// Who a budget belongs to. Small and `Copy`, so a check allocates nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Client {
@@ -120,7 +123,7 @@ struct Limiter<K: Clone + Eq + std::hash::Hash> {
 }
 
 /// Headers and outcome of one check.
-struct Verdict {
+pub(crate) struct Verdict {
     policy: HeaderValue,
     remaining: u32,
     /// Seconds until the full budget is available again.
@@ -273,7 +276,7 @@ impl RateLimits {
 }
 
 /// A slot for one long-polling read, given back when the request ends.
-struct WaitingRead {
+pub(crate) struct WaitingRead {
     limits: Arc<RateLimits>,
     client: Client,
 }
@@ -309,64 +312,77 @@ fn waits_for_position(request: &Request) -> bool {
             .is_some_and(|q| q.split('&').any(|pair| pair.starts_with("min_position=")))
 }
 
-pub(crate) async fn enforce<E: Endpoint>(
-    next: E,
-    request: Request,
-    limits: Arc<RateLimits>,
-) -> poem::Result<Response> {
-    let Some(limiter) = limits.classify(&request) else {
-        return next.call(request).await.map(IntoResponse::into_response);
-    };
-    let user = request
-        .header("authorization")
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .and_then(|token| {
-            let app = request.data::<App>()?;
-            app.tokens().verify(token.trim()).ok()
-        });
-    // Sign-ups and logins are budgeted per address even with a token.
-    let per_address = matches!(limiter.name, "signups" | "logins");
-    let client = match (&user, per_address) {
-        (Some(user), false) => Client::User(user.user_id),
-        _ => Client::Address(limits.client_ip(&request)),
-    };
+/// The rate-limit decision for one request.
+pub(crate) enum Admission {
+    /// Not subject to a budget (health checks, metrics).
+    Exempt,
+    /// Within budget: the headers to add, and the long-poll slot to hold.
+    Admitted(Verdict, &'static str, Option<WaitingRead>),
+    /// Over budget: the 429 to send instead.
+    Refused(Response),
+}
 
-    let verdict = limiter.check(&client);
-    if let Some(retry_after) = verdict.retry_after {
-        let refused = ApiError::too_many_requests(
-            format!("the {} budget for this client is used up", limiter.name),
-            retry_after,
-            &verdict.policy,
-        );
-        return Ok(labelled_refusal(refused));
-    }
-    let _slot = if waits_for_position(&request) {
-        match limits.hold_waiting_read(client) {
-            Some(slot) => Some(slot),
-            None => {
+impl RateLimits {
+    /// Decides whether `request` may proceed, charging its client's budget.
+    pub(crate) fn admit(self: &Arc<Self>, request: &Request) -> Admission {
+        let Some(limiter) = self.classify(request) else {
+            return Admission::Exempt;
+        };
+        let user = request
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(|token| {
+                let app = request.data::<App>()?;
+                app.tokens().verify(token.trim()).ok()
+            });
+        // Sign-ups and logins are budgeted per address even with a token.
+        let per_address = matches!(limiter.name, "signups" | "logins");
+        let client = match (&user, per_address) {
+            (Some(user), false) => Client::User(user.user_id),
+            _ => Client::Address(self.client_ip(request)),
+        };
+
+        let verdict = limiter.check(&client);
+        if let Some(retry_after) = verdict.retry_after {
+            let refused = ApiError::too_many_requests(
+                format!("the {} budget for this client is used up", limiter.name),
+                retry_after,
+                &verdict.policy,
+            );
+            return Admission::Refused(labelled_refusal(refused));
+        }
+        let slot = if waits_for_position(request) {
+            let Some(slot) = self.hold_waiting_read(client) else {
                 let refused = ApiError::too_many_requests(
                     "too many reads waiting for a position at once from this client",
                     1,
                     &verdict.policy,
                 );
-                return Ok(labelled_refusal(refused));
-            }
-        }
-    } else {
-        None
-    };
-
-    let mut response = next.call(request).await?.into_response();
-    let headers = response.headers_mut();
-    headers.insert("ratelimit-policy", verdict.policy);
-    let state = format!(
-        "\"{}\";r={};t={}",
-        limiter.name, verdict.remaining, verdict.reset
-    );
-    if let Ok(state) = HeaderValue::from_maybe_shared(bytes::Bytes::from(state)) {
-        headers.insert("ratelimit", state);
+                return Admission::Refused(labelled_refusal(refused));
+            };
+            Some(slot)
+        } else {
+            None
+        };
+        Admission::Admitted(verdict, limiter.name, slot)
     }
-    Ok(response)
+}
+
+/// Adds `RateLimit-Policy` and `RateLimit` to an admitted request's answer.
+pub(crate) fn add_headers(response: &mut Response, verdict: Verdict, budget: &str) {
+    let headers = response.headers_mut();
+    headers.insert(RATELIMIT_POLICY.clone(), verdict.policy);
+    // Written into a stack buffer: this runs on every request.
+    let mut state = [0u8; 96];
+    let mut cursor = std::io::Cursor::new(&mut state[..]);
+    let written = std::io::Write::write_fmt(
+        &mut cursor,
+        format_args!("\"{budget}\";r={};t={}", verdict.remaining, verdict.reset),
+    );
+    let length = cursor.position() as usize;
+    if let (Ok(()), Ok(state)) = (written, HeaderValue::from_bytes(&state[..length])) {
+        headers.insert(RATELIMIT.clone(), state);
+    }
 }
 
 #[cfg(test)]
