@@ -21,10 +21,15 @@ use sqlx::postgres::PgConnectOptions;
 
 const SEEDED_RESOURCES: usize = 200;
 const CONNECTIONS: u32 = 32;
-const ROUNDS: usize = 5;
-const RUN: Duration = Duration::from_secs(4);
+const ROUNDS: usize = 9;
+const RUN: Duration = Duration::from_secs(3);
 
-fn settings(database: &PgConnectOptions, guard: &NamespaceGuard, bare: bool) -> NodeSettings {
+fn settings(
+    database: &PgConnectOptions,
+    guard: &NamespaceGuard,
+    roles: Roles,
+    bare: bool,
+) -> NodeSettings {
     // Budgets no benchmark reaches: the limiter still runs on every request.
     let unlimited = Budget::from_str("4000000000/s").expect("a budget");
     NodeSettings {
@@ -33,14 +38,7 @@ fn settings(database: &PgConnectOptions, guard: &NamespaceGuard, bare: bool) -> 
         listen: "127.0.0.1:0".parse().expect("an address"),
         namespace: guard.namespace().clone(),
         replicas: 1,
-        roles: if bare {
-            Roles {
-                api: true,
-                projector: false,
-            }
-        } else {
-            Roles::ALL
-        },
+        roles,
         migrate: false,
         app: AppSettings::with_secret(TokenSecret::new("bench-secret")),
         api: ApiSettings {
@@ -128,8 +126,19 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Result<()> {
-    let full = resourcify::start(settings(database, guard, false)).await?;
-    let bare = resourcify::start(settings(database, guard, true)).await?;
+    // Two API nodes that differ only in the middleware, and the projectors
+    // on a node of their own, so both API nodes carry the same background.
+    let api_only = Roles {
+        api: true,
+        projector: false,
+    };
+    let projector_only = Roles {
+        api: false,
+        projector: true,
+    };
+    let _projectors = resourcify::start(settings(database, guard, projector_only, false)).await?;
+    let full = resourcify::start(settings(database, guard, api_only, false)).await?;
+    let bare = resourcify::start(settings(database, guard, api_only, true)).await?;
     let http = reqwest::Client::new();
     let (id, position) = seed(&http, &base_url(&full)).await?;
     println!("seeded {SEEDED_RESOURCES} resources through the event log (head {position})");

@@ -18,6 +18,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use poem::http::header::AUTHORIZATION;
 use poem::http::{HeaderName, HeaderValue, Method};
 use poem::{IntoResponse, PathPattern, Request, Response};
 use resourcify_app::App;
@@ -102,6 +103,7 @@ impl Default for RateLimitSettings {
 
 static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+static MIN_POSITION: HeaderName = HeaderName::from_static("x-resourcify-min-position");
 
 /// Who a budget belongs to. Small and `Copy`, so a check allocates nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -305,7 +307,7 @@ fn labelled_refusal(refused: ApiError) -> Response {
 }
 
 fn waits_for_position(request: &Request) -> bool {
-    request.header("x-resourcify-min-position").is_some()
+    request.headers().contains_key(&MIN_POSITION)
         || request
             .uri()
             .query()
@@ -329,7 +331,9 @@ impl RateLimits {
             return Admission::Exempt;
         };
         let user = request
-            .header("authorization")
+            .headers()
+            .get(&AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
             .and_then(|h| h.strip_prefix("Bearer "))
             .and_then(|token| {
                 let app = request.data::<App>()?;
