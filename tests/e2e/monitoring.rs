@@ -3,8 +3,6 @@
 use std::time::Duration;
 
 use resourcify::{NodeSettings, Roles};
-use resourcify_app::ViewPositions;
-use resourcify_projector::{Projection, Projector, ProjectorSettings};
 use resourcify_readmodel::PoolSettings;
 use resourcify_testkit::spawn_app_configured;
 use serde_json::json;
@@ -182,38 +180,12 @@ async fn readyz_fails_while_a_projection_lags_and_passes_once_it_catches_up(
             .any(|c| c["name"] == "nats" && c["status"] == "pass")
     );
 
-    let pool = resourcify_readmodel::connect(db, &PoolSettings::default())
-        .await
-        .unwrap();
-    let projectors: Vec<_> = Projection::ALL
-        .into_iter()
-        .map(|projection| {
-            tokio::spawn(
-                Projector {
-                    projection,
-                    store: app.store.clone(),
-                    pool: pool.clone(),
-                    nats: app.nats.clone(),
-                    settings: ProjectorSettings::default(),
-                }
-                .run(),
-            )
-        })
-        .collect();
-    let positions = ViewPositions::new(app.reads.clone());
-    let head = app.head().await;
-    for projection in Projection::ALL {
-        positions
-            .wait_for(projection, head, Duration::from_secs(10))
-            .await
-            .unwrap();
-    }
+    let projectors = app.start_projectors(500).await;
+    app.wait_until_caught_up().await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status, 200, "{ready:#?}");
     assert_eq!(ready.body["status"], "pass");
-    for task in projectors {
-        task.abort();
-    }
+    drop(projectors);
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]

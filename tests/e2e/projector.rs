@@ -1,47 +1,14 @@
 //! The projector applies each event exactly once: across restarts and when
 //! a batch is delivered again.
 
-use std::time::Duration;
-
 use futures::StreamExt;
 use resourcify::Roles;
-use resourcify_app::ViewPositions;
-use resourcify_projector::{Projection, Projector, ProjectorSettings, apply_batch};
+use resourcify_projector::{Projection, apply_batch};
 use resourcify_readmodel::PoolSettings;
 use resourcify_testkit::{TestApp, spawn_app_with};
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use tokio::task::JoinHandle;
-
-/// Starts one projector instance per projection, as `serve` would.
-fn start_projectors(app: &TestApp, pool: &PgPool) -> Vec<JoinHandle<()>> {
-    Projection::ALL
-        .into_iter()
-        .map(|projection| {
-            let projector = Projector {
-                projection,
-                store: app.store.clone(),
-                pool: pool.clone(),
-                nats: app.nats.clone(),
-                settings: ProjectorSettings { batch_size: 3 },
-            };
-            tokio::spawn(projector.run())
-        })
-        .collect()
-}
-
-async fn wait_until_caught_up(app: &TestApp) -> u64 {
-    let head = app.head().await;
-    let positions = ViewPositions::new(app.reads.clone());
-    for projection in Projection::ALL {
-        positions
-            .wait_for(projection, head, Duration::from_secs(10))
-            .await
-            .unwrap_or_else(|e| panic!("{} did not catch up: {e}", projection.name()));
-    }
-    head
-}
 
 /// A digest of every read table, to compare views exactly.
 async fn views_digest(pool: &PgPool) -> Vec<(String, i64, String)> {
@@ -92,11 +59,9 @@ async fn a_restarted_projector_applies_no_event_twice(_: PgPoolOptions, db: PgCo
     let author = app.register("ada").await;
     submit_some(&app, &author.token, 0..5).await;
 
-    let first = start_projectors(&app, &pool);
-    let head = wait_until_caught_up(&app).await;
-    for task in first {
-        task.abort();
-    }
+    let first = app.start_projectors(3).await;
+    let head = app.wait_until_caught_up().await;
+    drop(first);
     let before = views_digest(&pool).await;
     assert_eq!(before[2].1, 5, "five resources: {before:?}");
     assert_eq!(before[3].1, 10, "two tags each: {before:?}");
@@ -123,16 +88,14 @@ async fn a_restarted_projector_applies_no_event_twice(_: PgPoolOptions, db: PgCo
 
     // A new instance over the same database resumes after the checkpoint.
     submit_some(&app, &author.token, 5..8).await;
-    let second = start_projectors(&app, &pool);
-    let new_head = wait_until_caught_up(&app).await;
+    let second = app.start_projectors(3).await;
+    let new_head = app.wait_until_caught_up().await;
     assert_eq!(new_head, head + 3);
     let after = views_digest(&pool).await;
     assert_eq!(after[2].1, 8, "{after:?}");
     assert_eq!(after[3].1, 16, "{after:?}");
     assert_eq!(after[0], before[0], "users unchanged");
-    for task in second {
-        task.abort();
-    }
+    drop(second);
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]

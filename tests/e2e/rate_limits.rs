@@ -140,6 +140,7 @@ async fn a_client_may_hold_only_so_many_waiting_reads(_: PgPoolOptions, db: PgCo
             projector: false,
         };
         s.api.rate_limits.max_waiting_reads = 2;
+        s.app.read_wait = Duration::from_secs(1);
     })
     .await;
     // Nothing projects, so each of these waits for the whole read wait.

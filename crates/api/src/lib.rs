@@ -107,8 +107,3 @@ fn openapi_service(app: App) -> OpenApiService<Apis, ()> {
     )
     .server("/")
 }
-
-/// The OpenAPI document as JSON, for drift checks and tooling.
-pub fn openapi_json(app: App) -> String {
-    openapi_service(app).spec()
-}

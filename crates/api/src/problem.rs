@@ -175,15 +175,6 @@ impl ApiError {
             format!("{name};r=0;t={retry_after}"),
         )
     }
-
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::BadRequest(problem(
-            StatusCode::BAD_REQUEST,
-            "bad-request",
-            "Malformed request",
-            detail,
-        ))
-    }
 }
 
 /// Turns every error that did not come from a handler (unparsable JSON, a

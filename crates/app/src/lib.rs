@@ -111,10 +111,6 @@ impl App {
         &self.inner.tokens
     }
 
-    pub fn positions(&self) -> &ViewPositions {
-        &self.inner.positions
-    }
-
     /// Applies a projector's notice: wakes waiters and drops changed views.
     pub fn observe(&self, notice: &ViewNotice) {
         self.inner.positions.observe(notice);

@@ -2,7 +2,6 @@
 //! indexed read-model query, after waiting for the caller's position.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -49,11 +48,6 @@ impl App {
             }
             None => Ok(()),
         }
-    }
-
-    /// How long a client should wait before retrying a read that timed out waiting.
-    pub fn read_retry_after(&self) -> Duration {
-        Duration::from_secs(1)
     }
 
     /// One resource, rendered by `render`, from memory when possible.

@@ -42,14 +42,7 @@ fn settings(
         migrate: false,
         app: AppSettings::with_secret(TokenSecret::new("bench-secret")),
         api: ApiSettings {
-            rate_limits: RateLimitSettings {
-                reads: unlimited,
-                writes: unlimited,
-                signups: unlimited,
-                logins: unlimited,
-                logins_per_account: unlimited,
-                ..RateLimitSettings::default()
-            },
+            rate_limits: RateLimitSettings::uniform(unlimited),
             bare,
             ..ApiSettings::default()
         },

@@ -4,6 +4,7 @@
 
 mod client;
 mod namespace;
+mod projectors;
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use sqlx::postgres::PgConnectOptions;
 
 pub use client::{Registered, TestResponse};
 pub use namespace::NamespaceGuard;
+pub use projectors::RunningProjectors;
 
 /// The NATS server tests use: `NATS_URL`, or the local default.
 pub fn nats_url() -> String {
@@ -65,20 +67,13 @@ pub async fn spawn_app_configured(
         migrate: false,
         app: AppSettings {
             token_ttl: Duration::from_secs(600),
-            read_wait: Duration::from_secs(2),
+            read_wait: Duration::from_secs(5),
             ..AppSettings::with_secret(TokenSecret::new("test-secret"))
         },
         // Tests send many requests from one address; the rate-limit tests
         // set their own budgets.
         api: ApiSettings {
-            rate_limits: RateLimitSettings {
-                reads: unlimited,
-                writes: unlimited,
-                signups: unlimited,
-                logins: unlimited,
-                logins_per_account: unlimited,
-                ..RateLimitSettings::default()
-            },
+            rate_limits: RateLimitSettings::uniform(unlimited),
             ..ApiSettings::default()
         },
         slow_query: Duration::from_millis(250),

@@ -112,6 +112,21 @@ enum Client {
     Address(Option<IpAddr>),
 }
 
+impl RateLimitSettings {
+    /// Every budget the same, other settings default; for tests and benchmarks
+    /// that must not be limited (the limiter still runs on every request).
+    pub fn uniform(budget: Budget) -> Self {
+        Self {
+            reads: budget,
+            writes: budget,
+            signups: budget,
+            logins: budget,
+            logins_per_account: budget,
+            ..Self::default()
+        }
+    }
+}
+
 type KeyedLimiter<K> =
     RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
 

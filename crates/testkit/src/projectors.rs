@@ -1,0 +1,62 @@
+//! Projectors started and stopped by a test, for tests that control when
+//! the views move (restarts, lag, readiness).
+
+use std::time::Duration;
+
+use resourcify_app::ViewPositions;
+use resourcify_projector::{Projection, Projector, ProjectorSettings};
+use resourcify_readmodel::PoolSettings;
+use tokio::task::JoinHandle;
+
+use crate::TestApp;
+
+/// Running projector tasks; dropping this stops them, as a crash would.
+#[derive(Debug)]
+pub struct RunningProjectors(Vec<JoinHandle<()>>);
+
+impl Drop for RunningProjectors {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts one projector per projection over the test's database, as
+    /// `serve` would, applying at most `batch_size` events per transaction.
+    pub async fn start_projectors(&self, batch_size: usize) -> RunningProjectors {
+        let pool = resourcify_readmodel::connect(self.database.clone(), &PoolSettings::default())
+            .await
+            .expect("Postgres answers");
+        RunningProjectors(
+            Projection::ALL
+                .into_iter()
+                .map(|projection| {
+                    let projector = Projector {
+                        projection,
+                        store: self.store.clone(),
+                        pool: pool.clone(),
+                        nats: self.nats.clone(),
+                        settings: ProjectorSettings { batch_size },
+                    };
+                    tokio::spawn(projector.run())
+                })
+                .collect(),
+        )
+    }
+
+    /// Waits until every projection has applied the head of the log, and
+    /// returns that head.
+    pub async fn wait_until_caught_up(&self) -> u64 {
+        let head = self.head().await;
+        let positions = ViewPositions::new(self.reads.clone());
+        for projection in Projection::ALL {
+            positions
+                .wait_for(projection, head, Duration::from_secs(10))
+                .await
+                .unwrap_or_else(|e| panic!("{} did not catch up: {e}", projection.name()));
+        }
+        head
+    }
+}
