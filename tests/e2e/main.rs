@@ -2,6 +2,7 @@
 //! own database (`#[sqlx::test]`) and its own NATS namespace (`spawn_app`).
 
 mod bad_input;
+mod dead_letters;
 mod event_store;
 mod monitoring;
 mod no_scans;

@@ -40,6 +40,10 @@ async fn seed(pool: &PgPool) {
         "INSERT INTO resource_tags (tag, listed_at, resource_id)
          SELECT unnest(tags), listed_at, id FROM resources"
             .to_owned(),
+        "INSERT INTO dead_letters (projection, position, subject, event_type, payload, error)
+         SELECT p, i, 'resourcify.events.resource.x', 'resourcify.resource.submitted.v1', '', 'bad'
+         FROM generate_series(1, 2000) AS i, unnest(ARRAY['users', 'resources']) AS p"
+            .to_owned(),
         "INSERT INTO projection_checkpoints (projection, position)
          VALUES ('users', 55000), ('resources', 55000)"
             .to_owned(),
@@ -66,6 +70,7 @@ fn bind<'q>(
         "credentials_by_login" => query.bind("user42"),
         "projection_checkpoint" => query.bind("resources"),
         "long_running_queries" => query.bind(5.0_f64),
+        "dead_letters_page" => query.bind("resources").bind(100_i64).bind(100_i64),
         "projection_checkpoints" | "ping" => query,
         other => panic!("no sample arguments for the named query {other}: add them here"),
     }

@@ -27,7 +27,7 @@ pub use error::AppError;
 pub use positions::ViewPositions;
 pub use queries::{ResourcePage, ResourceQuery};
 pub use resourcify_readmodel::ResourceRow;
-pub use status::{ProjectionStatus, Readiness};
+pub use status::{ProjectionStatus, Readiness, projection_statuses};
 
 /// Settings the application layer needs, read once by the binary.
 #[derive(Debug, Clone)]

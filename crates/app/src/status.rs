@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use resourcify_eventstore::EventStore;
+use resourcify_readmodel::ReadModel;
 use resourcify_readmodel::projections::Projection;
 
 use crate::{App, AppError};
@@ -16,6 +18,43 @@ pub struct ProjectionStatus {
     pub lag_events: u64,
     /// Age of the oldest event not yet applied; 0 when caught up.
     pub lag_seconds: f64,
+    /// Events parked because they could not be applied.
+    pub dead_letters: u64,
+}
+
+/// Every projection's progress: what `resourcify status`, `/readyz` and the
+/// lag metrics report.
+pub async fn projection_statuses(
+    store: &EventStore,
+    reads: &ReadModel,
+) -> Result<Vec<ProjectionStatus>, AppError> {
+    let head = store.head().await?;
+    let committed = reads.projection_checkpoints().await?;
+    let mut statuses = Vec::new();
+    for projection in Projection::ALL {
+        let row = committed
+            .iter()
+            .find(|row| row.projection == projection.name());
+        let checkpoint = row.map_or(0, |row| row.position.max(0) as u64);
+        let lag_events = head.saturating_sub(checkpoint);
+        let lag_seconds = if lag_events == 0 {
+            0.0
+        } else {
+            store
+                .stored_at(checkpoint + 1)
+                .await?
+                .map_or(0.0, |t| (Utc::now() - t).as_seconds_f64().max(0.0))
+        };
+        statuses.push(ProjectionStatus {
+            projection: projection.name(),
+            checkpoint,
+            head,
+            lag_events,
+            lag_seconds,
+            dead_letters: row.map_or(0, |row| row.dead_letters.max(0) as u64),
+        });
+    }
+    Ok(statuses)
 }
 
 /// What `/readyz` reports.
@@ -42,33 +81,7 @@ impl Readiness {
 
 impl App {
     pub async fn projection_status(&self) -> Result<Vec<ProjectionStatus>, AppError> {
-        let store = &self.inner.store;
-        let head = store.head().await?;
-        let committed = self.inner.reads.projection_checkpoints().await?;
-        let mut statuses = Vec::new();
-        for projection in Projection::ALL {
-            let checkpoint = committed
-                .iter()
-                .find(|row| row.projection == projection.name())
-                .map_or(0, |row| row.position.max(0) as u64);
-            let lag_events = head.saturating_sub(checkpoint);
-            let lag_seconds = if lag_events == 0 {
-                0.0
-            } else {
-                store
-                    .stored_at(checkpoint + 1)
-                    .await?
-                    .map_or(0.0, |t| (Utc::now() - t).as_seconds_f64().max(0.0))
-            };
-            statuses.push(ProjectionStatus {
-                projection: projection.name(),
-                checkpoint,
-                head,
-                lag_events,
-                lag_seconds,
-            });
-        }
-        Ok(statuses)
+        projection_statuses(&self.inner.store, &self.inner.reads).await
     }
 
     pub async fn readiness(&self) -> Readiness {
@@ -136,6 +149,8 @@ impl App {
                         .set(s.lag_events as f64);
                     metrics::gauge!("resourcify_projection_lag_seconds", "projection" => p)
                         .set(s.lag_seconds);
+                    metrics::gauge!("resourcify_dead_letters", "projection" => p)
+                        .set(s.dead_letters as f64);
                 }
             }
             Err(error) => tracing::warn!(%error, "could not read projection status"),

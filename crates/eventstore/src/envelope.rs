@@ -48,6 +48,18 @@ pub struct RawEvent {
 }
 
 impl RawEvent {
+    /// Rebuilds a stored event from its parts, e.g. from a dead letter.
+    pub fn from_parts(position: u64, subject: &str, ce_type: Option<&str>, payload: Bytes) -> Self {
+        Self {
+            position,
+            subject: subject.to_owned(),
+            ce_type: ce_type.map(str::to_owned),
+            ce_id: None,
+            ce_time: None,
+            payload,
+        }
+    }
+
     pub(crate) fn new(
         position: u64,
         subject: &str,

@@ -247,7 +247,7 @@ async fn apply_or_isolate(
 
 /// SQLSTATE classes 22 (data exception) and 23 (integrity constraint
 /// violation) are about the event, not the database: retrying cannot help.
-fn is_data_error(error: &sqlx::Error) -> bool {
+pub(crate) fn is_data_error(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .and_then(|e| e.code())

@@ -2,8 +2,10 @@
 //! applies it in batches (rows and checkpoint in one transaction), parks
 //! what cannot be applied as dead letters, and announces each commit.
 
+mod dead_letters;
 mod engine;
 mod retry;
 
+pub use dead_letters::{RetryOutcome, retry_dead_letter, skip_dead_letter};
 pub use engine::{BatchOutcome, Projector, ProjectorSettings, apply_batch};
 pub use resourcify_readmodel::projections::Projection;

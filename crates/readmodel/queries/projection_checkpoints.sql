@@ -1,3 +1,3 @@
-SELECT projection, position, updated_at
+SELECT projection, position, updated_at, dead_letters
 FROM projection_checkpoints
 ORDER BY projection

@@ -13,7 +13,9 @@ mod queries;
 mod rows;
 
 pub use checkpoint::{lock_checkpoint, save_checkpoint};
-pub use dead_letters::{DeadLetter, record_dead_letter};
+pub use dead_letters::{
+    DeadLetter, DeadLetterRow, lock_dead_letter, record_dead_letter, remove_dead_letter,
+};
 pub use error::ReadModelError;
 pub use notice::ViewNotice;
 pub use pool::{PoolSettings, connect};

@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::instrument::timed;
-use crate::{Credentials, ReadModelError, ResourceRow};
+use crate::{Credentials, DeadLetterRow, ReadModelError, ResourceRow};
 
 /// Read access to the views, for the API.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct CheckpointRow {
     pub projection: String,
     pub position: i64,
     pub updated_at: DateTime<Utc>,
+    /// Events parked in `dead_letters` for this projection.
+    pub dead_letters: i64,
 }
 
 impl ReadModel {
@@ -146,5 +148,23 @@ impl ReadModel {
     pub async fn ping(&self) -> Result<(), ReadModelError> {
         let one = sqlx::query_file_scalar!("queries/ping.sql").fetch_one(&self.pool);
         timed("ping", self.slow_after, one).await.map(|_| ())
+    }
+
+    /// Dead letters after the key `(projection, position)`, in key order.
+    pub async fn dead_letters_after(
+        &self,
+        projection: &str,
+        position: i64,
+        limit: i64,
+    ) -> Result<Vec<DeadLetterRow>, ReadModelError> {
+        let rows = sqlx::query_file_as!(
+            DeadLetterRow,
+            "queries/dead_letters_page.sql",
+            projection,
+            position,
+            limit
+        )
+        .fetch_all(&self.pool);
+        timed("dead_letters_page", self.slow_after, rows).await
     }
 }

@@ -14,6 +14,8 @@ use resourcify_eventstore::Namespace;
 use resourcify_readmodel::PoolSettings;
 use sqlx::postgres::PgConnectOptions;
 
+use crate::operator;
+
 const DEV_JWT_SECRET: &str = "resourcify-development-secret-do-not-use-in-production";
 
 #[derive(Debug, Parser)]
@@ -71,6 +73,27 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Create the database if needed and apply pending migrations.
     Migrate,
+    /// Show each projection's checkpoint, the head of the log, lag and dead letters.
+    Status,
+    /// Inspect, retry or skip events that a projection could not apply.
+    DeadLetters {
+        #[command(subcommand)]
+        action: DeadLetterAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeadLetterAction {
+    /// List dead letters.
+    List {
+        /// Only this projection's.
+        #[arg(long)]
+        projection: Option<String>,
+    },
+    /// Apply a dead letter again (after a fix); it is removed if it applies.
+    Retry { projection: String, position: u64 },
+    /// Give up on a dead letter: the event stays in the log, unprojected.
+    Skip { projection: String, position: u64 },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -205,6 +228,23 @@ impl Cli {
                 println!("migrations applied");
                 Ok(())
             }
+            Some(Command::Status) => {
+                let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
+                operator::status(&database, &self.nats_url, namespace).await
+            }
+            Some(Command::DeadLetters { ref action }) => match action {
+                DeadLetterAction::List { projection } => {
+                    operator::list_dead_letters(&database, projection.as_deref()).await
+                }
+                DeadLetterAction::Retry {
+                    projection,
+                    position,
+                } => operator::retry(&database, projection, *position).await,
+                DeadLetterAction::Skip {
+                    projection,
+                    position,
+                } => operator::skip(&database, projection, *position).await,
+            },
             Some(Command::Serve(ref args)) => self.serve(database, args).await,
             None => self.serve(database, &ServeArgs::default()).await,
         }

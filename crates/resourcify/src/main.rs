@@ -1,6 +1,7 @@
 //! `resourcify`: the server and its operator commands.
 
 mod cli;
+mod operator;
 
 use clap::Parser;
 

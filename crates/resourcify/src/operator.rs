@@ -1,0 +1,109 @@
+//! Operator commands: projection status and dead letters.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use resourcify_app::projection_statuses;
+use resourcify_eventstore::{EventStore, EventStoreSettings, Namespace};
+use resourcify_projector::{Projection, RetryOutcome, retry_dead_letter, skip_dead_letter};
+use resourcify_readmodel::ReadModel;
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+
+async fn read_model(database: &PgConnectOptions) -> anyhow::Result<ReadModel> {
+    let pool = PgPool::connect_with(database.clone())
+        .await
+        .context("connecting to Postgres")?;
+    Ok(ReadModel::new(pool, Duration::from_secs(5)))
+}
+
+fn projection(name: &str) -> anyhow::Result<Projection> {
+    Projection::from_name(name).with_context(|| {
+        let known: Vec<_> = Projection::ALL.iter().map(|p| p.name()).collect();
+        format!("no projection {name:?}; known: {}", known.join(", "))
+    })
+}
+
+/// Prints each projection's checkpoint, the head of the log, lag and dead letters.
+pub async fn status(
+    database: &PgConnectOptions,
+    nats_url: &str,
+    namespace: Namespace,
+) -> anyhow::Result<()> {
+    let client = async_nats::connect(nats_url)
+        .await
+        .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+    let store = EventStore::open(client, EventStoreSettings::new(namespace)).await?;
+    let reads = read_model(database).await?;
+    let statuses = projection_statuses(&store, &reads)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{:<12} {:>12} {:>12} {:>12} {:>12} {:>13}",
+        "projection", "checkpoint", "head", "lag events", "lag seconds", "dead letters"
+    );
+    for s in statuses {
+        println!(
+            "{:<12} {:>12} {:>12} {:>12} {:>12.1} {:>13}",
+            s.projection, s.checkpoint, s.head, s.lag_events, s.lag_seconds, s.dead_letters
+        );
+    }
+    Ok(())
+}
+
+/// Lists dead letters, of one projection or all.
+pub async fn list_dead_letters(
+    database: &PgConnectOptions,
+    only: Option<&str>,
+) -> anyhow::Result<()> {
+    if let Some(name) = only {
+        projection(name)?;
+    }
+    let reads = read_model(database).await?;
+    let (mut after, mut position, mut shown) = (String::new(), -1_i64, 0);
+    loop {
+        let page = reads.dead_letters_after(&after, position, 100).await?;
+        let Some(last) = page.last() else { break };
+        (after, position) = (last.projection.clone(), last.position);
+        for letter in page
+            .iter()
+            .filter(|l| only.is_none_or(|p| l.projection == p))
+        {
+            println!(
+                "{} {} {} {} {}\n    {}",
+                letter.projection,
+                letter.position,
+                letter.event_type.as_deref().unwrap_or("(no type)"),
+                letter.subject,
+                letter.recorded_at.format("%Y-%m-%dT%H:%M:%SZ"),
+                letter.error
+            );
+            shown += 1;
+        }
+    }
+    println!("{shown} dead letter(s)");
+    Ok(())
+}
+
+/// Applies one dead letter again.
+pub async fn retry(database: &PgConnectOptions, name: &str, position: u64) -> anyhow::Result<()> {
+    let projection = projection(name)?;
+    let reads = read_model(database).await?;
+    match retry_dead_letter(reads.pool(), projection, position).await? {
+        RetryOutcome::Applied => println!("applied {name} {position}; dead letter removed"),
+        RetryOutcome::StillFailing(error) => bail!("{name} {position} still fails: {error}"),
+        RetryOutcome::NotFound => bail!("no dead letter {name} {position}"),
+    }
+    Ok(())
+}
+
+/// Gives up on one dead letter.
+pub async fn skip(database: &PgConnectOptions, name: &str, position: u64) -> anyhow::Result<()> {
+    let projection = projection(name)?;
+    let reads = read_model(database).await?;
+    if !skip_dead_letter(reads.pool(), projection, position).await? {
+        bail!("no dead letter {name} {position}");
+    }
+    println!("skipped {name} {position}; the event stays in the log, unprojected");
+    Ok(())
+}
