@@ -39,6 +39,8 @@ impl<E: Endpoint> Endpoint for Guarded<E> {
                     .await?
                     .into_response();
                 drop(slot);
+                // Room for the three headers added here, in one growth.
+                response.headers_mut().reserve(3);
                 rate_limit::add_headers(&mut response, verdict, budget);
                 response
             }
