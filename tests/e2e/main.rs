@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod dead_letters;
+mod duplicates;
 mod event_store;
 mod monitoring;
 mod no_scans;

@@ -23,6 +23,9 @@ pub struct Problem {
     /// For validation problems: every field that was refused, and why.
     #[oai(skip_serializing_if_is_none)]
     pub errors: Option<Vec<FieldProblem>>,
+    /// For duplicate submissions: the path of what already exists.
+    #[oai(skip_serializing_if_is_none)]
+    pub existing: Option<String>,
 }
 
 /// One refused field.
@@ -44,6 +47,7 @@ fn problem(
         status: status.as_u16(),
         detail: detail.into(),
         errors: None,
+        existing: None,
     })
 }
 
@@ -102,6 +106,16 @@ impl From<AppError> for ApiError {
                         .collect(),
                 );
                 Self::Unprocessable(body)
+            }
+            AppError::DuplicateResource { existing } => {
+                let mut body = problem(
+                    StatusCode::CONFLICT,
+                    "duplicate-resource",
+                    "Already submitted",
+                    detail,
+                );
+                body.0.existing = Some(format!("/v1/resources/{existing}"));
+                Self::Conflict(body)
             }
             AppError::Conflict(_) => Self::Conflict(problem(
                 StatusCode::CONFLICT,

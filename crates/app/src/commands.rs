@@ -128,16 +128,31 @@ impl App {
     ) -> Result<Submitted, AppError> {
         let valid = submission.validate().map_err(AppError::Invalid)?;
         let (id, msg_id) = identity("resource", meta.idempotency_key.as_deref());
+        // One URL, one resource: claimed before the event is written, so a
+        // duplicate is refused however far behind the views are.
+        let canonical_url = valid.url.canonical();
+        let book = &self.inner.reservations;
+        if let Reserved::TakenBy(existing) = book
+            .reserve(Reservation::ResourceUrl, &canonical_url, id)
+            .await?
+        {
+            return Err(AppError::DuplicateResource { existing });
+        }
         let command = ResourceCommand::Submit(SubmitResource {
             resource_id: id,
             author_id: author.user_id,
             submission: valid,
             at: Utc::now(),
         });
-        let position = self
-            .execute::<Resource>(id, &msg_id, meta, &command)
-            .await?;
-        Ok(Submitted { id, position })
+        match self.execute::<Resource>(id, &msg_id, meta, &command).await {
+            Ok(position) => Ok(Submitted { id, position }),
+            Err(error) => {
+                // Free the URL so the submission can be tried again.
+                book.release(Reservation::ResourceUrl, &canonical_url, id)
+                    .await?;
+                Err(error)
+            }
+        }
     }
 
     /// Load → decide → append at the loaded version; on a lost race, again.

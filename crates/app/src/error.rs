@@ -10,6 +10,9 @@ pub enum AppError {
     Invalid(ValidationErrors),
     #[error("{0}")]
     Conflict(String),
+    /// The resource was submitted before; `existing` is its id.
+    #[error("this URL was submitted before as resource {existing}")]
+    DuplicateResource { existing: uuid::Uuid },
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("{0} not found")]

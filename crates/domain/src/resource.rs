@@ -53,6 +53,30 @@ impl ResourceUrl {
         }
         Ok(Self(url))
     }
+
+    /// The form under which two submissions count as the same resource:
+    /// scheme and host lower-cased and default ports dropped (by parsing),
+    /// the fragment and tracking parameters (`utm_*`, `fbclid`, `gclid`)
+    /// removed, and a trailing slash dropped from any path but `/`.
+    pub fn canonical(&self) -> String {
+        let mut url = self.0.clone();
+        url.set_fragment(None);
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(key, _)| !(key.starts_with("utm_") || key == "fbclid" || key == "gclid"))
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+        let path = url.path().to_owned();
+        if path.len() > 1 && path.ends_with('/') {
+            url.set_path(path.trim_end_matches('/'));
+        }
+        url.to_string()
+    }
 }
 
 /// Free text of at most 5,000 characters.
@@ -372,6 +396,34 @@ mod tests {
         assert!(Tag::parse("has space").is_err());
         assert!(Tag::parse(&"x".repeat(33)).is_err());
         assert!(Tags::parse::<String>(&[]).is_err());
+    }
+
+    #[test]
+    fn urls_that_differ_only_in_form_share_a_canonical_url() {
+        let canonical = |raw: &str| ResourceUrl::parse(raw).unwrap().canonical();
+        let expected = "https://example.org/a/b?id=7";
+        for variant in [
+            "https://example.org/a/b?id=7",
+            "HTTPS://Example.ORG:443/a/b/?id=7",
+            "https://example.org/a/b?id=7#section",
+            "https://example.org/a/b?utm_source=x&id=7&utm_medium=y",
+            "https://example.org/a/b?id=7&fbclid=abc&gclid=def",
+        ] {
+            assert_eq!(canonical(variant), expected, "{variant}");
+        }
+        assert_eq!(canonical("http://example.org/"), "http://example.org/");
+        assert_eq!(
+            canonical("http://example.org:8080/x"),
+            "http://example.org:8080/x"
+        );
+        assert_ne!(
+            canonical("http://example.org/a"),
+            canonical("https://example.org/a")
+        );
+        assert_ne!(
+            canonical("https://example.org/A"),
+            canonical("https://example.org/a")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use async_nats::jetstream::{self, kv, stream};
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{EventStoreError, Namespace};
@@ -15,14 +16,30 @@ use crate::{EventStoreError, Namespace};
 pub enum Reservation {
     Username,
     Email,
+    /// A resource's canonical URL.
+    ResourceUrl,
 }
 
 impl Reservation {
-    fn bucket(self) -> &'static str {
+    pub const ALL: [Self; 3] = [Self::Username, Self::Email, Self::ResourceUrl];
+
+    /// The bucket's name within the namespace.
+    pub fn bucket(self) -> &'static str {
         match self {
             Self::Username => "usernames",
             Self::Email => "emails",
+            Self::ResourceUrl => "resource-urls",
         }
+    }
+
+    /// KV keys allow only `[-/_=.a-zA-Z0-9]`, and subjects have a length
+    /// limit: short names are stored hex-encoded, URLs by their SHA-256.
+    fn key(self, name: &str) -> String {
+        let bytes: Vec<u8> = match self {
+            Self::Username | Self::Email => name.as_bytes().to_vec(),
+            Self::ResourceUrl => Sha256::digest(name.as_bytes()).to_vec(),
+        };
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -40,6 +57,7 @@ pub enum Reserved {
 pub struct ReservationBook {
     usernames: kv::Store,
     emails: kv::Store,
+    resource_urls: kv::Store,
 }
 
 impl std::fmt::Debug for ReservationBook {
@@ -64,6 +82,12 @@ impl ReservationBook {
             .await?,
             emails: open_bucket(js, &namespace.bucket(Reservation::Email.bucket()), replicas)
                 .await?,
+            resource_urls: open_bucket(
+                js,
+                &namespace.bucket(Reservation::ResourceUrl.bucket()),
+                replicas,
+            )
+            .await?,
         })
     }
 
@@ -71,6 +95,7 @@ impl ReservationBook {
         match kind {
             Reservation::Username => &self.usernames,
             Reservation::Email => &self.emails,
+            Reservation::ResourceUrl => &self.resource_urls,
         }
     }
 
@@ -83,7 +108,7 @@ impl ReservationBook {
         owner: Uuid,
     ) -> Result<Reserved, EventStoreError> {
         let store = self.store(kind);
-        let key = key_for(name);
+        let key = kind.key(name);
         match store.create(&key, Bytes::from(owner.to_string())).await {
             Ok(_) => Ok(Reserved::Held),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
@@ -109,7 +134,7 @@ impl ReservationBook {
     ) -> Result<Option<Uuid>, EventStoreError> {
         let value = self
             .store(kind)
-            .get(key_for(name))
+            .get(kind.key(name))
             .await
             .map_err(EventStoreError::unavailable)?;
         Ok(value.and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
@@ -124,7 +149,7 @@ impl ReservationBook {
         owner: Uuid,
     ) -> Result<(), EventStoreError> {
         let store = self.store(kind);
-        let key = key_for(name);
+        let key = kind.key(name);
         let Some(entry) = store
             .entry(key.clone())
             .await
@@ -172,16 +197,16 @@ async fn open_bucket(
         .map_err(EventStoreError::unavailable)
 }
 
-/// KV keys allow only `[-/_=.a-zA-Z0-9]`; e-mail addresses need more, so every
-/// name is stored hex-encoded. Names are normalised before they get here.
-fn key_for(name: &str) -> String {
-    name.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::Reservation;
+
     #[test]
     fn keys_are_hex_and_kv_safe() {
-        assert_eq!(super::key_for("a+b@c.d"), "612b6240632e64");
+        assert_eq!(Reservation::Email.key("a+b@c.d"), "612b6240632e64");
+        let url =
+            Reservation::ResourceUrl.key(&format!("https://example.org/{}", "x".repeat(2000)));
+        assert_eq!(url.len(), 64);
+        assert!(url.chars().all(|c| c.is_ascii_hexdigit()));
     }
 }

@@ -131,11 +131,12 @@ impl TestApp {
         }
     }
 
-    /// Submits a resource with sensible defaults for every field not given.
+    /// Submits a resource with sensible defaults (a fresh URL each time) for
+    /// every field not given.
     pub async fn submit(&self, token: &str, fields: Value) -> TestResponse {
         let mut body = json!({
             "title": "A resource worth reading",
-            "url": "https://example.org/article",
+            "url": format!("https://example.org/articles/{}", Uuid::now_v7()),
             "description": "Why it matters.",
             "tags": ["rust"],
             "kind": "article",

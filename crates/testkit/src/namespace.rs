@@ -1,6 +1,6 @@
 //! A NATS namespace per test, deleted when the test ends (pass or fail).
 
-use resourcify_eventstore::Namespace;
+use resourcify_eventstore::{Namespace, Reservation};
 
 /// Owns a fresh namespace; dropping it deletes the namespace's stream and
 /// key-value buckets from the shared NATS server.
@@ -43,10 +43,9 @@ impl Drop for NamespaceGuard {
                 };
                 let js = async_nats::jetstream::new(client.clone());
                 let _ = js.delete_stream(namespace.stream_name()).await;
-                for bucket in ["usernames", "emails"] {
-                    let _ = js
-                        .delete_stream(format!("KV_{}", namespace.bucket(bucket)))
-                        .await;
+                for kind in Reservation::ALL {
+                    let bucket = namespace.bucket(kind.bucket());
+                    let _ = js.delete_stream(format!("KV_{bucket}")).await;
                 }
                 let _ = client.flush().await;
             });

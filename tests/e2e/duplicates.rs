@@ -1,0 +1,92 @@
+//! One URL, one resource: a second submission of the same canonical URL is
+//! refused with a link to the first, even before any projection ran.
+
+use resourcify::Roles;
+use resourcify_testkit::spawn_app_with;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_url_submitted_again_in_any_form_is_409_with_a_link_to_the_first(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_with(
+        db,
+        Roles {
+            api: true,
+            projector: false,
+        },
+    )
+    .await;
+    let (ada, grace) = (app.register("ada").await, app.register("grace").await);
+    let first = app
+        .submit(
+            &ada.token,
+            json!({"url": "https://example.org/guide/?id=7"}),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{first:#?}");
+    let existing = format!("/v1/resources/{}", first.body["id"].as_str().unwrap());
+    let head = app.head().await;
+
+    for variant in [
+        "https://example.org/guide/?id=7",
+        "HTTPS://EXAMPLE.org:443/guide?id=7#intro",
+        "https://example.org/guide?utm_source=feed&id=7&fbclid=x",
+    ] {
+        let again = app.submit(&grace.token, json!({"url": variant})).await;
+        again.assert_problem(409);
+        assert_eq!(again.body["existing"], existing.as_str(), "{variant}");
+        assert!(
+            again.body["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("/duplicate-resource")
+        );
+    }
+    assert_eq!(app.head().await, head, "no duplicate was appended");
+
+    // A different page of the same site is a different resource.
+    let other = app
+        .submit(
+            &grace.token,
+            json!({"url": "https://example.org/guide?id=8"}),
+        )
+        .await;
+    assert_eq!(other.status, 201, "{other:#?}");
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn concurrent_submissions_of_one_url_create_one_resource(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_with(
+        db,
+        Roles {
+            api: true,
+            projector: false,
+        },
+    )
+    .await;
+    let ada = app.register("ada").await;
+    let racers =
+        (0..10).map(|_| app.submit(&ada.token, json!({"url": "https://example.org/race"})));
+    let statuses: Vec<u16> = futures::future::join_all(racers)
+        .await
+        .iter()
+        .map(|r| r.status.as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        9,
+        "{statuses:?}"
+    );
+    assert_eq!(app.head().await, ada.position + 1);
+}
