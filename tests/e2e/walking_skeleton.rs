@@ -104,6 +104,25 @@ async fn lists_are_newest_first_and_cursors_walk_every_item_once(
         position = submitted.body["position"].as_u64().unwrap();
     }
 
+    // The same walk by following the RFC 8288 `Link` header.
+    let mut linked = Vec::new();
+    let mut next = Some("/v1/resources?tag=all&limit=3".to_owned());
+    while let Some(path) = next.take() {
+        let page = app.get_at(&path, position).await;
+        for item in page.body["items"].as_array().unwrap() {
+            linked.push(item["id"].as_str().unwrap().to_owned());
+        }
+        next = page.header("link").map(|link| {
+            assert!(link.ends_with("; rel=\"next\""), "{link}");
+            link.trim_start_matches('<')
+                .split('>')
+                .next()
+                .unwrap()
+                .to_owned()
+        });
+    }
+    assert_eq!(linked, ids.iter().rev().cloned().collect::<Vec<_>>());
+
     let newest_first: Vec<_> = ids.iter().rev().cloned().collect();
     assert_eq!(
         walk(&app, "/v1/resources?limit=3", position).await,

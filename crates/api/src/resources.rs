@@ -60,7 +60,27 @@ enum ResourceResponse {
 #[derive(ApiResponse)]
 enum ResourceListResponse {
     #[oai(status = 200)]
-    Ok(Json<ResourceList>),
+    Ok(
+        Json<ResourceList>,
+        /// `<…>; rel="next"` (RFC 8288) while there are more pages.
+        #[oai(header = "Link")]
+        Option<String>,
+    ),
+}
+
+/// The `Link` header for the page after this one: the same query with the
+/// next cursor.
+fn next_link(tag: Option<&str>, limit: Option<u32>, next_cursor: Option<&str>) -> Option<String> {
+    let cursor = next_cursor?;
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(tag) = tag {
+        query.append_pair("tag", tag);
+    }
+    if let Some(limit) = limit {
+        query.append_pair("limit", &limit.to_string());
+    }
+    query.append_pair("cursor", cursor);
+    Some(format!("</v1/resources?{}>; rel=\"next\"", query.finish()))
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Resources")]
@@ -164,6 +184,7 @@ impl ResourcesApi {
             cursor: cursor.0.as_deref(),
         };
         let page = self.app.resources(query, position).await?;
-        Ok(ResourceListResponse::Ok(Json(page.into())))
+        let link = next_link(tag.0.as_deref(), limit.0, page.next_cursor.as_deref());
+        Ok(ResourceListResponse::Ok(Json(page.into()), link))
     }
 }

@@ -109,11 +109,20 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
         }
     }
 
-    pub fn invalidate(&self, keys: impl IntoIterator<Item = K>) {
+    /// Drops the entries of `keys` that were read before `position`, where a
+    /// projection changed them. An entry read at or after it already shows
+    /// the change (a read can beat the change's notice) and stays.
+    pub fn invalidate(&self, keys: impl IntoIterator<Item = K>, position: u64) {
         let _writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         for key in keys {
-            self.entries.invalidate(&key);
+            if self
+                .entries
+                .get(&key)
+                .is_some_and(|view| view.position < position)
+            {
+                self.entries.invalidate(&key);
+            }
         }
     }
 }
@@ -135,13 +144,23 @@ mod tests {
         let cache = cache();
         let seen = cache.generation();
         // The projector changes key 1 while the read is in flight.
-        cache.invalidate([1]);
+        cache.invalidate([1], 5);
         cache.insert_unless_invalidated(1, view(5), seen);
         assert!(cache.get(&1, None).is_none());
 
         let seen = cache.generation();
         cache.insert_unless_invalidated(1, view(6), seen);
         assert_eq!(cache.get(&1, None).unwrap().position, 6);
+    }
+
+    #[test]
+    fn a_notice_drops_entries_read_before_its_change_only() {
+        let cache = cache();
+        cache.insert_unless_invalidated(1, view(4), cache.generation());
+        cache.insert_unless_invalidated(2, view(9), cache.generation());
+        cache.invalidate([1, 2], 7);
+        assert!(cache.get(&1, None).is_none(), "read at 4, changed at 7");
+        assert!(cache.get(&2, None).is_some(), "read at 9 already shows 7");
     }
 
     #[test]

@@ -116,7 +116,7 @@ impl App {
         self.inner.positions.observe(notice);
         if notice.projection == Projection::Resources.name() {
             let ids = notice.keys.iter().filter_map(|k| k.parse().ok());
-            self.inner.resource_views.invalidate(ids);
+            self.inner.resource_views.invalidate(ids, notice.position);
         }
     }
 
