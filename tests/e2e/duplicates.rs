@@ -1,8 +1,7 @@
 //! One URL, one resource: a second submission of the same canonical URL is
 //! refused with a link to the first, even before any projection ran.
 
-use resourcify::Roles;
-use resourcify_testkit::spawn_app_with;
+use resourcify_testkit::spawn_api_only;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -11,14 +10,7 @@ async fn a_url_submitted_again_in_any_form_is_409_with_a_link_to_the_first(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let app = spawn_app_with(
-        db,
-        Roles {
-            api: true,
-            projector: false,
-        },
-    )
-    .await;
+    let app = spawn_api_only(db).await;
     let (ada, grace) = (app.register("ada").await, app.register("grace").await);
     let first = app
         .submit(
@@ -62,14 +54,7 @@ async fn concurrent_submissions_of_one_url_create_one_resource(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let app = spawn_app_with(
-        db,
-        Roles {
-            api: true,
-            projector: false,
-        },
-    )
-    .await;
+    let app = spawn_api_only(db).await;
     let ada = app.register("ada").await;
     let racers =
         (0..10).map(|_| app.submit(&ada.token, json!({"url": "https://example.org/race"})));

@@ -142,10 +142,7 @@ async fn readyz_fails_while_a_projection_lags_and_passes_once_it_catches_up(
     db: PgConnectOptions,
 ) {
     let app = spawn_app_configured(db.clone(), |s: &mut NodeSettings| {
-        s.roles = Roles {
-            api: true,
-            projector: false,
-        };
+        s.roles = Roles::API_ONLY;
         s.app.ready_max_lag_events = 1;
     })
     .await;

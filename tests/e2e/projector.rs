@@ -2,10 +2,9 @@
 //! a batch is delivered again.
 
 use futures::StreamExt;
-use resourcify::Roles;
 use resourcify_projector::{Projection, apply_batch};
 use resourcify_readmodel::PoolSettings;
-use resourcify_testkit::{TestApp, spawn_app_with};
+use resourcify_testkit::{TestApp, spawn_api_only, spawn_app};
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -45,14 +44,7 @@ async fn submit_some(app: &TestApp, token: &str, titles: std::ops::Range<usize>)
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn a_restarted_projector_applies_no_event_twice(_: PgPoolOptions, db: PgConnectOptions) {
-    let app = spawn_app_with(
-        db.clone(),
-        Roles {
-            api: true,
-            projector: false,
-        },
-    )
-    .await;
+    let app = spawn_api_only(db.clone()).await;
     let pool = resourcify_readmodel::connect(db, &PoolSettings::default())
         .await
         .unwrap();
@@ -103,7 +95,7 @@ async fn an_undecodable_event_is_dead_lettered_and_the_projection_goes_on(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let app = spawn_app_with(db, Roles::ALL).await;
+    let app = spawn_app(db).await;
     let author = app.register("ada").await;
 
     // Published straight onto the stream, bypassing the domain.

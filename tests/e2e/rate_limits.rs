@@ -135,10 +135,7 @@ async fn oversized_bodies_are_413(_: PgPoolOptions, db: PgConnectOptions) {
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn a_client_may_hold_only_so_many_waiting_reads(_: PgPoolOptions, db: PgConnectOptions) {
     let app = spawn_app_configured(db, |s: &mut NodeSettings| {
-        s.roles = Roles {
-            api: true,
-            projector: false,
-        };
+        s.roles = Roles::API_ONLY;
         s.api.rate_limits.max_waiting_reads = 2;
         s.app.read_wait = Duration::from_secs(1);
     })

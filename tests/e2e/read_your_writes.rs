@@ -13,10 +13,7 @@ async fn a_position_the_views_never_reach_is_a_503_with_retry_after(
 ) {
     // No projector: the views stay at position 0 whatever is written.
     let app = spawn_app_configured(db, |s: &mut NodeSettings| {
-        s.roles = Roles {
-            api: true,
-            projector: false,
-        };
+        s.roles = Roles::API_ONLY;
         s.app.read_wait = Duration::from_secs(1);
     })
     .await;

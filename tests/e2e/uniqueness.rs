@@ -1,8 +1,7 @@
 //! Usernames and e-mail addresses are unique, also under concurrency and
 //! before any projection has run.
 
-use resourcify::Roles;
-use resourcify_testkit::spawn_app_with;
+use resourcify_testkit::spawn_api_only;
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -17,14 +16,7 @@ async fn duplicate_usernames_and_emails_are_409_without_any_projection(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let app = spawn_app_with(
-        db,
-        Roles {
-            api: true,
-            projector: false,
-        },
-    )
-    .await;
+    let app = spawn_api_only(db).await;
     app.register("ada").await;
 
     let same_name = app
@@ -66,14 +58,7 @@ async fn concurrent_sign_ups_with_one_name_create_one_account(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let app = spawn_app_with(
-        db,
-        Roles {
-            api: true,
-            projector: false,
-        },
-    )
-    .await;
+    let app = spawn_api_only(db).await;
     const RACERS: usize = 12;
 
     let same_username: Vec<_> = (0..RACERS)

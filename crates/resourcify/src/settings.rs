@@ -22,6 +22,10 @@ impl Roles {
         api: true,
         projector: true,
     };
+    pub const API_ONLY: Self = Self {
+        api: true,
+        projector: false,
+    };
 }
 
 #[derive(Debug, Clone)]

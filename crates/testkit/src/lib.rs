@@ -43,6 +43,12 @@ pub async fn spawn_app(database: PgConnectOptions) -> TestApp {
     spawn_app_configured(database, |_| {}).await
 }
 
+/// Starts an API without projectors: the views stay where they are while
+/// the log grows, so only the write side can answer.
+pub async fn spawn_api_only(database: PgConnectOptions) -> TestApp {
+    spawn_app_configured(database, |settings| settings.roles = Roles::API_ONLY).await
+}
+
 /// Starts only the given roles, e.g. an API without projectors.
 pub async fn spawn_app_with(database: PgConnectOptions, roles: Roles) -> TestApp {
     spawn_app_configured(database, |settings| settings.roles = roles).await
