@@ -5,6 +5,7 @@ mod bad_input;
 mod dead_letters;
 mod duplicates;
 mod event_store;
+mod idempotency;
 mod monitoring;
 mod no_scans;
 mod openapi;

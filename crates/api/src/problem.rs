@@ -107,6 +107,12 @@ impl From<AppError> for ApiError {
                 );
                 Self::Unprocessable(body)
             }
+            AppError::IdempotencyKeyReused => Self::Unprocessable(problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+                detail,
+            )),
             AppError::DuplicateResource { existing } => {
                 let mut body = problem(
                     StatusCode::CONFLICT,

@@ -127,11 +127,26 @@ impl App {
         meta: &CommandMeta,
     ) -> Result<Submitted, AppError> {
         let valid = submission.validate().map_err(AppError::Invalid)?;
-        let (id, msg_id) = identity("resource", meta.idempotency_key.as_deref());
+        // Keys are the client's: two users' equal keys name different resources.
+        let scope = format!("resource:{}", author.user_id);
+        let (id, msg_id) = identity(&scope, meta.idempotency_key.as_deref());
         // One URL, one resource: claimed before the event is written, so a
         // duplicate is refused however far behind the views are.
         let canonical_url = valid.url.canonical();
         let book = &self.inner.reservations;
+        if let Some(key) = &meta.idempotency_key {
+            // The key is held by what it was first sent with; the same key
+            // with another request is refused before anything is claimed.
+            let fingerprint =
+                Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{submission:?}").as_bytes());
+            let scoped = format!("{scope}:{key}");
+            if let Reserved::TakenBy(_) = book
+                .reserve(Reservation::IdempotencyKey, &scoped, fingerprint)
+                .await?
+            {
+                return Err(AppError::IdempotencyKeyReused);
+            }
+        }
         if let Reserved::TakenBy(existing) = book
             .reserve(Reservation::ResourceUrl, &canonical_url, id)
             .await?
@@ -146,6 +161,15 @@ impl App {
         });
         match self.execute::<Resource>(id, &msg_id, meta, &command).await {
             Ok(position) => Ok(Submitted { id, position }),
+            // A retry after JetStream forgot the message id: the resource it
+            // created is the answer.
+            Err(AppError::Conflict(_)) if meta.idempotency_key.is_some() => {
+                let loaded = self.inner.store.load::<Resource>(id).await?;
+                Ok(Submitted {
+                    id,
+                    position: loaded.version,
+                })
+            }
             Err(error) => {
                 // Free the URL so the submission can be tried again.
                 book.release(Reservation::ResourceUrl, &canonical_url, id)

@@ -10,6 +10,9 @@ pub enum AppError {
     Invalid(ValidationErrors),
     #[error("{0}")]
     Conflict(String),
+    /// An `Idempotency-Key` came back with a different request.
+    #[error("this Idempotency-Key was used with a different request")]
+    IdempotencyKeyReused,
     /// The resource was submitted before; `existing` is its id.
     #[error("this URL was submitted before as resource {existing}")]
     DuplicateResource { existing: uuid::Uuid },

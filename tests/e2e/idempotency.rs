@@ -1,0 +1,93 @@
+//! A retried submission with the same `Idempotency-Key` creates nothing new
+//! and answers as the first did; the key with another request is a 422.
+
+use resourcify_testkit::{TestApp, spawn_app};
+use serde_json::{Value, json};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+async fn submit_with_key(app: &TestApp, token: &str, key: &str, body: &Value) -> (u16, Value) {
+    let response = app
+        .http
+        .post(app.url("/v1/resources"))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+fn resource(url: &str) -> Value {
+    json!({"title": "Retried", "url": url, "tags": ["retry"], "kind": "article"})
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_retried_submission_answers_the_same_and_appends_nothing(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let (ada, grace) = (app.register("ada").await, app.register("grace").await);
+    let body = resource("https://example.org/retry");
+
+    let (status, first) = submit_with_key(&app, &ada.token, "key-1", &body).await;
+    assert_eq!(status, 201, "{first}");
+    let head = app.head().await;
+    let (status, again) = submit_with_key(&app, &ada.token, "key-1", &body).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["position"], first["position"]);
+    assert_eq!(app.head().await, head, "the retry appended nothing");
+
+    // Another user's equal key is another request.
+    let (status, theirs) = submit_with_key(
+        &app,
+        &grace.token,
+        "key-1",
+        &resource("https://example.org/other"),
+    )
+    .await;
+    assert_eq!(status, 201, "{theirs}");
+    assert_ne!(theirs["id"], first["id"]);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn the_same_key_with_another_request_is_422_and_claims_nothing(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let (status, _) = submit_with_key(
+        &app,
+        &ada.token,
+        "key-2",
+        &resource("https://example.org/one"),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let head = app.head().await;
+
+    let (status, problem) = submit_with_key(
+        &app,
+        &ada.token,
+        "key-2",
+        &resource("https://example.org/two"),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("/idempotency-key-reused")
+    );
+    assert_eq!(app.head().await, head);
+
+    // The refused request's URL was not claimed: it can still be submitted.
+    let fresh = app
+        .submit(&ada.token, json!({"url": "https://example.org/two"}))
+        .await;
+    assert_eq!(fresh.status, 201, "{fresh:#?}");
+}
