@@ -91,3 +91,38 @@ async fn the_same_key_with_another_request_is_422_and_claims_nothing(
         .await;
     assert_eq!(fresh.status, 201, "{fresh:#?}");
 }
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_retried_sign_up_answers_the_same_and_keeps_the_names(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let body = json!({"username": "ada", "email": "ada@example.org", "password": "long enough"});
+    let sign_up = |key: &'static str, body: Value| {
+        let request = app
+            .http
+            .post(app.url("/v1/users"))
+            .header("Idempotency-Key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, first) = sign_up("signup-1", body.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = sign_up("signup-1", body).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(again["user_id"], first["user_id"]);
+    assert_eq!(again["position"], first["position"]);
+    assert_eq!(app.head().await, 1);
+
+    // The retry did not give the names up.
+    let other = json!({"username": "ada", "email": "other@example.org", "password": "long enough"});
+    let (status, problem) = sign_up("signup-2", other).await;
+    assert_eq!(status, 409, "{problem}");
+}

@@ -103,6 +103,11 @@ impl App {
         .await;
         let position = match appended {
             Ok(position) => position,
+            // A retry (same key, so same user id): the account exists and
+            // holds these names; answer as the first request did.
+            Err(AppError::Conflict(_)) if meta.idempotency_key.is_some() => {
+                self.inner.store.load::<User>(user_id).await?.version
+            }
             Err(error) => {
                 // Give the names back so the person can try again.
                 book.release(Reservation::Username, username, user_id)
