@@ -1,7 +1,7 @@
 //! One URL, one resource: a second submission of the same canonical URL is
 //! refused with a link to the first, even before any projection ran.
 
-use resourcify_testkit::spawn_api_only;
+use resourcify_testkit::{assert_exactly_one_created, spawn_api_only};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -58,20 +58,6 @@ async fn concurrent_submissions_of_one_url_create_one_resource(
     let ada = app.register("ada").await;
     let racers =
         (0..10).map(|_| app.submit(&ada.token, json!({"url": "https://example.org/race"})));
-    let statuses: Vec<u16> = futures::future::join_all(racers)
-        .await
-        .iter()
-        .map(|r| r.status.as_u16())
-        .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        9,
-        "{statuses:?}"
-    );
+    assert_exactly_one_created(&futures::future::join_all(racers).await);
     assert_eq!(app.head().await, ada.position + 1);
 }

@@ -1,7 +1,7 @@
 //! Usernames and e-mail addresses are unique, also under concurrency and
 //! before any projection has run.
 
-use resourcify_testkit::spawn_api_only;
+use resourcify_testkit::{assert_exactly_one_created, spawn_api_only};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -64,47 +64,25 @@ async fn concurrent_sign_ups_with_one_name_create_one_account(
     let same_username: Vec<_> = (0..RACERS)
         .map(|i| sign_up("racer", &format!("racer{i}@example.org")))
         .collect();
-    let statuses: Vec<u16> = futures::future::join_all(
-        same_username
-            .iter()
-            .map(|body| app.post("/v1/users", body, None)),
-    )
-    .await
-    .iter()
-    .map(|r| r.status.as_u16())
-    .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        RACERS - 1,
-        "{statuses:?}"
+    assert_exactly_one_created(
+        &futures::future::join_all(
+            same_username
+                .iter()
+                .map(|body| app.post("/v1/users", body, None)),
+        )
+        .await,
     );
 
     let same_email: Vec<_> = (0..RACERS)
         .map(|i| sign_up(&format!("mail{i}"), "shared@example.org"))
         .collect();
-    let statuses: Vec<u16> = futures::future::join_all(
-        same_email
-            .iter()
-            .map(|body| app.post("/v1/users", body, None)),
-    )
-    .await
-    .iter()
-    .map(|r| r.status.as_u16())
-    .collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        RACERS - 1,
-        "{statuses:?}"
+    assert_exactly_one_created(
+        &futures::future::join_all(
+            same_email
+                .iter()
+                .map(|body| app.post("/v1/users", body, None)),
+        )
+        .await,
     );
 
     assert_eq!(app.head().await, 2, "exactly two accounts were recorded");

@@ -36,6 +36,15 @@ impl TestResponse {
     }
 }
 
+/// Asserts that of concurrent attempts at one thing, exactly one created it
+/// (201) and every other was refused as a conflict (409).
+pub fn assert_exactly_one_created(responses: &[TestResponse]) {
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status.as_u16()).collect();
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    let refused = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!((created, refused), (1, statuses.len() - 1), "{statuses:?}");
+}
+
 /// A registered user as the API answered.
 #[derive(Debug, Clone)]
 pub struct Registered {

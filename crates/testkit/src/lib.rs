@@ -15,7 +15,7 @@ use resourcify_eventstore::{EventStore, Namespace};
 use resourcify_readmodel::{PoolSettings, ReadModel};
 use sqlx::postgres::PgConnectOptions;
 
-pub use client::{Registered, TestResponse};
+pub use client::{Registered, TestResponse, assert_exactly_one_created};
 pub use namespace::NamespaceGuard;
 pub use projectors::RunningProjectors;
 
