@@ -4,20 +4,20 @@
 use chrono::Utc;
 use futures::StreamExt;
 use resourcify_domain::DomainEvent;
-use resourcify_domain::user::{User, UserRegistered};
+use resourcify_domain::user::{User, UserEvent, UserRegistered};
 use resourcify_eventstore::{EventStore, EventStoreError, EventStoreSettings, NewEvent};
 use resourcify_testkit::{NamespaceGuard, nats_url};
 use uuid::Uuid;
 
 fn registered(user_id: Uuid, username: &str) -> NewEvent {
     NewEvent {
-        event: DomainEvent::UserRegistered(UserRegistered {
+        event: DomainEvent::User(UserEvent::Registered(UserRegistered {
             user_id,
             username: username.into(),
             email: format!("{username}@example.org"),
             password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
             registered_at: Utc::now(),
-        }),
+        })),
         msg_id: Uuid::now_v7().to_string(),
         request_id: Some("req-42".into()),
         time: Utc::now(),
@@ -131,10 +131,10 @@ async fn an_aggregate_loads_from_its_own_subject_only() {
         .unwrap();
 
     let loaded = store.load::<User>(b).await.unwrap();
-    assert_eq!(loaded.state.registered, Some(b));
+    assert_eq!(loaded.state.id, Some(b));
     assert_eq!(loaded.version, at.position);
     let missing = store.load::<User>(Uuid::now_v7()).await.unwrap();
-    assert_eq!(missing.state.registered, None);
+    assert_eq!(missing.state.id, None);
     assert_eq!(missing.version, 0);
 
     // The projector's feed sees both, in order.

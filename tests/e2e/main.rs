@@ -1,7 +1,10 @@
 //! End-to-end tests against the real NATS and Postgres: each test gets its
 //! own database (`#[sqlx::test]`) and its own NATS namespace (`spawn_app`).
 
+mod accounts;
+mod authorization;
 mod bad_input;
+mod concurrency;
 mod dead_letters;
 mod duplicates;
 mod event_store;
@@ -13,5 +16,6 @@ mod projector;
 mod rate_limits;
 mod read_your_writes;
 mod schemas;
+mod sessions;
 mod uniqueness;
 mod walking_skeleton;

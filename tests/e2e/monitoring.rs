@@ -59,7 +59,7 @@ async fn metrics_expose_every_family_after_a_small_workload(
         "resourcify_cache_requests_total{cache=\"resource\",result=\"hit\"}",
         "resourcify_cache_requests_total{cache=\"resource\",result=\"miss\"}",
         "resourcify_rate_limited_requests_total{budget=\"logins\"}",
-        "resourcify_events_appended_total{type=\"resourcify.resource.submitted.v1\"}",
+        "resourcify_events_appended_total{type=\"resourcify.resource.submitted.v2\"}",
         "resourcify_nats_connected",
         "resourcify_postgres_connected",
     ];
@@ -169,7 +169,8 @@ async fn readyz_fails_while_a_projection_lags_and_passes_once_it_catches_up(
         .iter()
         .find(|c| c["name"] == "projection:resources")
         .unwrap();
-    assert_eq!(resources["lag_events"], 2);
+    // The registration, its login's session and the submission.
+    assert_eq!(resources["lag_events"], 3);
     assert_eq!(resources["status"], "fail");
     assert!(
         checks

@@ -26,6 +26,22 @@ async fn seed(pool: &PgPool) {
              FROM generate_series(1, {USERS}) AS i"
         ),
         format!(
+            "INSERT INTO user_access (user_id, username, roles)
+             SELECT md5('u' || i)::uuid, 'user' || i,
+                    CASE WHEN i % 100 = 0 THEN ARRAY['moderator'] ELSE '{{}}' END
+             FROM generate_series(1, {USERS}) AS i"
+        ),
+        format!(
+            "INSERT INTO user_profiles (user_id, username, registered_at)
+             SELECT md5('u' || i)::uuid, 'user' || i, now() FROM generate_series(1, {USERS}) AS i"
+        ),
+        format!(
+            "INSERT INTO sessions (session_id, user_id, started_at, expires_at, ended_at)
+             SELECT md5('s' || i)::uuid, md5('u' || (i % {USERS} + 1))::uuid, now(),
+                    now() + interval '30 days', CASE WHEN i % 3 = 0 THEN now() END
+             FROM generate_series(1, {USERS} * 4) AS i"
+        ),
+        format!(
             "INSERT INTO resource_authors (user_id, username)
              SELECT md5('u' || i)::uuid, 'user' || i FROM generate_series(1, {USERS}) AS i"
         ),
@@ -37,8 +53,11 @@ async fn seed(pool: &PgPool) {
                     md5('u' || (i % {USERS} + 1))::uuid, now(), now(), 1
              FROM generate_series(1, {RESOURCES}) AS i"
         ),
+        "UPDATE resources SET hidden = (listed_at % 97 = 0), retracted = (listed_at % 89 = 0),
+                              votes = listed_at % 50"
+            .to_owned(),
         "INSERT INTO resource_tags (tag, listed_at, resource_id)
-         SELECT unnest(tags), listed_at, id FROM resources"
+         SELECT unnest(tags), listed_at, id FROM resources WHERE NOT hidden AND NOT retracted"
             .to_owned(),
         "INSERT INTO dead_letters (projection, position, subject, event_type, payload, error)
          SELECT p, i, 'resourcify.events.resource.x', 'resourcify.resource.submitted.v1', '', 'bad'
@@ -68,6 +87,8 @@ fn bind<'q>(
         "resources_newest" => query.bind(i64::MAX).bind(21_i64),
         "resources_by_tag" => query.bind("common").bind(i64::MAX).bind(21_i64),
         "credentials_by_login" => query.bind("user42"),
+        "access_by_session" => query.bind(some_resource),
+        "user_id_by_username" => query.bind("user42"),
         "projection_checkpoint" => query.bind("resources"),
         "long_running_queries" => query.bind(5.0_f64),
         "dead_letters_page" => query.bind("resources").bind(100_i64).bind(100_i64),

@@ -1,22 +1,41 @@
-//! Every event type has a JSON Schema, and what serde writes matches it.
+//! The event contract: every event version the code can write or read has a
+//! JSON Schema and a golden fixture; fixtures decode (old versions through
+//! their upcasters), serde writes exactly the fixture back, and the schemas
+//! accept it. A change to an event's shape that forgets any of these fails
+//! here, before a single event of the new shape is stored.
 
 use std::path::PathBuf;
 
-use chrono::Utc;
-use resourcify_domain::resource::{ResourceKind, ResourceSubmitted};
-use resourcify_domain::user::UserRegistered;
 use resourcify_domain::{DomainEvent, EventType};
 use serde_json::{Value, json};
-use uuid::Uuid;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
 
 fn schema_path(event_type: EventType) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../schemas/events")
+    root()
+        .join("schemas/events")
         .join(event_type.name)
         .join(format!("v{}.json", event_type.version))
 }
 
-fn validator(event_type: EventType) -> jsonschema::Validator {
+fn fixture(event_type: EventType) -> Value {
+    let path = root()
+        .join("tests/fixtures/events")
+        .join(event_type.name)
+        .join(format!("v{}.json", event_type.version));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} has no golden fixture at {}: {e}",
+            event_type.ce_type(),
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap()
+}
+
+fn schema(event_type: EventType) -> Value {
     let path = schema_path(event_type);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
@@ -25,74 +44,101 @@ fn validator(event_type: EventType) -> jsonschema::Validator {
             path.display()
         )
     });
-    let schema: Value = serde_json::from_str(&text).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn validator(event_type: EventType) -> jsonschema::Validator {
     jsonschema::options()
         .should_validate_formats(true)
-        .build(&schema)
-        .unwrap_or_else(|e| panic!("{} is not a valid schema: {e}", path.display()))
+        .build(&schema(event_type))
+        .unwrap_or_else(|e| panic!("{} is not a valid schema: {e}", event_type.ce_type()))
 }
 
-/// One realistic sample of every event the code can write.
-fn samples() -> Vec<DomainEvent> {
-    vec![
-        DomainEvent::UserRegistered(UserRegistered {
-            user_id: Uuid::now_v7(),
-            username: "ada_lovelace".into(),
-            email: "ada@example.org".into(),
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
-            registered_at: Utc::now(),
-        }),
-        DomainEvent::ResourceSubmitted(ResourceSubmitted {
-            resource_id: Uuid::now_v7(),
-            author_id: Uuid::now_v7(),
-            title: "The Rust Book".into(),
-            url: "https://doc.rust-lang.org/book/".into(),
-            description: String::new(),
-            tags: vec!["rust".into(), "c++".into()],
-            kind: ResourceKind::Book,
-            submitted_at: Utc::now(),
-        }),
-    ]
+fn assert_valid(event_type: EventType, json: &Value) {
+    let validator = validator(event_type);
+    let errors: Vec<_> = validator.iter_errors(json).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{}: {errors:?}", event_type.ce_type());
+}
+
+/// The current version of an event type's name.
+fn current(name: &str) -> EventType {
+    *EventType::ALL
+        .iter()
+        .find(|t| t.name == name)
+        .unwrap_or_else(|| panic!("{name} is no longer written"))
 }
 
 #[test]
-fn every_event_type_has_a_schema_and_a_sample() {
-    let sampled: Vec<_> = samples().iter().map(DomainEvent::event_type).collect();
-    for event_type in EventType::ALL {
-        assert!(
-            schema_path(*event_type).exists(),
-            "{event_type:?} has no schema"
-        );
-        assert!(sampled.contains(event_type), "{event_type:?} has no sample");
-    }
-}
-
-#[test]
-fn serialised_events_match_their_schemas_and_decode_back() {
-    for event in samples() {
-        let event_type = event.event_type();
-        let payload = event.to_payload();
-        let json: Value = serde_json::from_slice(&payload).unwrap();
-        let validator = validator(event_type);
-        let errors: Vec<_> = validator
-            .iter_errors(&json)
-            .map(|e| e.to_string())
+fn every_schema_is_closed_and_requires_every_property() {
+    for event_type in EventType::readable() {
+        let schema = schema(event_type);
+        assert_eq!(schema["additionalProperties"], false, "{event_type:?}");
+        let mut properties: Vec<_> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
             .collect();
-        assert!(errors.is_empty(), "{}: {errors:?}", event_type.ce_type());
-        assert_eq!(DomainEvent::decode(event_type, &payload).unwrap(), event);
+        let mut required: Vec<String> = serde_json::from_value(schema["required"].clone()).unwrap();
+        properties.sort();
+        required.sort();
+        assert_eq!(properties, required, "{event_type:?}");
     }
+}
+
+#[test]
+fn every_golden_fixture_matches_its_schema_and_decodes() {
+    for event_type in EventType::readable() {
+        let fixture = fixture(event_type);
+        assert_valid(event_type, &fixture);
+        let payload = serde_json::to_vec(&fixture).unwrap();
+        let event = DomainEvent::decode(event_type, &payload)
+            .unwrap_or_else(|e| panic!("{}: {e}", event_type.ce_type()));
+        // Old versions come out upcast, as the current version.
+        let decoded_as = event.event_type();
+        assert_eq!(decoded_as, current(event_type.name), "{event_type:?}");
+        let written: Value = serde_json::from_slice(&event.to_payload()).unwrap();
+        assert_valid(decoded_as, &written);
+        if decoded_as == event_type {
+            assert_eq!(
+                written, fixture,
+                "serde no longer writes {event_type:?} as before"
+            );
+        }
+    }
+}
+
+#[test]
+fn version_1_submissions_are_upcast_with_their_canonical_url() {
+    let v1 = serde_json::to_vec(&fixture(EventType::RESOURCE_SUBMITTED_V1)).unwrap();
+    let upcast = DomainEvent::decode(EventType::RESOURCE_SUBMITTED_V1, &v1).unwrap();
+    let json: Value = serde_json::from_slice(&upcast.to_payload()).unwrap();
+    assert_eq!(json["url"], "https://doc.rust-lang.org/book/");
+    assert_eq!(json["canonical_url"], "https://doc.rust-lang.org/book");
+}
+
+#[test]
+fn unknown_versions_are_refused_not_guessed() {
+    let future = EventType {
+        name: "resource.submitted",
+        version: 99,
+    };
+    let payload = serde_json::to_vec(&fixture(EventType::RESOURCE_SUBMITTED)).unwrap();
+    assert!(DomainEvent::decode(future, &payload).is_err());
+    assert_eq!(
+        EventType::from_ce_type("resourcify.resource.submitted.v99"),
+        None
+    );
 }
 
 #[test]
 fn the_schemas_refuse_what_the_domain_refuses() {
     let resource = validator(EventType::RESOURCE_SUBMITTED);
-    let DomainEvent::ResourceSubmitted(sample) = samples().remove(1) else {
-        unreachable!()
-    };
-    let good = serde_json::to_value(&sample).unwrap();
+    let good = fixture(EventType::RESOURCE_SUBMITTED);
     let broken = [
         json!({"tags": []}),
         json!({"tags": ["a", "b", "c", "d", "e", "f"]}),
+        json!({"tags": ["Not A Tag"]}),
         json!({"kind": "blog"}),
         json!({"url": "ftp://example.org"}),
         json!({"title": "ab"}),
@@ -105,4 +151,8 @@ fn the_schemas_refuse_what_the_domain_refuses() {
             .extend(change.as_object().unwrap().clone());
         assert!(!resource.is_valid(&bad), "schema accepted {change}");
     }
+    let role = validator(EventType::USER_ROLE_GRANTED);
+    let mut member = fixture(EventType::USER_ROLE_GRANTED);
+    member["role"] = json!("member");
+    assert!(!role.is_valid(&member), "member is no grantable role");
 }

@@ -50,7 +50,8 @@ async fn duplicate_usernames_and_emails_are_409_without_any_projection(
         )
         .await;
     assert_eq!(retry.status, 201, "{retry:#?}");
-    assert_eq!(app.head().await, 2);
+    // ada's registration and login, lovelace's registration.
+    assert_eq!(app.head().await, 3);
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]

@@ -26,12 +26,12 @@ impl Example for NewUser {
     }
 }
 
+/// The new account. Log in with `POST /v1/sessions`, passing `position`
+/// as `X-Resourcify-Min-Position`.
 #[derive(Debug, Object)]
 pub struct RegisteredUser {
     pub user_id: Uuid,
     pub username: String,
-    /// A bearer token for the new account.
-    pub access_token: String,
     /// Stream position of the registration; send as `X-Resourcify-Min-Position`.
     pub position: u64,
 }
@@ -53,13 +53,154 @@ impl Example for LoginRequest {
     }
 }
 
+/// A session's tokens.
 #[derive(Debug, Object)]
-pub struct SessionToken {
+pub struct SessionTokens {
+    pub session_id: Uuid,
+    /// Send as `Authorization: Bearer …`.
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: String,
-    /// Seconds until the token expires.
+    /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Trade it for new tokens at `POST /v1/sessions/refresh`. It works
+    /// once: presenting it a second time ends the session.
+    pub refresh_token: String,
+    /// When the session ends unless refreshed before.
+    pub refresh_expires_at: DateTime<Utc>,
+    /// Stream position of the session's event.
+    pub position: u64,
+}
+
+impl From<resourcify_app::SessionTokens> for SessionTokens {
+    fn from(tokens: resourcify_app::SessionTokens) -> Self {
+        Self {
+            session_id: tokens.session_id,
+            access_token: tokens.access.token,
+            token_type: "Bearer".into(),
+            expires_in: tokens.access.expires_in.as_secs(),
+            refresh_token: tokens.refresh_token,
+            refresh_expires_at: tokens.refresh_expires_at,
+            position: tokens.position,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// What a command did.
+#[derive(Debug, Object)]
+pub struct CommandResult {
+    /// The id of what the command acted on or created.
+    pub id: Uuid,
+    /// Stream position of the command's event (of the thing's last event if
+    /// nothing needed to change); send as `X-Resourcify-Min-Position`.
+    pub position: u64,
+}
+
+impl From<resourcify_app::CommandOutcome> for CommandResult {
+    fn from(outcome: resourcify_app::CommandOutcome) -> Self {
+        Self {
+            id: outcome.id,
+            position: outcome.position,
+        }
+    }
+}
+
+/// A profile change; absent fields stay as they are, empty strings clear.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ProfilePatch {
+    /// Up to 50 characters.
+    pub display_name: Option<String>,
+    /// Up to 500 characters.
+    pub bio: Option<String>,
+    /// An http(s) URL, or empty.
+    pub website: Option<String>,
+}
+
+impl Example for ProfilePatch {
+    fn example() -> Self {
+        Self {
+            display_name: Some("Ada Lovelace".into()),
+            bio: Some("Notes on the Analytical Engine.".into()),
+            website: None,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// 8 to 128 characters.
+    pub new_password: String,
+}
+
+/// A reason for a moderation action, shown in the public moderation log.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ModerationReason {
+    /// 3 to 500 characters.
+    pub reason: String,
+}
+
+impl Example for ModerationReason {
+    fn example() -> Self {
+        Self {
+            reason: "Spam: the link leads to an unrelated shop.".into(),
+        }
+    }
+}
+
+/// A resource change; absent fields stay as they are. The URL cannot change.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ResourcePatch {
+    /// 3 to 200 characters.
+    pub title: Option<String>,
+    /// Up to 5,000 characters.
+    pub description: Option<String>,
+    /// 1 to 5 tags.
+    pub tags: Option<Vec<String>>,
+    pub kind: Option<ResourceKind>,
+}
+
+impl Example for ResourcePatch {
+    fn example() -> Self {
+        Self {
+            title: Some("The Rust Programming Language (2024 edition)".into()),
+            description: None,
+            tags: None,
+            kind: None,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct NewComment {
+    /// 1 to 10,000 characters.
+    pub body: String,
+    /// The comment this one replies to (on the same resource).
+    pub parent_id: Option<Uuid>,
+}
+
+impl Example for NewComment {
+    fn example() -> Self {
+        Self {
+            body: "Chapter 16 on concurrency is the best I have read.".into(),
+            parent_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct CommentPatch {
+    /// 1 to 10,000 characters.
+    pub body: String,
 }
 
 /// What sort of thing a resource links to.
@@ -103,16 +244,10 @@ impl Example for NewResource {
 }
 
 #[derive(Debug, Object)]
-pub struct SubmittedResource {
-    pub id: Uuid,
-    /// Stream position of the submission; send as `X-Resourcify-Min-Position`.
-    pub position: u64,
-}
-
-#[derive(Debug, Object)]
 pub struct Author {
     pub user_id: Uuid,
-    pub username: String,
+    /// Absent once the author has deleted their account.
+    pub username: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -128,6 +263,8 @@ pub struct Resource {
     pub updated_at: DateTime<Utc>,
     /// How many changes the resource has had; 1 after submission.
     pub version: u32,
+    /// Upvotes.
+    pub votes: u32,
 }
 
 impl From<ResourceRow> for Resource {
@@ -146,6 +283,7 @@ impl From<ResourceRow> for Resource {
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version.max(0) as u32,
+            votes: row.votes.max(0) as u32,
         }
     }
 }

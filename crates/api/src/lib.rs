@@ -5,12 +5,15 @@
 // request; boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+mod comments;
 mod dto;
+mod me;
 mod middleware;
 mod ops;
 mod problem;
 mod rendered;
 mod resources;
+mod responses;
 mod security;
 mod sessions;
 mod telemetry;
@@ -51,7 +54,9 @@ impl Default for ApiSettings {
 type Apis = (
     users::UsersApi,
     sessions::SessionsApi,
+    me::MeApi,
     resources::ResourcesApi,
+    comments::CommentsApi,
     ops::OpsApi,
 );
 
@@ -91,7 +96,9 @@ fn openapi_service(app: App) -> OpenApiService<Apis, ()> {
         (
             users::UsersApi { app: app.clone() },
             sessions::SessionsApi { app: app.clone() },
+            me::MeApi { app: app.clone() },
             resources::ResourcesApi { app: app.clone() },
+            comments::CommentsApi { app: app.clone() },
             ops::OpsApi {
                 app,
                 metrics: prometheus().clone(),

@@ -60,9 +60,14 @@ pub enum ApiError {
     /// Missing, invalid or expired credentials.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>, #[oai(header = "WWW-Authenticate")] String),
+    /// Authenticated, but not allowed: wrong user, missing role, or suspended.
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// It does not exist, or the caller may not see it.
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
-    /// The name or thing already exists.
+    /// The name or thing already exists, the command contradicts its state,
+    /// or concurrent changes won the race (reload and retry).
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
     /// Well-formed, but some fields break the rules; `errors` lists them.
@@ -126,7 +131,13 @@ impl From<AppError> for ApiError {
             AppError::Conflict(_) => Self::Conflict(problem(
                 StatusCode::CONFLICT,
                 "conflict",
-                "Already exists",
+                "Conflicts with the current state",
+                detail,
+            )),
+            AppError::Forbidden(_) => Self::Forbidden(problem(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not allowed",
                 detail,
             )),
             AppError::Unauthorized(_) => Self::Unauthorized(
@@ -153,15 +164,12 @@ impl From<AppError> for ApiError {
                 ),
                 1,
             ),
-            AppError::Contended => Self::Unavailable(
-                problem(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "contended",
-                    "Too many concurrent changes",
-                    detail,
-                ),
-                1,
-            ),
+            AppError::Contended(_) => Self::Conflict(problem(
+                StatusCode::CONFLICT,
+                "concurrent-modification",
+                "Changed by concurrent requests",
+                detail,
+            )),
             AppError::Unavailable(_) => Self::Unavailable(
                 problem(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -222,6 +230,7 @@ fn problem_response(error: poem::Error) -> Response {
     let (kind, title) = match status {
         StatusCode::BAD_REQUEST => ("bad-request", "Malformed request"),
         StatusCode::UNAUTHORIZED => ("unauthorized", "Not authenticated"),
+        StatusCode::FORBIDDEN => ("forbidden", "Not allowed"),
         StatusCode::NOT_FOUND => ("not-found", "Not found"),
         StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "Request body too large"),

@@ -1,17 +1,21 @@
-//! Submitting and reading resources.
+//! Resources: submitting, reading, editing, retracting, voting,
+//! bookmarking and moderating.
 
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 use resourcify_app::{App, CacheOutcome, ResourceQuery};
-use resourcify_domain::resource::Submission;
+use resourcify_domain::resource::{ResourceEdit, Submission};
 use uuid::Uuid;
 
 use crate::ApiError;
-use crate::dto::{NewResource, Resource, ResourceList, SubmittedResource, min_position};
+use crate::dto::{
+    ModerationReason, NewResource, Resource, ResourceKind, ResourceList, ResourcePatch,
+    min_position,
+};
 use crate::rendered::RenderedJson;
+use crate::responses::{CommandResponse, CreatedResponse, command_meta};
 use crate::security::BearerAuth;
-use crate::users::command_meta;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -22,17 +26,6 @@ enum ApiTags {
 #[derive(Debug)]
 pub struct ResourcesApi {
     pub app: App,
-}
-
-#[derive(ApiResponse)]
-enum SubmitResponse {
-    /// Recorded. Read it back with `X-Resourcify-Min-Position` set to `position`.
-    #[oai(status = 201)]
-    Created(
-        Json<SubmittedResource>,
-        #[oai(header = "Location")] String,
-        #[oai(header = "X-Resourcify-Position")] u64,
-    ),
 }
 
 /// Public data: shared caches may keep it, but must revalidate (cheap: 304).
@@ -94,7 +87,7 @@ impl ResourcesApi {
         /// Makes a retried request safe: the same key submits one resource.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
-    ) -> Result<SubmitResponse, ApiError> {
+    ) -> Result<CreatedResponse, ApiError> {
         let submission = Submission {
             title: &body.title,
             url: &body.url,
@@ -106,14 +99,183 @@ impl ResourcesApi {
             .app
             .submit_resource(&auth.0, submission, &command_meta(idempotency_key.0))
             .await?;
-        Ok(SubmitResponse::Created(
-            Json(SubmittedResource {
-                id: submitted.id,
-                position: submitted.position,
-            }),
+        Ok(CreatedResponse::at(
             format!("/v1/resources/{}", submitted.id),
-            submitted.position,
+            submitted,
         ))
+    }
+
+    /// Edit a resource (its author only)
+    ///
+    /// Title, description, tags and kind can change; the URL cannot.
+    #[oai(
+        path = "/resources/:id",
+        method = "patch",
+        operation_id = "editResource"
+    )]
+    async fn edit(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<ResourcePatch>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let edit = ResourceEdit {
+            title: body.title.as_deref(),
+            description: body.description.as_deref(),
+            tags: body.tags.as_deref(),
+            kind: body.kind.map(ResourceKind::as_str),
+        };
+        let meta = command_meta(idempotency_key.0);
+        Ok(self
+            .app
+            .edit_resource(&auth.0, id.0, edit, &meta)
+            .await?
+            .into())
+    }
+
+    /// Retract a resource (its author only)
+    ///
+    /// It leaves every list and view for good; its URL may be submitted again.
+    #[oai(
+        path = "/resources/:id",
+        method = "delete",
+        operation_id = "retractResource"
+    )]
+    async fn retract(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        Ok(self
+            .app
+            .retract_resource(&auth.0, id.0, &meta)
+            .await?
+            .into())
+    }
+
+    /// Upvote a resource
+    ///
+    /// One vote per member, never on one's own resource. Voting again changes nothing.
+    #[oai(path = "/resources/:id/vote", method = "put", operation_id = "upvote")]
+    async fn upvote(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        Ok(self.app.vote(&auth.0, id.0, true, &meta).await?.into())
+    }
+
+    /// Withdraw an upvote
+    #[oai(
+        path = "/resources/:id/vote",
+        method = "delete",
+        operation_id = "withdrawUpvote"
+    )]
+    async fn withdraw_upvote(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        Ok(self.app.vote(&auth.0, id.0, false, &meta).await?.into())
+    }
+
+    /// Bookmark a resource (private to the caller)
+    #[oai(
+        path = "/resources/:id/bookmark",
+        method = "put",
+        operation_id = "bookmark"
+    )]
+    async fn bookmark(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        Ok(self.app.bookmark(&auth.0, id.0, true, &meta).await?.into())
+    }
+
+    /// Remove a bookmark
+    #[oai(
+        path = "/resources/:id/bookmark",
+        method = "delete",
+        operation_id = "removeBookmark"
+    )]
+    async fn remove_bookmark(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        Ok(self.app.bookmark(&auth.0, id.0, false, &meta).await?.into())
+    }
+
+    /// Hide a resource (moderators only)
+    ///
+    /// It disappears for everyone; the reason goes to the public moderation log.
+    #[oai(
+        path = "/resources/:id/hide",
+        method = "post",
+        operation_id = "hideResource"
+    )]
+    async fn hide(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<ModerationReason>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        let outcome = self
+            .app
+            .moderate_resource(&auth.0, id.0, true, &body.reason, &meta)
+            .await?;
+        Ok(outcome.into())
+    }
+
+    /// Restore a hidden resource (moderators only)
+    #[oai(
+        path = "/resources/:id/restore",
+        method = "post",
+        operation_id = "restoreResource"
+    )]
+    async fn restore(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<ModerationReason>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        let outcome = self
+            .app
+            .moderate_resource(&auth.0, id.0, false, &body.reason, &meta)
+            .await?;
+        Ok(outcome.into())
     }
 
     /// Get one resource

@@ -7,7 +7,7 @@ use resourcify_app::{App, AuthenticatedUser};
 
 use crate::ApiError;
 
-/// An access token from `POST /v1/users` or `POST /v1/sessions`.
+/// An access token from `POST /v1/sessions` or `POST /v1/sessions/refresh`.
 #[derive(Debug, SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_token")]
 pub struct BearerAuth(pub AuthenticatedUser);
@@ -16,7 +16,7 @@ async fn check_token(request: &Request, bearer: Bearer) -> poem::Result<Authenti
     let app = request
         .data::<App>()
         .expect("routes() attaches the App to every request");
-    app.tokens()
-        .verify(&bearer.token)
+    app.authenticate(&bearer.token)
+        .await
         .map_err(|e| ApiError::from(e).into())
 }

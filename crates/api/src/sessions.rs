@@ -1,4 +1,6 @@
-//! Sign-in.
+//! Sign-in, token refresh and sign-out.
+
+use std::sync::Arc;
 
 use poem::web::Data;
 use poem_openapi::param::{Header, Query};
@@ -6,9 +8,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 use resourcify_app::App;
 
-use std::sync::Arc;
-
-use crate::dto::{LoginRequest, SessionToken, min_position};
+use crate::dto::{LoginRequest, RefreshRequest, SessionTokens, min_position};
+use crate::responses::{CommandResponse, command_meta};
+use crate::security::BearerAuth;
 use crate::{ApiError, RateLimits};
 
 #[derive(Tags)]
@@ -23,23 +25,30 @@ pub struct SessionsApi {
 }
 
 #[derive(ApiResponse)]
-enum LoginResponse {
-    /// Credentials accepted.
+enum TokensResponse {
+    /// The session's tokens.
     #[oai(status = 200)]
     Ok(
-        Json<SessionToken>,
+        Json<SessionTokens>,
         /// Tokens are per-user secrets: never stored by caches.
         #[oai(header = "Cache-Control")]
         String,
     ),
 }
 
+impl From<resourcify_app::SessionTokens> for TokensResponse {
+    fn from(tokens: resourcify_app::SessionTokens) -> Self {
+        Self::Ok(Json(tokens.into()), "no-store".to_owned())
+    }
+}
+
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Users")]
 impl SessionsApi {
     /// Log in with username or e-mail and password
     ///
-    /// Credentials are checked against the users view. Right after
-    /// registering, pass the registration's position so the view has it.
+    /// Starts a session: a short-lived access token and a refresh token.
+    /// Right after registering, pass the registration's position so the
+    /// view has the account.
     #[oai(path = "/sessions", method = "post", operation_id = "login")]
     async fn login(
         &self,
@@ -48,21 +57,73 @@ impl SessionsApi {
         /// Same as the `X-Resourcify-Min-Position` header.
         #[oai(name = "min_position")]
         min_position_query: Query<Option<u64>>,
+        /// Makes a retried request safe: the same key starts one session.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
         limits: Data<&Arc<RateLimits>>,
-    ) -> Result<LoginResponse, ApiError> {
+    ) -> Result<TokensResponse, ApiError> {
         limits.check_login_account(&body.login)?;
         let position = min_position(min_position_header.0, min_position_query.0);
-        let token = self
+        let meta = command_meta(idempotency_key.0);
+        let tokens = self
             .app
-            .login(&body.login, &body.password, position)
+            .login(&body.login, &body.password, position, &meta)
             .await?;
-        Ok(LoginResponse::Ok(
-            Json(SessionToken {
-                access_token: token.token,
-                token_type: "Bearer".into(),
-                expires_in: token.expires_in.as_secs(),
-            }),
-            "no-store".to_owned(),
-        ))
+        Ok(tokens.into())
+    }
+
+    /// Trade a refresh token for new tokens
+    ///
+    /// A refresh token works once. Presenting a spent one ends its session,
+    /// since someone else may hold a copy.
+    #[oai(
+        path = "/sessions/refresh",
+        method = "post",
+        operation_id = "refreshSession"
+    )]
+    async fn refresh(
+        &self,
+        body: Json<RefreshRequest>,
+        /// Makes a retried request safe: the same key answers the same tokens.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<TokensResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        let tokens = self.app.refresh(&body.refresh_token, &meta).await?;
+        Ok(tokens.into())
+    }
+
+    /// Log out of this session
+    ///
+    /// Its tokens are refused from the next request on, on every node.
+    #[oai(path = "/sessions/current", method = "delete", operation_id = "logout")]
+    async fn log_out(
+        &self,
+        auth: BearerAuth,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        Ok(self.app.log_out(&auth.0, &meta).await?.into())
+    }
+
+    /// Log out everywhere
+    ///
+    /// Ends every session of the caller's, this one included.
+    #[oai(
+        path = "/sessions",
+        method = "delete",
+        operation_id = "logoutEverywhere"
+    )]
+    async fn log_out_everywhere(
+        &self,
+        auth: BearerAuth,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        Ok(self.app.log_out_everywhere(&auth.0, &meta).await?.into())
     }
 }

@@ -1,18 +1,22 @@
-//! Sign-up.
+//! Sign-up, and what staff do to accounts: roles and suspensions.
 
-use poem_openapi::param::Header;
+use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use resourcify_app::{App, CommandMeta};
+use resourcify_app::App;
 use resourcify_domain::user::Registration;
 
 use crate::ApiError;
-use crate::dto::{NewUser, RegisteredUser};
+use crate::dto::{ModerationReason, NewUser, RegisteredUser};
+use crate::responses::{CommandResponse, command_meta};
+use crate::security::BearerAuth;
 
 #[derive(Tags)]
 enum ApiTags {
     /// Accounts and sign-in.
     Users,
+    /// Roles and suspensions: administrators and moderators only.
+    Staff,
 }
 
 #[derive(Debug)]
@@ -22,7 +26,7 @@ pub struct UsersApi {
 
 #[derive(ApiResponse)]
 enum RegisterResponse {
-    /// The account exists; the body carries its first access token.
+    /// The account exists; log in with `POST /v1/sessions`.
     #[oai(status = 201)]
     Created(
         Json<RegisteredUser>,
@@ -31,13 +35,18 @@ enum RegisterResponse {
     ),
 }
 
-#[OpenApi(prefix_path = "/v1", tag = "ApiTags::Users")]
+#[OpenApi(prefix_path = "/v1")]
 impl UsersApi {
     /// Register a new user
     ///
     /// Username and e-mail are reserved atomically, so a duplicate is refused
     /// with 409 even before any view has seen the first registration.
-    #[oai(path = "/users", method = "post", operation_id = "register")]
+    #[oai(
+        path = "/users",
+        method = "post",
+        operation_id = "register",
+        tag = "ApiTags::Users"
+    )]
     async fn register(
         &self,
         body: Json<NewUser>,
@@ -59,19 +68,110 @@ impl UsersApi {
             Json(RegisteredUser {
                 user_id: registered.user_id,
                 username: registered.username,
-                access_token: registered.token.token,
                 position: registered.position,
             }),
             location,
             registered.position,
         ))
     }
-}
 
-/// What every command carries besides its body.
-pub(crate) fn command_meta(idempotency_key: Option<String>) -> CommandMeta {
-    CommandMeta {
-        idempotency_key,
-        request_id: crate::current_request_id(),
+    /// Grant a role (administrators only)
+    ///
+    /// Roles are `moderator` and `admin`; every user is a `member`.
+    #[oai(
+        path = "/users/:username/roles/:role",
+        method = "put",
+        operation_id = "grantRole",
+        tag = "ApiTags::Staff"
+    )]
+    async fn grant_role(
+        &self,
+        auth: BearerAuth,
+        username: Path<String>,
+        role: Path<String>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        let outcome = self
+            .app
+            .set_role(&auth.0.actor, &username, &role, true, &meta)
+            .await?;
+        Ok(outcome.into())
+    }
+
+    /// Revoke a role (administrators only)
+    #[oai(
+        path = "/users/:username/roles/:role",
+        method = "delete",
+        operation_id = "revokeRole",
+        tag = "ApiTags::Staff"
+    )]
+    async fn revoke_role(
+        &self,
+        auth: BearerAuth,
+        username: Path<String>,
+        role: Path<String>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        let outcome = self
+            .app
+            .set_role(&auth.0.actor, &username, &role, false, &meta)
+            .await?;
+        Ok(outcome.into())
+    }
+
+    /// Suspend a user (moderators only)
+    ///
+    /// A suspended user can still read and log in, but change nothing.
+    /// Only administrators may suspend moderators and administrators.
+    #[oai(
+        path = "/users/:username/suspension",
+        method = "put",
+        operation_id = "suspendUser",
+        tag = "ApiTags::Staff"
+    )]
+    async fn suspend(
+        &self,
+        auth: BearerAuth,
+        username: Path<String>,
+        body: Json<ModerationReason>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        let outcome = self
+            .app
+            .set_suspension(&auth.0.actor, &username, Some(&body.reason), &meta)
+            .await?;
+        Ok(outcome.into())
+    }
+
+    /// Reinstate a suspended user (moderators only)
+    #[oai(
+        path = "/users/:username/suspension",
+        method = "delete",
+        operation_id = "reinstateUser",
+        tag = "ApiTags::Staff"
+    )]
+    async fn reinstate(
+        &self,
+        auth: BearerAuth,
+        username: Path<String>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        let outcome = self
+            .app
+            .set_suspension(&auth.0.actor, &username, None, &meta)
+            .await?;
+        Ok(outcome.into())
     }
 }

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use resourcify_domain::Actor;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -27,11 +28,30 @@ impl std::fmt::Debug for TokenSecret {
     }
 }
 
-/// Who a valid access token speaks for.
+/// Who a request speaks for: the token's user and session, with the
+/// standing the users view holds for them right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthenticatedUser {
     pub user_id: Uuid,
     pub username: String,
+    pub session_id: Uuid,
+    pub actor: Actor,
+}
+
+/// What a verified access token claims, before the session is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub user_id: Uuid,
+    pub username: String,
+    pub session_id: Uuid,
+}
+
+/// What a verified refresh token names: a session and a generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshClaims {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub generation: u32,
 }
 
 /// A freshly issued access token.
@@ -44,20 +64,29 @@ pub struct AccessToken {
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: Uuid,
-    name: String,
+    sid: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    generation: Option<u32>,
     iat: i64,
     exp: i64,
     iss: String,
+    /// `access` or `refresh`: neither kind is accepted as the other.
+    aud: String,
 }
 
 const ISSUER: &str = "resourcify";
+const ACCESS: &str = "access";
+const REFRESH: &str = "refresh";
 
-/// Issues and checks access tokens.
+/// Issues and checks access and refresh tokens.
 #[derive(Clone)]
 pub struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
-    validation: Validation,
+    access_validation: Validation,
+    refresh_validation: Validation,
     ttl: Duration,
 }
 
@@ -69,44 +98,95 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
+fn validation(audience: &str) -> Validation {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
+    validation.leeway = 5;
+    validation
+}
+
 impl Tokens {
     pub fn new(secret: &TokenSecret, ttl: Duration) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
-        validation.leeway = 5;
         Self {
             encoding: EncodingKey::from_secret(secret.0.as_bytes()),
             decoding: DecodingKey::from_secret(secret.0.as_bytes()),
-            validation,
+            access_validation: validation(ACCESS),
+            refresh_validation: validation(REFRESH),
             ttl,
         }
     }
 
-    pub fn issue(&self, user_id: Uuid, username: &str) -> AccessToken {
+    fn sign(&self, claims: &Claims) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HS256 signing with an HMAC key cannot fail")
+    }
+
+    /// A short-lived token for `session_id`'s requests.
+    pub fn issue(&self, user_id: Uuid, username: &str, session_id: Uuid) -> AccessToken {
         let now = Utc::now().timestamp();
-        let claims = Claims {
+        let token = self.sign(&Claims {
             sub: user_id,
-            name: username.to_owned(),
+            sid: session_id,
+            name: Some(username.to_owned()),
+            generation: None,
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
             iss: ISSUER.into(),
-        };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing with an HMAC key cannot fail");
+            aud: ACCESS.into(),
+        });
         AccessToken {
             token,
             expires_in: self.ttl,
         }
     }
 
-    /// Checks signature, issuer and expiry.
-    pub fn verify(&self, token: &str) -> Result<AuthenticatedUser, AppError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AppError::Unauthorized("the access token is invalid or has expired"))?;
-        Ok(AuthenticatedUser {
+    /// The refresh token of a session's generation. Everything in it comes
+    /// from the session's events, so the same generation always yields the
+    /// same token: a retried login or refresh can answer it again.
+    pub fn refresh_token(
+        &self,
+        claims: RefreshClaims,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> String {
+        self.sign(&Claims {
+            sub: claims.user_id,
+            sid: claims.session_id,
+            name: None,
+            generation: Some(claims.generation),
+            iat: issued_at.timestamp(),
+            exp: expires_at.timestamp(),
+            iss: ISSUER.into(),
+            aud: REFRESH.into(),
+        })
+    }
+
+    /// Checks an access token's signature, issuer, audience and expiry.
+    pub fn verify(&self, token: &str) -> Result<AccessClaims, AppError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.access_validation)
+            .map_err(|_| {
+            AppError::Unauthorized("the access token is invalid or has expired")
+        })?;
+        Ok(AccessClaims {
             user_id: data.claims.sub,
-            username: data.claims.name,
+            username: data.claims.name.unwrap_or_default(),
+            session_id: data.claims.sid,
+        })
+    }
+
+    /// Checks a refresh token's signature, issuer, audience and expiry.
+    pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, AppError> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.refresh_validation)
+            .map_err(|_| AppError::Unauthorized("the refresh token is invalid or has expired"))?;
+        Ok(RefreshClaims {
+            user_id: data.claims.sub,
+            session_id: data.claims.sid,
+            generation: data
+                .claims
+                .generation
+                .ok_or(AppError::Unauthorized("the refresh token is invalid"))?,
         })
     }
 }
@@ -162,14 +242,15 @@ mod tests {
     #[test]
     fn a_token_round_trips_and_a_forged_one_fails() {
         let tokens = Tokens::new(&TokenSecret::new("s3cret"), Duration::from_secs(60));
-        let id = Uuid::now_v7();
-        let issued = tokens.issue(id, "ada");
-        let user = tokens.verify(&issued.token).unwrap();
+        let (id, sid) = (Uuid::now_v7(), Uuid::now_v7());
+        let issued = tokens.issue(id, "ada", sid);
+        let claims = tokens.verify(&issued.token).unwrap();
         assert_eq!(
-            user,
-            AuthenticatedUser {
+            claims,
+            AccessClaims {
                 user_id: id,
-                username: "ada".into()
+                username: "ada".into(),
+                session_id: sid,
             }
         );
 
@@ -179,19 +260,40 @@ mod tests {
     }
 
     #[test]
+    fn access_and_refresh_tokens_are_not_interchangeable() {
+        let tokens = Tokens::new(&TokenSecret::new("s3cret"), Duration::from_secs(60));
+        let claims = RefreshClaims {
+            user_id: Uuid::now_v7(),
+            session_id: Uuid::now_v7(),
+            generation: 3,
+        };
+        let now = Utc::now();
+        let refresh = tokens.refresh_token(claims, now, now + chrono::TimeDelta::days(1));
+        assert_eq!(tokens.verify_refresh(&refresh).unwrap(), claims);
+        assert_eq!(
+            refresh,
+            tokens.refresh_token(claims, now, now + chrono::TimeDelta::days(1)),
+            "a generation's token can be issued again"
+        );
+        assert!(tokens.verify(&refresh).is_err());
+        let access = tokens.issue(claims.user_id, "ada", claims.session_id);
+        assert!(tokens.verify_refresh(&access.token).is_err());
+    }
+
+    #[test]
     fn an_expired_token_fails() {
         let tokens = Tokens::new(&TokenSecret::new("s3cret"), Duration::ZERO);
-        let mut issued = tokens.issue(Uuid::now_v7(), "ada");
-        // Re-sign with an expiry well past the leeway.
-        let claims = Claims {
+        let expired = tokens.sign(&Claims {
             sub: Uuid::nil(),
-            name: "ada".into(),
+            sid: Uuid::nil(),
+            name: Some("ada".into()),
+            generation: None,
             iat: 0,
             exp: 1,
             iss: ISSUER.into(),
-        };
-        issued.token = jsonwebtoken::encode(&Header::default(), &claims, &tokens.encoding).unwrap();
-        assert!(tokens.verify(&issued.token).is_err());
+            aud: ACCESS.into(),
+        });
+        assert!(tokens.verify(&expired).is_err());
     }
 
     #[tokio::test]

@@ -1,18 +1,23 @@
-//! The command side: validate, load the aggregate, decide, append with the
-//! expected subject sequence, and retry a bounded number of times on conflict.
+//! The command side's machinery, shared by every command: load the
+//! aggregate, decide, append at the loaded version, retry a bounded number of
+//! times when another request won the race; and `Idempotency-Key` handling.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::Duration;
 
 use chrono::Utc;
-use resourcify_domain::resource::{Resource, ResourceCommand, Submission, SubmitResource};
-use resourcify_domain::user::{RegisterUser, Registration, User, UserCommand};
-use resourcify_domain::{Aggregate, DomainError};
-use resourcify_eventstore::{NewEvent, Reservation, Reserved};
+use resourcify_domain::{Aggregate, DomainError, ValidationErrors};
+use resourcify_eventstore::{EventStoreError, KeyClaim, NewEvent, RecordedOutcome};
+use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
-use crate::auth::{AccessToken, AuthenticatedUser};
 use crate::{App, AppError};
 
-/// How often a command is re-decided after losing an append race.
-const MAX_ATTEMPTS: usize = 3;
+/// How often a command is decided in all before a lost race is reported
+/// (409). Each retry waits a little, at random, so that racing requests
+/// spread out instead of colliding again.
+const MAX_ATTEMPTS: u32 = 6;
 
 /// Ids of created things are derived from the client's idempotency key, so a
 /// retry after a lost response names the same thing instead of a new one.
@@ -27,195 +32,163 @@ pub struct CommandMeta {
     pub request_id: Option<String>,
 }
 
-/// A new account and its first access token.
-#[derive(Debug, Clone)]
-pub struct Registered {
-    pub user_id: Uuid,
-    pub username: String,
-    pub token: AccessToken,
-    pub position: u64,
-}
-
-/// A new resource and where its event landed.
-#[derive(Debug, Clone, Copy)]
-pub struct Submitted {
+/// What a command did: the id of what it created or acted on, and where its
+/// event landed; a command that changed nothing (a second upvote) answers
+/// the position of the aggregate's last event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandOutcome {
     pub id: Uuid,
     pub position: u64,
 }
 
-/// The id of the thing a command creates and the `Nats-Msg-Id` of its event.
-fn identity(kind: &str, idempotency_key: Option<&str>) -> (Uuid, String) {
+/// The event a decision appended, if any, and its position.
+#[derive(Debug, Clone)]
+pub(crate) struct Executed<E> {
+    pub position: u64,
+    pub event: Option<E>,
+}
+
+/// The id of a thing a command creates: derived from the idempotency key
+/// (within `scope`) when there is one, new otherwise.
+pub(crate) fn created_id(scope: &str, idempotency_key: Option<&str>) -> Uuid {
     match idempotency_key {
-        Some(key) => {
-            let id = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{kind}:{key}").as_bytes());
-            (id, format!("{kind}-{id}"))
-        }
-        None => (Uuid::now_v7(), Uuid::now_v7().to_string()),
+        Some(key) => Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{scope}:{key}").as_bytes()),
+        None => Uuid::now_v7(),
     }
 }
 
+/// A short random pause before retry `attempt` (1, 2, …): up to 4 ms, 8 ms, ….
+fn jitter(attempt: u32) -> Duration {
+    let ceiling = 2u64 << attempt.min(8);
+    Duration::from_micros(Uuid::new_v4().as_u128() as u64 % (ceiling * 1_000))
+}
+
 impl App {
-    /// Signs a new user up: both names are reserved before the event is
-    /// written, and released again if it cannot be.
-    #[tracing::instrument(skip_all, fields(username = registration.username))]
-    pub async fn register(
+    /// Runs a command at most once per `Idempotency-Key`.
+    ///
+    /// `scope` keeps clients' keys apart (usually the caller's user id);
+    /// `request` is everything that makes the request this request (its
+    /// operation, path and body): the same key with another request is
+    /// refused. `run` gets the `Nats-Msg-Id` to append with.
+    pub(crate) async fn idempotent<F, Fut>(
         &self,
-        registration: Registration<'_>,
+        scope: &str,
+        request: &(dyn Debug + Sync),
         meta: &CommandMeta,
-    ) -> Result<Registered, AppError> {
-        let valid = registration.validate().map_err(AppError::Invalid)?;
-        let (user_id, msg_id) = identity("user", meta.idempotency_key.as_deref());
-        let book = &self.inner.reservations;
-
-        let username = valid.username.as_str();
-        if let Reserved::TakenBy(_) = book
-            .reserve(Reservation::Username, username, user_id)
-            .await?
-        {
-            return Err(AppError::Conflict(format!(
-                "username {username:?} is taken"
-            )));
-        }
-        let email = valid.email.as_str();
-        match book.reserve(Reservation::Email, email, user_id).await {
-            Ok(Reserved::Held) => {}
-            taken_or_failed => {
-                book.release(Reservation::Username, username, user_id)
-                    .await?;
-                taken_or_failed?;
-                return Err(AppError::Conflict(
-                    "an account with this e-mail address exists".into(),
-                ));
-            }
-        }
-
-        let appended = async {
-            let password_hash = self.inner.passwords.hash(registration.password).await?;
-            let command = UserCommand::Register(RegisterUser {
-                user_id,
-                username: valid.username.clone(),
-                email: valid.email.clone(),
-                password_hash,
-                at: Utc::now(),
-            });
-            self.execute::<User>(user_id, &msg_id, meta, &command).await
-        }
-        .await;
-        let position = match appended {
-            Ok(position) => position,
-            // A retry (same key, so same user id): the account exists and
-            // holds these names; answer as the first request did.
-            Err(AppError::Conflict(_)) if meta.idempotency_key.is_some() => {
-                self.inner.store.load::<User>(user_id).await?.version
-            }
-            Err(error) => {
-                // Give the names back so the person can try again.
-                book.release(Reservation::Username, username, user_id)
-                    .await?;
-                book.release(Reservation::Email, email, user_id).await?;
-                return Err(error);
-            }
+        run: F,
+    ) -> Result<CommandOutcome, AppError>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = Result<CommandOutcome, AppError>>,
+    {
+        let Some(key) = meta.idempotency_key.as_deref() else {
+            return run(Uuid::now_v7().to_string()).await;
         };
-        Ok(Registered {
-            user_id,
-            username: username.to_owned(),
-            token: self.inner.tokens.issue(user_id, username),
-            position,
-        })
-    }
-
-    #[tracing::instrument(skip_all, fields(author = %author.user_id))]
-    pub async fn submit_resource(
-        &self,
-        author: &AuthenticatedUser,
-        submission: Submission<'_>,
-        meta: &CommandMeta,
-    ) -> Result<Submitted, AppError> {
-        let valid = submission.validate().map_err(AppError::Invalid)?;
-        // Keys are the client's: two users' equal keys name different resources.
-        let scope = format!("resource:{}", author.user_id);
-        let (id, msg_id) = identity(&scope, meta.idempotency_key.as_deref());
-        // One URL, one resource: claimed before the event is written, so a
-        // duplicate is refused however far behind the views are.
-        let canonical_url = valid.url.canonical();
-        let book = &self.inner.reservations;
-        if let Some(key) = &meta.idempotency_key {
-            // The key is held by what it was first sent with; the same key
-            // with another request is refused before anything is claimed.
-            let fingerprint =
-                Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{submission:?}").as_bytes());
-            let scoped = format!("{scope}:{key}");
-            if let Reserved::TakenBy(_) = book
-                .reserve(Reservation::IdempotencyKey, &scoped, fingerprint)
-                .await?
-            {
-                return Err(AppError::IdempotencyKeyReused);
+        let scoped = format!("{scope}:{key}");
+        let msg_id = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, scoped.as_bytes()).to_string();
+        let fingerprint =
+            Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{request:?}").as_bytes()).to_string();
+        let keys = &self.inner.idempotency_keys;
+        let claim = keys.claim(&scoped, &fingerprint).await?;
+        match claim {
+            KeyClaim::Mismatch => return Err(AppError::IdempotencyKeyReused),
+            KeyClaim::Repeat(Some(done)) => {
+                return Ok(CommandOutcome {
+                    id: done.id.unwrap_or_default(),
+                    position: done.position,
+                });
             }
+            // A first request, or a repeat of one that never finished: the
+            // message id makes a second append of its event a no-op.
+            KeyClaim::First | KeyClaim::Repeat(None) => {}
         }
-        if let Reserved::TakenBy(existing) = book
-            .reserve(Reservation::ResourceUrl, &canonical_url, id)
-            .await?
-        {
-            return Err(AppError::DuplicateResource { existing });
-        }
-        let command = ResourceCommand::Submit(SubmitResource {
-            resource_id: id,
-            author_id: author.user_id,
-            submission: valid,
-            at: Utc::now(),
-        });
-        match self.execute::<Resource>(id, &msg_id, meta, &command).await {
-            Ok(position) => Ok(Submitted { id, position }),
-            // A retry after JetStream forgot the message id: the resource it
-            // created is the answer.
-            Err(AppError::Conflict(_)) if meta.idempotency_key.is_some() => {
-                let loaded = self.inner.store.load::<Resource>(id).await?;
-                Ok(Submitted {
-                    id,
-                    position: loaded.version,
-                })
+        match run(msg_id).await {
+            Ok(outcome) => {
+                let recorded = RecordedOutcome {
+                    id: Some(outcome.id),
+                    position: outcome.position,
+                };
+                if let Err(error) = keys.complete(&scoped, &fingerprint, recorded).await {
+                    // The command is done; only a much later repeat loses out.
+                    tracing::warn!(%error, "could not record an idempotency key's outcome");
+                }
+                Ok(outcome)
             }
             Err(error) => {
-                // Free the URL so the submission can be tried again.
-                book.release(Reservation::ResourceUrl, &canonical_url, id)
-                    .await?;
+                if claim == KeyClaim::First {
+                    keys.release(&scoped, &fingerprint).await?;
+                }
                 Err(error)
             }
         }
     }
 
     /// Load → decide → append at the loaded version; on a lost race, again.
-    async fn execute<A: Aggregate>(
+    pub(crate) async fn execute<A: Aggregate>(
         &self,
         id: Uuid,
         msg_id: &str,
         meta: &CommandMeta,
         command: &A::Command,
-    ) -> Result<u64, AppError> {
+    ) -> Result<Executed<A::Event>, AppError> {
         let store = &self.inner.store;
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 1..=MAX_ATTEMPTS {
             let loaded = store.load::<A>(id).await?;
             let events = loaded.state.decide(command)?;
-            let [event] = <[A::Event; 1]>::try_from(events).map_err(|events| {
-                // Every command of the domain yields exactly one event, which
-                // keeps each append atomic on servers without batch publish.
-                DomainError::Invalid(resourcify_domain::ValidationErrors::single(
-                    "command",
-                    format!("produced {} events; expected one", events.len()),
-                ))
-            })?;
+            let event = match <[A::Event; 1]>::try_from(events) {
+                Ok([event]) => event,
+                Err(events) if events.is_empty() => {
+                    return Ok(Executed {
+                        position: loaded.version,
+                        event: None,
+                    });
+                }
+                // Every command of the domain yields at most one event,
+                // which keeps each append atomic on servers without batch
+                // publish (nats-server before 2.12).
+                Err(events) => {
+                    return Err(DomainError::Invalid(ValidationErrors::single(
+                        "command",
+                        format!("produced {} events; expected one", events.len()),
+                    ))
+                    .into());
+                }
+            };
             let new = NewEvent {
-                event: event.into(),
+                event: event.clone().into(),
                 msg_id: msg_id.to_owned(),
                 request_id: meta.request_id.clone(),
                 time: Utc::now(),
             };
             match store.append(A::NAME, id, loaded.version, new).await {
-                Ok(appended) => return Ok(appended.position),
-                Err(resourcify_eventstore::EventStoreError::Conflict { .. }) => continue,
+                Ok(appended) => {
+                    return Ok(Executed {
+                        position: appended.position,
+                        event: Some(event),
+                    });
+                }
+                Err(EventStoreError::Conflict { .. }) if attempt < MAX_ATTEMPTS => {
+                    tokio::time::sleep(jitter(attempt)).await;
+                }
+                Err(EventStoreError::Conflict { .. }) => break,
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(AppError::Contended)
+        Err(AppError::Contended(A::NAME))
+    }
+
+    /// Waits (within the read wait) until `projection` shows `position`, for
+    /// changes that must hold on the very next request to any node: ended
+    /// sessions, roles, suspensions. If the view is slower than that, the
+    /// command still stands; it takes effect when the view catches up.
+    pub(crate) async fn settle(&self, projection: Projection, position: u64) {
+        let wait = self
+            .inner
+            .positions
+            .wait_for(projection, position, self.inner.settings.read_wait)
+            .await;
+        if let Err(error) = wait {
+            tracing::warn!(%error, "answering before the view shows the change");
+        }
     }
 }

@@ -8,6 +8,7 @@ use resourcify_readmodel::ReadModelError;
 pub enum AppError {
     #[error("{0}")]
     Invalid(ValidationErrors),
+    /// The thing already exists, or the command contradicts its state.
     #[error("{0}")]
     Conflict(String),
     /// An `Idempotency-Key` came back with a different request.
@@ -18,6 +19,9 @@ pub enum AppError {
     DuplicateResource { existing: uuid::Uuid },
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
     /// The projection has not reached the position the client asked for.
@@ -26,9 +30,9 @@ pub enum AppError {
         projection: &'static str,
         position: u64,
     },
-    /// The aggregate kept changing under us; the client may retry.
-    #[error("too many concurrent changes; try again")]
-    Contended,
+    /// The aggregate kept changing under us, retries included.
+    #[error("the {0} was changed by concurrent requests; reload it and try again")]
+    Contended(&'static str),
     /// A backing service is down or too slow; retrying later may work.
     #[error("{0}")]
     Unavailable(String),
@@ -39,6 +43,10 @@ impl From<DomainError> for AppError {
         match error {
             DomainError::Invalid(errors) => Self::Invalid(errors),
             DomainError::AlreadyExists { .. } => Self::Conflict(error.to_string()),
+            DomainError::Conflict(reason) => Self::Conflict(reason.to_owned()),
+            DomainError::NotFound(what) => Self::NotFound(what),
+            DomainError::Forbidden(reason) => Self::Forbidden(reason),
+            DomainError::NotAuthenticated(reason) => Self::Unauthorized(reason),
         }
     }
 }
@@ -46,7 +54,7 @@ impl From<DomainError> for AppError {
 impl From<EventStoreError> for AppError {
     fn from(error: EventStoreError) -> Self {
         match error {
-            EventStoreError::Conflict { .. } => Self::Contended,
+            EventStoreError::Conflict { .. } => Self::Contended("aggregate"),
             EventStoreError::Corrupt { .. } | EventStoreError::Unavailable(_) => {
                 tracing::error!(%error, "event store failure");
                 Self::Unavailable("the event store is unavailable".into())

@@ -5,35 +5,44 @@
 mod auth;
 mod cache;
 mod commands;
+mod comments;
 mod cursor;
 mod error;
 mod positions;
 mod queries;
+mod resources;
+mod sessions;
 mod status;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use resourcify_eventstore::{EventStore, ReservationBook};
+use resourcify_eventstore::{EventStore, IdempotencyKeys, ReservationBook};
 use resourcify_readmodel::projections::Projection;
 use resourcify_readmodel::{ReadModel, ViewNotice};
 
 pub use auth::{AccessToken, AuthenticatedUser, Passwords, TokenSecret, Tokens};
 pub use cache::{CacheOutcome, RenderedView, ViewCache};
-pub use commands::{CommandMeta, Registered, Submitted};
+pub use commands::{CommandMeta, CommandOutcome};
 pub use cursor::Cursor;
 pub use error::AppError;
 pub use positions::ViewPositions;
 pub use queries::{ResourcePage, ResourceQuery};
 pub use resourcify_readmodel::ResourceRow;
+pub use sessions::SessionTokens;
 pub use status::{ProjectionStatus, Readiness, projection_statuses};
+pub use users::Registered;
 
 /// Settings the application layer needs, read once by the binary.
 #[derive(Debug, Clone)]
 pub struct AppSettings {
     pub token_secret: TokenSecret,
+    /// How long an access token is good for.
     pub token_ttl: Duration,
+    /// How long a session lasts without a refresh.
+    pub session_ttl: chrono::TimeDelta,
     /// How long a read waits for a projection to reach a requested position.
     pub read_wait: Duration,
     /// Active queries older than this are reported as long-running.
@@ -51,7 +60,8 @@ impl AppSettings {
     pub fn with_secret(token_secret: TokenSecret) -> Self {
         Self {
             token_secret,
-            token_ttl: Duration::from_secs(3600),
+            token_ttl: Duration::from_secs(900),
+            session_ttl: chrono::TimeDelta::days(30),
             read_wait: Duration::from_secs(5),
             long_running_query: Duration::from_secs(5),
             ready_max_lag_events: 1_000,
@@ -71,6 +81,7 @@ pub struct App {
 struct Inner {
     store: EventStore,
     reservations: ReservationBook,
+    idempotency_keys: IdempotencyKeys,
     reads: ReadModel,
     positions: ViewPositions,
     tokens: Tokens,
@@ -84,6 +95,7 @@ impl App {
     pub fn new(
         store: EventStore,
         reservations: ReservationBook,
+        idempotency_keys: IdempotencyKeys,
         reads: ReadModel,
         positions: ViewPositions,
         settings: AppSettings,
@@ -93,6 +105,7 @@ impl App {
             inner: Arc::new(Inner {
                 store,
                 reservations,
+                idempotency_keys,
                 reads,
                 positions,
                 tokens,

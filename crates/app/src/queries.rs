@@ -11,7 +11,6 @@ use resourcify_readmodel::ResourceRow;
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
-use crate::auth::AccessToken;
 use crate::cache::{CacheOutcome, RenderedView};
 use crate::{App, AppError, Cursor};
 
@@ -34,7 +33,7 @@ pub struct ResourcePage {
 }
 
 impl App {
-    async fn wait_for(
+    pub(crate) async fn wait_for(
         &self,
         projection: Projection,
         min_position: Option<u64>,
@@ -82,6 +81,7 @@ impl App {
             .reads
             .resource_by_id(id)
             .await?
+            .filter(ResourceRow::is_public)
             .ok_or(AppError::NotFound("resource"))
     }
 
@@ -134,30 +134,5 @@ impl App {
             None
         };
         Ok(ResourcePage { items, next_cursor })
-    }
-
-    /// Checks a login (username or e-mail) and password against the users view.
-    #[tracing::instrument(level = "debug", skip(self, password))]
-    pub async fn login(
-        &self,
-        login: &str,
-        password: &str,
-        min_position: Option<u64>,
-    ) -> Result<AccessToken, AppError> {
-        self.wait_for(Projection::Users, min_position).await?;
-        let normalised = login.trim().to_lowercase();
-        let credentials = self.inner.reads.credentials_by_login(&normalised).await?;
-        let (hash, user) = match credentials {
-            Some(c) => (Some(c.password_hash), Some((c.user_id, c.username))),
-            None => (None, None),
-        };
-        // An unknown login still costs one verification (see `Passwords::verify`).
-        let verified = self.inner.passwords.verify(password, hash).await;
-        match user {
-            Some((user_id, username)) if verified => {
-                Ok(self.inner.tokens.issue(user_id, &username))
-            }
-            _ => Err(AppError::Unauthorized("the login or password is wrong")),
-        }
     }
 }

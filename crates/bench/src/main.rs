@@ -67,7 +67,17 @@ async fn seed(http: &reqwest::Client, base: &str) -> anyhow::Result<(String, u64
         .error_for_status()?
         .json()
         .await?;
-    let token = registered["access_token"].as_str().context("a token")?;
+    let position = registered["position"].as_u64().context("a position")?;
+    let session: Value = http
+        .post(format!("{base}/v1/sessions"))
+        .header("X-Resourcify-Min-Position", position)
+        .json(&json!({"login": "bench", "password": "benchmark password"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let token = session["access_token"].as_str().context("a token")?;
     let mut last = (String::new(), 0);
     for i in 0..SEEDED_RESOURCES {
         let submitted: Value = http

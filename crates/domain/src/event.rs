@@ -1,9 +1,14 @@
-//! Every event the platform records, and the names and versions it is stored under.
+//! Every event the platform records, the names and versions it is stored
+//! under, and the upcasting of old versions on read.
 
 use serde::Serialize;
 
-use crate::resource::ResourceSubmitted;
-use crate::user::UserRegistered;
+use crate::bookmark::BookmarkEvent;
+use crate::comment::CommentEvent;
+use crate::resource::ResourceEvent;
+use crate::session::SessionEvent;
+use crate::user::UserEvent;
+use crate::vote::VoteEvent;
 
 /// The stored identity of an event: its type name and schema version.
 ///
@@ -17,13 +22,85 @@ pub struct EventType {
 
 impl EventType {
     pub const USER_REGISTERED: Self = Self::new("user.registered", 1);
-    pub const RESOURCE_SUBMITTED: Self = Self::new("resource.submitted", 1);
+    pub const USER_PROFILE_UPDATED: Self = Self::new("user.profile-updated", 1);
+    pub const USER_PASSWORD_CHANGED: Self = Self::new("user.password-changed", 1);
+    pub const USER_TAG_FOLLOWED: Self = Self::new("user.tag-followed", 1);
+    pub const USER_TAG_UNFOLLOWED: Self = Self::new("user.tag-unfollowed", 1);
+    pub const USER_USER_FOLLOWED: Self = Self::new("user.user-followed", 1);
+    pub const USER_USER_UNFOLLOWED: Self = Self::new("user.user-unfollowed", 1);
+    pub const USER_ROLE_GRANTED: Self = Self::new("user.role-granted", 1);
+    pub const USER_ROLE_REVOKED: Self = Self::new("user.role-revoked", 1);
+    pub const USER_SUSPENDED: Self = Self::new("user.suspended", 1);
+    pub const USER_REINSTATED: Self = Self::new("user.reinstated", 1);
+    pub const USER_DELETED: Self = Self::new("user.deleted", 1);
+    pub const USER_SESSIONS_REVOKED: Self = Self::new("user.sessions-revoked", 1);
 
-    /// Every event type the code writes today, for drift checks against the schemas.
-    pub const ALL: &'static [Self] = &[Self::USER_REGISTERED, Self::RESOURCE_SUBMITTED];
+    pub const SESSION_STARTED: Self = Self::new("session.started", 1);
+    pub const SESSION_REFRESHED: Self = Self::new("session.refreshed", 1);
+    pub const SESSION_ENDED: Self = Self::new("session.ended", 1);
+
+    /// v1 had no `canonical_url`; it is upcast on read (see [`DomainEvent::decode`]).
+    pub const RESOURCE_SUBMITTED_V1: Self = Self::new("resource.submitted", 1);
+    pub const RESOURCE_SUBMITTED: Self = Self::new("resource.submitted", 2);
+    pub const RESOURCE_EDITED: Self = Self::new("resource.edited", 1);
+    pub const RESOURCE_RETRACTED: Self = Self::new("resource.retracted", 1);
+    pub const RESOURCE_HIDDEN: Self = Self::new("resource.hidden", 1);
+    pub const RESOURCE_RESTORED: Self = Self::new("resource.restored", 1);
+
+    pub const VOTE_CAST: Self = Self::new("vote.cast", 1);
+    pub const VOTE_WITHDRAWN: Self = Self::new("vote.withdrawn", 1);
+
+    pub const BOOKMARK_ADDED: Self = Self::new("bookmark.added", 1);
+    pub const BOOKMARK_REMOVED: Self = Self::new("bookmark.removed", 1);
+
+    pub const COMMENT_POSTED: Self = Self::new("comment.posted", 1);
+    pub const COMMENT_EDITED: Self = Self::new("comment.edited", 1);
+    pub const COMMENT_DELETED: Self = Self::new("comment.deleted", 1);
+    pub const COMMENT_REMOVED: Self = Self::new("comment.removed", 1);
+
+    /// Every event type the code writes today.
+    pub const ALL: &'static [Self] = &[
+        Self::USER_REGISTERED,
+        Self::USER_PROFILE_UPDATED,
+        Self::USER_PASSWORD_CHANGED,
+        Self::USER_TAG_FOLLOWED,
+        Self::USER_TAG_UNFOLLOWED,
+        Self::USER_USER_FOLLOWED,
+        Self::USER_USER_UNFOLLOWED,
+        Self::USER_ROLE_GRANTED,
+        Self::USER_ROLE_REVOKED,
+        Self::USER_SUSPENDED,
+        Self::USER_REINSTATED,
+        Self::USER_DELETED,
+        Self::USER_SESSIONS_REVOKED,
+        Self::SESSION_STARTED,
+        Self::SESSION_REFRESHED,
+        Self::SESSION_ENDED,
+        Self::RESOURCE_SUBMITTED,
+        Self::RESOURCE_EDITED,
+        Self::RESOURCE_RETRACTED,
+        Self::RESOURCE_HIDDEN,
+        Self::RESOURCE_RESTORED,
+        Self::VOTE_CAST,
+        Self::VOTE_WITHDRAWN,
+        Self::BOOKMARK_ADDED,
+        Self::BOOKMARK_REMOVED,
+        Self::COMMENT_POSTED,
+        Self::COMMENT_EDITED,
+        Self::COMMENT_DELETED,
+        Self::COMMENT_REMOVED,
+    ];
+
+    /// Versions no longer written but still in the log, read by upcasting.
+    pub const SUPERSEDED: &'static [Self] = &[Self::RESOURCE_SUBMITTED_V1];
 
     const fn new(name: &'static str, version: u32) -> Self {
         Self { name, version }
+    }
+
+    /// Every version that may be found in the log: written now or before.
+    pub fn readable() -> impl Iterator<Item = Self> {
+        Self::ALL.iter().chain(Self::SUPERSEDED).copied()
     }
 
     pub fn ce_type(&self) -> String {
@@ -36,42 +113,65 @@ impl EventType {
         let (name, version) = rest.rsplit_once(".v")?;
         Some((name, version.parse().ok()?))
     }
+
+    /// The readable event type a `ce-type` header names.
+    pub fn from_ce_type(ce_type: &str) -> Option<Self> {
+        let (name, version) = Self::parse_ce_type(ce_type)?;
+        Self::readable().find(|t| t.name == name && t.version == version)
+    }
 }
 
-/// Any event of any aggregate, as stored in the log.
+/// The events of one aggregate, as a closed set that knows its stored types.
+pub trait EventSet: Sized {
+    fn event_type(&self) -> EventType;
+
+    /// Decodes a payload of one of this set's current types; `None` when
+    /// `event_type` is not one of them.
+    fn decode(event_type: EventType, payload: &[u8]) -> Option<serde_json::Result<Self>>;
+}
+
+/// Any event of any aggregate, as stored in the log. Serialises as the inner
+/// event's own JSON: the type travels in the envelope, not the payload.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum DomainEvent {
-    UserRegistered(UserRegistered),
-    ResourceSubmitted(ResourceSubmitted),
+    User(UserEvent),
+    Session(SessionEvent),
+    Resource(ResourceEvent),
+    Vote(VoteEvent),
+    Bookmark(BookmarkEvent),
+    Comment(CommentEvent),
 }
 
 impl DomainEvent {
     pub fn event_type(&self) -> EventType {
         match self {
-            Self::UserRegistered(_) => EventType::USER_REGISTERED,
-            Self::ResourceSubmitted(_) => EventType::RESOURCE_SUBMITTED,
+            Self::User(e) => e.event_type(),
+            Self::Session(e) => e.event_type(),
+            Self::Resource(e) => e.event_type(),
+            Self::Vote(e) => e.event_type(),
+            Self::Bookmark(e) => e.event_type(),
+            Self::Comment(e) => e.event_type(),
         }
     }
 
-    /// The id of the aggregate instance the event belongs to (the last subject token).
-    pub fn aggregate_id(&self) -> uuid::Uuid {
-        match self {
-            Self::UserRegistered(e) => e.user_id,
-            Self::ResourceSubmitted(e) => e.resource_id,
-        }
-    }
-
-    /// Decodes a payload stored under `event_type`.
+    /// Decodes a payload stored under `event_type`, upcasting old versions to
+    /// the current one, so that nothing past this point sees an old shape.
     pub fn decode(event_type: EventType, payload: &[u8]) -> Result<Self, DecodeError> {
-        match event_type {
-            EventType::USER_REGISTERED => {
-                Ok(Self::UserRegistered(serde_json::from_slice(payload)?))
-            }
-            EventType::RESOURCE_SUBMITTED => {
-                Ok(Self::ResourceSubmitted(serde_json::from_slice(payload)?))
-            }
-            other => Err(DecodeError::UnknownType(other.ce_type())),
+        if event_type == EventType::RESOURCE_SUBMITTED_V1 {
+            let v1: crate::resource::ResourceSubmittedV1 = serde_json::from_slice(payload)?;
+            return Ok(Self::Resource(ResourceEvent::Submitted(v1.upcast())));
+        }
+        let decoded = None
+            .or_else(|| UserEvent::decode(event_type, payload).map(|r| r.map(Self::User)))
+            .or_else(|| SessionEvent::decode(event_type, payload).map(|r| r.map(Self::Session)))
+            .or_else(|| ResourceEvent::decode(event_type, payload).map(|r| r.map(Self::Resource)))
+            .or_else(|| VoteEvent::decode(event_type, payload).map(|r| r.map(Self::Vote)))
+            .or_else(|| BookmarkEvent::decode(event_type, payload).map(|r| r.map(Self::Bookmark)))
+            .or_else(|| CommentEvent::decode(event_type, payload).map(|r| r.map(Self::Comment)));
+        match decoded {
+            Some(result) => Ok(result?),
+            None => Err(DecodeError::UnknownType(event_type.ce_type())),
         }
     }
 
@@ -80,6 +180,62 @@ impl DomainEvent {
         serde_json::to_vec(self).expect("domain events serialise to JSON")
     }
 }
+
+/// Conversions between an aggregate's event set and [`DomainEvent`].
+macro_rules! event_set_conversions {
+    ($set:ty, $variant:ident) => {
+        impl From<$set> for DomainEvent {
+            fn from(event: $set) -> Self {
+                DomainEvent::$variant(event)
+            }
+        }
+
+        impl TryFrom<DomainEvent> for $set {
+            type Error = DomainEvent;
+
+            fn try_from(event: DomainEvent) -> Result<Self, DomainEvent> {
+                match event {
+                    DomainEvent::$variant(e) => Ok(e),
+                    other => Err(other),
+                }
+            }
+        }
+    };
+}
+
+event_set_conversions!(UserEvent, User);
+event_set_conversions!(SessionEvent, Session);
+event_set_conversions!(ResourceEvent, Resource);
+event_set_conversions!(VoteEvent, Vote);
+event_set_conversions!(BookmarkEvent, Bookmark);
+event_set_conversions!(CommentEvent, Comment);
+
+/// Implements [`EventSet`] for an enum of one-field variants, from a table of
+/// `Variant => EventType constant`.
+macro_rules! event_set {
+    ($set:ident { $($variant:ident => $event_type:ident),+ $(,)? }) => {
+        impl $crate::event::EventSet for $set {
+            fn event_type(&self) -> $crate::EventType {
+                match self {
+                    $(Self::$variant(_) => $crate::EventType::$event_type,)+
+                }
+            }
+
+            fn decode(
+                event_type: $crate::EventType,
+                payload: &[u8],
+            ) -> Option<serde_json::Result<Self>> {
+                $(
+                    if event_type == $crate::EventType::$event_type {
+                        return Some(serde_json::from_slice(payload).map(Self::$variant));
+                    }
+                )+
+                None
+            }
+        }
+    };
+}
+pub(crate) use event_set;
 
 /// A stored payload that cannot be turned back into a [`DomainEvent`].
 #[derive(Debug, thiserror::Error)]

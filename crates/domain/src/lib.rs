@@ -2,17 +2,27 @@
 //!
 //! Nothing in this crate performs I/O or knows about time, randomness, NATS or
 //! Postgres. Callers pass in everything a decision needs (ids, the current
-//! time, a password hash) so that every rule here is a plain function that a
-//! unit test can check exhaustively.
+//! time, a password hash, the caller's standing, the state of related
+//! aggregates) so that every rule here is a plain function that a unit test
+//! can check exhaustively.
+//!
+//! Every command yields at most one event, so every append is atomic on any
+//! JetStream server, batch publish or not.
 
+mod actor;
 mod aggregate;
+pub mod bookmark;
+pub mod comment;
 mod error;
 mod event;
 pub mod resource;
+pub mod session;
 pub mod user;
 mod validation;
+pub mod vote;
 
+pub use actor::{Actor, Role};
 pub use aggregate::Aggregate;
 pub use error::DomainError;
-pub use event::{DecodeError, DomainEvent, EventType};
-pub use validation::{FieldError, ValidationErrors};
+pub use event::{DecodeError, DomainEvent, EventSet, EventType};
+pub use validation::{FieldError, ValidationErrors, parse_reason};

@@ -54,3 +54,30 @@ impl fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+/// Free text without control characters (bar newlines where `multiline`),
+/// trimmed, of at most `max` characters.
+pub(crate) fn plain_text(raw: &str, max: usize, multiline: bool) -> Result<String, String> {
+    let text = raw.trim();
+    if text.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
+    {
+        return Err("may not contain control characters".into());
+    }
+    Ok(text.to_owned())
+}
+
+const REASON_MAX_CHARS: usize = 500;
+
+/// A reason given for a moderation action: 3 to 500 characters.
+pub fn parse_reason(raw: &str) -> Result<String, String> {
+    let reason = plain_text(raw, REASON_MAX_CHARS, true)?;
+    if reason.chars().count() < 3 {
+        return Err("must be at least 3 characters".into());
+    }
+    Ok(reason)
+}

@@ -13,6 +13,7 @@ pub(crate) const SPEC_VERSION: &str = "1.0";
 pub(crate) fn headers(
     event: &DomainEvent,
     aggregate: &str,
+    id: Uuid,
     source: &str,
     msg_id: &str,
     time: DateTime<Utc>,
@@ -26,10 +27,7 @@ pub(crate) fn headers(
         "ce-time",
         time.to_rfc3339_opts(SecondsFormat::Micros, true).as_str(),
     );
-    headers.insert(
-        "ce-subject",
-        format!("{aggregate}/{}", event.aggregate_id()).as_str(),
-    );
+    headers.insert("ce-subject", format!("{aggregate}/{id}").as_str());
     headers.insert("content-type", "application/json");
     headers.insert("Nats-Msg-Id", msg_id);
     headers
@@ -87,10 +85,7 @@ impl RawEvent {
             .ce_type
             .as_deref()
             .ok_or_else(|| DecodeError::UnknownType("(no ce-type header)".into()))?;
-        let event_type = EventType::ALL
-            .iter()
-            .copied()
-            .find(|t| t.ce_type() == ce_type)
+        let event_type = EventType::from_ce_type(ce_type)
             .ok_or_else(|| DecodeError::UnknownType(ce_type.to_owned()))?;
         let event = DomainEvent::decode(event_type, &self.payload)?;
         let time = self

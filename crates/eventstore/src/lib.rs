@@ -4,12 +4,22 @@
 
 mod envelope;
 mod error;
+mod idempotency;
 mod namespace;
 mod reservations;
 mod store;
 
 pub use envelope::{RawEvent, RecordedEvent};
 pub use error::EventStoreError;
+pub use idempotency::{IDEMPOTENCY_KEY_LIFETIME, IdempotencyKeys, KeyClaim, RecordedOutcome};
 pub use namespace::Namespace;
 pub use reservations::{Reservation, ReservationBook, Reserved};
 pub use store::{Appended, EventFeed, EventStore, EventStoreSettings, Loaded, NewEvent};
+
+/// Every key-value bucket a namespace owns, by its name within the namespace.
+pub fn bucket_names() -> impl Iterator<Item = &'static str> {
+    Reservation::ALL
+        .into_iter()
+        .map(Reservation::bucket)
+        .chain([IdempotencyKeys::BUCKET])
+}

@@ -18,18 +18,10 @@ pub enum Reservation {
     Email,
     /// A resource's canonical URL.
     ResourceUrl,
-    /// A client's `Idempotency-Key`, held by a fingerprint of the request
-    /// it first came with.
-    IdempotencyKey,
 }
 
 impl Reservation {
-    pub const ALL: [Self; 4] = [
-        Self::Username,
-        Self::Email,
-        Self::ResourceUrl,
-        Self::IdempotencyKey,
-    ];
+    pub const ALL: [Self; 3] = [Self::Username, Self::Email, Self::ResourceUrl];
 
     /// The bucket's name within the namespace.
     pub fn bucket(self) -> &'static str {
@@ -37,7 +29,6 @@ impl Reservation {
             Self::Username => "usernames",
             Self::Email => "emails",
             Self::ResourceUrl => "resource-urls",
-            Self::IdempotencyKey => "idempotency-keys",
         }
     }
 
@@ -46,7 +37,7 @@ impl Reservation {
     fn key(self, name: &str) -> String {
         let bytes: Vec<u8> = match self {
             Self::Username | Self::Email => name.as_bytes().to_vec(),
-            Self::ResourceUrl | Self::IdempotencyKey => Sha256::digest(name.as_bytes()).to_vec(),
+            Self::ResourceUrl => Sha256::digest(name.as_bytes()).to_vec(),
         };
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -67,7 +58,6 @@ pub struct ReservationBook {
     usernames: kv::Store,
     emails: kv::Store,
     resource_urls: kv::Store,
-    idempotency_keys: kv::Store,
 }
 
 impl std::fmt::Debug for ReservationBook {
@@ -98,12 +88,6 @@ impl ReservationBook {
                 replicas,
             )
             .await?,
-            idempotency_keys: open_bucket(
-                js,
-                &namespace.bucket(Reservation::IdempotencyKey.bucket()),
-                replicas,
-            )
-            .await?,
         })
     }
 
@@ -112,7 +96,6 @@ impl ReservationBook {
             Reservation::Username => &self.usernames,
             Reservation::Email => &self.emails,
             Reservation::ResourceUrl => &self.resource_urls,
-            Reservation::IdempotencyKey => &self.idempotency_keys,
         }
     }
 
@@ -195,6 +178,17 @@ async fn open_bucket(
     bucket: &str,
     replicas: usize,
 ) -> Result<kv::Store, EventStoreError> {
+    open_bucket_with_max_age(js, bucket, replicas, std::time::Duration::ZERO).await
+}
+
+/// [`open_bucket`] whose entries expire `max_age` after they were written
+/// (zero: never).
+pub(crate) async fn open_bucket_with_max_age(
+    js: &jetstream::Context,
+    bucket: &str,
+    replicas: usize,
+    max_age: std::time::Duration,
+) -> Result<kv::Store, EventStoreError> {
     js.get_or_create_stream(stream::Config {
         name: format!("KV_{bucket}"),
         subjects: vec![format!("$KV.{bucket}.>")],
@@ -205,6 +199,7 @@ async fn open_bucket(
         allow_direct: true,
         num_replicas: replicas,
         storage: stream::StorageType::File,
+        max_age,
         ..Default::default()
     })
     .await

@@ -132,6 +132,7 @@ impl EventStore {
         let mut headers = envelope::headers(
             &new.event,
             aggregate,
+            id,
             &self.settings.source,
             &new.msg_id,
             new.time,

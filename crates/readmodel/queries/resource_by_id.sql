@@ -1,6 +1,6 @@
 SELECT r.id, r.listed_at, r.title, r.url, r.description, r.tags, r.kind,
-       r.author_id, COALESCE(a.username, '') AS "author_username!",
-       r.created_at, r.updated_at, r.version
+       r.author_id, a.username AS author_username,
+       r.created_at, r.updated_at, r.version, r.votes, r.hidden, r.retracted
 FROM resources r
 LEFT JOIN resource_authors a ON a.user_id = r.author_id
 WHERE r.id = $1

@@ -20,7 +20,7 @@ pub use error::ReadModelError;
 pub use notice::ViewNotice;
 pub use pool::{PoolSettings, connect};
 pub use queries::{CheckpointRow, ReadModel, RunningQuery};
-pub use rows::{Credentials, ResourceRow};
+pub use rows::{Credentials, ResourceRow, SessionAccess};
 
 /// Every migration under `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

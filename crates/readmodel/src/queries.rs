@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::instrument::timed;
-use crate::{Credentials, DeadLetterRow, ReadModelError, ResourceRow};
+use crate::{Credentials, DeadLetterRow, ReadModelError, ResourceRow, SessionAccess};
 
 /// Read access to the views, for the API.
 #[derive(Debug, Clone)]
@@ -106,6 +106,36 @@ impl ReadModel {
             "credentials_by_login",
             self.slow_after,
             sqlx::query_file_as!(Credentials, "queries/credentials_by_login.sql", login)
+                .fetch_optional(&self.pool),
+        )
+        .await
+    }
+
+    /// The session and its user's standing, for an access check.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn access_by_session(
+        &self,
+        session_id: Uuid,
+    ) -> Result<Option<SessionAccess>, ReadModelError> {
+        timed(
+            "access_by_session",
+            self.slow_after,
+            sqlx::query_file_as!(SessionAccess, "queries/access_by_session.sql", session_id)
+                .fetch_optional(&self.pool),
+        )
+        .await
+    }
+
+    /// The id of the (not deleted) user with this username.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn user_id_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<Uuid>, ReadModelError> {
+        timed(
+            "user_id_by_username",
+            self.slow_after,
+            sqlx::query_file_scalar!("queries/user_id_by_username.sql", username)
                 .fetch_optional(&self.pool),
         )
         .await

@@ -15,10 +15,32 @@ pub struct ResourceRow {
     pub tags: Vec<String>,
     pub kind: String,
     pub author_id: Uuid,
-    pub author_username: String,
+    /// `None` once the author deleted their account.
+    pub author_username: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    pub votes: i32,
+    pub hidden: bool,
+    pub retracted: bool,
+}
+
+impl ResourceRow {
+    /// Whether everyone may see the resource.
+    pub fn is_public(&self) -> bool {
+        !self.hidden && !self.retracted
+    }
+}
+
+/// What an access check needs about a session and its user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionAccess {
+    pub user_id: Uuid,
+    pub username: String,
+    pub roles: Vec<String>,
+    pub suspended: bool,
+    pub expires_at: DateTime<Utc>,
+    pub ended: bool,
 }
 
 /// What login checks a password against.

@@ -5,9 +5,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::{NodeSettings, Roles};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use resourcify::{NodeSettings, Roles};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
 use resourcify_app::{AppSettings, TokenSecret};
 use resourcify_eventstore::Namespace;
@@ -80,6 +80,28 @@ enum Command {
         #[command(subcommand)]
         action: DeadLetterAction,
     },
+    /// Grant or revoke staff roles as the operator, e.g. to make the first
+    /// administrator. Recorded as events like any other change.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminAction {
+    /// Give a user a role (admin by default).
+    Grant {
+        username: String,
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
+    /// Take a role from a user (admin by default).
+    Revoke {
+        username: String,
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,8 +145,12 @@ struct ServeArgs {
     jwt_secret: Option<String>,
 
     /// Lifetime of an access token, in seconds.
-    #[arg(long, env = "RESOURCIFY_TOKEN_TTL_SECS", default_value_t = 3600)]
+    #[arg(long, env = "RESOURCIFY_TOKEN_TTL_SECS", default_value_t = 900)]
     token_ttl_secs: u64,
+
+    /// How long a session lasts without a refresh, in days.
+    #[arg(long, env = "RESOURCIFY_SESSION_TTL_DAYS", default_value_t = 30)]
+    session_ttl_days: u32,
 
     /// Longest a read waits for `X-Resourcify-Min-Position`, in milliseconds.
     #[arg(long, env = "RESOURCIFY_READ_WAIT_MS", default_value_t = 5000)]
@@ -224,7 +250,7 @@ impl Cli {
             .context("DATABASE_URL is not a PostgreSQL URL")?;
         match self.command {
             Some(Command::Migrate) => {
-                resourcify::migrate(&database).await?;
+                crate::migrate(&database).await?;
                 println!("migrations applied");
                 Ok(())
             }
@@ -245,6 +271,22 @@ impl Cli {
                     position,
                 } => operator::skip(&database, projection, *position).await,
             },
+            Some(Command::Admin { ref action }) => {
+                let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
+                let (username, role, granted) = match action {
+                    AdminAction::Grant { username, role } => (username, role, true),
+                    AdminAction::Revoke { username, role } => (username, role, false),
+                };
+                operator::set_role(
+                    &database,
+                    &self.nats_url,
+                    namespace,
+                    username,
+                    role,
+                    granted,
+                )
+                .await
+            }
             Some(Command::Serve(ref args)) => self.serve(database, args).await,
             None => self.serve(database, &ServeArgs::default()).await,
         }
@@ -286,6 +328,7 @@ impl Cli {
             migrate: !args.no_migrate,
             app: AppSettings {
                 token_ttl: Duration::from_secs(args.token_ttl_secs),
+                session_ttl: chrono::TimeDelta::days(args.session_ttl_days.into()),
                 read_wait: Duration::from_millis(args.read_wait_ms),
                 long_running_query: Duration::from_millis(args.long_running_query_ms),
                 ready_max_lag_events: args.ready_max_lag,
@@ -311,7 +354,7 @@ impl Cli {
                 ..pool
             },
         };
-        let mut node = resourcify::start(settings).await?;
+        let mut node = crate::start(settings).await?;
         tokio::signal::ctrl_c().await?;
         tracing::info!("shutting down");
         node.stop();
@@ -321,5 +364,5 @@ impl Cli {
 }
 
 pub fn init_tracing(format: &LogFormat) {
-    resourcify::init_tracing(matches!(format, LogFormat::Json));
+    crate::init_tracing(matches!(format, LogFormat::Json));
 }

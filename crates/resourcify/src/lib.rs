@@ -1,8 +1,11 @@
-//! Wiring: turns settings into a running node (API, projectors, or both).
-//! The binary's subcommands and the test kit both start nodes through here.
+//! Wiring: turns settings into a running node (API, projectors, or both),
+//! and the command line that does so. The binary and the test kit both
+//! start nodes through here.
 
+pub mod cli;
 mod logging;
 mod node;
+mod operator;
 mod settings;
 
 pub use logging::init_tracing;

@@ -1,13 +1,11 @@
 //! `resourcify`: the server and its operator commands.
 
-mod cli;
-mod operator;
-
 use clap::Parser;
+use resourcify::cli::{Cli, init_tracing};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
-    cli::init_tracing(&cli.log_format);
+    let cli = Cli::parse();
+    init_tracing(&cli.log_format);
     cli.run().await
 }

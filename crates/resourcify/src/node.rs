@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use resourcify_api::RateLimits;
 use resourcify_app::{App, ViewPositions};
-use resourcify_eventstore::{EventStore, EventStoreSettings, ReservationBook};
+use resourcify_eventstore::{EventStore, EventStoreSettings, IdempotencyKeys, ReservationBook};
 use resourcify_projector::{Projection, Projector, ProjectorSettings};
 use resourcify_readmodel::{MIGRATOR, ReadModel};
 use sqlx::ConnectOptions;
@@ -41,6 +41,8 @@ pub struct RunningNode {
     /// Where the API listens (the real port when the settings asked for port 0).
     pub addr: Option<SocketAddr>,
     pub store: EventStore,
+    /// The application behind the API (API role only).
+    pub app: Option<App>,
     shutdown: Option<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -105,7 +107,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
     }
 
     let (shutdown, shutdown_requested) = oneshot::channel();
-    let mut addr = None;
+    let (mut addr, mut api_app) = (None, None);
     if settings.roles.api {
         let pool = resourcify_readmodel::connect(settings.database.clone(), &settings.api_pool)
             .await
@@ -116,9 +118,14 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             ReservationBook::open(store.jetstream(), &settings.namespace, settings.replicas)
                 .await
                 .context("opening the reservation buckets")?;
+        let idempotency_keys =
+            IdempotencyKeys::open(store.jetstream(), &settings.namespace, settings.replicas)
+                .await
+                .context("opening the idempotency-key bucket")?;
         let app = App::new(
             store.clone(),
             reservations,
+            idempotency_keys,
             reads,
             positions,
             settings.app.clone(),
@@ -145,6 +152,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             .find_map(|a| a.as_socket_addr().copied())
             .context("the listener has no socket address")?;
         addr = Some(local);
+        api_app = Some(app.clone());
         tracing::info!(%local, "API listening");
         let server = poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
             resourcify_api::routes(app, &settings.api, limits),
@@ -163,6 +171,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
     Ok(RunningNode {
         addr,
         store,
+        app: api_app,
         shutdown: Some(shutdown),
         tasks,
     })

@@ -1,14 +1,20 @@
-//! Operator commands: projection status and dead letters.
+//! Operator commands: projection status, dead letters, staff roles.
 
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use resourcify_app::projection_statuses;
-use resourcify_eventstore::{EventStore, EventStoreSettings, Namespace};
+use resourcify_app::{
+    App, AppSettings, CommandMeta, TokenSecret, ViewPositions, projection_statuses,
+};
+use resourcify_domain::Actor;
+use resourcify_eventstore::{
+    EventStore, EventStoreSettings, IdempotencyKeys, Namespace, ReservationBook,
+};
 use resourcify_projector::{Projection, RetryOutcome, retry_dead_letter, skip_dead_letter};
 use resourcify_readmodel::ReadModel;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
+use uuid::Uuid;
 
 async fn read_model(database: &PgConnectOptions) -> anyhow::Result<ReadModel> {
     let pool = PgPool::connect_with(database.clone())
@@ -105,5 +111,50 @@ pub async fn skip(database: &PgConnectOptions, name: &str, position: u64) -> any
         bail!("no dead letter {name} {position}");
     }
     println!("skipped {name} {position}; the event stays in the log, unprojected");
+    Ok(())
+}
+
+/// Grants or revokes a role as the operator (`resourcify admin grant`).
+pub async fn set_role(
+    database: &PgConnectOptions,
+    nats_url: &str,
+    namespace: Namespace,
+    username: &str,
+    role: &str,
+    granted: bool,
+) -> anyhow::Result<()> {
+    let client = async_nats::connect(nats_url)
+        .await
+        .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+    let store = EventStore::open(client, EventStoreSettings::new(namespace.clone())).await?;
+    let reservations = ReservationBook::open(store.jetstream(), &namespace, 1).await?;
+    let idempotency_keys = IdempotencyKeys::open(store.jetstream(), &namespace, 1).await?;
+    let reads = read_model(database).await?;
+    let positions = ViewPositions::new(reads.clone());
+    // The operator issues no tokens; the secret is never used.
+    let settings = AppSettings::with_secret(TokenSecret::new(Uuid::new_v4().to_string()));
+    let app = App::new(
+        store,
+        reservations,
+        idempotency_keys,
+        reads,
+        positions,
+        settings,
+    );
+    let outcome = app
+        .set_role(
+            &Actor::operator(),
+            username,
+            role,
+            granted,
+            &CommandMeta::default(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let verb = if granted { "granted" } else { "revoked" };
+    println!(
+        "{verb} {role} for {username} (user {}, position {})",
+        outcome.id, outcome.position
+    );
     Ok(())
 }

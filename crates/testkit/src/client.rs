@@ -5,6 +5,8 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use resourcify_projector::Projection;
+
 use crate::TestApp;
 
 /// A response with its body already read as JSON (`Value::Null` when empty).
@@ -50,16 +52,21 @@ pub fn assert_exactly_one_created(responses: &[TestResponse]) {
 pub struct Registered {
     pub user_id: Uuid,
     pub username: String,
+    /// An access token of a session started right after registering.
     pub token: String,
+    pub refresh_token: String,
     pub position: u64,
 }
+
+/// The password `TestApp::register` gives every user.
+pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
         let response = request.send().await.expect("the API answers");
         let status = response.status();
         let headers = response.headers().clone();
@@ -118,7 +125,13 @@ impl TestApp {
         self.send(request).await
     }
 
-    /// Registers `username` with `<username>@example.org`, asserting success.
+    /// [`Self::register`] with an owned name, for registering many at once.
+    pub async fn register_as(&self, username: String) -> Registered {
+        self.register(&username).await
+    }
+
+    /// Registers `username` with `<username>@example.org` and logs in,
+    /// asserting both succeed.
     pub async fn register(&self, username: &str) -> Registered {
         let response = self
             .post(
@@ -126,17 +139,94 @@ impl TestApp {
                 &json!({
                     "username": username,
                     "email": format!("{username}@example.org"),
-                    "password": "correct horse battery",
+                    "password": PASSWORD,
                 }),
                 None,
             )
             .await;
         assert_eq!(response.status, StatusCode::CREATED, "{response:#?}");
+        let position = response.body["position"].as_u64().unwrap();
+        // Logging in needs the users view. On a node without projectors, a
+        // users projector runs just long enough; the other views stay put.
+        let _users = match self.settings.roles.projector {
+            true => None,
+            false => Some(self.start_projector(Projection::Users, 100).await),
+        };
+        let login = self.login(username, PASSWORD, position).await;
+        assert_eq!(login.status, StatusCode::OK, "{login:#?}");
         Registered {
             user_id: response.body["user_id"].as_str().unwrap().parse().unwrap(),
             username: response.body["username"].as_str().unwrap().to_owned(),
-            token: response.body["access_token"].as_str().unwrap().to_owned(),
-            position: response.body["position"].as_u64().unwrap(),
+            token: login.body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: login.body["refresh_token"].as_str().unwrap().to_owned(),
+            position,
+        }
+    }
+
+    /// `POST /v1/sessions` once the views have reached `position`.
+    pub async fn login(&self, login: &str, password: &str, position: u64) -> TestResponse {
+        self.send(
+            self.http
+                .post(self.url("/v1/sessions"))
+                .header("X-Resourcify-Min-Position", position)
+                .json(&json!({"login": login, "password": password})),
+        )
+        .await
+    }
+
+    /// Any request, with a bearer token and an `Idempotency-Key` if given.
+    /// The request is built at once, so the future borrows only `self`.
+    pub fn request<'app>(
+        &'app self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> impl Future<Output = TestResponse> + use<'app> {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        self.send(request)
+    }
+
+    pub async fn put(&self, path: &str, token: &str) -> TestResponse {
+        self.request(reqwest::Method::PUT, path, None, Some(token), None)
+            .await
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value, token: &str) -> TestResponse {
+        self.request(reqwest::Method::PUT, path, Some(body), Some(token), None)
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value, token: &str) -> TestResponse {
+        self.request(reqwest::Method::PATCH, path, Some(body), Some(token), None)
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> TestResponse {
+        self.request(reqwest::Method::DELETE, path, None, Some(token), None)
+            .await
+    }
+
+    /// Makes `username` an administrator as the operator would, and returns
+    /// a fresh session of theirs.
+    pub async fn make_admin(&self, user: &Registered) -> Registered {
+        let admin = self.grant_as_operator(&user.username, "admin").await;
+        let login = self.login(&user.username, PASSWORD, admin).await;
+        assert_eq!(login.status, StatusCode::OK, "{login:#?}");
+        Registered {
+            token: login.body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: login.body["refresh_token"].as_str().unwrap().to_owned(),
+            ..user.clone()
         }
     }
 

@@ -15,7 +15,7 @@ use resourcify_eventstore::{EventStore, Namespace};
 use resourcify_readmodel::{PoolSettings, ReadModel};
 use sqlx::postgres::PgConnectOptions;
 
-pub use client::{Registered, TestResponse, assert_exactly_one_created};
+pub use client::{PASSWORD, Registered, TestResponse, assert_exactly_one_created};
 pub use namespace::NamespaceGuard;
 pub use projectors::RunningProjectors;
 
@@ -35,6 +35,8 @@ pub struct TestApp {
     pub database: PgConnectOptions,
     pub reads: ReadModel,
     pub node: RunningNode,
+    /// What the node was started with.
+    pub settings: NodeSettings,
     _guard: NamespaceGuard,
 }
 
@@ -79,7 +81,10 @@ pub async fn spawn_app_configured(
         // Tests send many requests from one address; the rate-limit tests
         // set their own budgets.
         api: ApiSettings {
-            rate_limits: RateLimitSettings::uniform(unlimited),
+            rate_limits: RateLimitSettings {
+                max_waiting_reads: 10_000,
+                ..RateLimitSettings::uniform(unlimited)
+            },
             ..ApiSettings::default()
         },
         slow_query: Duration::from_millis(250),
@@ -94,7 +99,9 @@ pub async fn spawn_app_configured(
     };
     configure(&mut settings);
     settings.roles.api = true;
-    let node = resourcify::start(settings).await.expect("the node starts");
+    let node = resourcify::start(settings.clone())
+        .await
+        .expect("the node starts");
     let addr = node.addr.expect("the API role listens");
     let nats = async_nats::connect(nats_url()).await.expect("NATS answers");
     let pool = sqlx::PgPool::connect_with(database.clone())
@@ -109,6 +116,53 @@ pub async fn spawn_app_configured(
         database,
         reads: ReadModel::new(pool, Duration::from_secs(1)),
         node,
+        settings,
         _guard: guard,
+    }
+}
+
+impl TestApp {
+    /// Grants `role` to `username` as `resourcify admin grant` does, and
+    /// returns the event's position.
+    pub async fn grant_as_operator(&self, username: &str, role: &str) -> u64 {
+        let outcome = self
+            .node
+            .app
+            .as_ref()
+            .expect("the API role runs")
+            .set_role(
+                &resourcify_domain::Actor::operator(),
+                username,
+                role,
+                true,
+                &resourcify_app::CommandMeta::default(),
+            )
+            .await
+            .expect("the operator grants the role");
+        outcome.position
+    }
+}
+
+/// A second API node of a test's deployment.
+#[derive(Debug)]
+pub struct OtherNode {
+    pub base_url: String,
+    pub node: RunningNode,
+}
+
+impl TestApp {
+    /// Starts another API node (no projectors) on this test's namespace and
+    /// database, as a second server behind a load balancer would run.
+    pub async fn another_api_node(&self) -> OtherNode {
+        let mut settings = self.settings.clone();
+        settings.roles = Roles::API_ONLY;
+        let node = resourcify::start(settings)
+            .await
+            .expect("the second node starts");
+        let addr = node.addr.expect("the API role listens");
+        OtherNode {
+            base_url: format!("http://{addr}"),
+            node,
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! A NATS namespace per test, deleted when the test ends (pass or fail).
 
-use resourcify_eventstore::{Namespace, Reservation};
+use resourcify_eventstore::Namespace;
 
 /// Owns a fresh namespace; dropping it deletes the namespace's stream and
 /// key-value buckets from the shared NATS server.
@@ -43,8 +43,8 @@ impl Drop for NamespaceGuard {
                 };
                 let js = async_nats::jetstream::new(client.clone());
                 let _ = js.delete_stream(namespace.stream_name()).await;
-                for kind in Reservation::ALL {
-                    let bucket = namespace.bucket(kind.bucket());
+                for name in resourcify_eventstore::bucket_names() {
+                    let bucket = namespace.bucket(name);
                     let _ = js.delete_stream(format!("KV_{bucket}")).await;
                 }
                 let _ = client.flush().await;

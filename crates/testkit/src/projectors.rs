@@ -26,13 +26,31 @@ impl TestApp {
     /// Starts one projector per projection over the test's database, as
     /// `serve` would, applying at most `batch_size` events per transaction.
     pub async fn start_projectors(&self, batch_size: usize) -> RunningProjectors {
+        self.start_some_projectors(&Projection::ALL, batch_size)
+            .await
+    }
+
+    /// Starts the projector of one projection only.
+    pub async fn start_projector(
+        &self,
+        projection: Projection,
+        batch_size: usize,
+    ) -> RunningProjectors {
+        self.start_some_projectors(&[projection], batch_size).await
+    }
+
+    async fn start_some_projectors(
+        &self,
+        projections: &[Projection],
+        batch_size: usize,
+    ) -> RunningProjectors {
         let pool = resourcify_readmodel::connect(self.database.clone(), &PoolSettings::default())
             .await
             .expect("Postgres answers");
         RunningProjectors(
-            Projection::ALL
-                .into_iter()
-                .map(|projection| {
+            projections
+                .iter()
+                .map(|&projection| {
                     let projector = Projector {
                         projection,
                         store: self.store.clone(),

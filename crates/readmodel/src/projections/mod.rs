@@ -5,6 +5,7 @@ mod resources;
 mod users;
 
 use resourcify_domain::{DomainEvent, EventType};
+use serde_json::Value;
 use sqlx::PgConnection;
 
 /// An event with its stream position, as a projection receives it.
@@ -17,9 +18,10 @@ pub struct Positioned<'a> {
 /// Every projection the platform runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Projection {
-    /// Credentials for login.
+    /// Credentials, sessions and standing (for login and every access
+    /// check), profiles and follows.
     Users,
-    /// Resources, their authors and tags, for the resource endpoints.
+    /// Resources, their authors, tags and votes, and the moderation log.
     Resources,
 }
 
@@ -38,10 +40,35 @@ impl Projection {
     /// events only advance its checkpoint; they are not even decoded.
     pub fn reads(self) -> &'static [&'static str] {
         match self {
-            Self::Users => &[EventType::USER_REGISTERED.name],
+            Self::Users => &[
+                EventType::USER_REGISTERED.name,
+                EventType::USER_PROFILE_UPDATED.name,
+                EventType::USER_PASSWORD_CHANGED.name,
+                EventType::USER_TAG_FOLLOWED.name,
+                EventType::USER_TAG_UNFOLLOWED.name,
+                EventType::USER_USER_FOLLOWED.name,
+                EventType::USER_USER_UNFOLLOWED.name,
+                EventType::USER_ROLE_GRANTED.name,
+                EventType::USER_ROLE_REVOKED.name,
+                EventType::USER_SUSPENDED.name,
+                EventType::USER_REINSTATED.name,
+                EventType::USER_DELETED.name,
+                EventType::USER_SESSIONS_REVOKED.name,
+                EventType::SESSION_STARTED.name,
+                EventType::SESSION_REFRESHED.name,
+                EventType::SESSION_ENDED.name,
+            ],
             Self::Resources => &[
                 EventType::USER_REGISTERED.name,
+                EventType::USER_DELETED.name,
                 EventType::RESOURCE_SUBMITTED.name,
+                EventType::RESOURCE_EDITED.name,
+                EventType::RESOURCE_RETRACTED.name,
+                EventType::RESOURCE_HIDDEN.name,
+                EventType::RESOURCE_RESTORED.name,
+                EventType::VOTE_CAST.name,
+                EventType::VOTE_WITHDRAWN.name,
+                EventType::COMMENT_REMOVED.name,
             ],
         }
     }
@@ -72,4 +99,55 @@ impl Projection {
             Self::Resources => resources::apply(tx, events).await,
         }
     }
+}
+
+/// Consecutive events of one kind, ready for one set-based statement: each
+/// event's own JSON with its position added as `ord`, for
+/// `jsonb_to_recordset`. Splitting a batch into runs keeps the order of
+/// changes that do not commute (a vote, its withdrawal, the vote again)
+/// while most batches, all of one kind, still take one statement.
+#[derive(Debug)]
+pub(super) struct Run<K> {
+    pub kind: K,
+    pub rows: Value,
+}
+
+impl<K> Run<K> {
+    /// The values of `field` in the run's rows, as strings (for notice keys).
+    pub fn keys(&self, field: &str) -> Vec<String> {
+        self.rows
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|row| row.get(field)?.as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// Splits `events` into runs by `kind_of`; events it maps to `None` are
+/// not this projection's and are left out.
+pub(super) fn runs<K: Copy + PartialEq>(
+    events: &[Positioned<'_>],
+    kind_of: impl Fn(&DomainEvent) -> Option<K>,
+) -> Vec<Run<K>> {
+    let mut runs: Vec<(K, Vec<Value>)> = Vec::new();
+    for e in events {
+        let Some(kind) = kind_of(e.event) else {
+            continue;
+        };
+        let mut row = serde_json::to_value(e.event).expect("events serialise");
+        if let Value::Object(fields) = &mut row {
+            fields.insert("ord".into(), e.position.into());
+        }
+        match runs.last_mut() {
+            Some((last, rows)) if *last == kind => rows.push(row),
+            _ => runs.push((kind, vec![row])),
+        }
+    }
+    runs.into_iter()
+        .map(|(kind, rows)| Run {
+            kind,
+            rows: Value::Array(rows),
+        })
+        .collect()
 }

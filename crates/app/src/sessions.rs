@@ -1,0 +1,218 @@
+//! Sessions: log in, refresh, log out; and the access check every
+//! authenticated request makes against the users view.
+
+use chrono::{DateTime, Utc};
+use resourcify_domain::session::{Session, SessionCommand, SessionEvent};
+use resourcify_domain::{Actor, Role};
+use resourcify_readmodel::projections::Projection;
+use uuid::Uuid;
+
+use crate::auth::{AccessToken, AuthenticatedUser, RefreshClaims};
+use crate::commands::created_id;
+use crate::{App, AppError, CommandMeta, CommandOutcome};
+
+/// The tokens of a session, as a login or refresh answers them.
+#[derive(Debug, Clone)]
+pub struct SessionTokens {
+    pub session_id: Uuid,
+    pub access: AccessToken,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+    pub position: u64,
+}
+
+impl App {
+    /// Checks a bearer token: its signature and expiry, then that its session
+    /// has not ended (logout, password change, account deletion) and what
+    /// standing its user has now. Every authenticated request comes here, so
+    /// an ended session is refused on its next request to any node.
+    pub async fn authenticate(&self, token: &str) -> Result<AuthenticatedUser, AppError> {
+        let claims = self.inner.tokens.verify(token)?;
+        let access = self
+            .inner
+            .reads
+            .access_by_session(claims.session_id)
+            .await?
+            .filter(|access| !access.ended && access.user_id == claims.user_id)
+            .ok_or(AppError::Unauthorized(
+                "the session has ended; log in again",
+            ))?;
+        let roles = access
+            .roles
+            .iter()
+            .filter_map(|role| role.parse::<Role>().ok())
+            .collect();
+        Ok(AuthenticatedUser {
+            user_id: access.user_id,
+            username: access.username,
+            session_id: claims.session_id,
+            actor: Actor {
+                user_id: access.user_id,
+                roles,
+                suspended: access.suspended,
+            },
+        })
+    }
+
+    /// Checks a login (username or e-mail) and password against the users
+    /// view and starts a session. Answers once the session is in the view,
+    /// so its access token works on the next request.
+    #[tracing::instrument(level = "debug", skip(self, password, meta))]
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        min_position: Option<u64>,
+        meta: &CommandMeta,
+    ) -> Result<SessionTokens, AppError> {
+        self.wait_for(Projection::Users, min_position).await?;
+        let normalised = login.trim().to_lowercase();
+        let credentials = self.inner.reads.credentials_by_login(&normalised).await?;
+        let (hash, user) = match credentials {
+            Some(c) => (Some(c.password_hash), Some((c.user_id, c.username))),
+            None => (None, None),
+        };
+        // An unknown login still costs one verification (see `Passwords::verify`).
+        let verified = self.inner.passwords.verify(password, hash).await;
+        let Some((user_id, username)) = user.filter(|_| verified) else {
+            return Err(AppError::Unauthorized("the login or password is wrong"));
+        };
+
+        let scope = format!("login:{user_id}");
+        let session_id = created_id(&scope, meta.idempotency_key.as_deref());
+        let outcome = self
+            .idempotent(&scope, &"login", meta, |msg_id| async move {
+                let at = Utc::now();
+                let command = SessionCommand::Start {
+                    session_id,
+                    user_id,
+                    at,
+                    expires_at: at + self.inner.settings.session_ttl,
+                };
+                let executed = self
+                    .execute::<Session>(session_id, &msg_id, meta, &command)
+                    .await?;
+                Ok(CommandOutcome {
+                    id: session_id,
+                    position: executed.position,
+                })
+            })
+            .await?;
+        self.wait_for(Projection::Users, Some(outcome.position))
+            .await?;
+        self.session_tokens(user_id, &username, outcome).await
+    }
+
+    /// Trades a refresh token for new tokens. Each refresh token works once:
+    /// a spent one ends its session.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        meta: &CommandMeta,
+    ) -> Result<SessionTokens, AppError> {
+        let claims = self.inner.tokens.verify_refresh(refresh_token)?;
+        let scope = format!("session:{}", claims.session_id);
+        let request = ("refresh", claims.generation);
+        let outcome = self
+            .idempotent(&scope, &request, meta, |msg_id| async move {
+                let at = Utc::now();
+                let command = SessionCommand::Refresh {
+                    generation: claims.generation,
+                    at,
+                    expires_at: at + self.inner.settings.session_ttl,
+                };
+                let executed = self
+                    .execute::<Session>(claims.session_id, &msg_id, meta, &command)
+                    .await?;
+                if let Some(SessionEvent::Ended(_)) = executed.event {
+                    // The copy's holder must be locked out before we answer.
+                    self.settle(Projection::Users, executed.position).await;
+                    return Err(AppError::Unauthorized(
+                        "the refresh token was used before; the session has ended",
+                    ));
+                }
+                Ok(CommandOutcome {
+                    id: claims.session_id,
+                    position: executed.position,
+                })
+            })
+            .await?;
+        let access = self
+            .inner
+            .reads
+            .access_by_session(claims.session_id)
+            .await?
+            .filter(|access| !access.ended)
+            .ok_or(AppError::Unauthorized(
+                "the session has ended; log in again",
+            ))?;
+        self.session_tokens(claims.user_id, &access.username, outcome)
+            .await
+    }
+
+    /// Ends the caller's session.
+    pub async fn log_out(
+        &self,
+        caller: &AuthenticatedUser,
+        meta: &CommandMeta,
+    ) -> Result<CommandOutcome, AppError> {
+        let session_id = caller.session_id;
+        let request = ("log_out", session_id);
+        let outcome = self
+            .idempotent(
+                &caller.user_id.to_string(),
+                &request,
+                meta,
+                |msg_id| async move {
+                    let command = SessionCommand::End {
+                        actor: caller.actor.clone(),
+                        at: Utc::now(),
+                    };
+                    let executed = self
+                        .execute::<Session>(session_id, &msg_id, meta, &command)
+                        .await?;
+                    Ok(CommandOutcome {
+                        id: session_id,
+                        position: executed.position,
+                    })
+                },
+            )
+            .await?;
+        self.settle(Projection::Users, outcome.position).await;
+        Ok(outcome)
+    }
+
+    /// The session's current tokens, rebuilt from its events.
+    async fn session_tokens(
+        &self,
+        user_id: Uuid,
+        username: &str,
+        outcome: CommandOutcome,
+    ) -> Result<SessionTokens, AppError> {
+        let session = self.inner.store.load::<Session>(outcome.id).await?.state;
+        let (Some(issued_at), Some(expires_at)) = (session.issued_at, session.expires_at) else {
+            return Err(AppError::Unauthorized(
+                "the session has ended; log in again",
+            ));
+        };
+        if session.ended {
+            return Err(AppError::Unauthorized(
+                "the session has ended; log in again",
+            ));
+        }
+        let tokens = &self.inner.tokens;
+        let claims = RefreshClaims {
+            user_id,
+            session_id: outcome.id,
+            generation: session.generation,
+        };
+        Ok(SessionTokens {
+            session_id: outcome.id,
+            access: tokens.issue(user_id, username, outcome.id),
+            refresh_token: tokens.refresh_token(claims, issued_at, expires_at),
+            refresh_expires_at: expires_at,
+            position: outcome.position,
+        })
+    }
+}

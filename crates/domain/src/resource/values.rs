@@ -1,0 +1,319 @@
+//! The values a resource is made of, each parsed once at the edge.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ValidationErrors;
+
+const TITLE_CHARS: std::ops::RangeInclusive<usize> = 3..=200;
+const DESCRIPTION_MAX_CHARS: usize = 5_000;
+const URL_MAX_LEN: usize = 2_048;
+const TAGS_PER_RESOURCE: std::ops::RangeInclusive<usize> = 1..=5;
+const TAG_MAX_CHARS: usize = 32;
+
+/// A title of 3 to 200 characters, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Title(pub(super) String);
+
+impl Title {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let title = raw.trim();
+        if TITLE_CHARS.contains(&title.chars().count()) {
+            Ok(Self(title.to_owned()))
+        } else {
+            Err(format!(
+                "must be {} to {} characters",
+                TITLE_CHARS.start(),
+                TITLE_CHARS.end()
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An absolute http(s) URL with a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceUrl(url::Url);
+
+impl ResourceUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.len() > URL_MAX_LEN {
+            return Err(format!("must be at most {URL_MAX_LEN} bytes"));
+        }
+        let url = url::Url::parse(raw).map_err(|e| format!("is not a URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("must be an http or https URL".into());
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err("must name a host".into());
+        }
+        Ok(Self(url))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The form under which two submissions count as the same resource:
+    /// scheme and host lower-cased and default ports dropped (by parsing),
+    /// the fragment and tracking parameters (`utm_*`, `fbclid`, `gclid`)
+    /// removed, and a trailing slash dropped from any path but `/`.
+    pub fn canonical(&self) -> String {
+        let mut url = self.0.clone();
+        url.set_fragment(None);
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(key, _)| !(key.starts_with("utm_") || key == "fbclid" || key == "gclid"))
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+        let path = url.path().to_owned();
+        if path.len() > 1 && path.ends_with('/') {
+            url.set_path(path.trim_end_matches('/'));
+        }
+        url.to_string()
+    }
+}
+
+/// Free text of at most 5,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(pub(super) String);
+
+impl Description {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let text = raw.trim();
+        if text.chars().count() <= DESCRIPTION_MAX_CHARS {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!(
+                "must be at most {DESCRIPTION_MAX_CHARS} characters"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A tag from the normalised vocabulary: lower-case `[a-z0-9+#.-]`, 1 to 32 characters.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tag(pub(super) String);
+
+impl Tag {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let tag = raw.trim().to_lowercase();
+        if tag.is_empty() || tag.chars().count() > TAG_MAX_CHARS {
+            return Err(format!(
+                "tag {raw:?} must be 1 to {TAG_MAX_CHARS} characters"
+            ));
+        }
+        if !tag
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+#.-".contains(c))
+        {
+            return Err(format!(
+                "tag {raw:?} may contain only a-z, 0-9 and the characters + # . -"
+            ));
+        }
+        Ok(Self(tag))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 1 to 5 distinct tags, in the order first given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tags(pub(super) Vec<Tag>);
+
+impl Tags {
+    pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, String> {
+        let mut tags: Vec<Tag> = Vec::with_capacity(raw.len());
+        for tag in raw {
+            let tag = Tag::parse(tag.as_ref())?;
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if TAGS_PER_RESOURCE.contains(&tags.len()) {
+            Ok(Self(tags))
+        } else {
+            Err(format!(
+                "must name {} to {} distinct tags",
+                TAGS_PER_RESOURCE.start(),
+                TAGS_PER_RESOURCE.end()
+            ))
+        }
+    }
+
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(|t| t.as_str().to_owned()).collect()
+    }
+}
+
+/// What sort of thing a resource links to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceKind {
+    Article,
+    Video,
+    Course,
+    Book,
+    Tool,
+    Podcast,
+    Other,
+}
+
+impl ResourceKind {
+    pub const ALL: [Self; 7] = [
+        Self::Article,
+        Self::Video,
+        Self::Course,
+        Self::Book,
+        Self::Tool,
+        Self::Podcast,
+        Self::Other,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Article => "article",
+            Self::Video => "video",
+            Self::Course => "course",
+            Self::Book => "book",
+            Self::Tool => "tool",
+            Self::Podcast => "podcast",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for ResourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ResourceKind {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == raw.trim().to_lowercase())
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|k| k.as_str()).collect();
+                format!("must be one of {}", names.join(", "))
+            })
+    }
+}
+
+/// Submission input as it arrives, before any rule is applied.
+#[derive(Debug, Clone)]
+pub struct Submission<'a> {
+    pub title: &'a str,
+    pub url: &'a str,
+    pub description: &'a str,
+    pub tags: &'a [String],
+    pub kind: &'a str,
+}
+
+/// Submission input that passed every field rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidSubmission {
+    pub title: Title,
+    pub url: ResourceUrl,
+    pub description: Description,
+    pub tags: Tags,
+    pub kind: ResourceKind,
+}
+
+impl Submission<'_> {
+    /// Checks every field, reporting all failures together.
+    pub fn validate(&self) -> Result<ValidSubmission, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let title = errors.check("title", Title::parse(self.title));
+        let url = errors.check("url", ResourceUrl::parse(self.url));
+        let description = errors.check("description", Description::parse(self.description));
+        let tags = errors.check("tags", Tags::parse(self.tags));
+        let kind = errors.check("kind", self.kind.parse());
+        match (title, url, description, tags, kind) {
+            (Some(title), Some(url), Some(description), Some(tags), Some(kind)) => {
+                Ok(ValidSubmission {
+                    title,
+                    url,
+                    description,
+                    tags,
+                    kind,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// An edit as it arrives: absent fields stay as they are. The URL cannot
+/// change: it is what makes a resource that resource (retract and submit
+/// anew instead).
+#[derive(Debug, Clone, Default)]
+pub struct ResourceEdit<'a> {
+    pub title: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub tags: Option<&'a [String]>,
+    pub kind: Option<&'a str>,
+}
+
+/// An edit whose given fields passed every rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidResourceEdit {
+    pub title: Option<Title>,
+    pub description: Option<Description>,
+    pub tags: Option<Tags>,
+    pub kind: Option<ResourceKind>,
+}
+
+impl ResourceEdit<'_> {
+    pub fn validate(&self) -> Result<ValidResourceEdit, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let title = errors.check("title", self.title.map(Title::parse).transpose());
+        let description = errors.check(
+            "description",
+            self.description.map(Description::parse).transpose(),
+        );
+        let tags = errors.check("tags", self.tags.map(Tags::parse).transpose());
+        let kind = errors.check("kind", self.kind.map(str::parse).transpose());
+        if self.title.is_none()
+            && self.description.is_none()
+            && self.tags.is_none()
+            && self.kind.is_none()
+        {
+            errors.check::<()>(
+                "resource",
+                Err("name at least one of title, description, tags, kind".into()),
+            );
+        }
+        match (title, description, tags, kind) {
+            (Some(title), Some(description), Some(tags), Some(kind)) if errors.is_empty() => {
+                Ok(ValidResourceEdit {
+                    title,
+                    description,
+                    tags,
+                    kind,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+SELECT user_id FROM user_profiles WHERE username = $1
