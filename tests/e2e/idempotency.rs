@@ -126,3 +126,85 @@ async fn a_retried_sign_up_answers_the_same_and_keeps_the_names(
     let (status, problem) = sign_up("signup-2", other).await;
     assert_eq!(status, 409, "{problem}");
 }
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_sign_up_key_sent_with_another_body_is_422(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let sign_up = |username: &str| {
+        app.request(
+            reqwest::Method::POST,
+            "/v1/users",
+            Some(&json!({"username": username, "email": format!("{username}@example.org"), "password": "long enough"})),
+            None,
+            Some("signup-key"),
+        )
+    };
+    assert_eq!(sign_up("ada").await.status, 201);
+    let head = app.head().await;
+    sign_up("grace").await.assert_problem(422);
+    assert_eq!(app.head().await, head);
+    // Nothing of grace's was claimed.
+    assert_eq!(app.register("grace").await.username, "grace");
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn every_command_answers_a_retry_as_the_first_and_appends_nothing(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    use reqwest::Method;
+
+    let app = spawn_app(db).await;
+    let (ada, grace) = (app.register("ada").await, app.register("grace").await);
+    let moderator = app.register("moderator").await;
+    app.grant_as_operator("moderator", "moderator").await;
+    let resource = app.submit(&ada.token, json!({})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reason = json!({"reason": "Checking the retry path."});
+    #[rustfmt::skip]
+    let commands: Vec<(Method, String, Option<Value>, &str)> = vec![
+        (Method::PATCH, format!("/v1/resources/{resource}"), Some(json!({"title": "Once only"})), &ada.token),
+        (Method::PUT, format!("/v1/resources/{resource}/vote"), None, &grace.token),
+        (Method::PUT, format!("/v1/resources/{resource}/bookmark"), None, &grace.token),
+        (Method::POST, format!("/v1/resources/{resource}/comments"), Some(json!({"body": "Once."})), &grace.token),
+        (Method::PUT, "/v1/me/followed-tags/rust".into(), None, &grace.token),
+        (Method::PATCH, "/v1/me".into(), Some(json!({"bio": "Once."})), &grace.token),
+        (Method::POST, format!("/v1/resources/{resource}/hide"), Some(reason.clone()), &moderator.token),
+        (Method::POST, format!("/v1/resources/{resource}/restore"), Some(reason), &moderator.token),
+    ];
+    for (i, (method, path, body, token)) in commands.iter().enumerate() {
+        let key = format!("retry-{i}");
+        let send = || app.request(method.clone(), path, body.as_ref(), Some(token), Some(&key));
+        let first = send().await;
+        assert!(first.status.is_success(), "{method} {path}: {first:#?}");
+        let head = app.head().await;
+        let again = send().await;
+        assert_eq!(again.status, first.status, "{method} {path}");
+        assert_eq!(again.body, first.body, "{method} {path}");
+        assert_eq!(app.head().await, head, "{method} {path} appended again");
+    }
+
+    // A key answers only the request it was first sent with.
+    let other = app
+        .request(
+            Method::PATCH,
+            &format!("/v1/resources/{resource}"),
+            Some(&json!({"title": "Something else"})),
+            Some(&ada.token),
+            Some("retry-0"),
+        )
+        .await;
+    other.assert_problem(422);
+
+    // One edit landed, however often it was sent.
+    let head = app.wait_until_caught_up().await;
+    let view = app.get_at(&format!("/v1/resources/{resource}"), head).await;
+    assert_eq!(view.body["title"], "Once only");
+    assert_eq!(
+        view.body["version"], 4,
+        "submitted, edited, hidden, restored"
+    );
+    assert_eq!(view.body["votes"], 1);
+}

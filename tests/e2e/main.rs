@@ -9,6 +9,7 @@ mod dead_letters;
 mod duplicates;
 mod event_store;
 mod idempotency;
+mod moderation;
 mod monitoring;
 mod no_scans;
 mod openapi;

@@ -428,6 +428,96 @@ mod tests {
         ));
     }
 
+    fn registered(id: u128) -> User {
+        User::from_history(
+            &User::default()
+                .decide(&register(Uuid::from_u128(id)))
+                .unwrap(),
+        )
+    }
+
+    fn staff(id: u128, role: Role) -> Actor {
+        Actor {
+            roles: BTreeSet::from([role]),
+            ..Actor::member(Uuid::from_u128(id))
+        }
+    }
+
+    #[test]
+    fn only_administrators_grant_roles_and_granting_twice_changes_nothing() {
+        let user = registered(1);
+        let grant = |actor| UserCommand::GrantRole {
+            actor,
+            role: Role::Moderator,
+            at: DateTime::UNIX_EPOCH,
+        };
+        assert!(matches!(
+            user.decide(&grant(staff(2, Role::Moderator))),
+            Err(DomainError::Forbidden(_))
+        ));
+        let events = user.decide(&grant(Actor::operator())).unwrap();
+        assert!(matches!(&events[..], [UserEvent::RoleGranted(e)] if e.granted_by.is_none()));
+        let moderator = events.iter().fold(user.clone(), |u, e| u.evolve(e));
+        assert_eq!(moderator.decide(&grant(staff(2, Role::Admin))), Ok(vec![]));
+    }
+
+    #[test]
+    fn moderators_suspend_members_but_only_administrators_suspend_staff() {
+        let suspend = |actor| UserCommand::Suspend {
+            actor,
+            reason: "spam".into(),
+            at: DateTime::UNIX_EPOCH,
+        };
+        let member = registered(1);
+        assert_eq!(
+            member
+                .decide(&suspend(staff(2, Role::Moderator)))
+                .unwrap()
+                .len(),
+            1
+        );
+        let mut colleague = registered(3);
+        colleague.roles.insert(Role::Moderator);
+        assert!(
+            colleague
+                .decide(&suspend(staff(2, Role::Moderator)))
+                .is_err()
+        );
+        assert_eq!(
+            colleague
+                .decide(&suspend(staff(4, Role::Admin)))
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            member
+                .decide(&suspend(Actor::member(Uuid::from_u128(5))))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_deleted_account_takes_no_more_commands() {
+        let id = Uuid::from_u128(1);
+        let owner = Actor::member(id);
+        let user = registered(1);
+        let events = user
+            .decide(&UserCommand::Delete {
+                actor: owner.clone(),
+                at: DateTime::UNIX_EPOCH,
+            })
+            .unwrap();
+        let deleted = events.iter().fold(user, |u, e| u.evolve(e));
+        let follow = UserCommand::FollowTag {
+            actor: owner,
+            tag: Tag::parse("rust").unwrap(),
+            at: DateTime::UNIX_EPOCH,
+        };
+        assert_eq!(deleted.decide(&follow), Err(DomainError::NotFound("user")));
+        assert!(deleted.password_hash.is_empty());
+    }
+
     #[test]
     fn registration_reports_every_bad_field() {
         let errors = Registration {

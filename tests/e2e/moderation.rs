@@ -1,0 +1,121 @@
+//! Moderation and comments: hidden resources leave every view and come
+//! back; every action is in the public moderation log; comments thread
+//! within one resource.
+
+use reqwest::Method;
+use resourcify_testkit::spawn_app;
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_hidden_resource_leaves_every_view_and_the_reason_is_logged(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let moderator = app.register("moderator").await;
+    app.grant_as_operator("moderator", "moderator").await;
+    let submitted = app
+        .submit(&ada.token, json!({"tags": ["spam-check"]}))
+        .await;
+    let id = submitted.body["id"].as_str().unwrap().to_owned();
+
+    let hide = |action: &str, reason: &str| {
+        app.request(
+            Method::POST,
+            &format!("/v1/resources/{id}/{action}"),
+            Some(&json!({"reason": reason})),
+            Some(&moderator.token),
+            None,
+        )
+    };
+    hide("hide", "ab").await.assert_problem(422);
+    let hidden = hide("hide", "Spam: the link leads to a shop.").await;
+    assert_eq!(hidden.status, 200, "{hidden:#?}");
+    let at = hidden.body["position"].as_u64().unwrap();
+    app.get_at(&format!("/v1/resources/{id}"), at)
+        .await
+        .assert_problem(404);
+    let listed = app.get_at("/v1/resources?tag=spam-check", at).await;
+    assert_eq!(listed.body["items"], json!([]));
+    let newest = app.get_at("/v1/resources", at).await;
+    assert_eq!(newest.body["items"], json!([]));
+
+    let restored = hide("restore", "Reviewed: a real article.").await;
+    let at = restored.body["position"].as_u64().unwrap();
+    let back = app.get_at(&format!("/v1/resources/{id}"), at).await;
+    assert_eq!(back.status, 200, "{back:#?}");
+    let listed = app.get_at("/v1/resources?tag=spam-check", at).await;
+    assert_eq!(listed.body["items"][0]["id"], id.as_str());
+
+    app.wait_until_caught_up().await;
+    let log: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, reason FROM moderation_log ORDER BY position")
+            .fetch_all(app.reads.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        log,
+        [
+            (
+                "resource.hidden".to_owned(),
+                "Spam: the link leads to a shop.".to_owned()
+            ),
+            (
+                "resource.restored".to_owned(),
+                "Reviewed: a real article.".to_owned()
+            ),
+        ]
+    );
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn replies_thread_within_one_resource(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let grace = app.register("grace").await;
+    let first = app.submit(&ada.token, json!({})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = app.submit(&ada.token, json!({})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let comment = |resource: &str, body: serde_json::Value| {
+        app.request(
+            Method::POST,
+            &format!("/v1/resources/{resource}/comments"),
+            Some(&body),
+            Some(&grace.token),
+            None,
+        )
+    };
+
+    let top = comment(&first, json!({"body": "Great read."})).await;
+    assert_eq!(top.status, 201, "{top:#?}");
+    let top_id = top.body["id"].as_str().unwrap();
+    assert_eq!(
+        top.header("location"),
+        Some(format!("/v1/comments/{top_id}").as_str())
+    );
+    let reply = comment(&first, json!({"body": "Agreed.", "parent_id": top_id})).await;
+    assert_eq!(reply.status, 201, "{reply:#?}");
+    // A reply belongs to its parent's resource.
+    comment(&second, json!({"body": "Lost?", "parent_id": top_id}))
+        .await
+        .assert_problem(404);
+    comment(&first, json!({"body": "   "}))
+        .await
+        .assert_problem(422);
+
+    let deleted = app
+        .delete(&format!("/v1/comments/{top_id}"), &grace.token)
+        .await;
+    assert_eq!(deleted.status, 200, "{deleted:#?}");
+    // Nothing hangs off a deleted comment any more.
+    comment(&first, json!({"body": "Too late.", "parent_id": top_id}))
+        .await
+        .assert_problem(404);
+}
