@@ -52,10 +52,6 @@ ALTER TABLE resources
     ADD COLUMN hidden boolean NOT NULL DEFAULT false,
     ADD COLUMN retracted boolean NOT NULL DEFAULT false;
 
--- Newest-first lists show only what everyone may see.
-CREATE INDEX resources_listed_newest ON resources (listed_at DESC)
-    WHERE NOT hidden AND NOT retracted;
-
 CREATE TABLE resource_votes (
     resource_id  uuid NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
     user_id      uuid NOT NULL,
@@ -77,6 +73,3 @@ CREATE TABLE moderation_log (
 -- An author's resources: their list, and every view to refresh when the
 -- author's public name changes or goes.
 CREATE INDEX resources_by_author ON resources (author_id, listed_at DESC);
-
--- A resource's tag rows, rewritten when it is edited, hidden or restored.
-CREATE INDEX resource_tags_by_resource ON resource_tags (resource_id);

@@ -56,8 +56,44 @@ async fn seed(pool: &PgPool) {
         "UPDATE resources SET hidden = (listed_at % 97 = 0), retracted = (listed_at % 89 = 0),
                               votes = listed_at % 50"
             .to_owned(),
-        "INSERT INTO resource_tags (tag, listed_at, resource_id)
-         SELECT unnest(tags), listed_at, id FROM resources WHERE NOT hidden AND NOT retracted"
+        "INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
+         SELECT s.scope, r.listed_at, r.id, r.votes, resource_hot(r.votes, r.created_at)
+         FROM resources r
+         CROSS JOIN LATERAL (
+             SELECT 'all'
+             UNION ALL SELECT 'tag:' || t FROM unnest(r.tags) AS t
+             UNION ALL SELECT 'kind:' || r.kind
+             UNION ALL SELECT 'author:' || r.author_id
+         ) AS s (scope)
+         WHERE NOT r.hidden AND NOT r.retracted"
+            .to_owned(),
+        "INSERT INTO tag_counts (tag, resources)
+         SELECT substr(scope, 5), count(*) FROM resource_listings
+         WHERE scope LIKE 'tag:%' GROUP BY 1"
+            .to_owned(),
+        format!(
+            "INSERT INTO comments (id, resource_id, parent_id, author_id, body, path, depth, posted_at)
+             SELECT md5('c' || i)::uuid, md5('r' || (i % {RESOURCES} + 1))::uuid, NULL,
+                    md5('u' || (i % {USERS} + 1))::uuid, 'A comment', lpad(i::text, 20, '0'), 0, now()
+             FROM generate_series(1, {RESOURCES} * 2) AS i"
+        ),
+        format!(
+            "INSERT INTO bookmarks (user_id, resource_id, position, bookmarked_at)
+             SELECT md5('u' || (i % {USERS} + 1))::uuid, md5('r' || i)::uuid, i, now()
+             FROM generate_series(1, {RESOURCES}) AS i"
+        ),
+        format!(
+            "INSERT INTO followed_tags (user_id, tag)
+             SELECT md5('u' || i)::uuid, 'tag' || (i % 500) FROM generate_series(1, {USERS}) AS i"
+        ),
+        format!(
+            "INSERT INTO followed_users (user_id, followee_id)
+             SELECT md5('u' || i)::uuid, md5('u' || (i % {USERS} + 1))::uuid
+             FROM generate_series(1, {USERS}) AS i"
+        ),
+        "INSERT INTO moderation_log (position, action, subject_kind, subject_id, reason, at)
+         SELECT listed_at, 'resource.hidden', 'resource', id, 'spam', now()
+         FROM resources WHERE hidden"
             .to_owned(),
         "INSERT INTO dead_letters (projection, position, subject, event_type, payload, error)
          SELECT p, i, 'resourcify.events.resource.x', 'resourcify.resource.submitted.v1', '', 'bad'
@@ -82,10 +118,38 @@ fn bind<'q>(
     query: Query<'q, sqlx::Postgres, PgArguments>,
 ) -> Query<'q, sqlx::Postgres, PgArguments> {
     let some_resource = uuid::Uuid::parse_str("8d777f38-5fc4-a5b4-3ce1-c5d3a8f4e3d2").unwrap();
+    // md5('u42')
+    let some_user = uuid::Uuid::parse_str("1c7082c8-4e57-6341-de71-3934775ff522").unwrap();
     match name {
         "resource_by_id" => query.bind(some_resource),
-        "resources_newest" => query.bind(i64::MAX).bind(21_i64),
-        "resources_by_tag" => query.bind("common").bind(i64::MAX).bind(21_i64),
+        "resources_newest" => query.bind("tag:common").bind(i64::MAX).bind(21_i64),
+        "resources_top" => query.bind("all").bind(i32::MAX).bind(i64::MAX).bind(21_i64),
+        "resources_hot" => query
+            .bind("kind:article")
+            .bind(f64::MAX)
+            .bind(i64::MAX)
+            .bind(21_i64),
+        "resources_in_scopes" => query
+            .bind(vec![
+                "tag:common".to_owned(),
+                "tag:tag7".to_owned(),
+                "author:x".to_owned(),
+            ])
+            .bind(i64::MAX)
+            .bind(21_i64),
+        "resources_search" => query
+            .bind("resource 4242")
+            .bind(f64::MAX)
+            .bind(i64::MAX)
+            .bind(21_i64),
+        "bookmarks_by_user" => query.bind(some_user).bind(i64::MAX).bind(21_i64),
+        "tags_by_count" => query.bind(i32::MAX).bind("").bind(21_i64),
+        "comments_by_resource" => query.bind(some_resource).bind("").bind(21_i64),
+        "moderation_log_page" => query.bind(i64::MAX).bind(21_i64),
+        "profile_by_username" => query.bind("user42"),
+        "account_by_id" | "followed_tags_by_user" | "followed_users_by_user" => {
+            query.bind(some_user)
+        }
         "credentials_by_login" => query.bind("user42"),
         "access_by_session" => query.bind(some_resource),
         "user_id_by_username" => query.bind("user42"),
@@ -152,8 +216,11 @@ async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
     for expected in [
         "resource_by_id",
         "resources_newest",
-        "resources_by_tag",
+        "resources_top",
+        "resources_hot",
+        "resources_search",
         "credentials_by_login",
+        "access_by_session",
     ] {
         assert!(
             checked.iter().any(|c| c == expected),

@@ -1,14 +1,16 @@
 //! Comments: posting and replying, editing and deleting one's own,
 //! removal by moderators.
 
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::App;
+use resourcify_app::{App, PageRequest};
 use uuid::Uuid;
 
 use crate::ApiError;
-use crate::dto::{CommentPatch, ModerationReason, NewComment};
+use crate::cached::{CachedResponse, page_path};
+use crate::dto::{CommentList, CommentPatch, ModerationReason, NewComment, min_position};
+use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
 use crate::security::BearerAuth;
 
@@ -25,6 +27,52 @@ pub struct CommentsApi {
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Comments")]
 impl CommentsApi {
+    /// A resource's comments, in thread order
+    ///
+    /// Depth-first and oldest first: each reply follows its parent, with its
+    /// `depth`. Deleted comments keep their place, without their text.
+    #[oai(
+        path = "/resources/:id/comments",
+        method = "get",
+        operation_id = "listComments"
+    )]
+    async fn list(
+        &self,
+        id: Path<Uuid>,
+        /// Page size, 1 to 100 (default 20).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Answers 304 when the page still has this ETag.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
+    ) -> Result<CachedResponse<CommentList>, ApiError> {
+        let position = min_position(min_position_header.0, min_position_query.0);
+        let page = PageRequest {
+            limit: limit.0,
+            cursor: cursor.0.as_deref(),
+        };
+        let view = self
+            .app
+            .comments_view(id.0, page, position, |page| {
+                RenderedJson::render(&CommentList::from(page))
+            })
+            .await?;
+        let path = format!("/v1/resources/{}/comments", id.0);
+        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        Ok(CachedResponse::new(
+            view,
+            if_none_match.0.as_deref(),
+            |next| page_path(&path, &params, next),
+        ))
+    }
+
     /// Comment on a resource, or reply to a comment
     #[oai(
         path = "/resources/:id/comments",

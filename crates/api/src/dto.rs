@@ -304,6 +304,15 @@ impl From<ResourcePage> for ResourceList {
     }
 }
 
+impl From<&ResourcePage> for ResourceList {
+    fn from(page: &ResourcePage) -> Self {
+        Self {
+            items: page.items.iter().cloned().map(Resource::from).collect(),
+            next_cursor: page.next_cursor.clone(),
+        }
+    }
+}
+
 /// The larger of the header and query forms of the read-your-writes position.
 pub(crate) fn min_position(header: Option<u64>, query: Option<u64>) -> Option<u64> {
     header.max(query)
@@ -319,6 +328,202 @@ impl ResourceKind {
             Self::Tool => "tool",
             Self::Podcast => "podcast",
             Self::Other => "other",
+        }
+    }
+}
+
+/// A tag and how many resources carry it.
+#[derive(Debug, Object)]
+pub struct TagCount {
+    pub tag: String,
+    pub resources: u32,
+}
+
+#[derive(Debug, Object)]
+pub struct TagList {
+    pub items: Vec<TagCount>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<&resourcify_app::Page<resourcify_app::TagCount>> for TagList {
+    fn from(page: &resourcify_app::Page<resourcify_app::TagCount>) -> Self {
+        Self {
+            items: page
+                .items
+                .iter()
+                .map(|t| TagCount {
+                    tag: t.tag.clone(),
+                    resources: t.resources.max(0) as u32,
+                })
+                .collect(),
+            next_cursor: page.next_cursor.clone(),
+        }
+    }
+}
+
+/// A comment in thread order: `depth` 0 is top-level, replies follow their
+/// parent.
+#[derive(Debug, Object)]
+pub struct Comment {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub author: Author,
+    /// Empty once deleted or removed.
+    pub body: String,
+    pub depth: u32,
+    pub posted_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Deleted by its author or removed by a moderator; its place in the
+    /// thread stays so replies keep their context.
+    pub deleted: bool,
+}
+
+#[derive(Debug, Object)]
+pub struct CommentList {
+    pub items: Vec<Comment>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<&resourcify_app::Page<resourcify_app::CommentRow>> for CommentList {
+    fn from(page: &resourcify_app::Page<resourcify_app::CommentRow>) -> Self {
+        Self {
+            items: page
+                .items
+                .iter()
+                .map(|c| Comment {
+                    id: c.id,
+                    parent_id: c.parent_id,
+                    author: Author {
+                        user_id: c.author_id,
+                        username: c.author_username.clone(),
+                    },
+                    body: c.body.clone(),
+                    depth: c.depth.max(0) as u32,
+                    posted_at: c.posted_at,
+                    edited_at: c.edited_at,
+                    deleted: c.gone,
+                })
+                .collect(),
+            next_cursor: page.next_cursor.clone(),
+        }
+    }
+}
+
+/// One public moderation action.
+#[derive(Debug, Object)]
+pub struct ModerationEntry {
+    /// Stream position of the action.
+    pub position: u64,
+    /// `resource.hidden`, `resource.restored` or `comment.removed`.
+    pub action: String,
+    /// `resource` or `comment`.
+    pub subject_kind: String,
+    pub subject_id: Uuid,
+    pub reason: String,
+    /// Absent for the operator.
+    pub moderator_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Object)]
+pub struct ModerationLog {
+    pub items: Vec<ModerationEntry>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<resourcify_app::Page<resourcify_app::ModerationEntry>> for ModerationLog {
+    fn from(page: resourcify_app::Page<resourcify_app::ModerationEntry>) -> Self {
+        Self {
+            items: page
+                .items
+                .into_iter()
+                .map(|e| ModerationEntry {
+                    position: e.position.max(0) as u64,
+                    action: e.action,
+                    subject_kind: e.subject_kind,
+                    subject_id: e.subject_id,
+                    reason: e.reason,
+                    moderator_id: e.moderator_id,
+                    at: e.at,
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// A public profile.
+#[derive(Debug, Object)]
+pub struct Profile {
+    pub user_id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub bio: String,
+    pub website: String,
+    pub registered_at: DateTime<Utc>,
+}
+
+impl From<resourcify_app::ProfileRow> for Profile {
+    fn from(row: resourcify_app::ProfileRow) -> Self {
+        Self {
+            user_id: row.user_id,
+            username: row.username,
+            display_name: row.display_name,
+            bio: row.bio,
+            website: row.website,
+            registered_at: row.registered_at,
+        }
+    }
+}
+
+/// A user one follows.
+#[derive(Debug, Object)]
+pub struct FollowedUser {
+    pub user_id: Uuid,
+    pub username: String,
+}
+
+/// One's own account.
+#[derive(Debug, Object)]
+pub struct Account {
+    pub user_id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub bio: String,
+    pub website: String,
+    pub registered_at: DateTime<Utc>,
+    /// Staff roles (`moderator`, `admin`); every user is a member.
+    pub roles: Vec<String>,
+    /// A suspended user can read but change nothing.
+    pub suspended: bool,
+    pub followed_tags: Vec<String>,
+    pub followed_users: Vec<FollowedUser>,
+}
+
+impl From<resourcify_app::Account> for Account {
+    fn from(account: resourcify_app::Account) -> Self {
+        let row = account.account;
+        Self {
+            user_id: row.user_id,
+            username: row.username,
+            display_name: row.display_name,
+            bio: row.bio,
+            website: row.website,
+            registered_at: row.registered_at,
+            roles: row.roles,
+            suspended: row.suspended,
+            followed_tags: account.followed_tags,
+            followed_users: account
+                .followed_users
+                .into_iter()
+                .map(|u| FollowedUser {
+                    user_id: u.user_id,
+                    username: u.username,
+                })
+                .collect(),
         }
     }
 }

@@ -5,7 +5,9 @@
 // request; boxing it would only add an allocation.
 #![allow(clippy::result_large_err)]
 
+mod cached;
 mod comments;
+mod discovery;
 mod dto;
 mod me;
 mod middleware;
@@ -57,6 +59,7 @@ type Apis = (
     me::MeApi,
     resources::ResourcesApi,
     comments::CommentsApi,
+    discovery::DiscoveryApi,
     ops::OpsApi,
 );
 
@@ -99,6 +102,7 @@ fn openapi_service(app: App) -> OpenApiService<Apis, ()> {
             me::MeApi { app: app.clone() },
             resources::ResourcesApi { app: app.clone() },
             comments::CommentsApi { app: app.clone() },
+            discovery::DiscoveryApi { app: app.clone() },
             ops::OpsApi {
                 app,
                 metrics: prometheus().clone(),

@@ -1,13 +1,14 @@
 //! The caller's own account: profile, password, follows, deletion.
 
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::App;
+use resourcify_app::{App, PageRequest};
 use resourcify_domain::user::ProfileChange;
 
 use crate::ApiError;
-use crate::dto::{PasswordChange, ProfilePatch};
+use crate::cached::{PrivateResponse, page_path};
+use crate::dto::{Account, PasswordChange, ProfilePatch, ResourceList, min_position};
 use crate::responses::{CommandResponse, command_meta};
 use crate::security::BearerAuth;
 
@@ -24,6 +25,83 @@ pub struct MeApi {
 
 #[OpenApi(prefix_path = "/v1/me", tag = "ApiTags::Me")]
 impl MeApi {
+    /// One's own account: profile, roles, follows
+    #[oai(path = "/", method = "get", operation_id = "getMe")]
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
+    ) -> Result<PrivateResponse<Account>, ApiError> {
+        let position = min_position(min_position_header.0, min_position_query.0);
+        let account = self.app.account(&auth.0, position).await?;
+        Ok(PrivateResponse::new(account.into(), None))
+    }
+
+    /// One's bookmarks, newest first
+    #[oai(path = "/bookmarks", method = "get", operation_id = "listBookmarks")]
+    async fn bookmarks(
+        &self,
+        auth: BearerAuth,
+        /// Page size, 1 to 100 (default 20).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
+    ) -> Result<PrivateResponse<ResourceList>, ApiError> {
+        let position = min_position(min_position_header.0, min_position_query.0);
+        let page = PageRequest {
+            limit: limit.0,
+            cursor: cursor.0.as_deref(),
+        };
+        let bookmarks = self.app.bookmarks(&auth.0, page, position).await?;
+        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        let next = bookmarks
+            .next_cursor
+            .as_deref()
+            .map(|next| page_path("/v1/me/bookmarks", &params, next));
+        Ok(PrivateResponse::new(bookmarks.into(), next))
+    }
+
+    /// One's feed: resources with a followed tag or by a followed user, newest first
+    #[oai(path = "/feed", method = "get", operation_id = "personalFeed")]
+    async fn feed(
+        &self,
+        auth: BearerAuth,
+        /// Page size, 1 to 100 (default 20).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
+    ) -> Result<PrivateResponse<ResourceList>, ApiError> {
+        let position = min_position(min_position_header.0, min_position_query.0);
+        let page = PageRequest {
+            limit: limit.0,
+            cursor: cursor.0.as_deref(),
+        };
+        let feed = self.app.personal_feed(&auth.0, page, position).await?;
+        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        let next = feed
+            .next_cursor
+            .as_deref()
+            .map(|next| page_path("/v1/me/feed", &params, next));
+        Ok(PrivateResponse::new(feed.into(), next))
+    }
+
     /// Change the public profile
     #[oai(path = "/", method = "patch", operation_id = "updateProfile")]
     async fn update_profile(

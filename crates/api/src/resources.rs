@@ -3,12 +3,13 @@
 
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi, Tags};
-use resourcify_app::{App, CacheOutcome, ResourceQuery};
+use poem_openapi::{OpenApi, Tags};
+use resourcify_app::{App, ResourceQuery};
 use resourcify_domain::resource::{ResourceEdit, Submission};
 use uuid::Uuid;
 
 use crate::ApiError;
+use crate::cached::{CachedResponse, page_path};
 use crate::dto::{
     ModerationReason, NewResource, Resource, ResourceKind, ResourceList, ResourcePatch,
     min_position,
@@ -26,54 +27,6 @@ enum ApiTags {
 #[derive(Debug)]
 pub struct ResourcesApi {
     pub app: App,
-}
-
-/// Public data: shared caches may keep it, but must revalidate (cheap: 304).
-const PUBLIC_REVALIDATE: &str = "public, max-age=0, must-revalidate";
-
-#[derive(ApiResponse)]
-enum ResourceResponse {
-    #[oai(status = 200)]
-    Ok(
-        RenderedJson<Resource>,
-        #[oai(header = "ETag")] String,
-        #[oai(header = "Cache-Control")] String,
-        /// `hit` when answered from this node's memory, `miss` otherwise.
-        #[oai(header = "X-Cache")]
-        String,
-    ),
-    /// Unchanged since the `If-None-Match` ETag.
-    #[oai(status = 304)]
-    NotModified(
-        #[oai(header = "ETag")] String,
-        #[oai(header = "Cache-Control")] String,
-    ),
-}
-
-#[derive(ApiResponse)]
-enum ResourceListResponse {
-    #[oai(status = 200)]
-    Ok(
-        Json<ResourceList>,
-        /// `<…>; rel="next"` (RFC 8288) while there are more pages.
-        #[oai(header = "Link")]
-        Option<String>,
-    ),
-}
-
-/// The `Link` header for the page after this one: the same query with the
-/// next cursor.
-fn next_link(tag: Option<&str>, limit: Option<u32>, next_cursor: Option<&str>) -> Option<String> {
-    let cursor = next_cursor?;
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    if let Some(tag) = tag {
-        query.append_pair("tag", tag);
-    }
-    if let Some(limit) = limit {
-        query.append_pair("limit", &limit.to_string());
-    }
-    query.append_pair("cursor", cursor);
-    Some(format!("</v1/resources?{}>; rel=\"next\"", query.finish()))
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Resources")]
@@ -292,61 +245,78 @@ impl ResourcesApi {
         /// Same as the `X-Resourcify-Min-Position` header.
         #[oai(name = "min_position")]
         min_position_query: Query<Option<u64>>,
-    ) -> Result<ResourceResponse, ApiError> {
+    ) -> Result<CachedResponse<Resource>, ApiError> {
         let position = min_position(min_position_header.0, min_position_query.0);
-        let (view, outcome) = self
+        let view = self
             .app
             .resource_view(id.0, position, |row| {
                 RenderedJson::render(&Resource::from(row))
             })
             .await?;
-        let cache_control = PUBLIC_REVALIDATE.to_owned();
-        if if_none_match.0.is_some_and(|tags| {
-            tags.split(',')
-                .any(|t| t.trim() == view.etag || t.trim() == "*")
-        }) {
-            return Ok(ResourceResponse::NotModified(
-                view.etag.clone(),
-                cache_control,
-            ));
-        }
-        let cache = match outcome {
-            CacheOutcome::Hit => "hit",
-            CacheOutcome::Miss => "miss",
-        };
-        Ok(ResourceResponse::Ok(
-            RenderedJson::from_bytes(view.body.clone()),
-            view.etag.clone(),
-            cache_control,
-            cache.to_owned(),
+        Ok(CachedResponse::new(
+            view,
+            if_none_match.0.as_deref(),
+            |_| String::new(),
         ))
     }
 
-    /// List resources, newest first
+    /// List resources
+    ///
+    /// All resources, or those of one tag, kind or author, newest first,
+    /// most upvoted first (`top`) or hottest first (`hot`: votes decayed by
+    /// age). Pages with `cursor`; the `Link` header names the next page.
     #[oai(path = "/resources", method = "get", operation_id = "listResources")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         /// Only resources with this tag.
         tag: Query<Option<String>>,
+        /// Only resources of this kind.
+        kind: Query<Option<ResourceKind>>,
+        /// Only resources by this username.
+        author: Query<Option<String>>,
+        /// `new` (default), `top` or `hot`.
+        sort: Query<Option<String>>,
         /// Page size, 1 to 100 (default 20).
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        /// Answers 304 when the page still has this ETag.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
         /// Wait (up to a few seconds) until the view includes this position.
         #[oai(name = "X-Resourcify-Min-Position")]
         min_position_header: Header<Option<u64>>,
         /// Same as the `X-Resourcify-Min-Position` header.
         #[oai(name = "min_position")]
         min_position_query: Query<Option<u64>>,
-    ) -> Result<ResourceListResponse, ApiError> {
+    ) -> Result<CachedResponse<ResourceList>, ApiError> {
         let position = min_position(min_position_header.0, min_position_query.0);
         let query = ResourceQuery {
             tag: tag.0.as_deref(),
+            kind: kind.0.map(ResourceKind::as_str),
+            author: author.0.as_deref(),
+            sort: sort.0.as_deref(),
             limit: limit.0,
             cursor: cursor.0.as_deref(),
         };
-        let page = self.app.resources(query, position).await?;
-        let link = next_link(tag.0.as_deref(), limit.0, page.next_cursor.as_deref());
-        Ok(ResourceListResponse::Ok(Json(page.into()), link))
+        let view = self
+            .app
+            .resources_view(query, position, |page| {
+                RenderedJson::render(&ResourceList::from(page))
+            })
+            .await?;
+        let params = [
+            ("tag", tag.0.clone()),
+            ("kind", kind.0.map(|k| k.as_str().to_owned())),
+            ("author", author.0.clone()),
+            ("sort", sort.0.clone()),
+            ("limit", limit.0.map(|l| l.to_string())),
+        ];
+        Ok(CachedResponse::new(
+            view,
+            if_none_match.0.as_deref(),
+            |next| page_path("/v1/resources", &params, next),
+        ))
     }
 }

@@ -1,13 +1,15 @@
 //! Sign-up, and what staff do to accounts: roles and suspensions.
 
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use resourcify_app::App;
+use resourcify_app::{App, ResourceQuery};
 use resourcify_domain::user::Registration;
 
 use crate::ApiError;
-use crate::dto::{ModerationReason, NewUser, RegisteredUser};
+use crate::cached::{CachedResponse, PUBLIC_REVALIDATE, page_path};
+use crate::dto::{ModerationReason, NewUser, Profile, RegisteredUser, ResourceList, min_position};
+use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, command_meta};
 use crate::security::BearerAuth;
 
@@ -33,6 +35,12 @@ enum RegisterResponse {
         #[oai(header = "Location")] String,
         #[oai(header = "X-Resourcify-Position")] u64,
     ),
+}
+
+#[derive(ApiResponse)]
+enum ProfileResponse {
+    #[oai(status = 200)]
+    Ok(Json<Profile>, #[oai(header = "Cache-Control")] String),
 }
 
 #[OpenApi(prefix_path = "/v1")]
@@ -72,6 +80,86 @@ impl UsersApi {
             }),
             location,
             registered.position,
+        ))
+    }
+
+    /// A user's public profile
+    #[oai(
+        path = "/users/:username",
+        method = "get",
+        operation_id = "getUser",
+        tag = "ApiTags::Users"
+    )]
+    async fn get(
+        &self,
+        username: Path<String>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
+    ) -> Result<ProfileResponse, ApiError> {
+        let position = min_position(min_position_header.0, min_position_query.0);
+        let profile = self.app.profile(&username, position).await?;
+        Ok(ProfileResponse::Ok(
+            Json(profile.into()),
+            PUBLIC_REVALIDATE.to_owned(),
+        ))
+    }
+
+    /// A user's resources
+    ///
+    /// The same list as `GET /v1/resources?author={username}`.
+    #[oai(
+        path = "/users/:username/resources",
+        method = "get",
+        operation_id = "listUserResources",
+        tag = "ApiTags::Users"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    async fn resources(
+        &self,
+        username: Path<String>,
+        /// `new` (default), `top` or `hot`.
+        sort: Query<Option<String>>,
+        /// Page size, 1 to 100 (default 20).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Answers 304 when the page still has this ETag.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
+    ) -> Result<CachedResponse<ResourceList>, ApiError> {
+        let position = min_position(min_position_header.0, min_position_query.0);
+        let query = ResourceQuery {
+            author: Some(&username),
+            sort: sort.0.as_deref(),
+            limit: limit.0,
+            cursor: cursor.0.as_deref(),
+            ..ResourceQuery::default()
+        };
+        let view = self
+            .app
+            .resources_view(query, position, |page| {
+                RenderedJson::render(&ResourceList::from(page))
+            })
+            .await?;
+        let path = format!("/v1/users/{}/resources", username.0);
+        let params = [
+            ("sort", sort.0.clone()),
+            ("limit", limit.0.map(|l| l.to_string())),
+        ];
+        Ok(CachedResponse::new(
+            view,
+            if_none_match.0.as_deref(),
+            |next| page_path(&path, &params, next),
         ))
     }
 

@@ -23,6 +23,8 @@ pub struct RenderedView {
     pub etag: String,
     /// The projection position the view was read at (a lower bound).
     pub position: u64,
+    /// For a page of a list: the cursor of the next page.
+    pub next_cursor: Option<String>,
 }
 
 impl RenderedView {
@@ -34,7 +36,13 @@ impl RenderedView {
             body,
             etag,
             position,
+            next_cursor: None,
         }
+    }
+
+    pub fn with_next_cursor(mut self, next_cursor: Option<String>) -> Self {
+        self.next_cursor = next_cursor;
+        self
     }
 }
 
@@ -107,6 +115,13 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
         if self.generation.load(Ordering::Acquire) == generation {
             self.entries.insert(key, view);
         }
+    }
+
+    /// Drops every entry: for views (lists) that any change may touch.
+    pub fn invalidate_all(&self) {
+        let _writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate_all();
     }
 
     /// Drops the entries of `keys` that were read before `position`, where a

@@ -29,8 +29,10 @@ pub use commands::{CommandMeta, CommandOutcome};
 pub use cursor::Cursor;
 pub use error::AppError;
 pub use positions::ViewPositions;
-pub use queries::{ResourcePage, ResourceQuery};
-pub use resourcify_readmodel::ResourceRow;
+pub use queries::{Account, Page, PageRequest, ResourcePage, ResourceQuery, Sort};
+pub use resourcify_readmodel::{
+    AccountRow, CommentRow, FollowedUser, ModerationEntry, ProfileRow, ResourceRow, TagCount,
+};
 pub use sessions::SessionTokens;
 pub use status::{ProjectionStatus, Readiness, projection_statuses};
 pub use users::Registered;
@@ -88,6 +90,10 @@ struct Inner {
     passwords: Passwords,
     /// Rendered single resources, by id.
     resource_views: ViewCache<uuid::Uuid>,
+    /// Rendered pages of public lists (resources, feed, tags, search), by query.
+    list_views: ViewCache<String>,
+    /// Rendered pages of comment threads, by query.
+    comment_views: ViewCache<String>,
     settings: AppSettings,
 }
 
@@ -115,6 +121,12 @@ impl App {
                     settings.cache_capacity,
                     settings.cache_ttl,
                 ),
+                list_views: ViewCache::new("list", settings.cache_capacity, settings.cache_ttl),
+                comment_views: ViewCache::new(
+                    "comments",
+                    settings.cache_capacity,
+                    settings.cache_ttl,
+                ),
                 settings,
             }),
         }
@@ -127,9 +139,20 @@ impl App {
     /// Applies a projector's notice: wakes waiters and drops changed views.
     pub fn observe(&self, notice: &ViewNotice) {
         self.inner.positions.observe(notice);
-        if notice.projection == Projection::Resources.name() {
-            let ids = notice.keys.iter().filter_map(|k| k.parse().ok());
-            self.inner.resource_views.invalidate(ids, notice.position);
+        match Projection::from_name(&notice.projection) {
+            Some(Projection::Resources) => {
+                let ids = notice.keys.iter().filter_map(|k| k.parse().ok());
+                self.inner.resource_views.invalidate(ids, notice.position);
+                // A change to one resource can move it in, out of, or
+                // within any list; lists are cheap to rebuild.
+                if !notice.keys.is_empty() {
+                    self.inner.list_views.invalidate_all();
+                }
+            }
+            Some(Projection::Comments) if !notice.keys.is_empty() => {
+                self.inner.comment_views.invalidate_all();
+            }
+            _ => {}
         }
     }
 

@@ -20,7 +20,10 @@ pub use error::ReadModelError;
 pub use notice::ViewNotice;
 pub use pool::{PoolSettings, connect};
 pub use queries::{CheckpointRow, ReadModel, RunningQuery};
-pub use rows::{Credentials, ResourceRow, SessionAccess};
+pub use rows::{
+    AccountRow, CommentRow, Credentials, FollowedUser, ModerationEntry, ProfileRow, ResourceRow,
+    SessionAccess, TagCount,
+};
 
 /// Every migration under `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

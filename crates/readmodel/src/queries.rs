@@ -9,7 +9,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::instrument::timed;
-use crate::{Credentials, DeadLetterRow, ReadModelError, ResourceRow, SessionAccess};
+use crate::{
+    AccountRow, CommentRow, Credentials, DeadLetterRow, FollowedUser, ModerationEntry, ProfileRow,
+    ReadModelError, ResourceRow, SessionAccess, TagCount,
+};
 
 /// Read access to the views, for the API.
 #[derive(Debug, Clone)]
@@ -57,43 +60,202 @@ impl ReadModel {
         .await
     }
 
-    /// Newest first, strictly before the keyset position `before`.
+    /// One list (a scope: `all`, `tag:…`, `kind:…`, `author:…`), newest
+    /// first, strictly before the keyset position `before`.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resources_newest(
         &self,
+        scope: &str,
         before: i64,
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
-        timed(
-            "resources_newest",
-            self.slow_after,
-            sqlx::query_file_as!(ResourceRow, "queries/resources_newest.sql", before, limit)
-                .fetch_all(&self.pool),
+        let rows = sqlx::query_file_as!(
+            ResourceRow,
+            "queries/resources_newest.sql",
+            scope,
+            before,
+            limit
         )
-        .await
+        .fetch_all(&self.pool);
+        timed("resources_newest", self.slow_after, rows).await
     }
 
-    /// One tag's resources, newest first, strictly before `before`.
+    /// One list, most upvoted first, strictly after the keyset `(votes, listed_at)`.
     #[tracing::instrument(level = "debug", skip(self))]
-    pub async fn resources_by_tag(
+    pub async fn resources_top(
         &self,
-        tag: &str,
+        scope: &str,
+        (votes, listed_at): (i32, i64),
+        limit: i64,
+    ) -> Result<Vec<ResourceRow>, ReadModelError> {
+        let rows = sqlx::query_file_as!(
+            ResourceRow,
+            "queries/resources_top.sql",
+            scope,
+            votes,
+            listed_at,
+            limit
+        )
+        .fetch_all(&self.pool);
+        timed("resources_top", self.slow_after, rows).await
+    }
+
+    /// One list, hottest first, strictly after the keyset `(hot, listed_at)`.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn resources_hot(
+        &self,
+        scope: &str,
+        (hot, listed_at): (f64, i64),
+        limit: i64,
+    ) -> Result<Vec<ResourceRow>, ReadModelError> {
+        let rows = sqlx::query_file_as!(
+            ResourceRow,
+            "queries/resources_hot.sql",
+            scope,
+            hot,
+            listed_at,
+            limit
+        )
+        .fetch_all(&self.pool);
+        timed("resources_hot", self.slow_after, rows).await
+    }
+
+    /// Several lists merged, newest first (a personal feed).
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn resources_in_scopes(
+        &self,
+        scopes: &[String],
         before: i64,
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
-        timed(
-            "resources_by_tag",
-            self.slow_after,
-            sqlx::query_file_as!(
-                ResourceRow,
-                "queries/resources_by_tag.sql",
-                tag,
-                before,
-                limit
-            )
-            .fetch_all(&self.pool),
+        let rows = sqlx::query_file_as!(
+            ResourceRow,
+            "queries/resources_in_scopes.sql",
+            scopes,
+            before,
+            limit
         )
-        .await
+        .fetch_all(&self.pool);
+        timed("resources_in_scopes", self.slow_after, rows).await
+    }
+
+    /// Full-text search, best match first, after the keyset `(rank, listed_at)`.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn resources_search(
+        &self,
+        query: &str,
+        (rank, listed_at): (f64, i64),
+        limit: i64,
+    ) -> Result<Vec<ResourceRow>, ReadModelError> {
+        let rows = sqlx::query_file_as!(
+            ResourceRow,
+            "queries/resources_search.sql",
+            query,
+            rank,
+            listed_at,
+            limit
+        )
+        .fetch_all(&self.pool);
+        timed("resources_search", self.slow_after, rows).await
+    }
+
+    /// A user's bookmarked resources, newest bookmark first.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn bookmarks_by_user(
+        &self,
+        user_id: Uuid,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<ResourceRow>, ReadModelError> {
+        let rows = sqlx::query_file_as!(
+            ResourceRow,
+            "queries/bookmarks_by_user.sql",
+            user_id,
+            before,
+            limit
+        )
+        .fetch_all(&self.pool);
+        timed("bookmarks_by_user", self.slow_after, rows).await
+    }
+
+    /// Tags by how many resources carry them, after the keyset `(count, tag)`.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn tags_by_count(
+        &self,
+        (count, tag): (i32, &str),
+        limit: i64,
+    ) -> Result<Vec<TagCount>, ReadModelError> {
+        let rows = sqlx::query_file_as!(TagCount, "queries/tags_by_count.sql", count, tag, limit)
+            .fetch_all(&self.pool);
+        timed("tags_by_count", self.slow_after, rows).await
+    }
+
+    /// A resource's comments in thread order, after the path `after`.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn comments_by_resource(
+        &self,
+        resource_id: Uuid,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<CommentRow>, ReadModelError> {
+        let rows = sqlx::query_file_as!(
+            CommentRow,
+            "queries/comments_by_resource.sql",
+            resource_id,
+            after,
+            limit
+        )
+        .fetch_all(&self.pool);
+        timed("comments_by_resource", self.slow_after, rows).await
+    }
+
+    /// The moderation log, newest first, strictly before `before`.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn moderation_log(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<ModerationEntry>, ReadModelError> {
+        let rows = sqlx::query_file_as!(
+            ModerationEntry,
+            "queries/moderation_log_page.sql",
+            before,
+            limit
+        )
+        .fetch_all(&self.pool);
+        timed("moderation_log_page", self.slow_after, rows).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn profile_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<ProfileRow>, ReadModelError> {
+        let row = sqlx::query_file_as!(ProfileRow, "queries/profile_by_username.sql", username)
+            .fetch_optional(&self.pool);
+        timed("profile_by_username", self.slow_after, row).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn account_by_id(&self, user_id: Uuid) -> Result<Option<AccountRow>, ReadModelError> {
+        let row = sqlx::query_file_as!(AccountRow, "queries/account_by_id.sql", user_id)
+            .fetch_optional(&self.pool);
+        timed("account_by_id", self.slow_after, row).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn followed_tags(&self, user_id: Uuid) -> Result<Vec<String>, ReadModelError> {
+        let rows = sqlx::query_file_scalar!("queries/followed_tags_by_user.sql", user_id)
+            .fetch_all(&self.pool);
+        timed("followed_tags_by_user", self.slow_after, rows).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn followed_users(&self, user_id: Uuid) -> Result<Vec<FollowedUser>, ReadModelError> {
+        let rows =
+            sqlx::query_file_as!(FollowedUser, "queries/followed_users_by_user.sql", user_id)
+                .fetch_all(&self.pool);
+        timed("followed_users_by_user", self.slow_after, rows).await
     }
 
     /// Looks a user up by username or e-mail (both stored normalised).

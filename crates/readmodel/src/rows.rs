@@ -7,7 +7,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceRow {
     pub id: Uuid,
-    /// Stream position of the submission; the keyset key of every newest-first list.
+    /// Stream position of the submission, the keyset key of every
+    /// newest-first list (for bookmarks: of the bookmark).
     pub listed_at: i64,
     pub title: String,
     pub url: String,
@@ -23,6 +24,9 @@ pub struct ResourceRow {
     pub votes: i32,
     pub hidden: bool,
     pub retracted: bool,
+    /// The score of the list it was read from: the hot score, or the text
+    /// rank for a search. Part of the keyset of hot lists and searches.
+    pub score: f64,
 }
 
 impl ResourceRow {
@@ -58,4 +62,72 @@ impl std::fmt::Debug for Credentials {
             .field("username", &self.username)
             .finish_non_exhaustive()
     }
+}
+
+/// A tag and how many visible resources carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCount {
+    pub tag: String,
+    pub resources: i32,
+}
+
+/// A comment in thread order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommentRow {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub author_id: Uuid,
+    /// `None` once the author deleted their account.
+    pub author_username: Option<String>,
+    /// Empty once the comment is gone.
+    pub body: String,
+    pub depth: i32,
+    /// The thread-order keyset key.
+    pub path: String,
+    pub posted_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub gone: bool,
+}
+
+/// One entry of the public moderation log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModerationEntry {
+    pub position: i64,
+    pub action: String,
+    pub subject_kind: String,
+    pub subject_id: Uuid,
+    pub reason: String,
+    pub moderator_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+/// A public profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileRow {
+    pub user_id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub bio: String,
+    pub website: String,
+    pub registered_at: DateTime<Utc>,
+}
+
+/// One's own account: the profile and one's standing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRow {
+    pub user_id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub bio: String,
+    pub website: String,
+    pub registered_at: DateTime<Utc>,
+    pub roles: Vec<String>,
+    pub suspended: bool,
+}
+
+/// A user someone follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedUser {
+    pub user_id: Uuid,
+    pub username: String,
 }

@@ -65,8 +65,33 @@ impl TestApp {
     }
 
     /// Waits until every projection has applied the head of the log, and
-    /// returns that head.
+    /// returns that head. Fails the test if any event was dead-lettered on
+    /// the way: a projection that parks good events is a bug.
     pub async fn wait_until_caught_up(&self) -> u64 {
+        let head = self.wait_until_caught_up_allowing_dead_letters().await;
+        let checkpoints = self
+            .reads
+            .projection_checkpoints()
+            .await
+            .expect("checkpoints are readable");
+        for checkpoint in checkpoints {
+            if checkpoint.dead_letters > 0 {
+                let letters = self
+                    .reads
+                    .dead_letters_after("", -1, 10)
+                    .await
+                    .expect("dead letters are readable");
+                panic!(
+                    "{} dead-lettered {} event(s): {letters:#?}",
+                    checkpoint.projection, checkpoint.dead_letters
+                );
+            }
+        }
+        head
+    }
+
+    /// [`Self::wait_until_caught_up`] for tests that dead-letter on purpose.
+    pub async fn wait_until_caught_up_allowing_dead_letters(&self) -> u64 {
         let head = self.head().await;
         let positions = ViewPositions::new(self.reads.clone());
         for projection in Projection::ALL {

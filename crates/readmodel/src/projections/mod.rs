@@ -1,6 +1,8 @@
 //! The projections: each owns its tables and turns a batch of events into
 //! set-based writes. The projector engine decides when; this decides what.
 
+mod bookmarks;
+mod comments;
 mod resources;
 mod users;
 
@@ -21,18 +23,29 @@ pub enum Projection {
     /// Credentials, sessions and standing (for login and every access
     /// check), profiles and follows.
     Users,
-    /// Resources, their authors, tags and votes, and the moderation log.
+    /// Resources, their authors, lists, tags and votes, and the moderation log.
     Resources,
+    /// Threaded comments.
+    Comments,
+    /// Each user's bookmarks.
+    Bookmarks,
 }
 
 impl Projection {
-    pub const ALL: [Self; 2] = [Self::Users, Self::Resources];
+    pub const ALL: [Self; 4] = [
+        Self::Users,
+        Self::Resources,
+        Self::Comments,
+        Self::Bookmarks,
+    ];
 
     /// The name used for its checkpoint, dead letters and notices.
     pub fn name(self) -> &'static str {
         match self {
             Self::Users => "users",
             Self::Resources => "resources",
+            Self::Comments => "comments",
+            Self::Bookmarks => "bookmarks",
         }
     }
 
@@ -70,6 +83,16 @@ impl Projection {
                 EventType::VOTE_WITHDRAWN.name,
                 EventType::COMMENT_REMOVED.name,
             ],
+            Self::Comments => &[
+                EventType::COMMENT_POSTED.name,
+                EventType::COMMENT_EDITED.name,
+                EventType::COMMENT_DELETED.name,
+                EventType::COMMENT_REMOVED.name,
+            ],
+            Self::Bookmarks => &[
+                EventType::BOOKMARK_ADDED.name,
+                EventType::BOOKMARK_REMOVED.name,
+            ],
         }
     }
 
@@ -97,6 +120,8 @@ impl Projection {
         match self {
             Self::Users => users::apply(tx, events).await,
             Self::Resources => resources::apply(tx, events).await,
+            Self::Comments => comments::apply(tx, events).await,
+            Self::Bookmarks => bookmarks::apply(tx, events).await,
         }
     }
 }

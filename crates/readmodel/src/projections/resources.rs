@@ -1,5 +1,8 @@
-//! Projection "resources": resources with their tags and vote counts, their
-//! authors' public names, and the public moderation log.
+//! Projection "resources": resources with their vote counts, every list
+//! they appear in, tag counts, their authors' public names, and the public
+//! moderation log.
+
+use std::collections::BTreeMap;
 
 use resourcify_domain::DomainEvent;
 use resourcify_domain::comment::CommentEvent;
@@ -101,7 +104,7 @@ pub(super) async fn apply(
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                sync_tags(tx, &ids).await?;
+                sync_listings(tx, &ids).await?;
                 ids
             }
             Change::Retracted => {
@@ -115,7 +118,7 @@ pub(super) async fn apply(
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                sync_tags(tx, &ids).await?;
+                sync_listings(tx, &ids).await?;
                 ids
             }
             Change::Hidden | Change::Restored => {
@@ -147,11 +150,11 @@ pub(super) async fn apply(
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                sync_tags(tx, &ids).await?;
+                sync_listings(tx, &ids).await?;
                 ids
             }
             Change::VoteCast => {
-                sqlx::query_scalar!(
+                let ids = sqlx::query_scalar!(
                     "WITH counted AS (
                          INSERT INTO resource_votes (resource_id, user_id, voted_at)
                          SELECT resource_id, user_id, at
@@ -167,10 +170,12 @@ pub(super) async fn apply(
                     rows
                 )
                 .fetch_all(&mut *tx)
-                .await?
+                .await?;
+                rescore_listings(tx, &ids).await?;
+                ids
             }
             Change::VoteWithdrawn => {
-                sqlx::query_scalar!(
+                let ids = sqlx::query_scalar!(
                     "WITH uncounted AS (
                          DELETE FROM resource_votes v
                          USING jsonb_to_recordset($1::jsonb) AS b(resource_id uuid, user_id uuid)
@@ -184,7 +189,9 @@ pub(super) async fn apply(
                     rows
                 )
                 .fetch_all(&mut *tx)
-                .await?
+                .await?;
+                rescore_listings(tx, &ids).await?;
+                ids
             }
             Change::CommentRemoved => {
                 sqlx::query!(
@@ -206,49 +213,101 @@ pub(super) async fn apply(
     Ok(touched.iter().map(ToString::to_string).collect())
 }
 
-/// Inserts new resources with one row per tag; `ord` (the stream position)
-/// becomes `listed_at`, the newest-first keyset key.
+/// Inserts new resources; `ord` (the stream position) becomes `listed_at`,
+/// the newest-first keyset key.
 async fn submit(tx: &mut PgConnection, rows: Value) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar!(
-        r#"WITH batch AS (
-               SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
-                   resource_id uuid, ord bigint, title text, url text, canonical_url text,
-                   description text, tags text[], kind text, author_id uuid,
-                   submitted_at timestamptz)
-           ), inserted AS (
-               INSERT INTO resources (id, listed_at, title, url, canonical_url, description, tags,
-                                      kind, author_id, created_at, updated_at, version)
-               SELECT resource_id, ord, title, url, canonical_url, description, tags, kind,
-                      author_id, submitted_at, submitted_at, 1
-               FROM batch
-               ON CONFLICT (id) DO NOTHING
-               RETURNING id, listed_at, tags
-           ), tagged AS (
-               INSERT INTO resource_tags (tag, listed_at, resource_id)
-               SELECT unnest(tags), listed_at, id FROM inserted
-               ON CONFLICT DO NOTHING
-           )
-           SELECT id AS "id!" FROM inserted"#,
+    let ids = sqlx::query_scalar!(
+        r#"INSERT INTO resources (id, listed_at, title, url, canonical_url, description, tags,
+                                  kind, author_id, created_at, updated_at, version)
+           SELECT resource_id, ord, title, url, canonical_url, description, tags, kind,
+                  author_id, submitted_at, submitted_at, 1
+           FROM jsonb_to_recordset($1::jsonb) AS b(
+               resource_id uuid, ord bigint, title text, url text, canonical_url text,
+               description text, tags text[], kind text, author_id uuid,
+               submitted_at timestamptz)
+           ON CONFLICT (id) DO NOTHING
+           RETURNING id"#,
         rows
     )
     .fetch_all(&mut *tx)
-    .await
+    .await?;
+    sync_listings(tx, &ids).await?;
+    Ok(ids)
 }
 
-/// Makes the per-tag list rows of `ids` match their resources: a row per tag
-/// while the resource is visible to everyone, none otherwise.
-async fn sync_tags(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+/// Makes the list rows of `ids` match their resources: a row in every list
+/// a resource belongs to while everyone may see it, none otherwise; and
+/// keeps the tag counts in step.
+async fn sync_listings(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    sqlx::query!("DELETE FROM resource_tags WHERE resource_id = ANY($1)", ids)
-        .execute(&mut *tx)
-        .await?;
+    let removed = sqlx::query_scalar!(
+        "DELETE FROM resource_listings WHERE resource_id = ANY($1) RETURNING scope",
+        ids
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let added = sqlx::query_scalar!(
+        r#"INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
+           SELECT s.scope, r.listed_at, r.id, r.votes, resource_hot(r.votes, r.created_at)
+           FROM resources r
+           CROSS JOIN LATERAL (
+               SELECT 'all'
+               UNION ALL SELECT 'tag:' || t FROM unnest(r.tags) AS t
+               UNION ALL SELECT 'kind:' || r.kind
+               UNION ALL SELECT 'author:' || r.author_id
+           ) AS s (scope)
+           WHERE r.id = ANY($1) AND NOT r.hidden AND NOT r.retracted
+           RETURNING scope AS "scope!""#,
+        ids
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut deltas: BTreeMap<&str, i32> = BTreeMap::new();
+    for scope in &removed {
+        if let Some(tag) = scope.strip_prefix("tag:") {
+            *deltas.entry(tag).or_default() -= 1;
+        }
+    }
+    for scope in &added {
+        if let Some(tag) = scope.strip_prefix("tag:") {
+            *deltas.entry(tag).or_default() += 1;
+        }
+    }
+    deltas.retain(|_, delta| *delta != 0);
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let tags: Vec<String> = deltas.keys().map(|t| (*t).to_owned()).collect();
+    let changes: Vec<i32> = deltas.into_values().collect();
     sqlx::query!(
-        "INSERT INTO resource_tags (tag, listed_at, resource_id)
-         SELECT unnest(tags), listed_at, id FROM resources
-         WHERE id = ANY($1) AND NOT hidden AND NOT retracted
-         ON CONFLICT DO NOTHING",
+        // The inserted row must pass the CHECK (>= 0) even when it turns
+        // into an update, so it carries the delta clamped, and the update
+        // takes the delta itself.
+        "WITH d AS (SELECT * FROM UNNEST($1::text[], $2::int[]) AS d (tag, delta))
+         INSERT INTO tag_counts (tag, resources)
+         SELECT tag, greatest(delta, 0) FROM d
+         ON CONFLICT (tag) DO UPDATE
+         SET resources = tag_counts.resources + (SELECT delta FROM d WHERE d.tag = EXCLUDED.tag)",
+        &tags,
+        &changes
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Carries new vote counts into the list rows (top and hot sort by them).
+async fn rescore_listings(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        "UPDATE resource_listings l
+         SET votes = r.votes, hot = resource_hot(r.votes, r.created_at)
+         FROM resources r
+         WHERE l.resource_id = r.id AND r.id = ANY($1)",
         ids
     )
     .execute(&mut *tx)

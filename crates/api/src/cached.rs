@@ -1,0 +1,106 @@
+//! Answers built from rendered views: ETag and `If-None-Match` (304),
+//! `Cache-Control`, `X-Cache`, and the RFC 8288 `Link` to the next page.
+
+use std::sync::Arc;
+
+use poem_openapi::ApiResponse;
+use poem_openapi::types::{ToJSON, Type};
+use resourcify_app::{CacheOutcome, RenderedView};
+
+use crate::rendered::RenderedJson;
+
+/// Public data: shared caches may keep it, but must revalidate (cheap: 304).
+pub(crate) const PUBLIC_REVALIDATE: &str = "public, max-age=0, must-revalidate";
+/// One user's data: never stored by shared caches.
+pub(crate) const PRIVATE: &str = "private, no-store";
+
+#[derive(ApiResponse)]
+pub(crate) enum CachedResponse<T: Type + ToJSON + Send> {
+    #[oai(status = 200)]
+    Ok(
+        RenderedJson<T>,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Cache-Control")] String,
+        /// `hit` when answered from this node's memory, `miss` otherwise.
+        #[oai(header = "X-Cache")]
+        String,
+        /// `<…>; rel="next"` (RFC 8288) while there are more pages.
+        #[oai(header = "Link")]
+        Option<String>,
+    ),
+    /// Unchanged since the `If-None-Match` ETag.
+    #[oai(status = 304)]
+    NotModified(
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Cache-Control")] String,
+    ),
+}
+
+impl<T: Type + ToJSON + Send> CachedResponse<T> {
+    /// The answer for `view`; `next_page` turns its next cursor into the
+    /// path of the next page.
+    pub(crate) fn new(
+        (view, outcome): (Arc<RenderedView>, CacheOutcome),
+        if_none_match: Option<&str>,
+        next_page: impl FnOnce(&str) -> String,
+    ) -> Self {
+        let cache_control = PUBLIC_REVALIDATE.to_owned();
+        let matches = if_none_match.is_some_and(|tags| {
+            tags.split(',')
+                .any(|t| t.trim() == view.etag || t.trim() == "*")
+        });
+        if matches {
+            return Self::NotModified(view.etag.clone(), cache_control);
+        }
+        let cache = match outcome {
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Miss => "miss",
+        };
+        let link = view
+            .next_cursor
+            .as_deref()
+            .map(|cursor| format!("<{}>; rel=\"next\"", next_page(cursor)));
+        Self::Ok(
+            RenderedJson::from_bytes(view.body.clone()),
+            view.etag.clone(),
+            cache_control,
+            cache.to_owned(),
+            link,
+        )
+    }
+}
+
+/// `path?name=value&…&cursor=…`, with the given parameters that are set.
+pub(crate) fn page_path(path: &str, params: &[(&str, Option<String>)], cursor: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        if let Some(value) = value {
+            query.append_pair(name, value);
+        }
+    }
+    query.append_pair("cursor", cursor);
+    format!("{path}?{}", query.finish())
+}
+
+/// One user's data: never cached by anyone but the user.
+#[derive(ApiResponse)]
+pub(crate) enum PrivateResponse<T: Type + ToJSON + Send> {
+    #[oai(status = 200)]
+    Ok(
+        poem_openapi::payload::Json<T>,
+        #[oai(header = "Cache-Control")] String,
+        /// `<…>; rel="next"` (RFC 8288) while there are more pages.
+        #[oai(header = "Link")]
+        Option<String>,
+    ),
+}
+
+impl<T: Type + ToJSON + Send> PrivateResponse<T> {
+    pub(crate) fn new(body: T, next_page: Option<String>) -> Self {
+        Self::Ok(
+            poem_openapi::payload::Json(body),
+            PRIVATE.to_owned(),
+            next_page.map(|path| format!("<{path}>; rel=\"next\"")),
+        )
+    }
+}

@@ -1,0 +1,8 @@
+-- A resource's comments in thread order (depth-first, oldest first).
+SELECT c.id, c.parent_id, c.author_id, a.username AS author_username, c.body,
+       c.depth, c.path, c.posted_at, c.edited_at, c.gone
+FROM comments c
+LEFT JOIN resource_authors a ON a.user_id = c.author_id
+WHERE c.resource_id = $1 AND c.path > $2
+ORDER BY c.path
+LIMIT $3

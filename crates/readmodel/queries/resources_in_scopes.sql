@@ -1,0 +1,18 @@
+-- Newest first across several lists (a personal feed): each list gives at
+-- most one page from its own index range, then the pages are merged.
+SELECT DISTINCT ON (l.listed_at)
+       r.id, l.listed_at, r.title, r.url, r.description, r.tags, r.kind,
+       r.author_id, a.username AS author_username,
+       r.created_at, r.updated_at, r.version, r.votes, r.hidden, r.retracted,
+       l.hot AS score
+FROM unnest($1::text[]) AS wanted (scope)
+CROSS JOIN LATERAL (
+    SELECT listed_at, resource_id, hot FROM resource_listings
+    WHERE scope = wanted.scope AND listed_at < $2
+    ORDER BY listed_at DESC
+    LIMIT $3
+) AS l
+JOIN resources r ON r.id = l.resource_id
+LEFT JOIN resource_authors a ON a.user_id = r.author_id
+ORDER BY l.listed_at DESC
+LIMIT $3

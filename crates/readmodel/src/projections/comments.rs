@@ -1,0 +1,82 @@
+//! Projection "comments": threads of comments per resource.
+
+use resourcify_domain::DomainEvent;
+use resourcify_domain::comment::CommentEvent;
+use sqlx::PgConnection;
+
+use super::{Positioned, runs};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Posted,
+    Edited,
+    Gone,
+}
+
+fn change_of(event: &DomainEvent) -> Option<Change> {
+    match event {
+        DomainEvent::Comment(CommentEvent::Posted(_)) => Some(Change::Posted),
+        DomainEvent::Comment(CommentEvent::Edited(_)) => Some(Change::Edited),
+        DomainEvent::Comment(CommentEvent::Deleted(_) | CommentEvent::Removed(_)) => {
+            Some(Change::Gone)
+        }
+        _ => None,
+    }
+}
+
+/// Keys are resource ids: a change to a comment changes its resource's thread.
+pub(super) async fn apply(
+    tx: &mut PgConnection,
+    events: &[Positioned<'_>],
+) -> sqlx::Result<Vec<String>> {
+    let mut touched = Vec::new();
+    for run in runs(events, change_of) {
+        touched.extend(run.keys("resource_id"));
+        let rows = run.rows;
+        let statement = match run.kind {
+            // A comment's path is its parent's path and its own position;
+            // a reply may arrive in the same batch as its parent, so paths
+            // are worked out down each thread of the batch.
+            Change::Posted => sqlx::query!(
+                "WITH RECURSIVE b AS (
+                     SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
+                         comment_id uuid, resource_id uuid, parent_id uuid, author_id uuid,
+                         body text, at timestamptz, ord bigint)
+                 ), placed (comment_id, path, depth) AS (
+                     SELECT b.comment_id,
+                            coalesce(p.path || '.', '') || lpad(b.ord::text, 20, '0'),
+                            coalesce(p.depth + 1, 0)
+                     FROM b LEFT JOIN comments p ON p.id = b.parent_id
+                     WHERE b.parent_id IS NULL OR p.id IS NOT NULL
+                     UNION ALL
+                     SELECT c.comment_id, placed.path || '.' || lpad(c.ord::text, 20, '0'),
+                            placed.depth + 1
+                     FROM b c JOIN placed ON c.parent_id = placed.comment_id
+                 )
+                 INSERT INTO comments (id, resource_id, parent_id, author_id, body, path, depth,
+                                       posted_at)
+                 SELECT b.comment_id, b.resource_id, b.parent_id, b.author_id, b.body,
+                        placed.path, placed.depth, b.at
+                 FROM b JOIN placed USING (comment_id)
+                 ON CONFLICT (id) DO NOTHING",
+                rows
+            ),
+            Change::Edited => sqlx::query!(
+                "UPDATE comments c SET body = b.body, edited_at = b.at
+                 FROM (SELECT DISTINCT ON (comment_id) * FROM jsonb_to_recordset($1::jsonb) AS b(
+                           comment_id uuid, body text, at timestamptz, ord bigint)
+                       ORDER BY comment_id, ord DESC) b
+                 WHERE c.id = b.comment_id AND NOT c.gone",
+                rows
+            ),
+            Change::Gone => sqlx::query!(
+                "UPDATE comments c SET gone = true, body = ''
+                 FROM jsonb_to_recordset($1::jsonb) AS b(comment_id uuid)
+                 WHERE c.id = b.comment_id",
+                rows
+            ),
+        };
+        statement.execute(&mut *tx).await?;
+    }
+    Ok(touched)
+}
