@@ -191,3 +191,38 @@ async fn every_command_admits_exactly_who_it_should(_: PgPoolOptions, db: PgConn
         }
     }
 }
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn no_one_sets_their_own_standing_or_a_resources_author(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    for sneaky in [
+        json!({"bio": "hi", "roles": ["admin"]}),
+        json!({"suspended": false}),
+        json!({"username": "root"}),
+    ] {
+        let refused = app.patch("/v1/me", &sneaky, &ada.token).await;
+        refused.assert_problem(400);
+    }
+    let resource = id_of(&app.submit(&ada.token, json!({})).await);
+    for sneaky in [
+        json!({"title": "Fine title", "author_id": uuid::Uuid::now_v7()}),
+        json!({"votes": 1000}),
+        json!({"url": "https://example.org/elsewhere"}),
+    ] {
+        app.patch(&format!("/v1/resources/{resource}"), &sneaky, &ada.token)
+            .await
+            .assert_problem(400);
+    }
+    let head = app.wait_until_caught_up().await;
+    let me = app
+        .request(Method::GET, &format!("/v1/me?min_position={head}"), None, Some(&ada.token), None)
+        .await;
+    assert_eq!(me.body["roles"], json!([]));
+    assert_eq!(me.body["bio"], "");
+    let view = app.get_at(&format!("/v1/resources/{resource}"), head).await;
+    assert_eq!((view.body["version"].clone(), view.body["votes"].clone()), (json!(1), json!(0)));
+}

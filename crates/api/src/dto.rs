@@ -111,8 +111,10 @@ impl From<resourcify_app::CommandOutcome> for CommandResult {
 }
 
 /// A profile change; absent fields stay as they are, empty strings clear.
+/// Any other field (a role, say) is refused: no one changes their own
+/// standing here.
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct ProfilePatch {
     /// Up to 50 characters.
     pub display_name: Option<String>,
@@ -155,9 +157,10 @@ impl Example for ModerationReason {
     }
 }
 
-/// A resource change; absent fields stay as they are. The URL cannot change.
+/// A resource change; absent fields stay as they are. The URL, the author
+/// and the counts cannot change here, and naming them is refused.
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct ResourcePatch {
     /// 3 to 200 characters.
     pub title: Option<String>,

@@ -1,37 +1,53 @@
-//! `just bench`: starts Resourcify nodes in this (release) process, seeds
-//! them through the real event path, drives them with `wrk` on loopback, and
-//! prints every figure as a ratio to a baseline measured in the same run.
-//!
-//! Measured now: what the protective middleware (request ids, metrics, rate
-//! limits) costs on a warm read, against the same node without it.
+//! `just bench`: starts Resourcify nodes in this (release) process over
+//! 100,000 resources appended to the event log, drives them with `wrk` on
+//! loopback, and prints every figure as a ratio to baselines measured in the
+//! same run: a constant answer (the HTTP stack's ceiling) and a plain
+//! handler reading the same row from an indexed Postgres table.
 
+mod baselines;
+mod seed;
 mod wrk;
 
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use resourcify::{NodeSettings, Roles, RunningNode};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
 use resourcify_app::{AppSettings, TokenSecret};
-use resourcify_readmodel::PoolSettings;
+use resourcify_readmodel::{PoolSettings, ReadModel};
 use resourcify_testkit::NamespaceGuard;
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
 
-const SEEDED_RESOURCES: usize = 200;
+const SEEDED_RESOURCES: usize = 100_000;
 const CONNECTIONS: u32 = 32;
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 5;
 const RUN: Duration = Duration::from_secs(3);
+
+/// How a node under test differs from the default.
+#[derive(Debug, Clone, Copy)]
+enum Variant {
+    /// The API as deployed.
+    Full,
+    /// Without request ids, metrics and rate limits.
+    Bare,
+    /// With no view cache: every read goes to Postgres.
+    Uncached,
+}
 
 fn settings(
     database: &PgConnectOptions,
     guard: &NamespaceGuard,
     roles: Roles,
-    bare: bool,
+    variant: Variant,
 ) -> NodeSettings {
     // Budgets no benchmark reaches: the limiter still runs on every request.
     let unlimited = Budget::from_str("4000000000/s").expect("a budget");
+    let mut app = AppSettings::with_secret(TokenSecret::new("bench-secret"));
+    if let Variant::Uncached = variant {
+        app.cache_capacity = 0;
+    }
     NodeSettings {
         database: database.clone(),
         nats_url: resourcify_testkit::nats_url(),
@@ -40,10 +56,10 @@ fn settings(
         replicas: 1,
         roles,
         migrate: false,
-        app: AppSettings::with_secret(TokenSecret::new("bench-secret")),
+        app,
         api: ApiSettings {
             rate_limits: RateLimitSettings::uniform(unlimited),
-            bare,
+            bare: matches!(variant, Variant::Bare),
             ..ApiSettings::default()
         },
         slow_query: Duration::from_millis(250),
@@ -56,9 +72,9 @@ fn base_url(node: &RunningNode) -> String {
     format!("http://{}", node.addr.expect("the API listens"))
 }
 
-/// Registers one author and submits resources through the API; returns the
-/// id of the last one and its position.
-async fn seed(http: &reqwest::Client, base: &str) -> anyhow::Result<(String, u64)> {
+/// Registers the author the seeded resources belong to, through the API,
+/// and returns their id and an access token.
+async fn author(http: &reqwest::Client, base: &str) -> anyhow::Result<(uuid::Uuid, String)> {
     let registered: Value = http
         .post(format!("{base}/v1/users"))
         .json(&json!({"username": "bench", "email": "bench@example.org", "password": "benchmark password"}))
@@ -77,30 +93,9 @@ async fn seed(http: &reqwest::Client, base: &str) -> anyhow::Result<(String, u64
         .error_for_status()?
         .json()
         .await?;
+    let id = registered["user_id"].as_str().context("an id")?.parse()?;
     let token = session["access_token"].as_str().context("a token")?;
-    let mut last = (String::new(), 0);
-    for i in 0..SEEDED_RESOURCES {
-        let submitted: Value = http
-            .post(format!("{base}/v1/resources"))
-            .bearer_auth(token)
-            .json(&json!({
-                "title": format!("Benchmark resource {i}"),
-                "url": format!("https://example.org/bench/{i}"),
-                "description": "A resource that exists to be read many times.",
-                "tags": ["bench", format!("t{}", i % 10)],
-                "kind": "article",
-            }))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        last = (
-            submitted["id"].as_str().context("an id")?.to_owned(),
-            submitted["position"].as_u64().context("a position")?,
-        );
-    }
-    Ok(last)
+    Ok((id, token.to_owned()))
 }
 
 #[tokio::main]
@@ -128,9 +123,38 @@ async fn main() -> anyhow::Result<()> {
     result
 }
 
+/// One row of the report.
+struct Scenario {
+    label: &'static str,
+    url: String,
+    script: Option<std::path::PathBuf>,
+    /// What it is divided by, and the least ratio it must reach.
+    target: Option<(Baseline, f64)>,
+    runs: Vec<wrk::Measurement>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Baseline {
+    Constant,
+    PlainPostgres,
+    NoMiddleware,
+}
+
+impl Scenario {
+    fn new(label: &'static str, url: String, target: Option<(Baseline, f64)>) -> Self {
+        Self {
+            label,
+            url,
+            script: None,
+            target,
+            runs: Vec::new(),
+        }
+    }
+}
+
 async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Result<()> {
-    // Two API nodes that differ only in the middleware, and the projectors
-    // on a node of their own, so both API nodes carry the same background.
+    // The projectors on a node of their own, so every API node carries the
+    // same background.
     let api_only = Roles {
         api: true,
         projector: false,
@@ -139,69 +163,172 @@ async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Res
         api: false,
         projector: true,
     };
-    let _projectors = resourcify::start(settings(database, guard, projector_only, false)).await?;
-    let full = resourcify::start(settings(database, guard, api_only, false)).await?;
-    let bare = resourcify::start(settings(database, guard, api_only, true)).await?;
+    let projectors =
+        resourcify::start(settings(database, guard, projector_only, Variant::Full)).await?;
+    let full = resourcify::start(settings(database, guard, api_only, Variant::Full)).await?;
+    let bare = resourcify::start(settings(database, guard, api_only, Variant::Bare)).await?;
+    let uncached = resourcify::start(settings(database, guard, api_only, Variant::Uncached)).await?;
     let http = reqwest::Client::new();
-    let (id, position) = seed(&http, &base_url(&full)).await?;
-    println!("seeded {SEEDED_RESOURCES} resources through the event log (head {position})");
+    let (author_id, token) = author(&http, &base_url(&full)).await?;
 
-    let path = format!("/v1/resources/{id}");
-    for node in [&full, &bare] {
-        // Waits for the projection, then fills the node's cache.
-        http.get(format!("{}{path}", base_url(node)))
-            .header("X-Resourcify-Min-Position", position)
-            .send()
-            .await?
-            .error_for_status()?;
+    // The dataset, then the time the projections take to build the views.
+    let (id, append_rate) =
+        seed::submissions(&projectors.store, author_id, SEEDED_RESOURCES).await?;
+    let head = projectors.store.head().await?;
+    let started = Instant::now();
+    let pool = resourcify_readmodel::connect(database.clone(), &PoolSettings::default()).await?;
+    let reads = ReadModel::new(pool.clone(), Duration::from_secs(5));
+    while reads.projection_checkpoint("resources").await? < head {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let projected = SEEDED_RESOURCES as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "seeded {SEEDED_RESOURCES} resources: appended at {append_rate:.0} events/s, \
+         projected (resources view, all lists) at {projected:.0} events/s"
+    );
+
+    let baseline = baselines::serve(pool).await?;
+    let detail = format!("/v1/resources/{id}");
+    let warm = [
+        format!("{}{detail}", base_url(&full)),
+        format!("{}{detail}", base_url(&bare)),
+        format!("{}/v1/resources?tag=t7", base_url(&full)),
+        format!("{}/v1/feed", base_url(&full)),
+    ];
+    for url in &warm {
+        http.get(url).send().await?.error_for_status()?;
+    }
+    let miss_url = format!("{}{detail}", base_url(&uncached));
+    for _ in 0..2 {
+        let answer = http.get(&miss_url).send().await?.error_for_status()?;
+        anyhow::ensure!(
+            answer.headers().get("x-cache").is_some_and(|v| v == "miss"),
+            "the uncached node answered from a cache"
+        );
     }
 
-    // Alternating short runs, then medians: drift on the machine hits both alike.
-    let mut bare_runs = Vec::new();
-    let mut full_runs = Vec::new();
+    let mut scenarios = vec![
+        Scenario::new("baseline: constant answer", format!("http://{baseline}/constant"), None),
+        Scenario::new("baseline: plain Postgres row", format!("http://{baseline}/row/{id}"), None),
+        Scenario::new("baseline: warm detail, no middleware", warm[1].clone(), None),
+        Scenario::new("GET /v1/resources/{id}, warm", warm[0].clone(), Some((Baseline::Constant, 0.6))),
+        Scenario::new("GET /v1/resources?tag=…, warm", warm[2].clone(), Some((Baseline::Constant, 0.4))),
+        Scenario::new("GET /v1/feed, warm", warm[3].clone(), Some((Baseline::Constant, 0.4))),
+        Scenario::new("GET /v1/resources/{id}, cache miss", miss_url, Some((Baseline::PlainPostgres, 1.0))),
+        Scenario::new("middleware on a warm detail", warm[0].clone(), Some((Baseline::NoMiddleware, 0.95))),
+    ];
+    // Alternating short runs, then medians: drift on the machine hits all alike.
     for _ in 0..ROUNDS {
-        bare_runs.push(wrk::run(
-            &format!("{}{path}", base_url(&bare)),
-            CONNECTIONS,
-            RUN,
-        )?);
-        full_runs.push(wrk::run(
-            &format!("{}{path}", base_url(&full)),
-            CONNECTIONS,
-            RUN,
-        )?);
+        for scenario in scenarios.iter_mut() {
+            // The middleware row reuses the warm detail runs.
+            if scenario.label.starts_with("middleware") {
+                continue;
+            }
+            let measured = wrk::run(&scenario.url, CONNECTIONS, RUN)?;
+            scenario.runs.push(measured);
+        }
     }
-    let bare = wrk::median(&bare_runs);
-    let full = wrk::median(&full_runs);
+    let warm_detail_runs = scenarios[3].runs.clone();
+    scenarios[7].runs = warm_detail_runs;
 
+    // Writes last: they grow the lists the reads above measured.
+    let script = std::env::temp_dir().join(format!("resourcify-bench-{}.lua", std::process::id()));
+    std::fs::write(&script, post_script(&token))?;
+    let mut post = Scenario::new(
+        "POST /v1/resources",
+        format!("{}/v1/resources", base_url(&full)),
+        None,
+    );
+    post.script = Some(script.clone());
+    for _ in 0..ROUNDS.min(3) {
+        post.runs
+            .push(wrk::run_script(&post.url, Some(&script), CONNECTIONS, RUN)?);
+    }
+    let _ = std::fs::remove_file(&script);
+    scenarios.push(post);
+
+    report(&scenarios);
+    Ok(())
+}
+
+/// A wrk script that submits a new resource (a new URL) with every request.
+fn post_script(token: &str) -> String {
+    format!(
+        r#"math.randomseed(os.time())
+local run = math.random(1, 1000000000)
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{{"title":"Benchmark submission %d","url":"https://bench.example.org/%d/%d","tags":["bench"],"kind":"article"}}', n, run, n)
+  return wrk.format("POST", nil, {{["content-type"] = "application/json", ["authorization"] = "Bearer {token}"}}, body)
+end
+"#
+    )
+}
+
+fn report(scenarios: &[Scenario]) {
+    let median = |label_start: &str| {
+        let scenario = scenarios
+            .iter()
+            .find(|s| s.label.starts_with(label_start))
+            .expect("a baseline row");
+        wrk::median(&scenario.runs)
+    };
+    let constant = median("baseline: constant");
+    let plain = median("baseline: plain Postgres");
+    let bare = median("baseline: warm detail, no middleware");
     println!();
     println!(
-        "GET /v1/resources/{{id}}, warm (cache hit), {CONNECTIONS} connections, median of {ROUNDS} x {}s",
+        "{CONNECTIONS} connections, median of {ROUNDS} alternating runs of {}s (POST: 3)",
         RUN.as_secs()
     );
     println!(
-        "{:<42} {:>9} {:>8} {:>8} {:>11} {:>9} {:>9}",
-        "", "req/s", "p50 ms", "p99 ms", "CPU us/req", "req/s x", "CPU x"
+        "{:<40} {:>9} {:>8} {:>8} {:>10} {:>10} {:>10}  target",
+        "", "req/s", "p50 ms", "p99 ms", "CPU us/req", "x const", "x plain PG"
     );
-    let row = |label: &str, m: &wrk::Measurement| {
+    let mut failed = Vec::new();
+    for scenario in scenarios {
+        let m = wrk::median(&scenario.runs);
+        let verdict = match scenario.target {
+            None => String::new(),
+            Some((against, least)) => {
+                let base = match against {
+                    Baseline::Constant => constant,
+                    Baseline::PlainPostgres => plain,
+                    Baseline::NoMiddleware => bare,
+                };
+                let ratio = m.requests_per_second / base.requests_per_second;
+                let name = match against {
+                    Baseline::Constant => "x const",
+                    Baseline::PlainPostgres => "x plain PG",
+                    Baseline::NoMiddleware => "x no middleware",
+                };
+                let met = ratio >= least;
+                if !met {
+                    failed.push(scenario.label);
+                }
+                format!(
+                    ">= {least:.2} {name}: {ratio:.2} {}",
+                    if met { "met" } else { "NOT MET" }
+                )
+            }
+        };
         println!(
-            "{:<42} {:>9.0} {:>8.3} {:>8.3} {:>11.2} {:>9.2} {:>9.2}",
-            label,
+            "{:<40} {:>9.0} {:>8.3} {:>8.3} {:>10.2} {:>10.2} {:>10.2}  {}",
+            scenario.label,
             m.requests_per_second,
             m.p50_ms,
             m.p99_ms,
             m.cpu_us_per_request,
-            m.requests_per_second / bare.requests_per_second,
-            m.cpu_us_per_request / bare.cpu_us_per_request,
-        )
-    };
-    row("baseline: same node without middleware", &bare);
-    row("with request id + metrics + rate limits", &full);
+            m.requests_per_second / constant.requests_per_second,
+            m.requests_per_second / plain.requests_per_second,
+            verdict,
+        );
+    }
     println!();
-    println!(
-        "middleware cost: {:.1}% of warm-read throughput, {:.1}% more CPU per request (target: under 5%)",
-        (1.0 - full.requests_per_second / bare.requests_per_second) * 100.0,
-        (full.cpu_us_per_request / bare.cpu_us_per_request - 1.0) * 100.0,
-    );
-    Ok(())
+    if failed.is_empty() {
+        println!("every target met");
+    } else {
+        println!("targets not met: {}", failed.join("; "));
+    }
 }

@@ -28,13 +28,27 @@ pub fn check_installed() -> anyhow::Result<()> {
 /// Runs wrk on CPU 0 when `taskset` exists (the server is pinned to CPU 1
 /// by `just bench`), so the two do not fight over one core.
 pub fn run(url: &str, connections: u32, duration: Duration) -> anyhow::Result<Measurement> {
-    let wrk_args = [
+    run_script(url, None, connections, duration)
+}
+
+/// [`run`] with a wrk Lua script that shapes each request.
+pub fn run_script(
+    url: &str,
+    script: Option<&std::path::Path>,
+    connections: u32,
+    duration: Duration,
+) -> anyhow::Result<Measurement> {
+    let mut wrk_args = vec![
         "--latency".to_owned(),
         "-t1".to_owned(),
         format!("-c{connections}"),
         format!("-d{}s", duration.as_secs()),
-        url.to_owned(),
     ];
+    if let Some(script) = script {
+        wrk_args.push("-s".to_owned());
+        wrk_args.push(script.display().to_string());
+    }
+    wrk_args.push(url.to_owned());
     let mut command = if Command::new("taskset").arg("-V").output().is_ok() {
         let mut pinned = Command::new("taskset");
         pinned.args(["-c", "0", "wrk"]);
