@@ -53,7 +53,7 @@ ALTER TABLE resources
     ADD COLUMN retracted boolean NOT NULL DEFAULT false;
 
 CREATE TABLE resource_votes (
-    resource_id  uuid NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+    resource_id  uuid NOT NULL,
     user_id      uuid NOT NULL,
     voted_at     timestamptz NOT NULL,
     PRIMARY KEY (resource_id, user_id)

@@ -16,7 +16,7 @@ RETURN log(greatest(votes, 1)::double precision) + extract(epoch FROM created_at
 CREATE TABLE resource_listings (
     scope        text NOT NULL,
     listed_at    bigint NOT NULL,
-    resource_id  uuid NOT NULL REFERENCES resources (id) ON DELETE CASCADE,
+    resource_id  uuid NOT NULL,
     votes        integer NOT NULL,
     hot          double precision NOT NULL,
     PRIMARY KEY (scope, listed_at)
@@ -85,3 +85,10 @@ CREATE TABLE bookmarks (
     PRIMARY KEY (user_id, resource_id)
 );
 CREATE UNIQUE INDEX bookmarks_newest ON bookmarks (user_id, position DESC);
+
+-- The author's public name on each resource, so that reading a resource or
+-- a page of them is one table, not a join; kept by the same projection
+-- (NULL once the author deleted their account).
+ALTER TABLE resources ADD COLUMN author_username text;
+UPDATE resources r SET author_username = a.username
+FROM resource_authors a WHERE a.user_id = r.author_id;

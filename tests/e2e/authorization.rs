@@ -219,10 +219,19 @@ async fn no_one_sets_their_own_standing_or_a_resources_author(
     }
     let head = app.wait_until_caught_up().await;
     let me = app
-        .request(Method::GET, &format!("/v1/me?min_position={head}"), None, Some(&ada.token), None)
+        .request(
+            Method::GET,
+            &format!("/v1/me?min_position={head}"),
+            None,
+            Some(&ada.token),
+            None,
+        )
         .await;
     assert_eq!(me.body["roles"], json!([]));
     assert_eq!(me.body["bio"], "");
     let view = app.get_at(&format!("/v1/resources/{resource}"), head).await;
-    assert_eq!((view.body["version"].clone(), view.body["votes"].clone()), (json!(1), json!(0)));
+    assert_eq!(
+        (view.body["version"].clone(), view.body["votes"].clone()),
+        (json!(1), json!(0))
+    );
 }

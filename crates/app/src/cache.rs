@@ -6,7 +6,13 @@
 //! that raced with an invalidation must not put its (possibly stale) result
 //! back: every invalidation bumps a generation, and an insert only lands if
 //! the generation is the one seen before the read began.
+//!
+//! Requests that miss the same key at the same time share one read: the
+//! first loads, the others wait for its result. A thousand requests for a
+//! cold, popular page cost one query, not a thousand.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -14,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::sync::watch;
 
 /// A view as sent to clients.
 #[derive(Debug)]
@@ -65,6 +72,27 @@ pub struct ViewCache<K> {
     /// "bump the generation, then invalidate". Held for nanoseconds, on
     /// misses and invalidations only.
     writes: Mutex<()>,
+    /// Loads under way, by key: later misses of the key wait for these.
+    loading: Mutex<HashMap<K, Flight>>,
+}
+
+/// A load under way: `None` while it runs, then `Some` of its view (or of
+/// `None` if it failed, in which case each waiter loads for itself).
+type Flight = watch::Receiver<Option<Option<Arc<RenderedView>>>>;
+
+/// Removes a load's entry however the leading request ends, cancelled too.
+struct Landing<'a, K: Hash + Eq> {
+    loading: &'a Mutex<HashMap<K, Flight>>,
+    key: &'a K,
+}
+
+impl<K: Hash + Eq> Drop for Landing<'_, K> {
+    fn drop(&mut self) {
+        self.loading
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(self.key);
+    }
 }
 
 impl<K> std::fmt::Debug for ViewCache<K> {
@@ -85,9 +113,73 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
             entries: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
+                .support_invalidation_closures()
                 .build(),
             generation: AtomicU64::new(0),
             writes: Mutex::new(()),
+            loading: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// After [`Self::get`] missed (and the view has reached `min_position`):
+    /// the view `load` reads, shared with every request that misses the same
+    /// key meanwhile, and cached unless invalidated during the read.
+    pub async fn load<F, Fut, E>(
+        &self,
+        key: &K,
+        min_position: Option<u64>,
+        load: F,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<RenderedView, E>>,
+    {
+        // Another request may have loaded it while this one waited.
+        let fresh = |view: &Arc<RenderedView>| min_position.is_none_or(|p| view.position >= p);
+        if let Some(view) = self.entries.get(key).filter(fresh) {
+            return Ok((view, CacheOutcome::Hit));
+        }
+        let joined = {
+            let mut loading = self.loading.lock().unwrap_or_else(|p| p.into_inner());
+            match loading.get(key) {
+                Some(flight) => Err(flight.clone()),
+                None => {
+                    let (done, flight) = watch::channel(None);
+                    loading.insert(key.clone(), flight);
+                    Ok(done)
+                }
+            }
+        };
+        match joined {
+            Ok(done) => {
+                let _landing = Landing {
+                    loading: &self.loading,
+                    key,
+                };
+                let generation = self.generation();
+                let loaded = load().await.map(Arc::new);
+                if let Ok(view) = &loaded {
+                    self.insert_unless_invalidated(key.clone(), view.clone(), generation);
+                }
+                done.send_replace(Some(loaded.as_ref().ok().cloned()));
+                loaded.map(|view| (view, CacheOutcome::Miss))
+            }
+            Err(mut flight) => {
+                let shared = match flight.wait_for(Option::is_some).await {
+                    Ok(outcome) => outcome.clone().flatten(),
+                    Err(_) => None,
+                };
+                match shared.filter(|view| min_position.is_none_or(|p| view.position >= p)) {
+                    Some(view) => Ok((view, CacheOutcome::Miss)),
+                    // The shared read failed or is older than asked: read alone.
+                    None => {
+                        let generation = self.generation();
+                        let view = Arc::new(load().await?);
+                        self.insert_unless_invalidated(key.clone(), view.clone(), generation);
+                        Ok((view, CacheOutcome::Miss))
+                    }
+                }
+            }
         }
     }
 
@@ -117,11 +209,15 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
         }
     }
 
-    /// Drops every entry: for views (lists) that any change may touch.
-    pub fn invalidate_all(&self) {
+    /// Drops every entry read before `position`: for views (lists) that any
+    /// change may touch. Entries read at or after it already show it.
+    pub fn invalidate_read_before(&self, position: u64) {
         let _writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.invalidate_all();
+        // Only fails when closures are not enabled, which `new` does.
+        let _ = self
+            .entries
+            .invalidate_entries_if(move |_, view| view.position < position);
     }
 
     /// Drops the entries of `keys` that were read before `position`, where a
@@ -194,5 +290,30 @@ mod tests {
         assert_eq!(a.etag, b.etag);
         assert_ne!(a.etag, c.etag);
         assert!(a.etag.starts_with('"') && a.etag.ends_with('"'));
+    }
+}
+
+#[cfg(test)]
+mod sharing {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_key_share_one_load() {
+        let cache: ViewCache<u32> = ViewCache::new("test", 0, Duration::from_secs(60));
+        let loads = AtomicUsize::new(0);
+        let load = || async {
+            loads.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok::<_, ()>(RenderedView::new(Bytes::from_static(b"{}"), 3))
+        };
+        let results = futures::future::join_all((0..10).map(|_| cache.load(&1, None, load))).await;
+        assert!(results.iter().all(Result::is_ok));
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "one read for ten requests");
+        // A request that needs a newer view than the shared one reads again.
+        let newer = cache.load(&1, Some(4), load).await;
+        assert!(newer.is_ok());
+        assert_eq!(loads.load(Ordering::SeqCst), 2);
     }
 }

@@ -146,11 +146,15 @@ impl App {
                 // A change to one resource can move it in, out of, or
                 // within any list; lists are cheap to rebuild.
                 if !notice.keys.is_empty() {
-                    self.inner.list_views.invalidate_all();
+                    self.inner
+                        .list_views
+                        .invalidate_read_before(notice.position);
                 }
             }
             Some(Projection::Comments) if !notice.keys.is_empty() => {
-                self.inner.comment_views.invalidate_all();
+                self.inner
+                    .comment_views
+                    .invalidate_read_before(notice.position);
             }
             _ => {}
         }

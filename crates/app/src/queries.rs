@@ -157,12 +157,13 @@ impl App {
             return Ok((view, CacheOutcome::Hit));
         }
         self.wait_for(projection, min_position).await?;
-        let generation = cache.generation();
-        let position = self.inner.positions.current(projection);
-        let (body, next_cursor) = build().await?;
-        let view = Arc::new(RenderedView::new(body, position).with_next_cursor(next_cursor));
-        cache.insert_unless_invalidated(key, view.clone(), generation);
-        Ok((view, CacheOutcome::Miss))
+        cache
+            .load(&key, min_position, || async {
+                let position = self.inner.positions.current(projection);
+                let (body, next_cursor) = build().await?;
+                Ok(RenderedView::new(body, position).with_next_cursor(next_cursor))
+            })
+            .await
     }
 
     /// One resource, rendered by `render`, from memory when possible.
@@ -178,12 +179,13 @@ impl App {
             return Ok((view, CacheOutcome::Hit));
         }
         self.wait_for(Projection::Resources, min_position).await?;
-        let generation = cache.generation();
-        let position = self.inner.positions.current(Projection::Resources);
-        let row = self.resource(id, None).await?;
-        let view = Arc::new(RenderedView::new(render(row), position));
-        cache.insert_unless_invalidated(id, view.clone(), generation);
-        Ok((view, CacheOutcome::Miss))
+        cache
+            .load(&id, min_position, || async {
+                let position = self.inner.positions.current(Projection::Resources);
+                let row = self.resource(id, None).await?;
+                Ok(RenderedView::new(render(row), position))
+            })
+            .await
     }
 
     #[tracing::instrument(level = "debug", skip(self))]

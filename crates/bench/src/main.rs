@@ -167,13 +167,15 @@ async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Res
         resourcify::start(settings(database, guard, projector_only, Variant::Full)).await?;
     let full = resourcify::start(settings(database, guard, api_only, Variant::Full)).await?;
     let bare = resourcify::start(settings(database, guard, api_only, Variant::Bare)).await?;
-    let uncached = resourcify::start(settings(database, guard, api_only, Variant::Uncached)).await?;
+    let uncached =
+        resourcify::start(settings(database, guard, api_only, Variant::Uncached)).await?;
     let http = reqwest::Client::new();
     let (author_id, token) = author(&http, &base_url(&full)).await?;
 
     // The dataset, then the time the projections take to build the views.
-    let (id, append_rate) =
+    let (ids, append_rate) =
         seed::submissions(&projectors.store, author_id, SEEDED_RESOURCES).await?;
+    let id = ids[ids.len() / 2];
     let head = projectors.store.head().await?;
     let started = Instant::now();
     let pool = resourcify_readmodel::connect(database.clone(), &PoolSettings::default()).await?;
@@ -207,15 +209,66 @@ async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Res
         );
     }
 
+    let spread =
+        std::env::temp_dir().join(format!("resourcify-bench-{}-rows.lua", std::process::id()));
+    std::fs::write(&spread, spread_script(&ids[..1000]))?;
     let mut scenarios = vec![
-        Scenario::new("baseline: constant answer", format!("http://{baseline}/constant"), None),
-        Scenario::new("baseline: plain Postgres row", format!("http://{baseline}/row/{id}"), None),
-        Scenario::new("baseline: warm detail, no middleware", warm[1].clone(), None),
-        Scenario::new("GET /v1/resources/{id}, warm", warm[0].clone(), Some((Baseline::Constant, 0.6))),
-        Scenario::new("GET /v1/resources?tag=…, warm", warm[2].clone(), Some((Baseline::Constant, 0.4))),
-        Scenario::new("GET /v1/feed, warm", warm[3].clone(), Some((Baseline::Constant, 0.4))),
-        Scenario::new("GET /v1/resources/{id}, cache miss", miss_url, Some((Baseline::PlainPostgres, 1.0))),
-        Scenario::new("middleware on a warm detail", warm[0].clone(), Some((Baseline::NoMiddleware, 0.95))),
+        Scenario::new(
+            "baseline: constant answer",
+            format!("http://{baseline}/constant"),
+            None,
+        ),
+        Scenario::new(
+            "baseline: plain Postgres row",
+            format!("http://{baseline}/row/{id}"),
+            None,
+        ),
+        Scenario::new(
+            "baseline: warm detail, no middleware",
+            warm[1].clone(),
+            None,
+        ),
+        Scenario::new(
+            "GET /v1/resources/{id}, warm",
+            warm[0].clone(),
+            Some((Baseline::Constant, 0.6)),
+        ),
+        Scenario::new(
+            "GET /v1/resources?tag=…, warm",
+            warm[2].clone(),
+            Some((Baseline::Constant, 0.4)),
+        ),
+        Scenario::new(
+            "GET /v1/feed, warm",
+            warm[3].clone(),
+            Some((Baseline::Constant, 0.4)),
+        ),
+        Scenario::new(
+            "GET /v1/resources/{id}, cache miss",
+            miss_url,
+            Some((Baseline::PlainPostgres, 1.0)),
+        ),
+        Scenario::new(
+            "middleware on a warm detail",
+            warm[0].clone(),
+            Some((Baseline::NoMiddleware, 0.95)),
+        ),
+        Scenario {
+            script: Some(spread.clone()),
+            ..Scenario::new(
+                "baseline: plain Postgres, 1,000 rows",
+                format!("http://{baseline}/row/"),
+                None,
+            )
+        },
+        Scenario {
+            script: Some(spread.clone()),
+            ..Scenario::new(
+                "GET /v1/resources/{id}, miss, 1,000 rows",
+                format!("{}/v1/resources/", base_url(&uncached)),
+                None,
+            )
+        },
     ];
     // Alternating short runs, then medians: drift on the machine hits all alike.
     for _ in 0..ROUNDS {
@@ -224,7 +277,7 @@ async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Res
             if scenario.label.starts_with("middleware") {
                 continue;
             }
-            let measured = wrk::run(&scenario.url, CONNECTIONS, RUN)?;
+            let measured = wrk::run(&scenario.url, scenario.script.as_deref(), CONNECTIONS, RUN)?;
             scenario.runs.push(measured);
         }
     }
@@ -242,13 +295,27 @@ async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Res
     post.script = Some(script.clone());
     for _ in 0..ROUNDS.min(3) {
         post.runs
-            .push(wrk::run_script(&post.url, Some(&script), CONNECTIONS, RUN)?);
+            .push(wrk::run(&post.url, Some(&script), CONNECTIONS, RUN)?);
     }
     let _ = std::fs::remove_file(&script);
+    let _ = std::fs::remove_file(&spread);
     scenarios.push(post);
 
     report(&scenarios);
     Ok(())
+}
+
+/// A wrk script that asks for one of `ids` at random, appended to the URL's path.
+fn spread_script(ids: &[uuid::Uuid]) -> String {
+    let list: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+    format!(
+        r#"local ids = {{{}}}
+request = function()
+  return wrk.format(nil, wrk.path .. ids[math.random(#ids)])
+end
+"#,
+        list.join(",")
+    )
 }
 
 /// A wrk script that submits a new resource (a new URL) with every request.

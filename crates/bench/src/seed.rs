@@ -6,18 +6,18 @@ use std::time::Instant;
 
 use chrono::Utc;
 use futures::StreamExt;
-use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
 use resourcify_domain::DomainEvent;
+use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
 use resourcify_eventstore::{EventStore, NewEvent};
 use uuid::Uuid;
 
 /// Appends `count` submissions by `author`, many in flight at once; returns
-/// the id of the last one and the rate.
+/// their ids and the rate.
 pub async fn submissions(
     store: &EventStore,
     author: Uuid,
     count: usize,
-) -> anyhow::Result<(Uuid, f64)> {
+) -> anyhow::Result<(Vec<Uuid>, f64)> {
     let started = Instant::now();
     let kinds = ResourceKind::ALL;
     let appends = futures::stream::iter(0..count).map(|i| {
@@ -43,9 +43,9 @@ pub async fn submissions(
         async move { store.append("resource", id, 0, new).await.map(|_| id) }
     });
     let mut appended = appends.buffer_unordered(256);
-    let mut last = Uuid::nil();
+    let mut ids = Vec::with_capacity(count);
     while let Some(id) = appended.next().await {
-        last = id?;
+        ids.push(id?);
     }
-    Ok((last, count as f64 / started.elapsed().as_secs_f64()))
+    Ok((ids, count as f64 / started.elapsed().as_secs_f64()))
 }

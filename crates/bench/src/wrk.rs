@@ -27,12 +27,8 @@ pub fn check_installed() -> anyhow::Result<()> {
 
 /// Runs wrk on CPU 0 when `taskset` exists (the server is pinned to CPU 1
 /// by `just bench`), so the two do not fight over one core.
-pub fn run(url: &str, connections: u32, duration: Duration) -> anyhow::Result<Measurement> {
-    run_script(url, None, connections, duration)
-}
-
-/// [`run`] with a wrk Lua script that shapes each request.
-pub fn run_script(
+/// `script`, if given, is a wrk Lua script that shapes each request.
+pub fn run(
     url: &str,
     script: Option<&std::path::Path>,
     connections: u32,

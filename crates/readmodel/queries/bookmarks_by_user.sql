@@ -1,11 +1,10 @@
 -- A user's bookmarks, newest first; the keyset key is the bookmark's position.
 SELECT r.id, b.position AS listed_at, r.title, r.url, r.description, r.tags, r.kind,
-       r.author_id, a.username AS author_username,
+       r.author_id, r.author_username,
        r.created_at, r.updated_at, r.version, r.votes, r.hidden, r.retracted,
        resource_hot(r.votes, r.created_at) AS "score!"
 FROM bookmarks b
 JOIN resources r ON r.id = b.resource_id
-LEFT JOIN resource_authors a ON a.user_id = r.author_id
 WHERE b.user_id = $1 AND b.position < $2 AND NOT r.hidden AND NOT r.retracted
 ORDER BY b.position DESC
 LIMIT $3

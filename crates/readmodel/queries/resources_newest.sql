@@ -1,10 +1,9 @@
 SELECT r.id, l.listed_at, r.title, r.url, r.description, r.tags, r.kind,
-       r.author_id, a.username AS author_username,
+       r.author_id, r.author_username,
        r.created_at, r.updated_at, r.version, r.votes, r.hidden, r.retracted,
        l.hot AS score
 FROM resource_listings l
 JOIN resources r ON r.id = l.resource_id
-LEFT JOIN resource_authors a ON a.user_id = r.author_id
 WHERE l.scope = $1 AND l.listed_at < $2
 ORDER BY l.listed_at DESC
 LIMIT $3

@@ -1,6 +1,6 @@
 -- Ranked full-text search; the keyset is (rank, listed_at), both descending.
 SELECT r.id, r.listed_at, r.title, r.url, r.description, r.tags, r.kind,
-       r.author_id, a.username AS author_username,
+       r.author_id, r.author_username,
        r.created_at, r.updated_at, r.version, r.votes, r.hidden, r.retracted,
        hit.rank AS "score!"
 FROM (
@@ -9,7 +9,6 @@ FROM (
     WHERE r.search @@ q AND NOT r.hidden AND NOT r.retracted
 ) AS hit
 JOIN resources r ON r.id = hit.id
-LEFT JOIN resource_authors a ON a.user_id = r.author_id
 WHERE (hit.rank, hit.listed_at) < ($2, $3)
 ORDER BY hit.rank DESC, hit.listed_at DESC
 LIMIT $4

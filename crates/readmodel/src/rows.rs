@@ -25,7 +25,7 @@ pub struct ResourceRow {
     pub hidden: bool,
     pub retracted: bool,
     /// The score of the list it was read from: the hot score, or the text
-    /// rank for a search. Part of the keyset of hot lists and searches.
+    /// rank for a search (part of their keysets); 0 for a single resource.
     pub score: f64,
 }
 

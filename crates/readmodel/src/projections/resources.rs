@@ -76,7 +76,9 @@ pub(super) async fn apply(
                            UPDATE resource_authors a SET username = NULL
                            FROM b WHERE a.user_id = b.user_id
                        )
-                       SELECT r.id AS "id!" FROM resources r JOIN b ON r.author_id = b.user_id"#,
+                       UPDATE resources r SET author_username = NULL
+                       FROM b WHERE r.author_id = b.user_id
+                       RETURNING r.id"#,
                     rows
                 )
                 .fetch_all(&mut *tx)
@@ -218,13 +220,15 @@ pub(super) async fn apply(
 async fn submit(tx: &mut PgConnection, rows: Value) -> sqlx::Result<Vec<Uuid>> {
     let ids = sqlx::query_scalar!(
         r#"INSERT INTO resources (id, listed_at, title, url, canonical_url, description, tags,
-                                  kind, author_id, created_at, updated_at, version)
-           SELECT resource_id, ord, title, url, canonical_url, description, tags, kind,
-                  author_id, submitted_at, submitted_at, 1
+                                  kind, author_id, author_username, created_at, updated_at,
+                                  version)
+           SELECT b.resource_id, b.ord, b.title, b.url, b.canonical_url, b.description, b.tags,
+                  b.kind, b.author_id, a.username, b.submitted_at, b.submitted_at, 1
            FROM jsonb_to_recordset($1::jsonb) AS b(
                resource_id uuid, ord bigint, title text, url text, canonical_url text,
                description text, tags text[], kind text, author_id uuid,
                submitted_at timestamptz)
+           LEFT JOIN resource_authors a ON a.user_id = b.author_id
            ON CONFLICT (id) DO NOTHING
            RETURNING id"#,
         rows
