@@ -18,6 +18,7 @@ mod personal;
 mod projector;
 mod rate_limits;
 mod read_your_writes;
+mod replay;
 mod schemas;
 mod sessions;
 mod uniqueness;

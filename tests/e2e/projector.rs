@@ -4,49 +4,9 @@
 use futures::StreamExt;
 use resourcify_projector::{Projection, apply_batch};
 use resourcify_readmodel::PoolSettings;
-use resourcify_testkit::{TestApp, spawn_api_only, spawn_app};
+use resourcify_testkit::{TestApp, spawn_api_only, spawn_app, views_digest};
 use serde_json::json;
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-
-/// A digest of every read-model table (not the checkpoints, whose
-/// timestamps differ), to compare views exactly.
-async fn views_digest(pool: &PgPool) -> Vec<(String, i64, String)> {
-    let mut digest = Vec::new();
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT tablename::text FROM pg_tables
-         WHERE schemaname = 'public' AND tablename NOT LIKE '\\_sqlx%'
-           AND tablename NOT IN ('projection_checkpoints', 'dead_letters')
-         ORDER BY tablename",
-    )
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    assert!(tables.len() > 10, "{tables:?}");
-    for table in tables {
-        let sql = format!(
-            "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} t"
-        );
-        let (count, md5): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        digest.push((table, count, md5));
-    }
-    digest
-}
-
-async fn submit_some(app: &TestApp, token: &str, titles: std::ops::Range<usize>) {
-    for i in titles {
-        let response = app
-            .submit(
-                token,
-                json!({"title": format!("Resource {i}"), "tags": ["a", "b"]}),
-            )
-            .await;
-        assert_eq!(response.status, 201, "{response:#?}");
-    }
-}
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn a_restarted_projector_applies_no_event_twice(_: PgPoolOptions, db: PgConnectOptions) {
@@ -146,4 +106,16 @@ async fn an_undecodable_event_is_dead_lettered_and_the_projection_goes_on(
     .unwrap();
     // Only the projection that reads resource events is concerned.
     assert_eq!(letters, [("resources".to_owned(), poison as i64, subject)]);
+}
+
+async fn submit_some(app: &TestApp, token: &str, titles: std::ops::Range<usize>) {
+    for i in titles {
+        let response = app
+            .submit(
+                token,
+                json!({"title": format!("Resource {i}"), "tags": ["a", "b"]}),
+            )
+            .await;
+        assert_eq!(response.status, 201, "{response:#?}");
+    }
 }

@@ -10,6 +10,7 @@ mod notice;
 mod pool;
 pub mod projections;
 mod queries;
+pub mod replay;
 mod rows;
 
 pub use checkpoint::{lock_checkpoint, save_checkpoint};

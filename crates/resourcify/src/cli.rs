@@ -80,6 +80,20 @@ enum Command {
         #[command(subcommand)]
         action: DeadLetterAction,
     },
+    /// Rebuild a projection's tables (or every projection's) from the first
+    /// event, beside the live ones, then switch over in one transaction.
+    /// Reads are served throughout; an interrupted replay resumes.
+    Replay {
+        /// The projection: users, resources, comments, bookmarks.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        projection: Option<String>,
+        /// Every projection, one after the other.
+        #[arg(long)]
+        all: bool,
+        /// Start from the first event even if an interrupted replay left progress.
+        #[arg(long)]
+        restart: bool,
+    },
     /// Grant or revoke staff roles as the operator, e.g. to make the first
     /// administrator. Recorded as events like any other change.
     Admin {
@@ -271,6 +285,21 @@ impl Cli {
                     position,
                 } => operator::skip(&database, projection, *position).await,
             },
+            Some(Command::Replay {
+                ref projection,
+                all: _,
+                restart,
+            }) => {
+                let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
+                operator::replay(
+                    &database,
+                    &self.nats_url,
+                    namespace,
+                    projection.as_deref(),
+                    restart,
+                )
+                .await
+            }
             Some(Command::Admin { ref action }) => {
                 let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
                 let (username, role, granted) = match action {

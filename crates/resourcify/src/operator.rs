@@ -1,4 +1,4 @@
-//! Operator commands: projection status, dead letters, staff roles.
+//! Operator commands: projection status, dead letters, replay, staff roles.
 
 use std::time::Duration;
 
@@ -10,7 +10,9 @@ use resourcify_domain::Actor;
 use resourcify_eventstore::{
     EventStore, EventStoreSettings, IdempotencyKeys, Namespace, ReservationBook,
 };
-use resourcify_projector::{Projection, RetryOutcome, retry_dead_letter, skip_dead_letter};
+use resourcify_projector::{
+    Projection, ReplaySettings, RetryOutcome, retry_dead_letter, skip_dead_letter,
+};
 use resourcify_readmodel::ReadModel;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
@@ -156,5 +158,69 @@ pub async fn set_role(
         "{verb} {role} for {username} (user {}, position {})",
         outcome.id, outcome.position
     );
+    Ok(())
+}
+
+/// Rebuilds one projection (or all) beside the live tables and switches
+/// over, with a progress line on stderr.
+pub async fn replay(
+    database: &PgConnectOptions,
+    nats_url: &str,
+    namespace: Namespace,
+    only: Option<&str>,
+    restart: bool,
+) -> anyhow::Result<()> {
+    let projections = match only {
+        Some(name) => vec![projection(name)?],
+        None => Projection::ALL.to_vec(),
+    };
+    let client = async_nats::connect(nats_url)
+        .await
+        .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+    let store = EventStore::open(client, EventStoreSettings::new(namespace)).await?;
+    let settings = ReplaySettings {
+        restart,
+        ..ReplaySettings::default()
+    };
+    for projection in projections {
+        let mut shown = std::time::Instant::now();
+        let report = resourcify_projector::replay(&store, database, projection, &settings, |p| {
+            if shown.elapsed() < Duration::from_millis(250) && p.position < p.head {
+                return;
+            }
+            shown = std::time::Instant::now();
+            let left = p.head.saturating_sub(p.position);
+            let eta = if p.rate > 0.0 {
+                left as f64 / p.rate
+            } else {
+                0.0
+            };
+            let percent = 100.0 * p.position as f64 / p.head.max(1) as f64;
+            let filled = (percent / 5.0) as usize;
+            eprint!(
+                "\r{:<10} [{:<20}] {}/{} events ({percent:.0}%), {:.0}/s, ETA {eta:.0} s   ",
+                p.projection.name(),
+                "#".repeat(filled.min(20)),
+                p.position,
+                p.head,
+                p.rate
+            );
+        })
+        .await?;
+        eprintln!();
+        let resumed = if report.resumed_from > 0 {
+            format!(", resumed from position {}", report.resumed_from)
+        } else {
+            String::new()
+        };
+        println!(
+            "replayed {}: {} events in {:.1} s ({:.0} events/s){resumed}; switched over at position {}",
+            projection.name(),
+            report.events,
+            report.elapsed.as_secs_f64(),
+            report.rate(),
+            report.switched_at
+        );
+    }
     Ok(())
 }

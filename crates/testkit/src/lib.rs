@@ -154,7 +154,16 @@ impl TestApp {
     /// Starts another API node (no projectors) on this test's namespace and
     /// database, as a second server behind a load balancer would run.
     pub async fn another_api_node(&self) -> OtherNode {
+        self.another_api_node_configured(|_| {}).await
+    }
+
+    /// [`Self::another_api_node`] with settings changed by `configure`.
+    pub async fn another_api_node_configured(
+        &self,
+        configure: impl FnOnce(&mut NodeSettings),
+    ) -> OtherNode {
         let mut settings = self.settings.clone();
+        configure(&mut settings);
         settings.roles = Roles::API_ONLY;
         let node = resourcify::start(settings)
             .await
@@ -165,4 +174,31 @@ impl TestApp {
             node,
         }
     }
+}
+
+/// A digest of every read-model table (not the checkpoints, whose
+/// timestamps differ), to compare views exactly.
+pub async fn views_digest(pool: &sqlx::PgPool) -> Vec<(String, i64, String)> {
+    let mut digest = Vec::new();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT tablename::text FROM pg_tables
+         WHERE schemaname = 'public' AND tablename NOT LIKE '\\_sqlx%'
+           AND tablename NOT IN ('projection_checkpoints', 'dead_letters')
+         ORDER BY tablename",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert!(tables.len() > 10, "{tables:?}");
+    for table in tables {
+        let sql = format!(
+            "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} t"
+        );
+        let (count, md5): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        digest.push((table, count, md5));
+    }
+    digest
 }

@@ -49,6 +49,30 @@ impl Projection {
         }
     }
 
+    /// The tables this projection alone writes: what a replay rebuilds.
+    pub fn tables(self) -> &'static [&'static str] {
+        match self {
+            Self::Users => &[
+                "user_credentials",
+                "user_access",
+                "sessions",
+                "user_profiles",
+                "followed_tags",
+                "followed_users",
+            ],
+            Self::Resources => &[
+                "resource_authors",
+                "resources",
+                "resource_votes",
+                "resource_listings",
+                "tag_counts",
+                "moderation_log",
+            ],
+            Self::Comments => &["comments"],
+            Self::Bookmarks => &["bookmarks"],
+        }
+    }
+
     /// The event type names (`EventType::name`) this projection reads. Other
     /// events only advance its checkpoint; they are not even decoded.
     pub fn reads(self) -> &'static [&'static str] {

@@ -1,0 +1,182 @@
+//! Replay: rebuild a projection's tables from the first event, beside the
+//! live ones, while the live ones go on serving; then switch over in one
+//! transaction. An interrupted replay resumes where it stopped.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use resourcify_eventstore::{EventStore, RawEvent};
+use resourcify_readmodel::projections::Projection;
+use resourcify_readmodel::replay::{
+    discard_replay, drop_retired, lock_live_checkpoint, prepare_replay, replay_connect_options,
+    switch_over,
+};
+use resourcify_readmodel::{PoolSettings, connect};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Acquire, ConnectOptions, Connection};
+
+use crate::apply_batch;
+
+/// How a replay runs.
+#[derive(Debug, Clone)]
+pub struct ReplaySettings {
+    /// The most events applied in one transaction.
+    pub batch_size: usize,
+    /// Start from the first event even if an earlier replay left progress.
+    pub restart: bool,
+}
+
+impl Default for ReplaySettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 2_000,
+            restart: false,
+        }
+    }
+}
+
+/// Where a replay is, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplayProgress {
+    pub projection: Projection,
+    /// The position applied so far.
+    pub position: u64,
+    /// The head of the log when last looked at.
+    pub head: u64,
+    /// Events applied per second so far in this run.
+    pub rate: f64,
+}
+
+/// What a finished replay did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplayReport {
+    pub projection: Projection,
+    /// Where an interrupted earlier run had got to (0 for a fresh start).
+    pub resumed_from: u64,
+    /// Events read from the log in this run.
+    pub events: u64,
+    pub elapsed: Duration,
+    /// The position the new tables took over at.
+    pub switched_at: u64,
+}
+
+impl ReplayReport {
+    pub fn rate(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("a replay of {0} is already running")]
+    AlreadyRunning(&'static str),
+    #[error("the event log is unavailable: {0}")]
+    EventStore(#[from] resourcify_eventstore::EventStoreError),
+    #[error("the read model is unavailable: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Rebuilds `projection` in the database `database` names and switches
+/// over. `progress` is called after every batch.
+pub async fn replay(
+    store: &EventStore,
+    database: &PgConnectOptions,
+    projection: Projection,
+    settings: &ReplaySettings,
+    mut progress: impl FnMut(ReplayProgress),
+) -> Result<ReplayReport, ReplayError> {
+    let name = projection.name();
+    // One replay per projection at a time. The lock lives as long as this
+    // connection of its own, so a replay that dies does not keep it.
+    let mut guard = database.connect().await?;
+    let mut attempts = 0;
+    loop {
+        let locked: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('replay:' || $1))")
+                .bind(name)
+                .fetch_one(&mut guard)
+                .await?;
+        if locked {
+            break;
+        }
+        // A replay that was just stopped may take a moment to let go.
+        attempts += 1;
+        if attempts == 20 {
+            return Err(ReplayError::AlreadyRunning(name));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    if settings.restart {
+        discard_replay(&mut guard, projection).await?;
+    }
+    let resumed_from = prepare_replay(&mut guard, projection).await?;
+    let pool_settings = PoolSettings {
+        max_connections: 2,
+        // Catching up and switching over take as long as they take.
+        statement_timeout: Duration::from_secs(600),
+        ..PoolSettings::default()
+    };
+    let pool = connect(
+        replay_connect_options(database.clone(), projection),
+        &pool_settings,
+    )
+    .await?;
+
+    let started = Instant::now();
+    let mut position = resumed_from;
+    let mut head = store.head().await?;
+    let mut head_checked = Instant::now();
+    let mut batches = store
+        .feed_after(position)
+        .await?
+        .ready_chunks(settings.batch_size);
+
+    // Catch up with the log as it was, then as it is.
+    while position < head {
+        let Some(batch) = batches.next().await else {
+            break;
+        };
+        let batch = batch.into_iter().collect::<Result<Vec<RawEvent>, _>>()?;
+        let mut tx = pool.begin().await?;
+        position = apply_batch(&mut tx, projection, &batch).await?.checkpoint;
+        tx.commit().await?;
+        if head_checked.elapsed() > Duration::from_secs(1) || position >= head {
+            head = store.head().await?;
+            head_checked = Instant::now();
+        }
+        progress(ReplayProgress {
+            projection,
+            position,
+            head,
+            rate: (position - resumed_from) as f64 / started.elapsed().as_secs_f64(),
+        });
+    }
+
+    // The switch: with the live checkpoint locked, the live projector waits;
+    // the replay applies whatever the live one had applied beyond it, then
+    // its tables take the live ones' place.
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let live_position = lock_live_checkpoint(&mut tx, projection).await?;
+    while position < live_position {
+        let Some(batch) = batches.next().await else {
+            break;
+        };
+        let batch = batch.into_iter().collect::<Result<Vec<RawEvent>, _>>()?;
+        position = apply_batch(&mut tx, projection, &batch).await?.checkpoint;
+    }
+    let switched_at = switch_over(&mut tx, projection).await?;
+    tx.commit().await?;
+    drop(conn);
+    pool.close().await;
+    drop_retired(&mut guard, projection).await?;
+    guard.close().await?;
+    tracing::info!(projection = name, switched_at, "replay switched over");
+    Ok(ReplayReport {
+        projection,
+        resumed_from,
+        events: position - resumed_from,
+        elapsed: started.elapsed(),
+        switched_at,
+    })
+}

@@ -1,0 +1,185 @@
+//! Crash safety: a projector process killed with SIGKILL at random moments
+//! while it projects tens of thousands of events, and restarted, leaves
+//! views identical to a clean replay of the same log.
+
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::StreamExt;
+use resourcify_domain::DomainEvent;
+use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
+use resourcify_domain::user::{UserEvent, UserRegistered};
+use resourcify_domain::vote::{VoteCast, VoteEvent, vote_id};
+use resourcify_eventstore::{EventStore, EventStoreSettings, NewEvent};
+use resourcify_projector::{Projection, ReplaySettings, replay};
+use resourcify_readmodel::ReadModel;
+use resourcify_testkit::{NamespaceGuard, nats_url, views_digest};
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use uuid::Uuid;
+
+const USERS: usize = 500;
+const RESOURCES: usize = 15_000;
+const VOTES: usize = 10_000;
+
+fn new_event(event: DomainEvent) -> NewEvent {
+    NewEvent {
+        event,
+        msg_id: Uuid::new_v4().to_string(),
+        request_id: None,
+        time: Utc::now(),
+    }
+}
+
+/// Appends users, their resources and votes on them, as the command side would.
+async fn fill(store: &EventStore) {
+    let users: Vec<Uuid> = (0..USERS).map(|_| Uuid::now_v7()).collect();
+    let registrations = users.iter().enumerate().map(|(i, &id)| {
+        let event = UserEvent::Registered(UserRegistered {
+            user_id: id,
+            username: format!("user{i}"),
+            email: format!("user{i}@example.org"),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            registered_at: Utc::now(),
+        });
+        ("user", id, new_event(DomainEvent::User(event)))
+    });
+    let resources: Vec<(Uuid, Uuid)> = (0..RESOURCES)
+        .map(|i| (Uuid::now_v7(), users[i % USERS]))
+        .collect();
+    let submissions = resources.iter().enumerate().map(|(i, &(id, author))| {
+        let url = format!("https://example.org/crash/{i}");
+        let event = ResourceEvent::Submitted(ResourceSubmitted {
+            resource_id: id,
+            author_id: author,
+            title: format!("Resource {i}"),
+            canonical_url: url.clone(),
+            url,
+            description: String::new(),
+            tags: vec![format!("t{}", i % 40)],
+            kind: ResourceKind::ALL[i % ResourceKind::ALL.len()],
+            submitted_at: Utc::now(),
+        });
+        ("resource", id, new_event(DomainEvent::Resource(event)))
+    });
+    let votes = (0..VOTES).map(|i| {
+        let (resource, author) = resources[i % RESOURCES];
+        let voter =
+            users[(i / RESOURCES + 1 + users.iter().position(|u| *u == author).unwrap()) % USERS];
+        let event = VoteEvent::Cast(VoteCast {
+            resource_id: resource,
+            user_id: voter,
+            at: Utc::now(),
+        });
+        (
+            "vote",
+            vote_id(resource, voter),
+            new_event(DomainEvent::Vote(event)),
+        )
+    });
+    for phase in [
+        registrations.collect::<Vec<_>>(),
+        submissions.collect(),
+        votes.collect(),
+    ] {
+        let mut appends = futures::stream::iter(phase)
+            .map(|(aggregate, id, event)| store.append(aggregate, id, 0, event))
+            .buffer_unordered(256);
+        while let Some(appended) = appends.next().await {
+            appended.expect("the log takes the event");
+        }
+    }
+}
+
+fn start_projector(database_url: &str, namespace: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_resourcify"))
+        .args(["serve", "--role", "projector", "--no-migrate"])
+        .env("DATABASE_URL", database_url)
+        .env("NATS_URL", nats_url())
+        .env("RESOURCIFY_NAMESPACE", namespace)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("the projector starts")
+}
+
+/// A random duration in `range_ms`, without a random-number crate.
+fn random_ms(range_ms: std::ops::Range<u64>) -> Duration {
+    let spread = range_ms.end - range_ms.start;
+    Duration::from_millis(range_ms.start + (Uuid::new_v4().as_u128() % u128::from(spread)) as u64)
+}
+
+async fn caught_up(reads: &ReadModel, head: u64) -> bool {
+    let mut all = true;
+    for projection in Projection::ALL {
+        all &= reads
+            .projection_checkpoint(projection.name())
+            .await
+            .unwrap()
+            >= head;
+    }
+    all
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn views_after_repeated_kills_equal_a_clean_replay(_: PgPoolOptions, db: PgConnectOptions) {
+    let guard = NamespaceGuard::new();
+    let client = async_nats::connect(nats_url()).await.unwrap();
+    let store = EventStore::open(client, EventStoreSettings::new(guard.namespace().clone()))
+        .await
+        .unwrap();
+    fill(&store).await;
+    let head = store.head().await.unwrap();
+    assert_eq!(head as usize, USERS + RESOURCES + VOTES);
+
+    let database_url = format!(
+        "postgres://{}@{}:{}/{}",
+        db.get_username(),
+        db.get_host(),
+        db.get_port(),
+        db.get_database().unwrap()
+    );
+    let pool = PgPool::connect_with(db.clone()).await.unwrap();
+    let reads = ReadModel::new(pool.clone(), Duration::from_secs(5));
+
+    // Killed mid-batch, several times, at random moments.
+    let mut kills = 0;
+    while kills < 6 && !caught_up(&reads, head).await {
+        let mut projector = start_projector(&database_url, guard.namespace().as_str());
+        tokio::time::sleep(random_ms(300..1500)).await;
+        projector.kill().expect("SIGKILL");
+        projector.wait().unwrap();
+        kills += 1;
+    }
+    assert!(
+        kills >= 2,
+        "the log was projected too fast to be interrupted"
+    );
+    let mut projector = start_projector(&database_url, guard.namespace().as_str());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while !caught_up(&reads, head).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the projector did not catch up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    projector.kill().unwrap();
+    projector.wait().unwrap();
+    let survived = views_digest(&pool).await;
+
+    // A clean build of every projection from the same log.
+    let settings = ReplaySettings {
+        restart: true,
+        ..ReplaySettings::default()
+    };
+    for projection in Projection::ALL {
+        replay(&store, &db, projection, &settings, |_| {})
+            .await
+            .unwrap();
+    }
+    let clean = views_digest(&pool).await;
+    assert_eq!(survived, clean, "after {kills} kills");
+    let resources = survived.iter().find(|(t, _, _)| t == "resources").unwrap();
+    assert_eq!(resources.1 as usize, RESOURCES);
+}
