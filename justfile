@@ -63,6 +63,11 @@ _describe-queries dir:
       cargo check --quiet -p resourcify-readmodel
     touch crates/readmodel/src/lib.rs
 
+# Projection throughput: appends EVENTS events, replays every projection, prints events/s.
+bench-projection events="1000000": services
+    cargo build --release -p resourcify-bench
+    RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench projection {{events}}
+
 # Benchmarks in release mode on loopback; prints ratios to same-run baselines.
 bench: services
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)

@@ -7,6 +7,7 @@ use poem_openapi::ApiResponse;
 use poem_openapi::types::{ToJSON, Type};
 use resourcify_app::{CacheOutcome, RenderedView};
 
+use crate::header_text::HeaderText;
 use crate::rendered::RenderedJson;
 
 /// Public data: shared caches may keep it, but must revalidate (cheap: 304).
@@ -19,11 +20,11 @@ pub(crate) enum CachedResponse<T: Type + ToJSON + Send> {
     #[oai(status = 200)]
     Ok(
         RenderedJson<T>,
-        #[oai(header = "ETag")] String,
-        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "ETag")] HeaderText,
+        #[oai(header = "Cache-Control")] HeaderText,
         /// `hit` when answered from this node's memory, `miss` otherwise.
         #[oai(header = "X-Cache")]
-        String,
+        HeaderText,
         /// `<…>; rel="next"` (RFC 8288) while there are more pages.
         #[oai(header = "Link")]
         Option<String>,
@@ -31,10 +32,14 @@ pub(crate) enum CachedResponse<T: Type + ToJSON + Send> {
     /// Unchanged since the `If-None-Match` ETag.
     #[oai(status = 304)]
     NotModified(
-        #[oai(header = "ETag")] String,
-        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "ETag")] HeaderText,
+        #[oai(header = "Cache-Control")] HeaderText,
     ),
 }
+
+const PUBLIC: HeaderText = HeaderText::from_static(PUBLIC_REVALIDATE);
+const HIT: HeaderText = HeaderText::from_static("hit");
+const MISS: HeaderText = HeaderText::from_static("miss");
 
 impl<T: Type + ToJSON + Send> CachedResponse<T> {
     /// The answer for `view`; `next_page` turns its next cursor into the
@@ -44,17 +49,17 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
         if_none_match: Option<&str>,
         next_page: impl FnOnce(&str) -> String,
     ) -> Self {
-        let cache_control = PUBLIC_REVALIDATE.to_owned();
+        let etag = HeaderText(view.etag_header.clone());
         let matches = if_none_match.is_some_and(|tags| {
             tags.split(',')
                 .any(|t| t.trim() == view.etag || t.trim() == "*")
         });
         if matches {
-            return Self::NotModified(view.etag.clone(), cache_control);
+            return Self::NotModified(etag, PUBLIC);
         }
         let cache = match outcome {
-            CacheOutcome::Hit => "hit",
-            CacheOutcome::Miss => "miss",
+            CacheOutcome::Hit => HIT,
+            CacheOutcome::Miss => MISS,
         };
         let link = view
             .next_cursor
@@ -62,9 +67,9 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
             .map(|cursor| format!("<{}>; rel=\"next\"", next_page(cursor)));
         Self::Ok(
             RenderedJson::from_bytes(view.body.clone()),
-            view.etag.clone(),
-            cache_control,
-            cache.to_owned(),
+            etag,
+            PUBLIC,
+            cache,
             link,
         )
     }

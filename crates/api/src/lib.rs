@@ -9,6 +9,7 @@ mod cached;
 mod comments;
 mod discovery;
 mod dto;
+mod header_text;
 mod me;
 mod middleware;
 mod ops;

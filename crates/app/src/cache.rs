@@ -28,6 +28,8 @@ pub struct RenderedView {
     pub body: Bytes,
     /// A strong ETag over the body, quoted as HTTP wants it.
     pub etag: String,
+    /// The same, ready to send: made once, not per request.
+    pub etag_header: http::HeaderValue,
     /// The projection position the view was read at (a lower bound).
     pub position: u64,
     /// For a page of a list: the cursor of the next page.
@@ -41,6 +43,8 @@ impl RenderedView {
         let etag = format!("\"{:016x}\"", hasher.finish());
         Self {
             body,
+            etag_header: http::HeaderValue::from_str(&etag)
+                .expect("hex in quotes is a header value"),
             etag,
             position,
             next_cursor: None,

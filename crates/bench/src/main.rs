@@ -3,8 +3,12 @@
 //! loopback, and prints every figure as a ratio to baselines measured in the
 //! same run: a constant answer (the HTTP stack's ceiling) and a plain
 //! handler reading the same row from an indexed Postgres table.
+//!
+//! `resourcify-bench projection [EVENTS]` measures projection instead (see
+//! `projection.rs`).
 
 mod baselines;
+mod projection;
 mod seed;
 mod wrk;
 
@@ -112,7 +116,14 @@ async fn main() -> anyhow::Result<()> {
     resourcify::migrate(&database).await?;
     let guard = NamespaceGuard::new();
 
-    let result = run(&database, &guard).await;
+    let mut args = std::env::args().skip(1);
+    let result = match args.next().as_deref() {
+        Some("projection") => {
+            let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
+            projection::run(&database, events).await
+        }
+        _ => run(&database, &guard).await,
+    };
 
     let pool = sqlx::PgPool::connect_with(admin).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(

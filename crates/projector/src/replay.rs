@@ -8,8 +8,8 @@ use futures::StreamExt;
 use resourcify_eventstore::{EventStore, RawEvent};
 use resourcify_readmodel::projections::Projection;
 use resourcify_readmodel::replay::{
-    discard_replay, drop_retired, lock_live_checkpoint, prepare_replay, replay_connect_options,
-    switch_over,
+    build_indexes, discard_replay, drop_retired, lock_live_checkpoint, prepare_replay,
+    replay_connect_options, switch_over,
 };
 use resourcify_readmodel::{PoolSettings, connect};
 use sqlx::postgres::PgConnectOptions;
@@ -126,10 +126,14 @@ pub async fn replay(
     let mut position = resumed_from;
     let mut head = store.head().await?;
     let mut head_checked = Instant::now();
-    let mut batches = store
-        .feed_after(position)
-        .await?
-        .ready_chunks(settings.batch_size);
+    // Full batches: the log is there to be read, so waiting a moment for a
+    // batch to fill costs less than committing many small ones.
+    let feed = store.feed_after(position).await?;
+    let mut batches = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
+        feed,
+        settings.batch_size,
+        Duration::from_millis(50)
+    ));
 
     // Catch up with the log as it was, then as it is.
     while position < head {
@@ -152,26 +156,34 @@ pub async fn replay(
         });
     }
 
+    build_indexes(&mut guard, projection).await?;
+
     // The switch: with the live checkpoint locked, the live projector waits;
     // the replay applies whatever the live one had applied beyond it, then
-    // its tables take the live ones' place.
-    let mut conn = pool.acquire().await?;
-    let mut tx = conn.begin().await?;
-    let live_position = lock_live_checkpoint(&mut tx, projection).await?;
-    while position < live_position {
-        let Some(batch) = batches.next().await else {
-            break;
-        };
-        let batch = batch.into_iter().collect::<Result<Vec<RawEvent>, _>>()?;
-        position = apply_batch(&mut tx, projection, &batch).await?.checkpoint;
-    }
-    let switched_at = switch_over(&mut tx, projection).await?;
-    tx.commit().await?;
-    drop(conn);
+    // its tables take the live ones' place. If readers hold the live tables
+    // too long, the attempt gives way and is made again.
+    let mut attempts = 0;
+    let switched_at = loop {
+        attempts += 1;
+        match switch(store, &pool, projection, settings.batch_size, position).await {
+            Ok(switched) => break switched,
+            Err(ReplayError::Database(e)) if is_lock_timeout(&e) && attempts < 100 => {
+                tracing::debug!(attempts, "switch-over gave way to readers");
+                tokio::time::sleep(Duration::from_millis(20 * attempts.min(10))).await;
+            }
+            Err(other) => return Err(other),
+        }
+    };
+    position = position.max(switched_at);
     pool.close().await;
     drop_retired(&mut guard, projection).await?;
     guard.close().await?;
-    tracing::info!(projection = name, switched_at, "replay switched over");
+    tracing::info!(
+        projection = name,
+        switched_at,
+        attempts,
+        "replay switched over"
+    );
     Ok(ReplayReport {
         projection,
         resumed_from,
@@ -179,4 +191,43 @@ pub async fn replay(
         elapsed: started.elapsed(),
         switched_at,
     })
+}
+
+/// One attempt at the switch-over, in one transaction: lock the live
+/// checkpoint, apply what the live projection has beyond `position`, put
+/// the tables in place. Returns the position they took over at.
+async fn switch(
+    store: &EventStore,
+    pool: &sqlx::PgPool,
+    projection: Projection,
+    batch_size: usize,
+    mut position: u64,
+) -> Result<u64, ReplayError> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let live_position = lock_live_checkpoint(&mut tx, projection).await?;
+    if position < live_position {
+        let mut batches = store.feed_after(position).await?.ready_chunks(batch_size);
+        while position < live_position {
+            let Some(batch) = batches.next().await else {
+                break;
+            };
+            let batch = batch.into_iter().collect::<Result<Vec<RawEvent>, _>>()?;
+            position = apply_batch(&mut tx, projection, &batch).await?.checkpoint;
+        }
+    }
+    let switched_at = switch_over(&mut tx, projection, SWITCH_LOCK_WAIT).await?;
+    tx.commit().await?;
+    Ok(switched_at)
+}
+
+/// How long a switch-over waits for readers to let go of the live tables
+/// before it gives way; well under Postgres' deadlock check (1 s).
+const SWITCH_LOCK_WAIT: Duration = Duration::from_millis(200);
+
+fn is_lock_timeout(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "55P03")
 }

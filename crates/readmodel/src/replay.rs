@@ -27,14 +27,19 @@ fn retired_schema(projection: Projection) -> String {
 }
 
 /// Connection options that write `projection`'s next tables.
+/// A replay's commits need not wait for the disk: each holds its own
+/// checkpoint, so whatever a crash loses is replayed again on resume.
 pub fn replay_connect_options(
     options: PgConnectOptions,
     projection: Projection,
 ) -> PgConnectOptions {
-    options.options([(
-        "search_path",
-        format!("{}, public", replay_schema(projection)),
-    )])
+    options.options([
+        (
+            "search_path",
+            format!("{}, public", replay_schema(projection)),
+        ),
+        ("synchronous_commit", "off".to_owned()),
+    ])
 }
 
 /// Identifiers here come from `Projection` and fixed lists, never from input.
@@ -43,9 +48,59 @@ async fn execute(conn: &mut PgConnection, sql: String) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// One index of a live table, as `pg_indexes` defines it.
+struct LiveIndex {
+    name: String,
+    definition: String,
+    /// The primary-key or unique constraint it backs: name and kind.
+    constraint: Option<(String, String)>,
+}
+
+impl LiveIndex {
+    /// The same index, under the same name, on the table of the same name
+    /// in `schema`.
+    fn definition_in(&self, schema: &str, table: &str) -> String {
+        self.definition
+            .replacen("INDEX ", "INDEX IF NOT EXISTS ", 1)
+            .replacen(
+                &format!(" ON public.{table} "),
+                &format!(" ON {schema}.{table} "),
+                1,
+            )
+    }
+}
+
+async fn live_indexes(conn: &mut PgConnection, table: &str) -> sqlx::Result<Vec<LiveIndex>> {
+    let rows = sqlx::query(
+        "SELECT i.indexname::text, i.indexdef, c.conname::text, c.contype::text
+         FROM pg_indexes i
+         LEFT JOIN pg_constraint c
+           ON c.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass
+          AND c.contype IN ('p', 'u')
+         WHERE i.schemaname = 'public' AND i.tablename = $1
+         ORDER BY 1",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| LiveIndex {
+            name: row.get(0),
+            definition: row.get(1),
+            constraint: row
+                .get::<Option<String>, _>(2)
+                .zip(row.get::<Option<String>, _>(3)),
+        })
+        .collect())
+}
+
 /// Creates the replay schema and its empty tables unless they exist (a
 /// replay that was interrupted resumes in them), and returns the replay's
-/// checkpoint.
+/// checkpoint. The tables get the live ones' columns, checks, constraints
+/// and indexes under the live names, except the indexes only reads use
+/// ([`Projection::read_only_indexes`]): [`build_indexes`] builds those once
+/// over the filled tables, far cheaper than row by row.
 pub async fn prepare_replay(conn: &mut PgConnection, projection: Projection) -> sqlx::Result<u64> {
     let schema = replay_schema(projection);
     execute(conn, format!("CREATE SCHEMA IF NOT EXISTS {schema}")).await?;
@@ -53,10 +108,42 @@ pub async fn prepare_replay(conn: &mut PgConnection, projection: Projection) -> 
         execute(
             conn,
             format!(
-                "CREATE TABLE IF NOT EXISTS {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} \
+                 (LIKE public.{table} INCLUDING ALL EXCLUDING INDEXES)"
             ),
         )
         .await?;
+        let indexes = live_indexes(conn, table).await?;
+        let deferred = projection.read_only_indexes();
+        for index in indexes
+            .iter()
+            .filter(|i| !deferred.contains(&i.name.as_str()))
+        {
+            execute(conn, index.definition_in(&schema, table)).await?;
+            let Some((constraint, kind)) = &index.constraint else {
+                continue;
+            };
+            let exists: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM pg_constraint
+                                WHERE conname = $1 AND connamespace = $2::regnamespace)",
+            )
+            .bind(constraint)
+            .bind(&schema)
+            .fetch_one(&mut *conn)
+            .await?;
+            if !exists {
+                let kind = if kind == "p" { "PRIMARY KEY" } else { "UNIQUE" };
+                execute(
+                    conn,
+                    format!(
+                        "ALTER TABLE {schema}.{table} ADD CONSTRAINT \"{constraint}\" \
+                         {kind} USING INDEX \"{}\"",
+                        index.name
+                    ),
+                )
+                .await?;
+            }
+        }
     }
     let position: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT position FROM {schema}.projection_checkpoints WHERE projection = $1"
@@ -65,6 +152,19 @@ pub async fn prepare_replay(conn: &mut PgConnection, projection: Projection) -> 
     .fetch_optional(&mut *conn)
     .await?;
     Ok(position.map_or(0, |p| p as u64))
+}
+
+/// Builds the replay tables' read-only indexes under the live names; run
+/// once the tables hold (nearly) everything, before the switch-over.
+pub async fn build_indexes(conn: &mut PgConnection, projection: Projection) -> sqlx::Result<()> {
+    let schema = replay_schema(projection);
+    for table in projection.tables() {
+        // Those already there were made by `prepare_replay`.
+        for index in live_indexes(conn, table).await? {
+            execute(conn, index.definition_in(&schema, table)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Forgets a replay: its schema and everything built in it.
@@ -103,11 +203,36 @@ pub async fn lock_live_checkpoint(
 }
 
 /// Inside the caller's transaction, which holds the live checkpoint lock:
-/// puts the replayed tables in place of the live ones, with the live ones'
-/// index names, takes over the replay's checkpoint and dead letters, and
-/// sets the retired tables aside for [`drop_retired`].
-pub async fn switch_over(tx: &mut PgConnection, projection: Projection) -> sqlx::Result<u64> {
+/// puts the replayed tables in place of the live ones, takes over the
+/// replay's checkpoint and dead letters, and sets the retired tables aside
+/// for [`drop_retired`].
+///
+/// Readers lock the tables they join in their own order, so waiting for
+/// them one by one could deadlock with one of them. The switch takes every
+/// table at once and waits at most `lock_wait` for them: if readers hold
+/// them longer, it fails with `lock_not_available` (55P03), having changed
+/// nothing, and the caller tries again a moment later. Readers never fail.
+pub async fn switch_over(
+    tx: &mut PgConnection,
+    projection: Projection,
+    lock_wait: std::time::Duration,
+) -> sqlx::Result<u64> {
     let (replay, retired) = (replay_schema(projection), retired_schema(projection));
+    execute(
+        tx,
+        format!("SET LOCAL lock_timeout = '{}ms'", lock_wait.as_millis()),
+    )
+    .await?;
+    let tables: Vec<String> = projection
+        .tables()
+        .iter()
+        .map(|table| format!("public.{table}"))
+        .collect();
+    execute(
+        tx,
+        format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", tables.join(", ")),
+    )
+    .await?;
     execute(tx, format!("DROP SCHEMA IF EXISTS {retired} CASCADE")).await?;
     execute(tx, format!("CREATE SCHEMA {retired}")).await?;
     for table in projection.tables() {
@@ -121,7 +246,6 @@ pub async fn switch_over(tx: &mut PgConnection, projection: Projection) -> sqlx:
             format!("ALTER TABLE {replay}.{table} SET SCHEMA public"),
         )
         .await?;
-        keep_index_names(tx, table, &retired).await?;
     }
     let name = projection.name();
     let position: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
@@ -152,52 +276,6 @@ pub async fn switch_over(tx: &mut PgConnection, projection: Projection) -> sqlx:
     .execute(&mut *tx)
     .await?;
     Ok(position as u64)
-}
-
-/// `LIKE … INCLUDING ALL` names the copied indexes after their columns;
-/// later migrations name the live ones. Each new index takes the name of
-/// the retired index with the same definition.
-async fn keep_index_names(tx: &mut PgConnection, table: &str, retired: &str) -> sqlx::Result<()> {
-    let indexes = |schema: String| {
-        sqlx::query("SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2")
-            .bind(schema)
-            .bind(table.to_owned())
-    };
-    // The definition without its name and schema.
-    let shape = |name: &str, definition: &str| {
-        definition
-            .replacen(&format!(" {name} ON "), " ON ", 1)
-            .replace(&format!(" {retired}.{table} "), " . ")
-            .replace(&format!(" public.{table} "), " . ")
-    };
-    let old: Vec<(String, String)> = indexes(retired.to_owned())
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
-    let new: Vec<(String, String)> = indexes("public".to_owned())
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect();
-    for (new_name, new_definition) in &new {
-        let wanted = old
-            .iter()
-            .find(|(old_name, old_definition)| {
-                shape(old_name, old_definition) == shape(new_name, new_definition)
-            })
-            .map(|(old_name, _)| old_name);
-        if let Some(old_name) = wanted.filter(|old_name| *old_name != new_name) {
-            execute(
-                tx,
-                format!("ALTER INDEX public.\"{new_name}\" RENAME TO \"{old_name}\""),
-            )
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 /// Drops the tables a switch-over retired, and the emptied replay schema.

@@ -11,7 +11,7 @@ use resourcify_eventstore::{
     EventStore, EventStoreSettings, IdempotencyKeys, Namespace, ReservationBook,
 };
 use resourcify_projector::{
-    Projection, ReplaySettings, RetryOutcome, retry_dead_letter, skip_dead_letter,
+    Projection, ReplayProgress, ReplaySettings, RetryOutcome, retry_dead_letter, skip_dead_letter,
 };
 use resourcify_readmodel::ReadModel;
 use sqlx::PgPool;
@@ -182,32 +182,30 @@ pub async fn replay(
         restart,
         ..ReplaySettings::default()
     };
-    for projection in projections {
-        let mut shown = std::time::Instant::now();
-        let report = resourcify_projector::replay(&store, database, projection, &settings, |p| {
-            if shown.elapsed() < Duration::from_millis(250) && p.position < p.head {
-                return;
-            }
-            shown = std::time::Instant::now();
-            let left = p.head.saturating_sub(p.position);
-            let eta = if p.rate > 0.0 {
-                left as f64 / p.rate
-            } else {
-                0.0
-            };
-            let percent = 100.0 * p.position as f64 / p.head.max(1) as f64;
-            let filled = (percent / 5.0) as usize;
-            eprint!(
-                "\r{:<10} [{:<20}] {}/{} events ({percent:.0}%), {:.0}/s, ETA {eta:.0} s   ",
-                p.projection.name(),
-                "#".repeat(filled.min(20)),
-                p.position,
-                p.head,
-                p.rate
-            );
-        })
-        .await?;
-        eprintln!();
+    // The projections replay side by side, each reading the log on its
+    // own; one line on stderr shows them all.
+    let board = std::sync::Mutex::new(ProgressBoard::default());
+    let started = std::time::Instant::now();
+    let replays = projections.iter().map(|&projection| {
+        let board = &board;
+        let store = &store;
+        let settings = &settings;
+        async move {
+            resourcify_projector::replay(store, database, projection, settings, |progress| {
+                board
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .update(progress);
+            })
+            .await
+        }
+    });
+    let reports = futures::future::join_all(replays).await;
+    eprintln!();
+    let mut events = 0;
+    for report in reports {
+        let report = report?;
+        events = events.max(report.events + report.resumed_from);
         let resumed = if report.resumed_from > 0 {
             format!(", resumed from position {}", report.resumed_from)
         } else {
@@ -215,12 +213,60 @@ pub async fn replay(
         };
         println!(
             "replayed {}: {} events in {:.1} s ({:.0} events/s){resumed}; switched over at position {}",
-            projection.name(),
+            report.projection.name(),
             report.events,
             report.elapsed.as_secs_f64(),
             report.rate(),
             report.switched_at
         );
     }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "done: a log of {events} events in {elapsed:.1} s ({:.0} events/s)",
+        events as f64 / elapsed
+    );
     Ok(())
+}
+
+/// The latest progress of each running replay, shown as one line.
+#[derive(Default)]
+struct ProgressBoard {
+    latest: Vec<ReplayProgress>,
+    shown: Option<std::time::Instant>,
+}
+
+impl ProgressBoard {
+    fn update(&mut self, progress: ReplayProgress) {
+        match self
+            .latest
+            .iter_mut()
+            .find(|p| p.projection == progress.projection)
+        {
+            Some(slot) => *slot = progress,
+            None => self.latest.push(progress),
+        }
+        if self
+            .shown
+            .is_some_and(|at| at.elapsed() < Duration::from_millis(250))
+        {
+            return;
+        }
+        self.shown = Some(std::time::Instant::now());
+        let line: Vec<String> = self
+            .latest
+            .iter()
+            .map(|p| {
+                let percent = 100.0 * p.position as f64 / p.head.max(1) as f64;
+                let left = p.head.saturating_sub(p.position) as f64;
+                let eta = if p.rate > 0.0 { left / p.rate } else { 0.0 };
+                format!(
+                    "{} [{:<10}] {percent:.0}% {:.0}/s ETA {eta:.0}s",
+                    p.projection.name(),
+                    "#".repeat(((percent / 10.0) as usize).min(10)),
+                    p.rate
+                )
+            })
+            .collect();
+        eprint!("\r{}   ", line.join(" | "));
+    }
 }

@@ -73,6 +73,21 @@ impl Projection {
         }
     }
 
+    /// Indexes only reads use: a replay builds them once, at the end,
+    /// instead of keeping them up to date row by row. Every other index
+    /// serves the projection's own writes and exists from the start.
+    pub fn read_only_indexes(self) -> &'static [&'static str] {
+        match self {
+            Self::Resources => &[
+                "resource_listings_top",
+                "resource_listings_hot",
+                "resources_search",
+                "tag_counts_by_count",
+            ],
+            Self::Users | Self::Comments | Self::Bookmarks => &[],
+        }
+    }
+
     /// The event type names (`EventType::name`) this projection reads. Other
     /// events only advance its checkpoint; they are not even decoded.
     pub fn reads(self) -> &'static [&'static str] {

@@ -235,7 +235,8 @@ async fn submit(tx: &mut PgConnection, rows: Value) -> sqlx::Result<Vec<Uuid>> {
     )
     .fetch_all(&mut *tx)
     .await?;
-    sync_listings(tx, &ids).await?;
+    // New resources are in no list yet.
+    add_listings(tx, &ids, &[]).await?;
     Ok(ids)
 }
 
@@ -252,6 +253,15 @@ async fn sync_listings(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> 
     )
     .fetch_all(&mut *tx)
     .await?;
+    add_listings(tx, ids, &removed).await
+}
+
+/// Adds the list rows of `ids` (the visible ones) and moves the tag counts
+/// by what was added and what the caller `removed`.
+async fn add_listings(tx: &mut PgConnection, ids: &[Uuid], removed: &[String]) -> sqlx::Result<()> {
+    if ids.is_empty() && removed.is_empty() {
+        return Ok(());
+    }
     let added = sqlx::query_scalar!(
         r#"INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
            SELECT s.scope, r.listed_at, r.id, r.votes, resource_hot(r.votes, r.created_at)
@@ -269,7 +279,7 @@ async fn sync_listings(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> 
     .fetch_all(&mut *tx)
     .await?;
     let mut deltas: BTreeMap<&str, i32> = BTreeMap::new();
-    for scope in &removed {
+    for scope in removed {
         if let Some(tag) = scope.strip_prefix("tag:") {
             *deltas.entry(tag).or_default() -= 1;
         }

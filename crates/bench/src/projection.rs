@@ -1,0 +1,140 @@
+//! `just bench-projection`: how fast the projections build their views.
+//! Appends a log of `events` events (users, resources, votes), then replays
+//! every projection from the first event, as `resourcify replay --all`
+//! does, and prints events per second for each and for the whole replay.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt;
+use resourcify_domain::DomainEvent;
+use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
+use resourcify_domain::user::{UserEvent, UserRegistered};
+use resourcify_domain::vote::{VoteCast, VoteEvent, vote_id};
+use resourcify_eventstore::{EventStore, EventStoreSettings, NewEvent};
+use resourcify_projector::{Projection, ReplaySettings, replay};
+use resourcify_testkit::NamespaceGuard;
+use sqlx::postgres::PgConnectOptions;
+use uuid::Uuid;
+
+const USERS: usize = 1_000;
+
+fn new_event(event: DomainEvent) -> NewEvent {
+    NewEvent {
+        event,
+        msg_id: Uuid::new_v4().to_string(),
+        request_id: None,
+        time: Utc::now(),
+    }
+}
+
+/// 1,000 users; then of the rest, seven in ten are submissions and three
+/// in ten are votes on them.
+async fn fill(store: &EventStore, events: usize) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let users: Vec<Uuid> = (0..USERS).map(|_| Uuid::now_v7()).collect();
+    let resources = (events - USERS) * 7 / 10;
+    let votes = events - USERS - resources;
+    let resource_ids: Vec<Uuid> = (0..resources).map(|_| Uuid::now_v7()).collect();
+    let all = users
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| {
+            let event = UserEvent::Registered(UserRegistered {
+                user_id: id,
+                username: format!("user{i}"),
+                email: format!("user{i}@example.org"),
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                registered_at: Utc::now(),
+            });
+            ("user", id, DomainEvent::User(event))
+        })
+        .chain(resource_ids.iter().enumerate().map(|(i, &id)| {
+            let url = format!("https://example.org/projection/{i}");
+            let event = ResourceEvent::Submitted(ResourceSubmitted {
+                resource_id: id,
+                author_id: users[i % USERS],
+                title: format!("Resource {i}"),
+                canonical_url: url.clone(),
+                url,
+                description: "A resource among very many.".into(),
+                tags: vec![format!("t{}", i % 200), "bench".into()],
+                kind: ResourceKind::ALL[i % ResourceKind::ALL.len()],
+                submitted_at: Utc::now(),
+            });
+            ("resource", id, DomainEvent::Resource(event))
+        }))
+        .chain((0..votes).map(|i| {
+            let resource = resource_ids[i % resources];
+            let voter = users[(i / resources + 1 + i % USERS) % USERS];
+            let event = VoteEvent::Cast(VoteCast {
+                resource_id: resource,
+                user_id: voter,
+                at: Utc::now(),
+            });
+            ("vote", vote_id(resource, voter), DomainEvent::Vote(event))
+        }));
+    let mut appends = futures::stream::iter(all)
+        .map(|(aggregate, id, event)| store.append(aggregate, id, 0, new_event(event)))
+        .buffer_unordered(512);
+    while let Some(appended) = appends.next().await {
+        appended?;
+    }
+    Ok(events as f64 / started.elapsed().as_secs_f64())
+}
+
+pub async fn run(database: &PgConnectOptions, events: usize) -> anyhow::Result<()> {
+    let guard = NamespaceGuard::new();
+    let client = async_nats::connect(resourcify_testkit::nats_url()).await?;
+    let store =
+        EventStore::open(client, EventStoreSettings::new(guard.namespace().clone())).await?;
+    println!("appending {events} events …");
+    let append_rate = fill(&store, events).await?;
+    println!("appended at {append_rate:.0} events/s");
+
+    let settings = ReplaySettings::default();
+    let started = Instant::now();
+    // Side by side, as `resourcify replay --all` runs them.
+    let reports = futures::future::join_all(
+        Projection::ALL
+            .into_iter()
+            .map(|projection| replay(&store, database, projection, &settings, |_| {})),
+    )
+    .await;
+    println!();
+    println!(
+        "{:<10} {:>10} {:>10} {:>12}",
+        "projection", "events", "seconds", "events/s"
+    );
+    for report in reports {
+        let report = report?;
+        println!(
+            "{:<10} {:>10} {:>10.1} {:>12.0}",
+            report.projection.name(),
+            report.events,
+            report.elapsed.as_secs_f64(),
+            report.rate()
+        );
+    }
+    let total = started.elapsed();
+    println!(
+        "{:<10} {:>10} {:>10.1} {:>12.0}",
+        "all",
+        events,
+        total.as_secs_f64(),
+        events as f64 / total.as_secs_f64()
+    );
+    println!();
+    let verdict = |met: bool| if met { "met" } else { "NOT MET" };
+    let rate = events as f64 / total.as_secs_f64();
+    println!(
+        "full replay of {events} events in {:.1} s (target for 1,000,000: under 60 s): {}",
+        total.as_secs_f64(),
+        verdict(total < Duration::from_secs(60) * (events as u32) / 1_000_000)
+    );
+    println!(
+        "throughput {rate:.0} events/s (target: at least 20,000): {}",
+        verdict(rate >= 20_000.0)
+    );
+    Ok(())
+}
