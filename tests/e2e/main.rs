@@ -21,5 +21,6 @@ mod read_your_writes;
 mod replay;
 mod schemas;
 mod sessions;
+mod streams;
 mod uniqueness;
 mod walking_skeleton;

@@ -49,6 +49,7 @@ const OPERATIONS: &[&str] = &[
     "GET /v1/tags",
     "GET /v1/search",
     "GET /v1/feed",
+    "GET /v1/streams/resources",
     "GET /healthz",
     "GET /readyz",
     "GET /metrics",
@@ -123,11 +124,15 @@ async fn the_openapi_document_is_the_contract_of_every_route(
         }
 
         // The server answers the route: no "no such route" from the router.
-        let concrete = path
+        let mut concrete = path
             .replace("{id}", &uuid::Uuid::now_v7().to_string())
             .replace("{username}", "nobody")
             .replace("{role}", "moderator")
             .replace("{tag}", "rust");
+        if path.starts_with("/v1/streams/") {
+            // A position the log never had: the stream says so and ends.
+            concrete.push_str("?after=1000000000");
+        }
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let answer = app.request(method, &concrete, None, None, None).await;
         assert_ne!(answer.status, 405, "{name}: {answer:#?}");
@@ -140,6 +145,11 @@ async fn the_openapi_document_is_the_contract_of_every_route(
     let scheme = &spec.body["components"]["securitySchemes"]["BearerAuth"];
     assert_eq!(scheme["type"], "http");
     assert_eq!(scheme["scheme"], "bearer");
+    let stream = &spec.body["paths"]["/v1/streams/resources"]["get"]["responses"]["200"];
+    assert!(
+        stream["content"]["text/event-stream"]["schema"].is_object(),
+        "{stream:#}"
+    );
     let submit = &spec.body["paths"]["/v1/resources"]["post"];
     assert!(submit["responses"]["422"]["content"]["application/problem+json"].is_object());
     assert!(

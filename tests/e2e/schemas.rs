@@ -156,3 +156,32 @@ fn the_schemas_refuse_what_the_domain_refuses() {
     member["role"] = json!("member");
     assert!(!role.is_valid(&member), "member is no grantable role");
 }
+
+/// The event subjects are a public interface: `asyncapi.yaml` names every
+/// event type the code writes or reads, each with its schema, and every
+/// schema it names exists.
+#[test]
+fn the_asyncapi_document_names_every_event_type_and_schema() {
+    let document = std::fs::read_to_string(root().join("asyncapi.yaml")).unwrap();
+    assert!(document.starts_with("asyncapi: 3.0.0"));
+    for event_type in EventType::readable() {
+        let name = format!("name: {}", event_type.ce_type());
+        let payload = format!(
+            "$ref: \"./schemas/events/{}/v{}.json\"",
+            event_type.name, event_type.version
+        );
+        assert!(document.contains(&name), "asyncapi.yaml lacks {name}");
+        assert!(document.contains(&payload), "asyncapi.yaml lacks {payload}");
+    }
+    for line in document
+        .lines()
+        .filter(|l| l.contains("$ref: \"./schemas/"))
+    {
+        let path = line.split('"').nth(1).unwrap();
+        assert!(root().join(path).exists(), "{path} does not exist");
+    }
+    for aggregate in ["user", "session", "resource", "vote", "bookmark", "comment"] {
+        let address = format!("address: \"{{namespace}}.events.{aggregate}.");
+        assert!(document.contains(&address), "no channel for {aggregate}");
+    }
+}

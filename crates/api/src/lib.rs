@@ -19,6 +19,7 @@ mod resources;
 mod responses;
 mod security;
 mod sessions;
+mod streams;
 mod telemetry;
 mod users;
 
@@ -39,6 +40,9 @@ pub struct ApiSettings {
     pub rate_limits: RateLimitSettings,
     /// Larger request bodies are refused with 413.
     pub max_body_bytes: usize,
+    /// Open event streams this node serves at most, and per client address.
+    pub max_streams: usize,
+    pub max_streams_per_client: usize,
     /// Leaves out request ids, metrics and rate limits. Only for measuring
     /// what they cost (`just bench`); never in production.
     pub bare: bool,
@@ -49,6 +53,8 @@ impl Default for ApiSettings {
         Self {
             rate_limits: RateLimitSettings::default(),
             max_body_bytes: 64 * 1024,
+            max_streams: 10_000,
+            max_streams_per_client: 8,
             bare: false,
         }
     }
@@ -61,6 +67,7 @@ type Apis = (
     resources::ResourcesApi,
     comments::CommentsApi,
     discovery::DiscoveryApi,
+    streams::StreamsApi,
     ops::OpsApi,
 );
 
@@ -71,7 +78,7 @@ pub fn routes(
     settings: &ApiSettings,
     limits: Arc<RateLimits>,
 ) -> poem::endpoint::BoxEndpoint<'static> {
-    let api = openapi_service(app.clone());
+    let api = openapi_service(app.clone(), settings);
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     let max_body = settings.max_body_bytes;
@@ -95,7 +102,7 @@ pub fn routes(
     .boxed()
 }
 
-fn openapi_service(app: App) -> OpenApiService<Apis, ()> {
+fn openapi_service(app: App, settings: &ApiSettings) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             users::UsersApi { app: app.clone() },
@@ -104,6 +111,13 @@ fn openapi_service(app: App) -> OpenApiService<Apis, ()> {
             resources::ResourcesApi { app: app.clone() },
             comments::CommentsApi { app: app.clone() },
             discovery::DiscoveryApi { app: app.clone() },
+            streams::StreamsApi {
+                app: app.clone(),
+                limits: Arc::new(streams::StreamLimits::new(
+                    settings.max_streams,
+                    settings.max_streams_per_client,
+                )),
+            },
             ops::OpsApi {
                 app,
                 metrics: prometheus().clone(),

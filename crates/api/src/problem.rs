@@ -184,6 +184,32 @@ impl From<AppError> for ApiError {
 }
 
 impl ApiError {
+    pub(crate) fn unavailable(detail: &str) -> Self {
+        Self::Unavailable(
+            problem(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Temporarily unavailable",
+                detail,
+            ),
+            5,
+        )
+    }
+
+    pub(crate) fn too_many_streams(per_client: usize) -> Self {
+        Self::TooManyRequests(
+            problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-streams",
+                "Too many open streams",
+                format!("a client may hold {per_client} streams open at once"),
+            ),
+            5,
+            format!("\"streams\";q={per_client}"),
+            "\"streams\";r=0;t=5".to_owned(),
+        )
+    }
+
     pub(crate) fn too_many_requests(
         detail: impl Into<String>,
         retry_after: u64,

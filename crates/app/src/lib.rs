@@ -4,6 +4,7 @@
 
 mod auth;
 mod cache;
+mod changes;
 mod commands;
 mod comments;
 mod cursor;
@@ -25,6 +26,7 @@ use resourcify_readmodel::{ReadModel, ViewNotice};
 
 pub use auth::{AccessToken, AuthenticatedUser, Passwords, TokenSecret, Tokens};
 pub use cache::{CacheOutcome, RenderedView, ViewCache};
+pub use changes::{ChangeKind, ChangeNotice, ResourceChange, SUBSCRIBER_BUFFER};
 pub use commands::{CommandMeta, CommandOutcome};
 pub use cursor::Cursor;
 pub use error::AppError;
@@ -94,6 +96,8 @@ struct Inner {
     list_views: ViewCache<String>,
     /// Rendered pages of comment threads, by query.
     comment_views: ViewCache<String>,
+    /// Resource changes, broadcast to stream subscribers.
+    changes: changes::ChangeHub,
     settings: AppSettings,
 }
 
@@ -127,6 +131,7 @@ impl App {
                     settings.cache_capacity,
                     settings.cache_ttl,
                 ),
+                changes: changes::ChangeHub::new(),
                 settings,
             }),
         }

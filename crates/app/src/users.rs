@@ -378,6 +378,11 @@ impl App {
     }
 
     /// The id of a (not deleted) user, by username.
+    pub async fn user_id(&self, username: &str) -> Result<Uuid, AppError> {
+        self.user_id_by_username(username).await
+    }
+
+    /// The id of a (not deleted) user, by username.
     pub(crate) async fn user_id_by_username(&self, username: &str) -> Result<Uuid, AppError> {
         let normalised = username.trim().to_lowercase();
         self.inner

@@ -210,6 +210,17 @@ impl EventStore {
         Ok(info.state.last_sequence)
     }
 
+    /// The position of the oldest event still in the log (1 unless the
+    /// stream has been trimmed; 0 when it is empty).
+    pub async fn first_position(&self) -> Result<u64, EventStoreError> {
+        let info = self
+            .stream
+            .get_info()
+            .await
+            .map_err(EventStoreError::unavailable)?;
+        Ok(info.state.first_sequence)
+    }
+
     /// When the event at `position` was stored, if it still exists.
     pub async fn stored_at(&self, position: u64) -> Result<Option<DateTime<Utc>>, EventStoreError> {
         match self.stream.get_raw_message(position).await {

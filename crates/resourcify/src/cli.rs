@@ -242,6 +242,14 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_MAX_BODY_BYTES", default_value_t = 65536)]
     max_body_bytes: usize,
 
+    /// Open event streams this node serves at most (503 beyond).
+    #[arg(long, env = "RESOURCIFY_MAX_STREAMS", default_value_t = 10_000)]
+    max_streams: usize,
+
+    /// Open event streams per client address (429 beyond).
+    #[arg(long, env = "RESOURCIFY_MAX_STREAMS_PER_CLIENT", default_value_t = 8)]
+    max_streams_per_client: usize,
+
     /// Stream and bucket replicas (3 on a JetStream cluster).
     #[arg(long, env = "RESOURCIFY_REPLICAS", default_value_t = 1)]
     replicas: usize,
@@ -374,6 +382,8 @@ impl Cli {
                     trusted_proxies: args.trusted_proxies.clone(),
                 },
                 max_body_bytes: args.max_body_bytes,
+                max_streams: args.max_streams,
+                max_streams_per_client: args.max_streams_per_client,
                 bare: args.bench_bare,
             },
             slow_query: Duration::from_millis(args.slow_query_ms),

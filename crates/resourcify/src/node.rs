@@ -139,6 +139,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         tasks.push(tokio::spawn(
             app.clone().watch_health(Duration::from_secs(5)),
         ));
+        tasks.push(tokio::spawn(app.clone().follow_resource_changes()));
         let limits = Arc::new(RateLimits::new(&settings.api.rate_limits));
         tasks.push(tokio::spawn(housekeeping(limits.clone())));
 

@@ -1,0 +1,230 @@
+//! Server-Sent Events: live changes, resume with `Last-Event-ID` without
+//! gap or duplicate, filters, nothing hidden, bounded streams.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use resourcify_testkit::{TestApp, spawn_app, spawn_app_configured};
+use serde_json::{Value, json};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq)]
+struct Sse {
+    id: Option<u64>,
+    event: String,
+    data: Value,
+}
+
+/// Reads events off a streaming response.
+struct SseReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl SseReader {
+    async fn open(app: &TestApp, query: &str, last_event_id: Option<u64>) -> Self {
+        let mut request = app
+            .http
+            .get(app.url(&format!("/v1/streams/resources{query}")));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "{response:?}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
+        let mut reader = Self {
+            response,
+            buffer: String::new(),
+        };
+        // The first thing said is how long to wait before reconnecting.
+        let advice = reader.next_block().await.unwrap();
+        assert!(advice.starts_with("retry:"), "{advice}");
+        reader
+    }
+
+    async fn next_block(&mut self) -> Option<String> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let block = block.trim().to_owned();
+                // Keep-alive comments carry nothing.
+                if block.is_empty() || block.starts_with(':') {
+                    continue;
+                }
+                return Some(block);
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
+                .await
+                .expect("an event within 10 s")
+                .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    async fn next(&mut self) -> Option<Sse> {
+        let block = self.next_block().await?;
+        let mut event = Sse {
+            id: None,
+            event: String::new(),
+            data: Value::Null,
+        };
+        for line in block.lines() {
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.trim_start();
+            match field {
+                "id" => event.id = value.parse().ok(),
+                "event" => event.event = value.to_owned(),
+                "data" => event.data = serde_json::from_str(value).unwrap(),
+                _ => {}
+            }
+        }
+        Some(event)
+    }
+
+    /// Asserts that nothing more arrives for a moment.
+    async fn assert_quiet(&mut self) {
+        let more = tokio::time::timeout(Duration::from_millis(700), self.next_block()).await;
+        assert!(more.is_err(), "unexpected event: {more:?}");
+    }
+}
+
+async fn submit(app: &TestApp, token: &str, fields: Value) -> String {
+    let submitted = app.submit(token, fields).await;
+    assert_eq!(submitted.status, 201, "{submitted:#?}");
+    submitted.body["id"].as_str().unwrap().to_owned()
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_client_resumes_after_a_disconnect_without_gap_or_duplicate(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let grace = app.register("grace").await;
+
+    let mut stream = SseReader::open(&app, "", None).await;
+    let first = submit(&app, &ada.token, json!({"title": "The first one"})).await;
+    let submitted = stream.next().await.unwrap();
+    assert_eq!(submitted.event, "resource.submitted");
+    assert_eq!(submitted.data["resource"]["title"], "The first one");
+    assert_eq!(submitted.data["resource_id"], first.as_str());
+    app.put(&format!("/v1/resources/{first}/vote"), &grace.token)
+        .await;
+    let voted = stream.next().await.unwrap();
+    assert_eq!(voted.event, "resource.voted");
+    assert_eq!(voted.data["resource"]["votes"], 1);
+    assert!(voted.id > submitted.id);
+    let last_seen = voted.id.unwrap();
+    drop(stream);
+
+    // Missed while away.
+    let second = submit(&app, &ada.token, json!({"title": "The second one"})).await;
+    app.patch(
+        &format!("/v1/resources/{first}"),
+        &json!({"title": "First, edited"}),
+        &ada.token,
+    )
+    .await;
+
+    let mut stream = SseReader::open(&app, "", Some(last_seen)).await;
+    let missed_submission = stream.next().await.unwrap();
+    assert_eq!(missed_submission.event, "resource.submitted");
+    assert_eq!(missed_submission.data["resource_id"], second.as_str());
+    let missed_edit = stream.next().await.unwrap();
+    assert_eq!(missed_edit.event, "resource.edited");
+    assert_eq!(missed_edit.data["resource"]["title"], "First, edited");
+    assert!(missed_submission.id.unwrap() > last_seen);
+    assert!(missed_edit.id > missed_submission.id);
+    // Then live ones, and nothing twice.
+    let third = submit(&app, &ada.token, json!({})).await;
+    let live = stream.next().await.unwrap();
+    assert_eq!(live.data["resource_id"], third.as_str());
+    assert!(live.id > missed_edit.id);
+    stream.assert_quiet().await;
+
+    // `?after=` does the same as the header.
+    let mut again = SseReader::open(&app, &format!("?after={last_seen}"), None).await;
+    assert_eq!(again.next().await.unwrap().id, missed_submission.id);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn filters_apply_and_hidden_resources_say_nothing(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let moderator = app.register("moderator").await;
+    app.grant_as_operator("moderator", "moderator").await;
+
+    let mut rust = SseReader::open(&app, "?tag=rust&tag=c%2B%2B", None).await;
+    let mut by_ada = SseReader::open(&app, "?author=ada", None).await;
+    submit(&app, &ada.token, json!({"tags": ["go"]})).await;
+    let rusty = submit(&app, &ada.token, json!({"tags": ["rust"]})).await;
+    let change = rust.next().await.unwrap();
+    assert_eq!(
+        change.data["resource_id"],
+        rusty.as_str(),
+        "the go one is filtered out"
+    );
+    assert_eq!(by_ada.next().await.unwrap().event, "resource.submitted");
+    assert_eq!(
+        by_ada.next().await.unwrap().data["resource_id"],
+        rusty.as_str()
+    );
+
+    let hide = |action: &'static str| {
+        app.request(
+            Method::POST,
+            &format!("/v1/resources/{rusty}/{action}"),
+            Some(&json!({"reason": "Checking visibility."})),
+            Some(&moderator.token),
+            None,
+        )
+    };
+    assert_eq!(hide("hide").await.status, 200);
+    let hidden = rust.next().await.unwrap();
+    assert_eq!(hidden.event, "resource.hidden");
+    assert_eq!(
+        hidden.data["resource"],
+        Value::Null,
+        "nothing of it is shown"
+    );
+    // A vote on it while hidden reaches no one.
+    assert_eq!(
+        app.put(&format!("/v1/resources/{rusty}/vote"), &moderator.token)
+            .await
+            .status,
+        200
+    );
+    rust.assert_quiet().await;
+    assert_eq!(hide("restore").await.status, 200);
+    let restored = rust.next().await.unwrap();
+    assert_eq!(restored.event, "resource.restored");
+    assert_eq!(restored.data["resource"]["votes"], 1);
+
+    let unknown = app.get("/v1/streams/resources?author=nobody").await;
+    unknown.assert_problem(404);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn streams_are_bounded_and_an_unknown_position_asks_for_a_resync(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db, |s| s.api.max_streams_per_client = 1).await;
+    let mut open = SseReader::open(&app, "", Some(1_000_000)).await;
+    let resync = open.next().await.unwrap();
+    assert_eq!(resync.event, "resync");
+    assert!(open.next().await.is_none(), "the stream ends after resync");
+    drop(open);
+
+    let _held = SseReader::open(&app, "", None).await;
+    let refused = app.get("/v1/streams/resources").await;
+    refused.assert_problem(429);
+    assert!(refused.header("retry-after").is_some());
+}
