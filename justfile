@@ -68,6 +68,11 @@ bench-projection events="1000000": services
     cargo build --release -p resourcify-bench
     RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench projection {{events}}
 
+# Event streams: 1,000 SSE clients, a burst of 1,000 changes; delivery latency and memory.
+bench-streams: services
+    cargo build --release -p resourcify-bench
+    ulimit -n "$(ulimit -Hn)"; RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench streams
+
 # Benchmarks in release mode on loopback; prints ratios to same-run baselines.
 bench: services
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)

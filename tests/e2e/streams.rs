@@ -228,3 +228,40 @@ async fn streams_are_bounded_and_an_unknown_position_asks_for_a_resync(
     refused.assert_problem(429);
     assert!(refused.header("retry-after").is_some());
 }
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_subscriber_that_falls_behind_is_cut_off_while_others_keep_receiving(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    use futures::StreamExt;
+    use resourcify_app::ChangeNotice;
+
+    let app = spawn_app_configured(db, |s| s.app.stream_buffer = 8).await;
+    let ada = app.register("ada").await;
+    let node = app.node.app.clone().expect("the API role runs");
+    // Subscribed, but never reading while the changes come.
+    let mut slow = node.resource_changes(None).await.unwrap();
+    let mut fast = SseReader::open(&app, "", None).await;
+    let mut submitted = Vec::new();
+    for i in 0..20 {
+        submitted.push(submit(&app, &ada.token, json!({"title": format!("Change {i}")})).await);
+        // The client that keeps up sees every change.
+        let change = fast.next().await.unwrap();
+        assert_eq!(change.data["resource_id"], submitted[i].as_str());
+    }
+    // The slow one gets what its buffer held, then the notice, then nothing.
+    let mut notices = Vec::new();
+    while let Some(notice) = slow.next().await {
+        notices.push(notice);
+    }
+    assert!(
+        matches!(notices.last(), Some(ChangeNotice::TooSlow)),
+        "{notices:?}"
+    );
+    assert!(
+        notices.len() <= 8 + 1,
+        "at most its buffer: {}",
+        notices.len()
+    );
+}

@@ -22,10 +22,6 @@ use uuid::Uuid;
 
 use crate::{App, AppError};
 
-/// How many changes a subscriber may fall behind the broadcast before it
-/// is cut off: what bounds each connection's memory.
-pub const SUBSCRIBER_BUFFER: usize = 1_024;
-
 /// What happened to a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeKind {
@@ -107,9 +103,11 @@ pub(crate) struct ChangeHub {
 }
 
 impl ChangeHub {
-    pub(crate) fn new() -> Self {
+    /// `buffer`: how many changes a subscriber may fall behind before it is
+    /// cut off, which is what bounds each connection's memory.
+    pub(crate) fn new(buffer: usize) -> Self {
         Self {
-            sender: broadcast::channel(SUBSCRIBER_BUFFER).0,
+            sender: broadcast::channel(buffer.max(1)).0,
             last: Mutex::new(0),
         }
     }

@@ -26,7 +26,7 @@ use resourcify_readmodel::{ReadModel, ViewNotice};
 
 pub use auth::{AccessToken, AuthenticatedUser, Passwords, TokenSecret, Tokens};
 pub use cache::{CacheOutcome, RenderedView, ViewCache};
-pub use changes::{ChangeKind, ChangeNotice, ResourceChange, SUBSCRIBER_BUFFER};
+pub use changes::{ChangeKind, ChangeNotice, ResourceChange};
 pub use commands::{CommandMeta, CommandOutcome};
 pub use cursor::Cursor;
 pub use error::AppError;
@@ -57,6 +57,9 @@ pub struct AppSettings {
     pub cache_ttl: Duration,
     /// How many views each cache holds at most.
     pub cache_capacity: u64,
+    /// How many resource changes a stream subscriber may fall behind
+    /// before it is disconnected.
+    pub stream_buffer: usize,
 }
 
 impl AppSettings {
@@ -71,6 +74,7 @@ impl AppSettings {
             ready_max_lag_events: 1_000,
             cache_ttl: Duration::from_secs(60),
             cache_capacity: 100_000,
+            stream_buffer: 1_024,
         }
     }
 }
@@ -131,7 +135,7 @@ impl App {
                     settings.cache_capacity,
                     settings.cache_ttl,
                 ),
-                changes: changes::ChangeHub::new(),
+                changes: changes::ChangeHub::new(settings.stream_buffer),
                 settings,
             }),
         }

@@ -5,11 +5,12 @@
 //! handler reading the same row from an indexed Postgres table.
 //!
 //! `resourcify-bench projection [EVENTS]` measures projection instead (see
-//! `projection.rs`).
+//! `projection.rs`); `resourcify-bench streams`, event streams (`streams.rs`).
 
 mod baselines;
 mod projection;
 mod seed;
+mod streams;
 mod wrk;
 
 use std::str::FromStr;
@@ -118,6 +119,10 @@ async fn main() -> anyhow::Result<()> {
 
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
+        Some("streams") => {
+            let settings = settings(&database, &guard, Roles::ALL, Variant::Full);
+            streams::run(settings, &database).await
+        }
         Some("projection") => {
             let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
             projection::run(&database, events).await
