@@ -44,8 +44,12 @@ impl<T: Type> Payload for RenderedJson<T> {
 
 impl<T: Send> IntoResponse for RenderedJson<T> {
     fn into_response(self) -> Response {
+        // A static header value: no parsing per response.
         Response::builder()
-            .content_type(<Self as PayloadContentType>::CONTENT_TYPE)
+            .header(
+                poem::http::header::CONTENT_TYPE,
+                poem::http::HeaderValue::from_static(<Self as PayloadContentType>::CONTENT_TYPE),
+            )
             .body(self.body)
     }
 }
