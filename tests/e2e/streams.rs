@@ -265,3 +265,90 @@ async fn a_subscriber_that_falls_behind_is_cut_off_while_others_keep_receiving(
         notices.len()
     );
 }
+
+/// Over HTTP: a client that stops reading (its socket backs up) is cut off
+/// with a final `too-slow` event once it falls a buffer behind, while a
+/// client that reads gets everything.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_client_that_stops_reading_is_told_so_and_cut_off(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    use chrono::Utc;
+    use resourcify_domain::DomainEvent;
+    use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
+    use resourcify_eventstore::NewEvent;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // Enough to fill the kernel's socket buffers (up to 4 MiB for sending here)
+    // several times over: about 8 MB of messages.
+    const CHANGES: usize = 3_000;
+    let app = spawn_app_configured(db, |s| s.app.stream_buffer = 512).await;
+    let mut reader = SseReader::open(&app, "", None).await;
+
+    // A client with a tiny receive window that sends its request and then
+    // reads nothing.
+    let addr: std::net::SocketAddr = app.base_url.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(addr).await.unwrap();
+    stalled
+        .write_all(b"GET /v1/streams/resources HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+
+    let store = app.store.clone();
+    let appends = tokio::spawn(async move {
+        let author = uuid::Uuid::now_v7();
+        for i in 0..CHANGES {
+            let id = uuid::Uuid::now_v7();
+            let url = format!("https://example.org/slow/{i}");
+            let event = ResourceSubmitted {
+                resource_id: id,
+                author_id: author,
+                title: format!("A change with a title long enough to fill buffers, number {i}"),
+                canonical_url: url.clone(),
+                url,
+                description: "x".repeat(2_000),
+                tags: vec!["slow".into()],
+                kind: ResourceKind::Article,
+                submitted_at: Utc::now(),
+            };
+            let new = NewEvent {
+                event: DomainEvent::Resource(ResourceEvent::Submitted(event)),
+                msg_id: id.to_string(),
+                request_id: None,
+                time: Utc::now(),
+            };
+            store.append("resource", id, 0, new).await.unwrap();
+        }
+    });
+    // The client that reads while the changes come gets every one of them.
+    for _ in 0..CHANGES {
+        assert_eq!(reader.next().await.unwrap().event, "resource.submitted");
+    }
+    appends.await.unwrap();
+
+    // The stalled one, reading at last, finds fewer changes, then the notice,
+    // then the end of the stream.
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 65536];
+    while let Ok(read) =
+        tokio::time::timeout(Duration::from_secs(3), stalled.read(&mut chunk)).await
+    {
+        let read = read.unwrap();
+        received.extend_from_slice(&chunk[..read]);
+        if read == 0 || received.ends_with(b"0\r\n\r\n") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&received);
+    let changes = text.matches("event: resource.submitted").count();
+    assert!(
+        text.contains("event: too-slow"),
+        "no too-slow notice after {changes} changes ({} bytes)",
+        received.len()
+    );
+    assert!(received.ends_with(b"0\r\n\r\n"), "the stream did not end");
+    assert!(changes < CHANGES, "it was not cut off: {changes}");
+}
