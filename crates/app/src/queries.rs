@@ -115,6 +115,23 @@ fn check_paging(request: PageRequest<'_>, errors: &mut ValidationErrors) -> Opti
     })
 }
 
+/// A page request on its own, checked.
+fn paging(request: PageRequest<'_>) -> Result<Paging, AppError> {
+    let mut errors = ValidationErrors::default();
+    check_paging(request, &mut errors).ok_or(AppError::Invalid(errors))
+}
+
+impl Paging {
+    /// For newest-first lists: the position to continue before.
+    fn before(&self) -> Result<i64, AppError> {
+        match self.cursor {
+            None => Ok(i64::MAX),
+            Some(Cursor::Before(before)) => Ok(before),
+            Some(_) => Err(wrong_cursor()),
+        }
+    }
+}
+
 fn wrong_cursor() -> AppError {
     AppError::Invalid(ValidationErrors::single(
         "cursor",
@@ -349,13 +366,8 @@ impl App {
         page: PageRequest<'_>,
         min_position: Option<u64>,
     ) -> Result<ResourcePage, AppError> {
-        let mut errors = ValidationErrors::default();
-        let paging = check_paging(page, &mut errors).ok_or(AppError::Invalid(errors))?;
-        let before = match paging.cursor {
-            None => i64::MAX,
-            Some(Cursor::Before(before)) => before,
-            Some(_) => return Err(wrong_cursor()),
-        };
+        let paging = paging(page)?;
+        let before = paging.before()?;
         self.wait_for(Projection::Users, min_position).await?;
         self.wait_for(Projection::Resources, min_position).await?;
         let reads = &self.inner.reads;
@@ -437,8 +449,7 @@ impl App {
         min_position: Option<u64>,
         render: impl FnOnce(&Page<TagCount>) -> Bytes,
     ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
-        let mut errors = ValidationErrors::default();
-        let paging = check_paging(page, &mut errors).ok_or(AppError::Invalid(errors))?;
+        let paging = paging(page)?;
         let after = match &paging.cursor {
             None => (i32::MAX, String::new()),
             Some(Cursor::Tag { count, tag }) => (*count, tag.clone()),
@@ -474,8 +485,7 @@ impl App {
         min_position: Option<u64>,
         render: impl FnOnce(&Page<CommentRow>) -> Bytes,
     ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
-        let mut errors = ValidationErrors::default();
-        let paging = check_paging(page, &mut errors).ok_or(AppError::Invalid(errors))?;
+        let paging = paging(page)?;
         let after = match &paging.cursor {
             None => String::new(),
             Some(Cursor::Path(path)) => path.clone(),
@@ -514,13 +524,8 @@ impl App {
         page: PageRequest<'_>,
         min_position: Option<u64>,
     ) -> Result<ResourcePage, AppError> {
-        let mut errors = ValidationErrors::default();
-        let paging = check_paging(page, &mut errors).ok_or(AppError::Invalid(errors))?;
-        let before = match paging.cursor {
-            None => i64::MAX,
-            Some(Cursor::Before(before)) => before,
-            Some(_) => return Err(wrong_cursor()),
-        };
+        let paging = paging(page)?;
+        let before = paging.before()?;
         self.wait_for(Projection::Bookmarks, min_position).await?;
         let items = self
             .inner
@@ -536,13 +541,8 @@ impl App {
         page: PageRequest<'_>,
         min_position: Option<u64>,
     ) -> Result<Page<ModerationEntry>, AppError> {
-        let mut errors = ValidationErrors::default();
-        let paging = check_paging(page, &mut errors).ok_or(AppError::Invalid(errors))?;
-        let before = match paging.cursor {
-            None => i64::MAX,
-            Some(Cursor::Before(before)) => before,
-            Some(_) => return Err(wrong_cursor()),
-        };
+        let paging = paging(page)?;
+        let before = paging.before()?;
         self.wait_for(Projection::Resources, min_position).await?;
         let items = self
             .inner
