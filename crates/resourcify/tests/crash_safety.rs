@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
+use resourcify_app::ViewPositions;
 use resourcify_domain::DomainEvent;
 use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
 use resourcify_domain::user::{UserEvent, UserRegistered};
@@ -103,22 +104,10 @@ fn start_projector(database_url: &str, namespace: &str) -> Child {
         .expect("the projector starts")
 }
 
-/// A random duration in `range_ms`, without a random-number crate.
-fn random_ms(range_ms: std::ops::Range<u64>) -> Duration {
-    let spread = range_ms.end - range_ms.start;
-    Duration::from_millis(range_ms.start + (Uuid::new_v4().as_u128() % u128::from(spread)) as u64)
-}
-
-async fn caught_up(reads: &ReadModel, head: u64) -> bool {
-    let mut all = true;
-    for projection in Projection::ALL {
-        all &= reads
-            .projection_checkpoint(projection.name())
-            .await
-            .unwrap()
-            >= head;
-    }
-    all
+/// A random number in `range`, without a random-number crate.
+fn random_in(range: std::ops::Range<u64>) -> u64 {
+    let spread = range.end - range.start;
+    range.start + (Uuid::new_v4().as_u128() % u128::from(spread)) as u64
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -142,11 +131,21 @@ async fn views_after_repeated_kills_equal_a_clean_replay(_: PgPoolOptions, db: P
     let pool = PgPool::connect_with(db.clone()).await.unwrap();
     let reads = ReadModel::new(pool.clone(), Duration::from_secs(5));
 
-    // Killed mid-batch, several times, at random moments.
+    // Killed several times, each time once the resources view has gone a
+    // random number of events further: mid-batch of the next one.
+    let positions = ViewPositions::new(reads.clone());
     let mut kills = 0;
-    while kills < 6 && !caught_up(&reads, head).await {
+    loop {
+        let reached = reads.projection_checkpoint("resources").await.unwrap();
+        let target = reached + random_in(500..3_000);
+        if kills == 6 || target >= head {
+            break;
+        }
         let mut projector = start_projector(&database_url, guard.namespace().as_str());
-        tokio::time::sleep(random_ms(300..1500)).await;
+        positions
+            .wait_for(Projection::Resources, target, Duration::from_secs(120))
+            .await
+            .expect("the projector makes progress");
         projector.kill().expect("SIGKILL");
         projector.wait().unwrap();
         kills += 1;
@@ -156,13 +155,11 @@ async fn views_after_repeated_kills_equal_a_clean_replay(_: PgPoolOptions, db: P
         "the log was projected too fast to be interrupted"
     );
     let mut projector = start_projector(&database_url, guard.namespace().as_str());
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    while !caught_up(&reads, head).await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the projector did not catch up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    for projection in Projection::ALL {
+        positions
+            .wait_for(projection, head, Duration::from_secs(120))
+            .await
+            .unwrap_or_else(|e| panic!("{} did not catch up: {e}", projection.name()));
     }
     projector.kill().unwrap();
     projector.wait().unwrap();
