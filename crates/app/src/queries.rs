@@ -526,7 +526,9 @@ impl App {
     ) -> Result<ResourcePage, AppError> {
         let paging = paging(page)?;
         let before = paging.before()?;
+        // The list joins the resources view: both must show the position.
         self.wait_for(Projection::Bookmarks, min_position).await?;
+        self.wait_for(Projection::Resources, min_position).await?;
         let items = self
             .inner
             .reads
