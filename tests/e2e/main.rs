@@ -12,6 +12,7 @@ mod idempotency;
 mod lists;
 mod moderation;
 mod monitoring;
+mod news;
 mod no_scans;
 mod openapi;
 mod personal;

@@ -15,6 +15,8 @@ const BOUNDED_TABLES: &[&str] = &["projection_checkpoints"];
 
 const RESOURCES: i64 = 50_000;
 const USERS: i64 = 5_000;
+const NEWS_SOURCES: i64 = 2_000;
+const NEWS_ITEMS: i64 = 20_000;
 
 /// Fills the read models the way years of use would: many users, many
 /// resources, several tags each, one very common tag.
@@ -99,6 +101,34 @@ async fn seed(pool: &PgPool) {
          SELECT p, i, 'resourcify.events.resource.x', 'resourcify.resource.submitted.v1', '', 'bad'
          FROM generate_series(1, 2000) AS i, unnest(ARRAY['users', 'resources']) AS p"
             .to_owned(),
+        format!(
+            "INSERT INTO news_sources (id, listed_at, url, tags, poll_interval_seconds, status,
+                                       next_fetch_at, added_at, updated_at, removed, position)
+             SELECT md5('s' || i)::uuid, i, 'https://news.example.org/' || i, ARRAY['news'], 900,
+                    'ok', now() + (i % 100 - 50) * interval '1 minute', now(), now(),
+                    i % 10 = 0, i
+             FROM generate_series(1, {NEWS_SOURCES}) AS i"
+        ),
+        format!(
+            "INSERT INTO resources (id, listed_at, title, url, description, tags, kind, author_id,
+                                    source_id, source_title, created_at, updated_at, version)
+             SELECT md5('n' || i)::uuid, {RESOURCES} + i, 'News ' || i,
+                    'https://news.example.org/item/' || i, '', ARRAY['news', 'tag' || (i % 500)],
+                    'article', '00000000-0000-0000-0000-000000000000',
+                    md5('s' || (i % {NEWS_SOURCES} + 1))::uuid, 'Source', now(), now(), 1
+             FROM generate_series(1, {NEWS_ITEMS}) AS i"
+        ),
+        format!(
+            "INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
+             SELECT s.scope, r.listed_at, r.id, r.votes, resource_hot(r.votes, r.created_at)
+             FROM resources r
+             CROSS JOIN LATERAL (
+                 SELECT 'news'
+                 UNION ALL SELECT 'news:source:' || r.source_id
+                 UNION ALL SELECT 'news:tag:' || t FROM unnest(r.tags) AS t
+             ) AS s (scope)
+             WHERE r.listed_at > {RESOURCES}"
+        ),
         "INSERT INTO projection_checkpoints (projection, position)
          VALUES ('users', 55000), ('resources', 55000)"
             .to_owned(),
@@ -129,6 +159,14 @@ fn bind<'q>(
             .bind(f64::MAX)
             .bind(i64::MAX)
             .bind(21_i64),
+        "resources_hot_in_scopes" => query
+            .bind(vec!["all".to_owned(), "news".to_owned()])
+            .bind(f64::MAX)
+            .bind(i64::MAX)
+            .bind(21_i64),
+        "news_sources_page" => query.bind(i64::MAX).bind(21_i64),
+        "news_source_by_id" => query.bind(some_resource),
+        "news_sources_due" => query.bind(chrono::Utc::now()).bind(100_i64),
         "resources_in_scopes" => query
             .bind(vec![
                 "tag:common".to_owned(),
@@ -219,6 +257,9 @@ async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
         "resources_top",
         "resources_hot",
         "resources_search",
+        "resources_hot_in_scopes",
+        "news_sources_due",
+        "news_sources_page",
         "credentials_by_login",
         "access_by_session",
     ] {

@@ -50,11 +50,7 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
         next_page: impl FnOnce(&str) -> String,
     ) -> Self {
         let etag = HeaderText(view.etag_header.clone());
-        let matches = if_none_match.is_some_and(|tags| {
-            tags.split(',')
-                .any(|t| t.trim() == view.etag || t.trim() == "*")
-        });
-        if matches {
+        if etag_matches(if_none_match, &view.etag) {
             return Self::NotModified(etag, PUBLIC);
         }
         let cache = match outcome {
@@ -73,6 +69,11 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
             link,
         )
     }
+}
+
+/// Whether an `If-None-Match` header names `etag` (or `*`).
+pub(crate) fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
+    if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
 /// `path?name=value&…&cursor=…`, with the given parameters that are set.

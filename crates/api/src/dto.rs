@@ -253,6 +253,15 @@ pub struct Author {
     pub username: Option<String>,
 }
 
+/// The news source a news item came from.
+#[derive(Debug, Object)]
+pub struct SourceRef {
+    pub id: Uuid,
+    /// Its title when the item was found.
+    pub title: String,
+}
+
+/// A member's resource, or a news item (`source` set, no `author`).
 #[derive(Debug, Object)]
 pub struct Resource {
     pub id: Uuid,
@@ -261,7 +270,11 @@ pub struct Resource {
     pub description: String,
     pub tags: Vec<String>,
     pub kind: String,
-    pub author: Author,
+    /// Who submitted it; absent for a news item.
+    pub author: Option<Author>,
+    /// For a news item: the news source it was found in.
+    pub source: Option<SourceRef>,
+    /// For a news item, when its feed says it was published.
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// How many changes the resource has had; 1 after submission.
@@ -279,10 +292,14 @@ impl From<ResourceRow> for Resource {
             description: row.description,
             tags: row.tags,
             kind: row.kind,
-            author: Author {
+            author: row.source_id.is_none().then_some(Author {
                 user_id: row.author_id,
                 username: row.author_username,
-            },
+            }),
+            source: row.source_id.map(|id| SourceRef {
+                id,
+                title: row.source_title.unwrap_or_default(),
+            }),
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version.max(0) as u32,

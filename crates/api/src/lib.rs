@@ -12,6 +12,7 @@ mod dto;
 mod header_text;
 mod me;
 mod middleware;
+mod news;
 mod ops;
 mod problem;
 mod rendered;
@@ -67,6 +68,7 @@ type Apis = (
     resources::ResourcesApi,
     comments::CommentsApi,
     discovery::DiscoveryApi,
+    news::NewsApi,
     streams::StreamsApi,
     ops::OpsApi,
 );
@@ -111,6 +113,7 @@ fn openapi_service(app: App, settings: &ApiSettings) -> OpenApiService<Apis, ()>
             resources::ResourcesApi { app: app.clone() },
             comments::CommentsApi { app: app.clone() },
             discovery::DiscoveryApi { app: app.clone() },
+            news::NewsApi { app: app.clone() },
             streams::StreamsApi {
                 app: app.clone(),
                 limits: Arc::new(streams::StreamLimits::new(

@@ -32,7 +32,7 @@ enum ApiTags {
 pub struct StreamMessage {
     /// `resource.submitted`, `resource.edited`, `resource.voted`,
     /// `resource.retracted`, `resource.hidden`, `resource.restored`,
-    /// `resource.commented`; or `resync` (the asked position is gone:
+    /// `resource.commented`, `news-item.published`; or `resync` (the asked position is gone:
     /// reload from the REST API, then subscribe afresh) or `too-slow` (the
     /// client fell behind and is disconnected), after which the stream ends.
     #[oai(rename = "type")]

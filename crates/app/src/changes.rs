@@ -32,6 +32,8 @@ pub enum ChangeKind {
     Hidden,
     Restored,
     Commented,
+    /// A news item was found in a source's feed.
+    NewsPublished,
 }
 
 impl ChangeKind {
@@ -44,6 +46,7 @@ impl ChangeKind {
             Self::Hidden => "resource.hidden",
             Self::Restored => "resource.restored",
             Self::Commented => "resource.commented",
+            Self::NewsPublished => "news-item.published",
         }
     }
 
@@ -61,6 +64,7 @@ impl ChangeKind {
                 ResourceEvent::Retracted(e) => (Self::Retracted, e.resource_id),
                 ResourceEvent::Hidden(e) => (Self::Hidden, e.resource_id),
                 ResourceEvent::Restored(e) => (Self::Restored, e.resource_id),
+                ResourceEvent::NewsItemPublished(e) => (Self::NewsPublished, e.resource_id),
             },
             DomainEvent::Vote(VoteEvent::Cast(e)) => (Self::Voted, e.resource_id),
             DomainEvent::Vote(VoteEvent::Withdrawn(e)) => (Self::Voted, e.resource_id),

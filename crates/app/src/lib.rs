@@ -9,6 +9,7 @@ mod commands;
 mod comments;
 mod cursor;
 mod error;
+mod news;
 mod positions;
 mod queries;
 mod resources;
@@ -30,10 +31,12 @@ pub use changes::{ChangeKind, ChangeNotice, ResourceChange};
 pub use commands::{CommandMeta, CommandOutcome};
 pub use cursor::Cursor;
 pub use error::AppError;
+pub use news::{NewsQuery, SYNDICATION_ENTRIES};
 pub use positions::ViewPositions;
 pub use queries::{Account, Page, PageRequest, ResourcePage, ResourceQuery, Sort};
 pub use resourcify_readmodel::{
-    AccountRow, CommentRow, FollowedUser, ModerationEntry, ProfileRow, ResourceRow, TagCount,
+    AccountRow, CommentRow, FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow,
+    TagCount,
 };
 pub use sessions::SessionTokens;
 pub use status::{ProjectionStatus, Readiness, projection_statuses};
@@ -60,6 +63,9 @@ pub struct AppSettings {
     /// How many resource changes a stream subscriber may fall behind
     /// before it is disconnected.
     pub stream_buffer: usize,
+    /// How news sources are fetched; the API refuses, up front, source URLs
+    /// the fetcher would refuse.
+    pub news_fetch: resourcify_news::fetch::FetchSettings,
 }
 
 impl AppSettings {
@@ -75,6 +81,7 @@ impl AppSettings {
             cache_ttl: Duration::from_secs(60),
             cache_capacity: 100_000,
             stream_buffer: 1_024,
+            news_fetch: resourcify_news::fetch::FetchSettings::default(),
         }
     }
 }
@@ -102,6 +109,8 @@ struct Inner {
     comment_views: ViewCache<String>,
     /// Resource changes, broadcast to stream subscribers.
     changes: changes::ChangeHub,
+    /// Checks news source URLs as the ingester would (it fetches nothing).
+    news_guard: resourcify_news::fetch::Fetcher,
     settings: AppSettings,
 }
 
@@ -136,6 +145,7 @@ impl App {
                     settings.cache_ttl,
                 ),
                 changes: changes::ChangeHub::new(settings.stream_buffer),
+                news_guard: resourcify_news::fetch::Fetcher::new(settings.news_fetch.clone()),
                 settings,
             }),
         }

@@ -71,19 +71,19 @@ pub struct Account {
 }
 
 /// A checked page request: the size and where to continue.
-struct Paging {
-    limit: u32,
-    cursor: Option<Cursor>,
+pub(crate) struct Paging {
+    pub(crate) limit: u32,
+    pub(crate) cursor: Option<Cursor>,
 }
 
 impl Paging {
     /// One row more than asked tells whether another page exists.
-    fn fetch(&self) -> i64 {
+    pub(crate) fn fetch(&self) -> i64 {
         i64::from(self.limit) + 1
     }
 
     /// Cuts the extra row and makes the next cursor from the last row kept.
-    fn page<T>(&self, mut items: Vec<T>, key: impl Fn(&T) -> Cursor) -> Page<T> {
+    pub(crate) fn page<T>(&self, mut items: Vec<T>, key: impl Fn(&T) -> Cursor) -> Page<T> {
         let next_cursor = if items.len() > self.limit as usize {
             items.truncate(self.limit as usize);
             items.last().map(|last| key(last).encode())
@@ -116,14 +116,23 @@ fn check_paging(request: PageRequest<'_>, errors: &mut ValidationErrors) -> Opti
 }
 
 /// A page request on its own, checked.
-fn paging(request: PageRequest<'_>) -> Result<Paging, AppError> {
+pub(crate) fn paging(request: PageRequest<'_>) -> Result<Paging, AppError> {
     let mut errors = ValidationErrors::default();
     check_paging(request, &mut errors).ok_or(AppError::Invalid(errors))
 }
 
 impl Paging {
     /// For newest-first lists: the position to continue before.
-    fn before(&self) -> Result<i64, AppError> {
+    /// For best-first lists (hot, search): the keyset to continue after.
+    pub(crate) fn after_scored(&self) -> Result<(f64, i64), AppError> {
+        match self.cursor {
+            None => Ok((f64::MAX, i64::MAX)),
+            Some(Cursor::Scored { score, listed_at }) => Ok((score, listed_at)),
+            Some(_) => Err(wrong_cursor()),
+        }
+    }
+
+    pub(crate) fn before(&self) -> Result<i64, AppError> {
         match self.cursor {
             None => Ok(i64::MAX),
             Some(Cursor::Before(before)) => Ok(before),
@@ -132,7 +141,7 @@ impl Paging {
     }
 }
 
-fn wrong_cursor() -> AppError {
+pub(crate) fn wrong_cursor() -> AppError {
     AppError::Invalid(ValidationErrors::single(
         "cursor",
         "belongs to another list or order",
@@ -158,7 +167,7 @@ impl App {
 
     /// A view from `cache`, or built by `build` (bytes and next cursor) and
     /// cached unless a projector changed something meanwhile.
-    async fn cached<F, Fut>(
+    pub(crate) async fn cached<F, Fut>(
         &self,
         cache: &ViewCache<String>,
         projection: Projection,
@@ -342,24 +351,40 @@ impl App {
         }))
     }
 
-    /// The front page: every resource, hot first.
+    /// The front page: members' resources and news, hot first.
     pub async fn feed_view(
         &self,
         page: PageRequest<'_>,
         min_position: Option<u64>,
         render: impl FnOnce(&ResourcePage) -> Bytes,
     ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
-        let query = ResourceQuery {
-            sort: Some("hot"),
-            limit: page.limit,
-            cursor: page.cursor,
-            ..ResourceQuery::default()
-        };
-        self.resources_view(query, min_position, render).await
+        let paging = paging(page)?;
+        let after = paging.after_scored()?;
+        let key = format!("feed {} {}", paging.limit, page.cursor.unwrap_or(""));
+        self.cached(
+            &self.inner.list_views,
+            Projection::Resources,
+            key,
+            min_position,
+            || async move {
+                let scopes = ["all".to_owned(), "news".to_owned()];
+                let items = self
+                    .inner
+                    .reads
+                    .resources_hot_in_scopes(&scopes, after, paging.fetch())
+                    .await?;
+                let page = paging.page(items, |last| Cursor::Scored {
+                    score: last.score,
+                    listed_at: last.listed_at,
+                });
+                Ok((render(&page), page.next_cursor))
+            },
+        )
+        .await
     }
 
-    /// The caller's feed: resources with a followed tag or by a followed
-    /// user, newest first.
+    /// The caller's feed: resources and news with a followed tag, and
+    /// resources by a followed user, newest first.
     pub async fn personal_feed(
         &self,
         caller: &AuthenticatedUser,
@@ -375,7 +400,7 @@ impl App {
         let users = reads.followed_users(caller.user_id).await?;
         let scopes: Vec<String> = tags
             .iter()
-            .map(|tag| format!("tag:{tag}"))
+            .flat_map(|tag| [format!("tag:{tag}"), format!("news:tag:{tag}")])
             .chain(users.iter().map(|u| format!("author:{}", u.user_id)))
             .collect();
         let items = if scopes.is_empty() {
@@ -411,11 +436,7 @@ impl App {
         let Some(paging) = paging.filter(|_| errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
-        let after = match &paging.cursor {
-            None => (f64::MAX, i64::MAX),
-            Some(Cursor::Scored { score, listed_at }) => (*score, *listed_at),
-            Some(_) => return Err(wrong_cursor()),
-        };
+        let after = paging.after_scored()?;
         let key = format!(
             "search {} {} {text}",
             paging.limit,

@@ -70,6 +70,7 @@ fn settings(
         slow_query: Duration::from_millis(250),
         api_pool: PoolSettings::default(),
         projector_pool: PoolSettings::default(),
+        ingester: resourcify_news::IngesterSettings::default(),
     }
 }
 
@@ -171,14 +172,8 @@ impl Scenario {
 async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Result<()> {
     // The projectors on a node of their own, so every API node carries the
     // same background.
-    let api_only = Roles {
-        api: true,
-        projector: false,
-    };
-    let projector_only = Roles {
-        api: false,
-        projector: true,
-    };
+    let api_only = Roles::API_ONLY;
+    let projector_only = Roles::PROJECTOR_ONLY;
     let projectors =
         resourcify::start(settings(database, guard, projector_only, Variant::Full)).await?;
     let full = resourcify::start(settings(database, guard, api_only, Variant::Full)).await?;

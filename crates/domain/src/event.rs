@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::bookmark::BookmarkEvent;
 use crate::comment::CommentEvent;
+use crate::news_source::NewsSourceEvent;
 use crate::resource::ResourceEvent;
 use crate::session::SessionEvent;
 use crate::user::UserEvent;
@@ -58,6 +59,14 @@ impl EventType {
     pub const COMMENT_DELETED: Self = Self::new("comment.deleted", 1);
     pub const COMMENT_REMOVED: Self = Self::new("comment.removed", 1);
 
+    pub const NEWS_SOURCE_ADDED: Self = Self::new("news-source.added", 1);
+    pub const NEWS_SOURCE_UPDATED: Self = Self::new("news-source.updated", 1);
+    pub const NEWS_SOURCE_REMOVED: Self = Self::new("news-source.removed", 1);
+    pub const NEWS_SOURCE_REFRESH_REQUESTED: Self = Self::new("news-source.refresh-requested", 1);
+    pub const NEWS_SOURCE_FETCHED: Self = Self::new("news-source.fetched", 1);
+    /// An event of the resource aggregate: a news item is a resource.
+    pub const NEWS_ITEM_PUBLISHED: Self = Self::new("news-item.published", 1);
+
     /// Every event type the code writes today.
     pub const ALL: &'static [Self] = &[
         Self::USER_REGISTERED,
@@ -89,6 +98,12 @@ impl EventType {
         Self::COMMENT_EDITED,
         Self::COMMENT_DELETED,
         Self::COMMENT_REMOVED,
+        Self::NEWS_SOURCE_ADDED,
+        Self::NEWS_SOURCE_UPDATED,
+        Self::NEWS_SOURCE_REMOVED,
+        Self::NEWS_SOURCE_REFRESH_REQUESTED,
+        Self::NEWS_SOURCE_FETCHED,
+        Self::NEWS_ITEM_PUBLISHED,
     ];
 
     /// Versions no longer written but still in the log, read by upcasting.
@@ -141,6 +156,7 @@ pub enum DomainEvent {
     Vote(VoteEvent),
     Bookmark(BookmarkEvent),
     Comment(CommentEvent),
+    NewsSource(NewsSourceEvent),
 }
 
 impl DomainEvent {
@@ -152,6 +168,7 @@ impl DomainEvent {
             Self::Vote(e) => e.event_type(),
             Self::Bookmark(e) => e.event_type(),
             Self::Comment(e) => e.event_type(),
+            Self::NewsSource(e) => e.event_type(),
         }
     }
 
@@ -168,7 +185,10 @@ impl DomainEvent {
             .or_else(|| ResourceEvent::decode(event_type, payload).map(|r| r.map(Self::Resource)))
             .or_else(|| VoteEvent::decode(event_type, payload).map(|r| r.map(Self::Vote)))
             .or_else(|| BookmarkEvent::decode(event_type, payload).map(|r| r.map(Self::Bookmark)))
-            .or_else(|| CommentEvent::decode(event_type, payload).map(|r| r.map(Self::Comment)));
+            .or_else(|| CommentEvent::decode(event_type, payload).map(|r| r.map(Self::Comment)))
+            .or_else(|| {
+                NewsSourceEvent::decode(event_type, payload).map(|r| r.map(Self::NewsSource))
+            });
         match decoded {
             Some(result) => Ok(result?),
             None => Err(DecodeError::UnknownType(event_type.ce_type())),
@@ -209,6 +229,7 @@ event_set_conversions!(ResourceEvent, Resource);
 event_set_conversions!(VoteEvent, Vote);
 event_set_conversions!(BookmarkEvent, Bookmark);
 event_set_conversions!(CommentEvent, Comment);
+event_set_conversions!(NewsSourceEvent, NewsSource);
 
 /// Implements [`EventSet`] for an enum of one-field variants, from a table of
 /// `Variant => EventType constant`.

@@ -15,6 +15,7 @@ pub mod bookmark;
 pub mod comment;
 mod error;
 mod event;
+pub mod news_source;
 pub mod resource;
 pub mod session;
 pub mod user;

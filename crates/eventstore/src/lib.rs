@@ -1,10 +1,12 @@
 //! The only code that knows JetStream: subjects, the CloudEvents envelope,
 //! appends with optimistic concurrency, aggregate loads, the ordered feed the
-//! projectors read, and the key-value reservations that keep names unique.
+//! projectors read, the key-value reservations that keep names unique, and
+//! the leases that keep two nodes from doing one piece of work at once.
 
 mod envelope;
 mod error;
 mod idempotency;
+mod leases;
 mod namespace;
 mod reservations;
 mod store;
@@ -12,6 +14,7 @@ mod store;
 pub use envelope::{RawEvent, RecordedEvent};
 pub use error::EventStoreError;
 pub use idempotency::{IDEMPOTENCY_KEY_LIFETIME, IdempotencyKeys, KeyClaim, RecordedOutcome};
+pub use leases::{Lease, Leases};
 pub use namespace::Namespace;
 pub use reservations::{Reservation, ReservationBook, Reserved};
 pub use store::{Appended, EventFeed, EventStore, EventStoreSettings, Loaded, NewEvent};
@@ -21,5 +24,5 @@ pub fn bucket_names() -> impl Iterator<Item = &'static str> {
     Reservation::ALL
         .into_iter()
         .map(Reservation::bucket)
-        .chain([IdempotencyKeys::BUCKET])
+        .chain([IdempotencyKeys::BUCKET, Leases::NEWS_SOURCES])
 }

@@ -18,10 +18,18 @@ pub enum Reservation {
     Email,
     /// A resource's canonical URL.
     ResourceUrl,
+    /// A news item's canonical URL: one item per link, whichever feed
+    /// (or how many feeds) carry it.
+    NewsItemUrl,
 }
 
 impl Reservation {
-    pub const ALL: [Self; 3] = [Self::Username, Self::Email, Self::ResourceUrl];
+    pub const ALL: [Self; 4] = [
+        Self::Username,
+        Self::Email,
+        Self::ResourceUrl,
+        Self::NewsItemUrl,
+    ];
 
     /// The bucket's name within the namespace.
     pub fn bucket(self) -> &'static str {
@@ -29,6 +37,7 @@ impl Reservation {
             Self::Username => "usernames",
             Self::Email => "emails",
             Self::ResourceUrl => "resource-urls",
+            Self::NewsItemUrl => "news-item-urls",
         }
     }
 
@@ -37,7 +46,7 @@ impl Reservation {
     fn key(self, name: &str) -> String {
         let bytes: Vec<u8> = match self {
             Self::Username | Self::Email => name.as_bytes().to_vec(),
-            Self::ResourceUrl => Sha256::digest(name.as_bytes()).to_vec(),
+            Self::ResourceUrl | Self::NewsItemUrl => Sha256::digest(name.as_bytes()).to_vec(),
         };
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -58,6 +67,7 @@ pub struct ReservationBook {
     usernames: kv::Store,
     emails: kv::Store,
     resource_urls: kv::Store,
+    news_item_urls: kv::Store,
 }
 
 impl std::fmt::Debug for ReservationBook {
@@ -88,6 +98,12 @@ impl ReservationBook {
                 replicas,
             )
             .await?,
+            news_item_urls: open_bucket(
+                js,
+                &namespace.bucket(Reservation::NewsItemUrl.bucket()),
+                replicas,
+            )
+            .await?,
         })
     }
 
@@ -96,6 +112,7 @@ impl ReservationBook {
             Reservation::Username => &self.usernames,
             Reservation::Email => &self.emails,
             Reservation::ResourceUrl => &self.resource_urls,
+            Reservation::NewsItemUrl => &self.news_item_urls,
         }
     }
 

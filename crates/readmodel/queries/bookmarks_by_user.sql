@@ -1,6 +1,6 @@
 -- A user's bookmarks, newest first; the keyset key is the bookmark's position.
 SELECT r.id, b.position AS listed_at, r.title, r.url, r.description, r.tags, r.kind,
-       r.author_id, r.author_username,
+       r.author_id, r.author_username, r.source_id, r.source_title,
        r.created_at, r.updated_at, r.version, r.votes, r.hidden, r.retracted,
        resource_hot(r.votes, r.created_at) AS "score!"
 FROM bookmarks b

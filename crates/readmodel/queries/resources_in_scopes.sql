@@ -2,7 +2,7 @@
 -- most one page from its own index range, then the pages are merged.
 SELECT DISTINCT ON (l.listed_at)
        r.id, l.listed_at, r.title, r.url, r.description, r.tags, r.kind,
-       r.author_id, r.author_username,
+       r.author_id, r.author_username, r.source_id, r.source_title,
        r.created_at, r.updated_at, r.version, r.votes, r.hidden, r.retracted,
        l.hot AS score
 FROM unnest($1::text[]) AS wanted (scope)

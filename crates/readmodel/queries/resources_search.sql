@@ -1,6 +1,6 @@
 -- Ranked full-text search; the keyset is (rank, listed_at), both descending.
 SELECT r.id, r.listed_at, r.title, r.url, r.description, r.tags, r.kind,
-       r.author_id, r.author_username,
+       r.author_id, r.author_username, r.source_id, r.source_title,
        r.created_at, r.updated_at, r.version, r.votes, r.hidden, r.retracted,
        hit.rank AS "score!"
 FROM (

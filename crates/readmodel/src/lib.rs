@@ -22,8 +22,8 @@ pub use notice::ViewNotice;
 pub use pool::{PoolSettings, connect};
 pub use queries::{CheckpointRow, ReadModel, RunningQuery};
 pub use rows::{
-    AccountRow, CommentRow, Credentials, FollowedUser, ModerationEntry, ProfileRow, ResourceRow,
-    SessionAccess, TagCount,
+    AccountRow, CommentRow, Credentials, DueSource, FollowedUser, ModerationEntry, NewsSourceRow,
+    ProfileRow, ResourceRow, SessionAccess, TagCount,
 };
 
 /// Every migration under `migrations/`, embedded in the binary.

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::instrument::timed;
 use crate::{
-    AccountRow, CommentRow, Credentials, DeadLetterRow, FollowedUser, ModerationEntry, ProfileRow,
-    ReadModelError, ResourceRow, SessionAccess, TagCount,
+    AccountRow, CommentRow, Credentials, DeadLetterRow, DueSource, FollowedUser, ModerationEntry,
+    NewsSourceRow, ProfileRow, ReadModelError, ResourceRow, SessionAccess, TagCount,
 };
 
 /// Read access to the views, for the API.
@@ -137,6 +137,67 @@ impl ReadModel {
         )
         .fetch_all(&self.pool);
         timed("resources_in_scopes", self.slow_after, rows).await
+    }
+
+    /// Several lists merged, hot first, after the keyset `(hot, listed_at)`
+    /// (the front page).
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn resources_hot_in_scopes(
+        &self,
+        scopes: &[String],
+        (hot, listed_at): (f64, i64),
+        limit: i64,
+    ) -> Result<Vec<ResourceRow>, ReadModelError> {
+        let rows = sqlx::query_file_as!(
+            ResourceRow,
+            "queries/resources_hot_in_scopes.sql",
+            scopes,
+            hot,
+            listed_at,
+            limit
+        )
+        .fetch_all(&self.pool);
+        timed("resources_hot_in_scopes", self.slow_after, rows).await
+    }
+
+    /// The news sources, newest first, strictly before `before`.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn news_sources_page(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<NewsSourceRow>, ReadModelError> {
+        let rows = sqlx::query_file_as!(
+            NewsSourceRow,
+            "queries/news_sources_page.sql",
+            before,
+            limit
+        )
+        .fetch_all(&self.pool);
+        timed("news_sources_page", self.slow_after, rows).await
+    }
+
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn news_source_by_id(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<NewsSourceRow>, ReadModelError> {
+        let row = sqlx::query_file_as!(NewsSourceRow, "queries/news_source_by_id.sql", id)
+            .fetch_optional(&self.pool);
+        timed("news_source_by_id", self.slow_after, row).await
+    }
+
+    /// Sources due for polling at `now`, longest overdue first (for the
+    /// ingester, not the API).
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn news_sources_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<DueSource>, ReadModelError> {
+        let rows = sqlx::query_file_as!(DueSource, "queries/news_sources_due.sql", now, limit)
+            .fetch_all(&self.pool);
+        timed("news_sources_due", self.slow_after, rows).await
     }
 
     /// Full-text search, best match first, after the keyset `(rank, listed_at)`.

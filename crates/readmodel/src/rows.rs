@@ -18,6 +18,9 @@ pub struct ResourceRow {
     pub author_id: Uuid,
     /// `None` once the author deleted their account.
     pub author_username: Option<String>,
+    /// For a news item: its source, by id and by title as it was found.
+    pub source_id: Option<Uuid>,
+    pub source_title: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
@@ -130,4 +133,35 @@ pub struct AccountRow {
 pub struct FollowedUser {
     pub user_id: Uuid,
     pub username: String,
+}
+
+/// A news source as its admins see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewsSourceRow {
+    pub id: Uuid,
+    /// Stream position of the source's addition (the keyset key).
+    pub listed_at: i64,
+    pub url: String,
+    /// The admin's title; `None`: the feed's own is shown.
+    pub title: Option<String>,
+    pub feed_title: Option<String>,
+    pub tags: Vec<String>,
+    pub poll_interval_seconds: i32,
+    /// `pending` (never polled), `ok` or `failing`.
+    pub status: String,
+    pub last_error: Option<String>,
+    pub last_fetched_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: i32,
+    /// Items found in it so far.
+    pub items: i32,
+    pub next_fetch_at: DateTime<Utc>,
+    pub added_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A source due for polling, and the position the view shows it at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueSource {
+    pub id: Uuid,
+    pub position: i64,
 }

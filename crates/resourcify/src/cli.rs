@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
 use resourcify_app::{AppSettings, TokenSecret};
 use resourcify_eventstore::Namespace;
+use resourcify_news::IngesterSettings;
+use resourcify_news::fetch::{AllowList, FetchSettings};
 use resourcify_readmodel::PoolSettings;
 use sqlx::postgres::PgConnectOptions;
 
@@ -137,6 +139,8 @@ enum Role {
     All,
     Api,
     Projector,
+    /// The news ingester alone.
+    Ingest,
 }
 
 /// Also parsed on its own (from the environment) when no subcommand is given.
@@ -250,6 +254,27 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_MAX_STREAMS_PER_CLIENT", default_value_t = 8)]
     max_streams_per_client: usize,
 
+    /// Hosts news sources may be fetched from even though they resolve to
+    /// loopback or private addresses (comma-separated `host[:port]`).
+    #[arg(long, env = "RESOURCIFY_NEWS_ALLOW_HOSTS", default_value = "")]
+    news_allow_hosts: String,
+
+    /// Longest a news source fetch may take, body included, in milliseconds.
+    #[arg(
+        long,
+        env = "RESOURCIFY_NEWS_FETCH_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    news_fetch_timeout_ms: u64,
+
+    /// Larger feeds are refused.
+    #[arg(long, env = "RESOURCIFY_NEWS_MAX_FEED_BYTES", default_value_t = 2 * 1024 * 1024)]
+    news_max_feed_bytes: usize,
+
+    /// How often the ingester looks for due news sources, in milliseconds.
+    #[arg(long, env = "RESOURCIFY_NEWS_POLL_TICK_MS", default_value_t = 5_000)]
+    news_poll_tick_ms: u64,
+
     /// Stream and bucket replicas (3 on a JetStream cluster).
     #[arg(long, env = "RESOURCIFY_REPLICAS", default_value_t = 1)]
     replicas: usize,
@@ -353,14 +378,9 @@ impl Cli {
             replicas: args.replicas,
             roles: match args.role {
                 Role::All => Roles::ALL,
-                Role::Api => Roles {
-                    api: true,
-                    projector: false,
-                },
-                Role::Projector => Roles {
-                    api: false,
-                    projector: true,
-                },
+                Role::Api => Roles::API_ONLY,
+                Role::Projector => Roles::PROJECTOR_ONLY,
+                Role::Ingest => Roles::INGEST_ONLY,
             },
             migrate: !args.no_migrate,
             app: AppSettings {
@@ -369,6 +389,13 @@ impl Cli {
                 read_wait: Duration::from_millis(args.read_wait_ms),
                 long_running_query: Duration::from_millis(args.long_running_query_ms),
                 ready_max_lag_events: args.ready_max_lag,
+                news_fetch: FetchSettings {
+                    timeout: Duration::from_millis(args.news_fetch_timeout_ms),
+                    max_body_bytes: args.news_max_feed_bytes,
+                    allow_hosts: AllowList::parse(&args.news_allow_hosts)
+                        .map_err(anyhow::Error::msg)?,
+                    ..FetchSettings::default()
+                },
                 ..AppSettings::with_secret(TokenSecret::new(secret))
             },
             api: ApiSettings {
@@ -391,6 +418,10 @@ impl Cli {
             projector_pool: PoolSettings {
                 max_connections: args.projector_pool_size,
                 ..pool
+            },
+            ingester: IngesterSettings {
+                tick: Duration::from_millis(args.news_poll_tick_ms),
+                ..IngesterSettings::default()
             },
         };
         let mut node = crate::start(settings).await?;

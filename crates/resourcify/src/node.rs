@@ -9,9 +9,13 @@ use std::time::Duration;
 
 use resourcify_api::RateLimits;
 use resourcify_app::{App, ViewPositions};
-use resourcify_eventstore::{EventStore, EventStoreSettings, IdempotencyKeys, ReservationBook};
+use resourcify_eventstore::{
+    EventStore, EventStoreSettings, IdempotencyKeys, Leases, ReservationBook,
+};
+use resourcify_news::Ingester;
+use resourcify_news::fetch::Fetcher;
 use resourcify_projector::{Projection, Projector, ProjectorSettings};
-use resourcify_readmodel::{MIGRATOR, ReadModel};
+use resourcify_readmodel::{MIGRATOR, PoolSettings, ReadModel};
 use sqlx::ConnectOptions;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgConnectOptions;
@@ -74,6 +78,9 @@ impl Drop for RunningNode {
 
 /// Connects to NATS and Postgres and starts the node's roles.
 pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
+    // https feeds need rustls, which then backs every reqwest client of
+    // the process; the plain ones need a provider installed.
+    resourcify_news::fetch::install_crypto_provider();
     if settings.migrate {
         migrate(&settings.database).await?;
     }
@@ -104,6 +111,10 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             };
             tasks.push(tokio::spawn(projector.run()));
         }
+    }
+
+    if settings.roles.ingest {
+        tasks.push(tokio::spawn(start_ingester(&settings, &store).await?.run()));
     }
 
     let (shutdown, shutdown_requested) = oneshot::channel();
@@ -176,6 +187,43 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         shutdown: Some(shutdown),
         tasks,
     })
+}
+
+/// The news ingester, with its own small pool: it reads only which sources
+/// are due.
+async fn start_ingester(settings: &NodeSettings, store: &EventStore) -> anyhow::Result<Ingester> {
+    let pool = resourcify_readmodel::connect(
+        settings.database.clone(),
+        &PoolSettings {
+            max_connections: 2,
+            ..settings.projector_pool.clone()
+        },
+    )
+    .await
+    .context("connecting the ingester pool")?;
+    let js = store.jetstream();
+    let reservations = ReservationBook::open(js, &settings.namespace, settings.replicas)
+        .await
+        .context("opening the reservation buckets")?;
+    let holder = format!("pid-{}-{}", std::process::id(), uuid::Uuid::now_v7());
+    let leases = Leases::open(
+        js,
+        &settings.namespace,
+        Leases::NEWS_SOURCES,
+        settings.ingester.lease,
+        settings.replicas,
+        holder,
+    )
+    .await
+    .context("opening the news source leases")?;
+    Ok(Ingester::new(
+        store.clone(),
+        ReadModel::new(pool, settings.slow_query),
+        reservations,
+        leases,
+        Fetcher::new(settings.app.news_fetch.clone()),
+        settings.ingester.clone(),
+    ))
 }
 
 /// Periodic chores of an API node: drop idle rate-limit state, and fold the

@@ -7,6 +7,7 @@ use std::time::Duration;
 use resourcify_api::ApiSettings;
 use resourcify_app::AppSettings;
 use resourcify_eventstore::Namespace;
+use resourcify_news::IngesterSettings;
 use resourcify_readmodel::PoolSettings;
 use sqlx::postgres::PgConnectOptions;
 
@@ -15,16 +16,30 @@ use sqlx::postgres::PgConnectOptions;
 pub struct Roles {
     pub api: bool,
     pub projector: bool,
+    /// Polls news sources and appends their new items.
+    pub ingest: bool,
 }
 
 impl Roles {
     pub const ALL: Self = Self {
         api: true,
         projector: true,
+        ingest: true,
     };
     pub const API_ONLY: Self = Self {
         api: true,
         projector: false,
+        ingest: false,
+    };
+    pub const PROJECTOR_ONLY: Self = Self {
+        api: false,
+        projector: true,
+        ingest: false,
+    };
+    pub const INGEST_ONLY: Self = Self {
+        api: false,
+        projector: false,
+        ingest: true,
     };
 }
 
@@ -46,4 +61,6 @@ pub struct NodeSettings {
     /// The API's pool; separate from the projectors' so neither starves the other.
     pub api_pool: PoolSettings,
     pub projector_pool: PoolSettings,
+    /// How the ingest role polls (how it fetches is `app.news_fetch`).
+    pub ingester: IngesterSettings,
 }

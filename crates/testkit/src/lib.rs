@@ -3,6 +3,7 @@
 //! removes the namespace's stream and buckets when the test ends.
 
 mod client;
+mod feed_server;
 mod namespace;
 mod projectors;
 
@@ -12,10 +13,12 @@ use resourcify::{NodeSettings, Roles, RunningNode};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
 use resourcify_app::{AppSettings, TokenSecret};
 use resourcify_eventstore::{EventStore, Namespace};
+use resourcify_news::IngesterSettings;
 use resourcify_readmodel::{PoolSettings, ReadModel};
 use sqlx::postgres::PgConnectOptions;
 
 pub use client::{PASSWORD, Registered, TestResponse, assert_exactly_one_created};
+pub use feed_server::{FeedAnswer, FeedServer, SeenRequest};
 pub use namespace::NamespaceGuard;
 pub use projectors::RunningProjectors;
 
@@ -71,7 +74,11 @@ pub async fn spawn_app_configured(
         listen: "127.0.0.1:0".parse().expect("a socket address"),
         namespace: namespace.clone(),
         replicas: 1,
-        roles: Roles::ALL,
+        // The news tests start the ingester; the others need no poller.
+        roles: Roles {
+            ingest: false,
+            ..Roles::ALL
+        },
         migrate: false,
         app: AppSettings {
             token_ttl: Duration::from_secs(600),
@@ -96,6 +103,7 @@ pub async fn spawn_app_configured(
             max_connections: 3,
             ..PoolSettings::default()
         },
+        ingester: IngesterSettings::default(),
     };
     configure(&mut settings);
     settings.roles.api = true;

@@ -95,6 +95,26 @@ pub struct ResourceRestored {
     pub at: DateTime<Utc>,
 }
 
+/// The news ingester found a new item in a source's feed. It is a resource
+/// without an author: anyone may vote on it, bookmark it, or share it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewsItemPublished {
+    pub resource_id: Uuid,
+    pub source_id: Uuid,
+    /// The source's title when the item was found.
+    pub source_title: String,
+    /// The item's id within its feed (RSS `guid`, Atom `id`).
+    pub guid: String,
+    pub title: String,
+    pub url: String,
+    pub canonical_url: String,
+    pub summary: String,
+    pub tags: Vec<String>,
+    /// When the feed says the item was published (never later than found).
+    pub published_at: DateTime<Utc>,
+    pub found_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum ResourceEvent {
@@ -103,6 +123,7 @@ pub enum ResourceEvent {
     Retracted(ResourceRetracted),
     Hidden(ResourceHidden),
     Restored(ResourceRestored),
+    NewsItemPublished(NewsItemPublished),
 }
 
 event_set!(ResourceEvent {
@@ -111,4 +132,5 @@ event_set!(ResourceEvent {
     Retracted => RESOURCE_RETRACTED,
     Hidden => RESOURCE_HIDDEN,
     Restored => RESOURCE_RESTORED,
+    NewsItemPublished => NEWS_ITEM_PUBLISHED,
 });

@@ -35,6 +35,19 @@ pub enum ResourceCommand {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// The ingester's, for an item it found in a source's feed.
+    PublishNewsItem(PublishNewsItem),
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishNewsItem {
+    pub resource_id: Uuid,
+    pub source_id: Uuid,
+    pub source_title: String,
+    pub guid: String,
+    pub item: ValidNewsItem,
+    pub published_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +69,8 @@ pub struct Resource {
     pub description: String,
     pub tags: Vec<String>,
     pub kind: Option<ResourceKind>,
+    /// Set for a news item: the source it came from.
+    pub source_id: Option<Uuid>,
     pub hidden: bool,
     pub retracted: bool,
     /// How many events the resource has; the read model shows it as `version`.
@@ -77,7 +92,9 @@ impl Resource {
     fn authored_by(&self, actor: &Actor) -> Result<Uuid, DomainError> {
         let id = self.visible_to(actor)?;
         actor.ensure_active()?;
-        if actor.user_id != self.author_id {
+        // A news item has no author (its `author_id` is nil, as is the
+        // operator's), so no one edits it.
+        if self.source_id.is_some() || actor.user_id != self.author_id {
             return Err(DomainError::Forbidden(
                 "only the author may change a resource",
             ));
@@ -112,6 +129,29 @@ impl Aggregate for Resource {
                     tags: s.tags.to_strings(),
                     kind: s.kind,
                     submitted_at: cmd.at,
+                })
+            }
+            ResourceCommand::PublishNewsItem(cmd) => {
+                if self.id.is_some() {
+                    return Err(DomainError::AlreadyExists {
+                        aggregate: "resource",
+                        id: cmd.resource_id.to_string(),
+                    });
+                }
+                let item = &cmd.item;
+                ResourceEvent::NewsItemPublished(NewsItemPublished {
+                    resource_id: cmd.resource_id,
+                    source_id: cmd.source_id,
+                    source_title: cmd.source_title.clone(),
+                    guid: cmd.guid.clone(),
+                    title: item.title.as_str().to_owned(),
+                    // Feeds tag their links for analytics; the item is the page.
+                    url: item.url.canonical(),
+                    canonical_url: item.url.canonical(),
+                    summary: item.summary.as_str().to_owned(),
+                    tags: item.tags.to_strings(),
+                    published_at: cmd.published_at.min(cmd.at),
+                    found_at: cmd.at,
                 })
             }
             ResourceCommand::Edit { actor, edit, at } => {
@@ -189,6 +229,15 @@ impl Aggregate for Resource {
                 self.description = e.description.clone();
                 self.tags = e.tags.clone();
                 self.kind = Some(e.kind);
+            }
+            ResourceEvent::NewsItemPublished(e) => {
+                self.id = Some(e.resource_id);
+                self.source_id = Some(e.source_id);
+                self.title = e.title.clone();
+                self.canonical_url = e.canonical_url.clone();
+                self.description = e.summary.clone();
+                self.tags = e.tags.clone();
+                self.kind = Some(ResourceKind::Article);
             }
             ResourceEvent::Edited(e) => {
                 self.title = e.title.clone();
@@ -288,6 +337,91 @@ mod tests {
         assert!(ResourceUrl::parse("javascript:alert(1)").is_err());
         assert!(ResourceUrl::parse("https://").is_err());
         assert!(ResourceUrl::parse("not a url").is_err());
+    }
+
+    #[test]
+    fn feed_items_are_accepted_leniently() {
+        let tags: Vec<String> = [
+            "Rust",
+            "Systems Programming",
+            "bad tag!",
+            "a",
+            "b",
+            "c",
+            "d",
+        ]
+        .map(String::from)
+        .to_vec();
+        let item = NewsItemDraft {
+            title: "  Go\n",
+            url: "https://example.org/post?utm_source=rss",
+            summary: &"word ".repeat(2_000),
+            tags: &tags,
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(
+            item.title.as_str(),
+            "https://example.org/post?utm_source=rss"
+        );
+        assert_eq!(item.summary.as_str().chars().count(), 5_000);
+        assert!(item.summary.as_str().ends_with('…'));
+        assert_eq!(
+            item.tags.to_strings(),
+            ["rust", "systems-programming", "a", "b", "c"]
+        );
+        let no_link = NewsItemDraft {
+            title: "A title",
+            url: "javascript:alert(1)",
+            summary: "",
+            tags: &[],
+        };
+        assert!(no_link.validate().is_err());
+    }
+
+    #[test]
+    fn a_news_item_is_published_once_and_edited_by_no_one() {
+        let item = NewsItemDraft {
+            title: "Announcing Rust 1.99",
+            url: "https://blog.rust-lang.org/1.99?utm_medium=feed",
+            summary: "",
+            tags: &[],
+        }
+        .validate()
+        .unwrap();
+        let publish = ResourceCommand::PublishNewsItem(PublishNewsItem {
+            resource_id: Uuid::from_u128(9),
+            source_id: Uuid::from_u128(3),
+            source_title: "Rust Blog".into(),
+            guid: "g".into(),
+            item,
+            published_at: DateTime::UNIX_EPOCH + chrono::TimeDelta::days(30_000),
+            at: DateTime::UNIX_EPOCH,
+        });
+        let events = Resource::default().decide(&publish).unwrap();
+        let ResourceEvent::NewsItemPublished(published) = &events[0] else {
+            panic!("expected a news item");
+        };
+        assert_eq!(published.url, "https://blog.rust-lang.org/1.99");
+        assert_eq!(published.tags, ["news"]);
+        assert_eq!(
+            published.published_at,
+            DateTime::UNIX_EPOCH,
+            "never in the future"
+        );
+        let item = Resource::from_history(&events);
+        assert!(item.decide(&publish).is_err());
+        for actor in [Actor::operator(), Actor::member(Uuid::nil())] {
+            let edit = ResourceCommand::Edit {
+                actor,
+                edit: ValidResourceEdit {
+                    title: Some(Title::parse("Mine now").unwrap()),
+                    ..ValidResourceEdit::default()
+                },
+                at: DateTime::UNIX_EPOCH,
+            };
+            assert!(matches!(item.decide(&edit), Err(DomainError::Forbidden(_))));
+        }
     }
 
     #[test]

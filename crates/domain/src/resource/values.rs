@@ -317,3 +317,71 @@ impl ResourceEdit<'_> {
         }
     }
 }
+
+/// A feed item as the ingester read it. Feeds are written by strangers, so
+/// an item is accepted leniently: over-long text is cut, unusable
+/// categories are dropped; only an item without a usable link is refused.
+#[derive(Debug, Clone)]
+pub struct NewsItemDraft<'a> {
+    pub title: &'a str,
+    pub url: &'a str,
+    /// Plain text (the ingester strips markup).
+    pub summary: &'a str,
+    /// The source's tags, then the item's own categories.
+    pub tags: &'a [String],
+}
+
+/// A feed item fit to be a resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidNewsItem {
+    pub title: Title,
+    pub url: ResourceUrl,
+    pub summary: Description,
+    pub tags: Tags,
+}
+
+/// `text` with runs of whitespace and control characters made one space,
+/// cut to `max` characters (with an ellipsis when cut).
+fn tidy(text: &str, max: usize) -> String {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let joined = words.join(" ");
+    if joined.chars().count() <= max {
+        return joined;
+    }
+    let mut cut: String = joined.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
+impl NewsItemDraft<'_> {
+    pub fn validate(&self) -> Result<ValidNewsItem, String> {
+        let url = ResourceUrl::parse(self.url).map_err(|e| format!("link {e}"))?;
+        let title = match Title::parse(&tidy(self.title, *TITLE_CHARS.end())) {
+            Ok(title) => title,
+            // A title too short to stand alone is shown as its link.
+            Err(_) => Title(tidy(url.as_str(), *TITLE_CHARS.end())),
+        };
+        let summary = Description(tidy(self.summary, DESCRIPTION_MAX_CHARS));
+        let mut tags: Vec<Tag> = Vec::new();
+        for raw in self.tags {
+            let Ok(tag) = Tag::parse(&raw.trim().replace(char::is_whitespace, "-")) else {
+                continue;
+            };
+            if !tags.contains(&tag) && tags.len() < *TAGS_PER_RESOURCE.end() {
+                tags.push(tag);
+            }
+        }
+        if tags.is_empty() {
+            tags.push(Tag("news".to_owned()));
+        }
+        Ok(ValidNewsItem {
+            title,
+            url,
+            summary,
+            tags: Tags(tags),
+        })
+    }
+}

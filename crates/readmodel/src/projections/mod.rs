@@ -3,6 +3,7 @@
 
 mod bookmarks;
 mod comments;
+mod news;
 mod resources;
 mod users;
 
@@ -29,14 +30,17 @@ pub enum Projection {
     Comments,
     /// Each user's bookmarks.
     Bookmarks,
+    /// News sources and their polling state (news items are resources).
+    News,
 }
 
 impl Projection {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Users,
         Self::Resources,
         Self::Comments,
         Self::Bookmarks,
+        Self::News,
     ];
 
     /// The name used for its checkpoint, dead letters and notices.
@@ -46,6 +50,7 @@ impl Projection {
             Self::Resources => "resources",
             Self::Comments => "comments",
             Self::Bookmarks => "bookmarks",
+            Self::News => "news",
         }
     }
 
@@ -70,6 +75,7 @@ impl Projection {
             ],
             Self::Comments => &["comments"],
             Self::Bookmarks => &["bookmarks"],
+            Self::News => &["news_sources"],
         }
     }
 
@@ -84,6 +90,7 @@ impl Projection {
                 "resources_search",
                 "tag_counts_by_count",
             ],
+            Self::News => &["news_sources_newest"],
             Self::Users | Self::Comments | Self::Bookmarks => &[],
         }
     }
@@ -118,6 +125,7 @@ impl Projection {
                 EventType::RESOURCE_RETRACTED.name,
                 EventType::RESOURCE_HIDDEN.name,
                 EventType::RESOURCE_RESTORED.name,
+                EventType::NEWS_ITEM_PUBLISHED.name,
                 EventType::VOTE_CAST.name,
                 EventType::VOTE_WITHDRAWN.name,
                 EventType::COMMENT_REMOVED.name,
@@ -131,6 +139,14 @@ impl Projection {
             Self::Bookmarks => &[
                 EventType::BOOKMARK_ADDED.name,
                 EventType::BOOKMARK_REMOVED.name,
+            ],
+            Self::News => &[
+                EventType::NEWS_SOURCE_ADDED.name,
+                EventType::NEWS_SOURCE_UPDATED.name,
+                EventType::NEWS_SOURCE_REMOVED.name,
+                EventType::NEWS_SOURCE_REFRESH_REQUESTED.name,
+                EventType::NEWS_SOURCE_FETCHED.name,
+                EventType::NEWS_ITEM_PUBLISHED.name,
             ],
         }
     }
@@ -161,6 +177,7 @@ impl Projection {
             Self::Resources => resources::apply(tx, events).await,
             Self::Comments => comments::apply(tx, events).await,
             Self::Bookmarks => bookmarks::apply(tx, events).await,
+            Self::News => news::apply(tx, events).await,
         }
     }
 }

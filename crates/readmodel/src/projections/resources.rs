@@ -24,6 +24,7 @@ enum Change {
     Retracted,
     Hidden,
     Restored,
+    NewsItemPublished,
     VoteCast,
     VoteWithdrawn,
     CommentRemoved,
@@ -39,6 +40,7 @@ fn change_of(event: &DomainEvent) -> Option<Change> {
             ResourceEvent::Retracted(_) => Change::Retracted,
             ResourceEvent::Hidden(_) => Change::Hidden,
             ResourceEvent::Restored(_) => Change::Restored,
+            ResourceEvent::NewsItemPublished(_) => Change::NewsItemPublished,
         },
         DomainEvent::Vote(VoteEvent::Cast(_)) => Change::VoteCast,
         DomainEvent::Vote(VoteEvent::Withdrawn(_)) => Change::VoteWithdrawn,
@@ -85,6 +87,7 @@ pub(super) async fn apply(
                 .await?
             }
             Change::Submitted => submit(tx, rows).await?,
+            Change::NewsItemPublished => publish_news_items(tx, rows).await?,
             Change::Edited => {
                 let ids = sqlx::query_scalar!(
                     r#"WITH b AS (
@@ -240,6 +243,30 @@ async fn submit(tx: &mut PgConnection, rows: Value) -> sqlx::Result<Vec<Uuid>> {
     Ok(ids)
 }
 
+/// Inserts news items: resources with a source and no author (the nil
+/// uuid), dated by when the feed says they were published.
+async fn publish_news_items(tx: &mut PgConnection, rows: Value) -> sqlx::Result<Vec<Uuid>> {
+    let ids = sqlx::query_scalar!(
+        r#"INSERT INTO resources (id, listed_at, title, url, canonical_url, description, tags,
+                                  kind, author_id, source_id, source_title, created_at,
+                                  updated_at, version)
+           SELECT resource_id, ord, title, url, canonical_url, summary, tags, 'article',
+                  '00000000-0000-0000-0000-000000000000', source_id, source_title,
+                  published_at, found_at, 1
+           FROM jsonb_to_recordset($1::jsonb) AS b(
+               resource_id uuid, ord bigint, title text, url text, canonical_url text,
+               summary text, tags text[], source_id uuid, source_title text,
+               published_at timestamptz, found_at timestamptz)
+           ON CONFLICT (id) DO NOTHING
+           RETURNING id"#,
+        rows
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    add_listings(tx, &ids, &[]).await?;
+    Ok(ids)
+}
+
 /// Makes the list rows of `ids` match their resources: a row in every list
 /// a resource belongs to while everyone may see it, none otherwise; and
 /// keeps the tag counts in step.
@@ -267,10 +294,14 @@ async fn add_listings(tx: &mut PgConnection, ids: &[Uuid], removed: &[String]) -
            SELECT s.scope, r.listed_at, r.id, r.votes, resource_hot(r.votes, r.created_at)
            FROM resources r
            CROSS JOIN LATERAL (
-               SELECT 'all'
-               UNION ALL SELECT 'tag:' || t FROM unnest(r.tags) AS t
-               UNION ALL SELECT 'kind:' || r.kind
-               UNION ALL SELECT 'author:' || r.author_id
+               SELECT 'all' WHERE r.source_id IS NULL
+               UNION ALL SELECT 'tag:' || t FROM unnest(r.tags) AS t WHERE r.source_id IS NULL
+               UNION ALL SELECT 'kind:' || r.kind WHERE r.source_id IS NULL
+               UNION ALL SELECT 'author:' || r.author_id WHERE r.source_id IS NULL
+               UNION ALL SELECT 'news' WHERE r.source_id IS NOT NULL
+               UNION ALL SELECT 'news:source:' || r.source_id WHERE r.source_id IS NOT NULL
+               UNION ALL SELECT 'news:tag:' || t FROM unnest(r.tags) AS t
+                         WHERE r.source_id IS NOT NULL
            ) AS s (scope)
            WHERE r.id = ANY($1) AND NOT r.hidden AND NOT r.retracted
            RETURNING scope AS "scope!""#,

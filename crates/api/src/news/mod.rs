@@ -1,0 +1,404 @@
+//! The tech news feed: news sources (admins), the news itself, sharing an
+//! item as a resource, and the Atom and RSS feeds.
+
+mod dto;
+mod syndication;
+
+use poem::Request;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{OpenApi, Tags};
+use resourcify_app::{App, NewsQuery, PageRequest};
+use resourcify_domain::news_source::{NewsSourceEdit, NewsSourceInput};
+use uuid::Uuid;
+
+use crate::ApiError;
+use crate::cached::{CachedResponse, PrivateResponse, page_path};
+use crate::dto::{ResourceList, min_position};
+use crate::rendered::RenderedJson;
+use crate::responses::{CommandResponse, CreatedResponse, command_meta};
+use crate::security::BearerAuth;
+
+use dto::{NewNewsSource, NewsSource, NewsSourceList, NewsSourcePatch};
+use syndication::{AtomXml, FeedResponse, FeedScope, RssXml, render_atom, render_rss};
+
+#[derive(Tags)]
+enum ApiTags {
+    /// News sources, news items and the syndication feeds.
+    News,
+}
+
+#[derive(Debug)]
+pub struct NewsApi {
+    pub app: App,
+}
+
+/// `scheme://host` as the client addressed us, for the feeds' absolute links.
+fn origin(request: &Request) -> String {
+    let headers = request.headers();
+    let host = headers
+        .get(poem::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}")
+}
+
+#[OpenApi(prefix_path = "/v1", tag = "ApiTags::News")]
+impl NewsApi {
+    /// Add a news source (admins)
+    ///
+    /// The ingester polls it at once, then every `poll_interval_seconds`.
+    #[oai(
+        path = "/news-sources",
+        method = "post",
+        operation_id = "addNewsSource"
+    )]
+    async fn add_source(
+        &self,
+        auth: BearerAuth,
+        body: Json<NewNewsSource>,
+        /// Makes a retried request safe: the same key adds one source.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CreatedResponse, ApiError> {
+        let input = NewsSourceInput {
+            url: &body.url,
+            title: body.title.as_deref(),
+            tags: &body.tags,
+            poll_interval_seconds: body.poll_interval_seconds,
+        };
+        let added = self
+            .app
+            .add_news_source(&auth.0, input, &command_meta(idempotency_key.0))
+            .await?;
+        Ok(CreatedResponse::at(
+            format!("/v1/news-sources/{}", added.id),
+            added,
+        ))
+    }
+
+    /// List news sources (admins)
+    ///
+    /// Newest first, with how polling each one goes.
+    #[oai(
+        path = "/news-sources",
+        method = "get",
+        operation_id = "listNewsSources"
+    )]
+    async fn list_sources(
+        &self,
+        auth: BearerAuth,
+        /// Page size, 1 to 100 (default 20).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
+    ) -> Result<PrivateResponse<NewsSourceList>, ApiError> {
+        let position = min_position(min_position_header.0, min_position_query.0);
+        let page = PageRequest {
+            limit: limit.0,
+            cursor: cursor.0.as_deref(),
+        };
+        let sources = self.app.news_sources(&auth.0, page, position).await?;
+        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        let next = sources
+            .next_cursor
+            .as_deref()
+            .map(|next| page_path("/v1/news-sources", &params, next));
+        Ok(PrivateResponse::new(sources.into(), next))
+    }
+
+    /// Read a news source (admins)
+    #[oai(
+        path = "/news-sources/:id",
+        method = "get",
+        operation_id = "getNewsSource"
+    )]
+    async fn get_source(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
+    ) -> Result<PrivateResponse<NewsSource>, ApiError> {
+        let position = min_position(min_position_header.0, min_position_query.0);
+        let source = self.app.news_source(&auth.0, id.0, position).await?;
+        Ok(PrivateResponse::new(source.into(), None))
+    }
+
+    /// Change a news source (admins)
+    ///
+    /// A new URL is polled at once, from scratch.
+    #[oai(
+        path = "/news-sources/:id",
+        method = "patch",
+        operation_id = "editNewsSource"
+    )]
+    async fn edit_source(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<NewsSourcePatch>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let edit = NewsSourceEdit {
+            url: body.url.as_deref(),
+            title: match &body.title {
+                poem_openapi::types::MaybeUndefined::Undefined => None,
+                poem_openapi::types::MaybeUndefined::Null => Some(None),
+                poem_openapi::types::MaybeUndefined::Value(title) => Some(Some(title.as_str())),
+            },
+            tags: body.tags.as_deref(),
+            poll_interval_seconds: body.poll_interval_seconds,
+        };
+        let meta = command_meta(idempotency_key.0);
+        Ok(self
+            .app
+            .update_news_source(&auth.0, id.0, edit, &meta)
+            .await?
+            .into())
+    }
+
+    /// Remove a news source (admins)
+    ///
+    /// It is no longer polled; the items found in it stay.
+    #[oai(
+        path = "/news-sources/:id",
+        method = "delete",
+        operation_id = "removeNewsSource"
+    )]
+    async fn remove_source(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        Ok(self
+            .app
+            .remove_news_source(&auth.0, id.0, &meta)
+            .await?
+            .into())
+    }
+
+    /// Poll a news source now (admins)
+    ///
+    /// Whatever its schedule or back-off after failures; the poll's outcome
+    /// shows in the source's `status` and `last_fetched_at`.
+    #[oai(
+        path = "/news-sources/:id/refresh",
+        method = "post",
+        operation_id = "refreshNewsSource"
+    )]
+    async fn refresh_source(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// Makes a retried request safe.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CommandResponse, ApiError> {
+        let meta = command_meta(idempotency_key.0);
+        Ok(self
+            .app
+            .refresh_news_source(&auth.0, id.0, &meta)
+            .await?
+            .into())
+    }
+
+    /// The news, newest first
+    ///
+    /// Items found in the news sources. Each is a resource with a `source`
+    /// and no `author`: it can be read, upvoted, bookmarked and commented
+    /// on at `/v1/resources/{id}`.
+    #[oai(path = "/news", method = "get", operation_id = "listNews")]
+    #[allow(clippy::too_many_arguments)]
+    async fn news(
+        &self,
+        /// Only this source's items.
+        source: Query<Option<Uuid>>,
+        /// Only items with this tag.
+        tag: Query<Option<String>>,
+        /// Page size, 1 to 100 (default 20).
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Answers 304 when the page still has this ETag.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
+    ) -> Result<CachedResponse<ResourceList>, ApiError> {
+        let position = min_position(min_position_header.0, min_position_query.0);
+        let query = NewsQuery {
+            source: source.0,
+            tag: tag.0.as_deref(),
+            page: PageRequest {
+                limit: limit.0,
+                cursor: cursor.0.as_deref(),
+            },
+        };
+        let view = self
+            .app
+            .news_view(query, position, |page| {
+                RenderedJson::render(&ResourceList::from(page))
+            })
+            .await?;
+        let params = [
+            ("source", source.0.map(|s| s.to_string())),
+            ("tag", tag.0.clone()),
+            ("limit", limit.0.map(|l| l.to_string())),
+        ];
+        Ok(CachedResponse::new(
+            view,
+            if_none_match.0.as_deref(),
+            |next| page_path("/v1/news", &params, next),
+        ))
+    }
+
+    /// Share a news item as a resource
+    ///
+    /// Submits the item (its link, title, summary and tags, as an article)
+    /// as the caller's own resource, under the rules of any submission: a
+    /// link submitted before answers 409 with the existing resource.
+    #[oai(
+        path = "/news/:id/share",
+        method = "post",
+        operation_id = "shareNewsItem"
+    )]
+    async fn share(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        /// Makes a retried request safe: the same key shares once.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<CreatedResponse, ApiError> {
+        let shared = self
+            .app
+            .share_news_item(&auth.0, id.0, &command_meta(idempotency_key.0))
+            .await?;
+        Ok(CreatedResponse::at(
+            format!("/v1/resources/{}", shared.id),
+            shared,
+        ))
+    }
+
+    /// The newest resources and news as Atom 1.0
+    #[oai(path = "/feed.atom", method = "get", operation_id = "feedAtom")]
+    async fn feed_atom(
+        &self,
+        request: &Request,
+        /// Answers 304 when the feed still has this ETag.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<FeedResponse<AtomXml>, ApiError> {
+        self.syndicate("atom", None, request, if_none_match.0.as_deref())
+            .await
+    }
+
+    /// The newest resources and news as RSS 2.0
+    #[oai(path = "/feed.rss", method = "get", operation_id = "feedRss")]
+    async fn feed_rss(
+        &self,
+        request: &Request,
+        /// Answers 304 when the feed still has this ETag.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<FeedResponse<RssXml>, ApiError> {
+        self.syndicate("rss", None, request, if_none_match.0.as_deref())
+            .await
+    }
+
+    /// The newest resources and news with a tag, as Atom 1.0
+    #[oai(
+        path = "/tags/:tag/feed.atom",
+        method = "get",
+        operation_id = "tagFeedAtom"
+    )]
+    async fn tag_feed_atom(
+        &self,
+        request: &Request,
+        tag: Path<String>,
+        /// Answers 304 when the feed still has this ETag.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<FeedResponse<AtomXml>, ApiError> {
+        self.syndicate("atom", Some(&tag.0), request, if_none_match.0.as_deref())
+            .await
+    }
+
+    /// The newest resources and news with a tag, as RSS 2.0
+    #[oai(
+        path = "/tags/:tag/feed.rss",
+        method = "get",
+        operation_id = "tagFeedRss"
+    )]
+    async fn tag_feed_rss(
+        &self,
+        request: &Request,
+        tag: Path<String>,
+        /// Answers 304 when the feed still has this ETag.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> Result<FeedResponse<RssXml>, ApiError> {
+        self.syndicate("rss", Some(&tag.0), request, if_none_match.0.as_deref())
+            .await
+    }
+}
+
+impl NewsApi {
+    async fn syndicate<T>(
+        &self,
+        format: &'static str,
+        tag: Option<&str>,
+        request: &Request,
+        if_none_match: Option<&str>,
+    ) -> Result<FeedResponse<T>, ApiError>
+    where
+        T: poem_openapi::payload::Payload + poem::IntoResponse + From<bytes::Bytes> + Send,
+    {
+        let origin = origin(request);
+        let self_path = request.uri().path().to_owned();
+        let view = self
+            .app
+            .syndication_view(format, &origin, tag, |rows| {
+                let scope = FeedScope {
+                    origin: &origin,
+                    self_path: &self_path,
+                    tag,
+                };
+                match format {
+                    "atom" => render_atom(&scope, rows),
+                    _ => render_rss(&scope, rows),
+                }
+            })
+            .await?;
+        Ok(FeedResponse::new(view, if_none_match))
+    }
+}

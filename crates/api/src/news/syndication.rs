@@ -1,0 +1,244 @@
+//! The newest resources and news as Atom 1.0 and RSS 2.0 documents, for
+//! feed readers. Rendered once per change like every cached read.
+
+use std::sync::Arc;
+
+use atom_syndication as atom;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use poem::{IntoResponse, Response};
+use poem_openapi::ApiResponse;
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use resourcify_app::ResourceRow;
+use resourcify_app::{CacheOutcome, RenderedView};
+
+use crate::cached::{PUBLIC_REVALIDATE, etag_matches};
+
+/// Where the feed is served and what it is about: the tag, if any.
+#[derive(Debug, Clone)]
+pub(crate) struct FeedScope<'a> {
+    /// `scheme://host` as the client reached us, for absolute links.
+    pub origin: &'a str,
+    /// The path of the feed document itself.
+    pub self_path: &'a str,
+    pub tag: Option<&'a str>,
+}
+
+impl FeedScope<'_> {
+    fn title(&self) -> String {
+        match self.tag {
+            Some(tag) => format!("Resourcify: {tag}"),
+            None => "Resourcify".to_owned(),
+        }
+    }
+
+    fn description(&self) -> String {
+        match self.tag {
+            Some(tag) => format!("The newest resources and tech news tagged {tag}"),
+            None => "The newest resources and tech news".to_owned(),
+        }
+    }
+
+    fn feed_id(&self) -> String {
+        format!("{}{}", self.origin, self.self_path)
+    }
+
+    fn resource_link(&self, row: &ResourceRow) -> String {
+        format!("{}/v1/resources/{}", self.origin, row.id)
+    }
+}
+
+/// Who an entry is by: its author, or the news source it came from.
+fn byline(row: &ResourceRow) -> String {
+    match (&row.source_title, &row.author_username) {
+        (Some(source), _) => source.clone(),
+        (None, Some(author)) => author.clone(),
+        (None, None) => "a former member".to_owned(),
+    }
+}
+
+pub(crate) fn render_atom(scope: &FeedScope<'_>, rows: &[ResourceRow]) -> Bytes {
+    let updated = rows
+        .iter()
+        .map(|r| r.updated_at)
+        .max()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let entries = rows
+        .iter()
+        .map(|row| atom::Entry {
+            id: format!("urn:uuid:{}", row.id),
+            title: atom::Text::plain(row.title.clone()),
+            updated: row.updated_at.fixed_offset(),
+            published: Some(row.created_at.fixed_offset()),
+            authors: vec![atom::Person {
+                name: byline(row),
+                ..atom::Person::default()
+            }],
+            links: vec![
+                atom::Link {
+                    href: row.url.clone(),
+                    rel: "alternate".into(),
+                    ..atom::Link::default()
+                },
+                atom::Link {
+                    href: scope.resource_link(row),
+                    rel: "related".into(),
+                    mime_type: Some("application/json".into()),
+                    ..atom::Link::default()
+                },
+            ],
+            categories: row
+                .tags
+                .iter()
+                .map(|tag| atom::Category {
+                    term: tag.clone(),
+                    ..atom::Category::default()
+                })
+                .collect(),
+            summary: (!row.description.is_empty())
+                .then(|| atom::Text::plain(row.description.clone())),
+            ..atom::Entry::default()
+        })
+        .collect();
+    let feed = atom::Feed {
+        title: atom::Text::plain(scope.title()),
+        id: scope.feed_id(),
+        updated: updated.fixed_offset(),
+        subtitle: Some(atom::Text::plain(scope.description())),
+        links: vec![atom::Link {
+            href: scope.feed_id(),
+            rel: "self".into(),
+            mime_type: Some(AtomXml::CONTENT_TYPE.into()),
+            ..atom::Link::default()
+        }],
+        generator: Some(atom::Generator {
+            value: "Resourcify".into(),
+            ..atom::Generator::default()
+        }),
+        entries,
+        ..atom::Feed::default()
+    };
+    Bytes::from(feed.to_string())
+}
+
+pub(crate) fn render_rss(scope: &FeedScope<'_>, rows: &[ResourceRow]) -> Bytes {
+    let items = rows
+        .iter()
+        .map(|row| rss::Item {
+            title: Some(row.title.clone()),
+            link: Some(row.url.clone()),
+            description: (!row.description.is_empty()).then(|| row.description.clone()),
+            author: None,
+            categories: row
+                .tags
+                .iter()
+                .map(|tag| rss::Category {
+                    name: tag.clone(),
+                    domain: None,
+                })
+                .collect(),
+            guid: Some(rss::Guid {
+                value: format!("urn:uuid:{}", row.id),
+                permalink: false,
+            }),
+            pub_date: Some(row.created_at.to_rfc2822()),
+            source: row.source_title.as_ref().map(|title| rss::Source {
+                url: scope.resource_link(row),
+                title: Some(title.clone()),
+            }),
+            ..rss::Item::default()
+        })
+        .collect();
+    let channel = rss::Channel {
+        title: scope.title(),
+        link: format!("{}/v1/feed", scope.origin),
+        description: scope.description(),
+        last_build_date: rows
+            .iter()
+            .map(|r| r.updated_at)
+            .max()
+            .map(|at| at.to_rfc2822()),
+        generator: Some("Resourcify".into()),
+        items,
+        ..rss::Channel::default()
+    };
+    Bytes::from(channel.to_string())
+}
+
+/// A rendered Atom document.
+#[derive(Debug)]
+pub(crate) struct AtomXml(pub Bytes);
+
+/// A rendered RSS document.
+#[derive(Debug)]
+pub(crate) struct RssXml(pub Bytes);
+
+macro_rules! xml_payload {
+    ($payload:ident, $content_type:literal) => {
+        impl Payload for $payload {
+            const CONTENT_TYPE: &'static str = $content_type;
+
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "xml")))
+            }
+        }
+
+        impl IntoResponse for $payload {
+            fn into_response(self) -> Response {
+                Response::builder()
+                    .content_type(<Self as Payload>::CONTENT_TYPE)
+                    .body(self.0)
+            }
+        }
+
+        impl From<Bytes> for $payload {
+            fn from(body: Bytes) -> Self {
+                Self(body)
+            }
+        }
+    };
+}
+
+xml_payload!(AtomXml, "application/atom+xml; charset=utf-8");
+xml_payload!(RssXml, "application/rss+xml; charset=utf-8");
+
+#[derive(ApiResponse)]
+pub(crate) enum FeedResponse<T: Payload + IntoResponse + From<Bytes> + Send> {
+    #[oai(status = 200)]
+    Ok(
+        T,
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Cache-Control")] String,
+        /// `hit` when answered from this node's memory, `miss` otherwise.
+        #[oai(header = "X-Cache")]
+        String,
+    ),
+    /// Unchanged since the `If-None-Match` ETag.
+    #[oai(status = 304)]
+    NotModified(
+        #[oai(header = "ETag")] String,
+        #[oai(header = "Cache-Control")] String,
+    ),
+}
+
+impl<T: Payload + IntoResponse + From<Bytes> + Send> FeedResponse<T> {
+    pub(crate) fn new(
+        (view, outcome): (Arc<RenderedView>, CacheOutcome),
+        if_none_match: Option<&str>,
+    ) -> Self {
+        if etag_matches(if_none_match, &view.etag) {
+            return Self::NotModified(view.etag.clone(), PUBLIC_REVALIDATE.to_owned());
+        }
+        let cache = match outcome {
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Miss => "miss",
+        };
+        Self::Ok(
+            T::from(view.body.clone()),
+            view.etag.clone(),
+            PUBLIC_REVALIDATE.to_owned(),
+            cache.to_owned(),
+        )
+    }
+}

@@ -1,0 +1,5 @@
+SELECT id, listed_at, url, title, feed_title, tags, poll_interval_seconds, status,
+       last_error, last_fetched_at, consecutive_failures, items, next_fetch_at,
+       added_at, updated_at
+FROM news_sources
+WHERE id = $1 AND NOT removed
