@@ -56,7 +56,8 @@ async fn seed(pool: &PgPool) {
              FROM generate_series(1, {RESOURCES}) AS i"
         ),
         "UPDATE resources SET hidden = (listed_at % 97 = 0), retracted = (listed_at % 89 = 0),
-                              votes = listed_at % 50"
+                              votes = listed_at % 50,
+                              search = resource_search(title, tags, description)"
             .to_owned(),
         "INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
          SELECT s.scope, r.listed_at, r.id, r.votes, resource_hot(r.votes, r.created_at)

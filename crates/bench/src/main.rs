@@ -108,7 +108,6 @@ async fn author(http: &reqwest::Client, base: &str) -> anyhow::Result<(uuid::Uui
 async fn main() -> anyhow::Result<()> {
     // The same logging as `serve`, so per-request spans cost what they cost there.
     resourcify::init_tracing(false);
-    wrk::check_installed()?;
     let admin = PgConnectOptions::from_str(
         &std::env::var("DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
@@ -128,7 +127,10 @@ async fn main() -> anyhow::Result<()> {
             let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
             projection::run(&database, events).await
         }
-        _ => run(&database, &guard).await,
+        _ => match wrk::check_installed() {
+            Ok(()) => run(&database, &guard).await,
+            Err(missing) => Err(missing),
+        },
     };
 
     let pool = sqlx::PgPool::connect_with(admin).await?;

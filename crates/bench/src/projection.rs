@@ -12,7 +12,7 @@ use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted
 use resourcify_domain::user::{UserEvent, UserRegistered};
 use resourcify_domain::vote::{VoteCast, VoteEvent, vote_id};
 use resourcify_eventstore::{EventStore, EventStoreSettings, NewEvent};
-use resourcify_projector::{Projection, ReplaySettings, replay};
+use resourcify_projector::{Projection, ReplaySettings, replay_all};
 use resourcify_testkit::NamespaceGuard;
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
@@ -94,20 +94,14 @@ pub async fn run(database: &PgConnectOptions, events: usize) -> anyhow::Result<(
 
     let settings = ReplaySettings::default();
     let started = Instant::now();
-    // Side by side, as `resourcify replay --all` runs them.
-    let reports = futures::future::join_all(
-        Projection::ALL
-            .into_iter()
-            .map(|projection| replay(&store, database, projection, &settings, |_| {})),
-    )
-    .await;
+    // As `resourcify replay --all` runs them.
+    let reports = replay_all(&store, database, &Projection::ALL, &settings, |_| {}).await?;
     println!();
     println!(
         "{:<10} {:>10} {:>10} {:>12}",
         "projection", "events", "seconds", "events/s"
     );
     for report in reports {
-        let report = report?;
         println!(
             "{:<10} {:>10} {:>10.1} {:>12.0}",
             report.projection.name(),

@@ -3,7 +3,7 @@
 use futures::StreamExt;
 use resourcify_domain::DomainEvent;
 use resourcify_eventstore::{EventStore, RawEvent};
-use resourcify_readmodel::projections::{Positioned, Projection};
+use resourcify_readmodel::projections::{Positioned, Projection, Upkeep};
 use resourcify_readmodel::{
     DeadLetter, ViewNotice, lock_checkpoint, record_dead_letter, save_checkpoint,
 };
@@ -153,6 +153,16 @@ pub async fn apply_batch(
     projection: Projection,
     batch: &[RawEvent],
 ) -> sqlx::Result<BatchOutcome> {
+    apply_batch_with(tx, projection, batch, Upkeep::Incremental).await
+}
+
+/// [`apply_batch`], keeping the projection's derived rows as `upkeep` says.
+pub async fn apply_batch_with(
+    tx: &mut PgConnection,
+    projection: Projection,
+    batch: &[RawEvent],
+    upkeep: Upkeep,
+) -> sqlx::Result<BatchOutcome> {
     let name = projection.name();
     let checkpoint = lock_checkpoint(tx, name).await?;
     let fresh: Vec<&RawEvent> = batch.iter().filter(|e| e.position > checkpoint).collect();
@@ -180,7 +190,8 @@ pub async fn apply_batch(
         }
     }
 
-    let (applied, touched, rejected) = apply_or_isolate(tx, projection, &decoded, &fresh).await?;
+    let (applied, touched, rejected) =
+        apply_or_isolate(tx, projection, &decoded, &fresh, upkeep).await?;
     save_checkpoint(tx, name, last).await?;
     Ok(BatchOutcome {
         checkpoint: last,
@@ -199,6 +210,7 @@ async fn apply_or_isolate(
     projection: Projection,
     decoded: &[(u64, DomainEvent)],
     raw: &[&RawEvent],
+    upkeep: Upkeep,
 ) -> sqlx::Result<(usize, Vec<String>, usize)> {
     let all: Vec<_> = decoded
         .iter()
@@ -208,7 +220,7 @@ async fn apply_or_isolate(
         })
         .collect();
     let mut savepoint = tx.begin().await?;
-    match projection.apply(&mut savepoint, &all).await {
+    match projection.apply_with(&mut savepoint, &all, upkeep).await {
         Ok(touched) => {
             savepoint.commit().await?;
             return Ok((all.len(), touched, 0));
@@ -222,7 +234,7 @@ async fn apply_or_isolate(
     for one in &all {
         let mut savepoint = tx.begin().await?;
         match projection
-            .apply(&mut savepoint, std::slice::from_ref(one))
+            .apply_with(&mut savepoint, std::slice::from_ref(one), upkeep)
             .await
         {
             Ok(keys) => {

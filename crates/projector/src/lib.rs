@@ -9,6 +9,6 @@ mod replay;
 mod retry;
 
 pub use dead_letters::{RetryOutcome, retry_dead_letter, skip_dead_letter};
-pub use engine::{BatchOutcome, Projector, ProjectorSettings, apply_batch};
-pub use replay::{ReplayError, ReplayProgress, ReplayReport, ReplaySettings, replay};
+pub use engine::{BatchOutcome, Projector, ProjectorSettings, apply_batch, apply_batch_with};
+pub use replay::{ReplayError, ReplayProgress, ReplayReport, ReplaySettings, replay, replay_all};
 pub use resourcify_readmodel::projections::Projection;

@@ -6,16 +6,17 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use resourcify_eventstore::{EventStore, RawEvent};
-use resourcify_readmodel::projections::Projection;
+use resourcify_readmodel::projections::{Projection, Upkeep};
 use resourcify_readmodel::replay::{
     build_indexes, discard_replay, drop_retired, lock_live_checkpoint, prepare_replay,
     replay_connect_options, switch_over,
 };
 use resourcify_readmodel::{PoolSettings, connect};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{Acquire, ConnectOptions, Connection};
+use sqlx::{Acquire, ConnectOptions, Connection, PgConnection};
+use tokio::sync::mpsc;
 
-use crate::apply_batch;
+use crate::{apply_batch, apply_batch_with};
 
 /// How a replay runs.
 #[derive(Debug, Clone)]
@@ -83,114 +84,248 @@ pub async fn replay(
     database: &PgConnectOptions,
     projection: Projection,
     settings: &ReplaySettings,
-    mut progress: impl FnMut(ReplayProgress),
+    progress: impl FnMut(ReplayProgress),
 ) -> Result<ReplayReport, ReplayError> {
-    let name = projection.name();
-    // One replay per projection at a time. The lock lives as long as this
-    // connection of its own, so a replay that dies does not keep it.
-    let mut guard = database.connect().await?;
-    let mut attempts = 0;
-    loop {
-        let locked: bool =
-            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('replay:' || $1))")
-                .bind(name)
-                .fetch_one(&mut guard)
-                .await?;
-        if locked {
-            break;
-        }
-        // A replay that was just stopped may take a moment to let go.
-        attempts += 1;
-        if attempts == 20 {
-            return Err(ReplayError::AlreadyRunning(name));
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    if settings.restart {
-        discard_replay(&mut guard, projection).await?;
-    }
-    let resumed_from = prepare_replay(&mut guard, projection).await?;
-    let pool_settings = PoolSettings {
-        max_connections: 2,
-        // Catching up and switching over take as long as they take.
-        statement_timeout: Duration::from_secs(600),
-        ..PoolSettings::default()
-    };
-    let pool = connect(
-        replay_connect_options(database.clone(), projection),
-        &pool_settings,
+    let mut reports = replay_all(store, database, &[projection], settings, progress).await?;
+    Ok(reports.remove(0))
+}
+
+/// Rebuilds several projections at once from one reading of the log: each
+/// batch is read once and applied to every projection side by side (each
+/// in its own transaction, on its own connection), then each switches over
+/// on its own. `progress` is called for each projection after every batch.
+pub async fn replay_all(
+    store: &EventStore,
+    database: &PgConnectOptions,
+    projections: &[Projection],
+    settings: &ReplaySettings,
+    mut progress: impl FnMut(ReplayProgress),
+) -> Result<Vec<ReplayReport>, ReplayError> {
+    let started = Instant::now();
+    let mut rebuilds = futures::future::try_join_all(
+        projections
+            .iter()
+            .map(|&projection| Rebuild::start(database, projection, settings)),
     )
     .await?;
-
-    let started = Instant::now();
-    let mut position = resumed_from;
+    let from = rebuilds.iter().map(|r| r.position).min().unwrap_or(0);
     let mut head = store.head().await?;
     let mut head_checked = Instant::now();
-    // Full batches: the log is there to be read, so waiting a moment for a
-    // batch to fill costs less than committing many small ones.
-    let feed = store.feed_after(position).await?;
-    let mut batches = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
-        feed,
-        settings.batch_size,
-        Duration::from_millis(50)
-    ));
+    let mut batches = read_ahead(store, from, settings.batch_size).await?;
 
-    // Catch up with the log as it was, then as it is.
-    while position < head {
-        let Some(batch) = batches.next().await else {
+    // Catch up with the log as it was, then as it is. Where the time goes
+    // (waiting for the log, or writing) is logged: it says what to tune.
+    let (mut reading, mut writing) = (Duration::ZERO, Duration::ZERO);
+    while rebuilds.iter().any(|r| r.position < head) {
+        let waited = Instant::now();
+        let Some(batch) = batches.recv().await else {
             break;
         };
-        let batch = batch.into_iter().collect::<Result<Vec<RawEvent>, _>>()?;
-        let mut tx = pool.begin().await?;
-        position = apply_batch(&mut tx, projection, &batch).await?.checkpoint;
-        tx.commit().await?;
-        if head_checked.elapsed() > Duration::from_secs(1) || position >= head {
+        reading += waited.elapsed();
+        let batch = batch?;
+        let wrote = Instant::now();
+        futures::future::try_join_all(rebuilds.iter_mut().map(|r| r.apply(&batch))).await?;
+        writing += wrote.elapsed();
+        if head_checked.elapsed() > Duration::from_secs(1)
+            || rebuilds.iter().all(|r| r.position >= head)
+        {
             head = store.head().await?;
             head_checked = Instant::now();
         }
-        progress(ReplayProgress {
+        for rebuild in &rebuilds {
+            progress(ReplayProgress {
+                projection: rebuild.projection,
+                position: rebuild.position,
+                head,
+                rate: (rebuild.position - rebuild.resumed_from) as f64
+                    / started.elapsed().as_secs_f64(),
+            });
+        }
+    }
+    drop(batches);
+    tracing::info!(
+        reading_secs = reading.as_secs_f64(),
+        writing_secs = writing.as_secs_f64(),
+        "replay caught up with the log"
+    );
+    futures::future::try_join_all(
+        rebuilds
+            .into_iter()
+            .map(|r| r.finish(store, settings.batch_size, started)),
+    )
+    .await
+}
+
+/// The log after `position` in batches, read by a task of its own a few
+/// batches ahead, so that reading overlaps with writing the views.
+async fn read_ahead(
+    store: &EventStore,
+    position: u64,
+    batch_size: usize,
+) -> Result<mpsc::Receiver<Result<Vec<RawEvent>, ReplayError>>, ReplayError> {
+    let feed = store.feed_after(position).await?;
+    let (sender, receiver) = mpsc::channel(4);
+    tokio::spawn(async move {
+        // Full batches: the log is there to be read, so waiting a moment for
+        // a batch to fill costs less than committing many small ones.
+        let mut batches = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
+            feed,
+            batch_size,
+            Duration::from_millis(50)
+        ));
+        while let Some(batch) = batches.next().await {
+            let batch = batch
+                .into_iter()
+                .collect::<Result<Vec<RawEvent>, _>>()
+                .map_err(ReplayError::from);
+            // The replay stopped reading: so do we.
+            if sender.send(batch).await.is_err() {
+                break;
+            }
+        }
+    });
+    Ok(receiver)
+}
+
+/// One projection's replay under way.
+struct Rebuild {
+    projection: Projection,
+    /// Holds the advisory lock that makes this the projection's only replay.
+    guard: PgConnection,
+    /// Connections whose `search_path` writes the replay tables.
+    pool: sqlx::PgPool,
+    resumed_from: u64,
+    position: u64,
+    /// Time spent applying batches.
+    busy: Duration,
+}
+
+impl Rebuild {
+    async fn start(
+        database: &PgConnectOptions,
+        projection: Projection,
+        settings: &ReplaySettings,
+    ) -> Result<Self, ReplayError> {
+        let name = projection.name();
+        // One replay per projection at a time. The lock lives as long as
+        // this connection of its own, so a replay that dies does not keep it.
+        let mut guard = database.connect().await?;
+        let mut attempts = 0;
+        loop {
+            let locked: bool =
+                sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('replay:' || $1))")
+                    .bind(name)
+                    .fetch_one(&mut guard)
+                    .await?;
+            if locked {
+                break;
+            }
+            // A replay that was just stopped may take a moment to let go.
+            attempts += 1;
+            if attempts == 20 {
+                return Err(ReplayError::AlreadyRunning(name));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        if settings.restart {
+            discard_replay(&mut guard, projection).await?;
+        }
+        let resumed_from = prepare_replay(&mut guard, projection).await?;
+        let pool_settings = PoolSettings {
+            max_connections: 2,
+            // Deriving, catching up and switching over take as long as they take.
+            statement_timeout: Duration::from_secs(600),
+            ..PoolSettings::default()
+        };
+        let pool = connect(
+            replay_connect_options(database.clone(), projection),
+            &pool_settings,
+        )
+        .await?;
+        Ok(Self {
             projection,
-            position,
-            head,
-            rate: (position - resumed_from) as f64 / started.elapsed().as_secs_f64(),
-        });
+            guard,
+            pool,
+            resumed_from,
+            position: resumed_from,
+            busy: Duration::ZERO,
+        })
     }
 
-    build_indexes(&mut guard, projection).await?;
-
-    // The switch: with the live checkpoint locked, the live projector waits;
-    // the replay applies whatever the live one had applied beyond it, then
-    // its tables take the live ones' place. If readers hold the live tables
-    // too long, the attempt gives way and is made again.
-    let mut attempts = 0;
-    let switched_at = loop {
-        attempts += 1;
-        match switch(store, &pool, projection, settings.batch_size, position).await {
-            Ok(switched) => break switched,
-            Err(ReplayError::Database(e)) if is_lock_timeout(&e) && attempts < 100 => {
-                tracing::debug!(attempts, "switch-over gave way to readers");
-                tokio::time::sleep(Duration::from_millis(20 * attempts.min(10))).await;
-            }
-            Err(other) => return Err(other),
+    async fn apply(&mut self, batch: &[RawEvent]) -> Result<(), ReplayError> {
+        if batch
+            .last()
+            .is_none_or(|last| last.position <= self.position)
+        {
+            return Ok(());
         }
-    };
-    position = position.max(switched_at);
-    pool.close().await;
-    drop_retired(&mut guard, projection).await?;
-    guard.close().await?;
-    tracing::info!(
-        projection = name,
-        switched_at,
-        attempts,
-        "replay switched over"
-    );
-    Ok(ReplayReport {
-        projection,
-        resumed_from,
-        events: position - resumed_from,
-        elapsed: started.elapsed(),
-        switched_at,
-    })
+        let started = Instant::now();
+        let mut tx = self.pool.begin().await?;
+        // Nobody reads these tables yet: lists and counts are derived once,
+        // at the end, instead of rewritten with every batch.
+        self.position = apply_batch_with(&mut tx, self.projection, batch, Upkeep::Deferred)
+            .await?
+            .checkpoint;
+        tx.commit().await?;
+        self.busy += started.elapsed();
+        Ok(())
+    }
+
+    /// Derives, indexes, switches over and drops the old tables.
+    async fn finish(
+        mut self,
+        store: &EventStore,
+        batch_size: usize,
+        started: Instant,
+    ) -> Result<ReplayReport, ReplayError> {
+        let projection = self.projection;
+        let derived = Instant::now();
+        // From here on, every batch (the switch's catch-up) keeps them itself.
+        projection.derive(&mut *self.pool.acquire().await?).await?;
+        let indexed = Instant::now();
+        build_indexes(&mut self.guard, projection).await?;
+        tracing::info!(
+            projection = projection.name(),
+            apply_secs = self.busy.as_secs_f64(),
+            derive_secs = (indexed - derived).as_secs_f64(),
+            index_secs = indexed.elapsed().as_secs_f64(),
+            "replay tables complete"
+        );
+
+        // The switch: with the live checkpoint locked, the live projector
+        // waits; the replay applies whatever the live one had applied beyond
+        // it, then its tables take the live ones' place. If readers hold the
+        // live tables too long, the attempt gives way and is made again.
+        let mut attempts = 0;
+        let switched_at = loop {
+            attempts += 1;
+            match switch(store, &self.pool, projection, batch_size, self.position).await {
+                Ok(switched) => break switched,
+                Err(ReplayError::Database(e)) if is_lock_timeout(&e) && attempts < 100 => {
+                    tracing::debug!(attempts, "switch-over gave way to readers");
+                    tokio::time::sleep(Duration::from_millis(20 * attempts.min(10))).await;
+                }
+                Err(other) => return Err(other),
+            }
+        };
+        let position = self.position.max(switched_at);
+        self.pool.close().await;
+        drop_retired(&mut self.guard, projection).await?;
+        self.guard.close().await?;
+        tracing::info!(
+            projection = projection.name(),
+            switched_at,
+            attempts,
+            "replay switched over"
+        );
+        Ok(ReplayReport {
+            projection,
+            resumed_from: self.resumed_from,
+            events: position - self.resumed_from,
+            elapsed: started.elapsed(),
+            switched_at,
+        })
+    }
 }
 
 /// One attempt at the switch-over, in one transaction: lock the live

@@ -113,36 +113,18 @@ pub async fn prepare_replay(conn: &mut PgConnection, projection: Projection) -> 
             ),
         )
         .await?;
+        // Derived tables are filled in one statement at the end of the
+        // replay; all their indexes are built after it.
+        if projection.derived_tables().contains(table) {
+            continue;
+        }
         let indexes = live_indexes(conn, table).await?;
         let deferred = projection.read_only_indexes();
         for index in indexes
             .iter()
             .filter(|i| !deferred.contains(&i.name.as_str()))
         {
-            execute(conn, index.definition_in(&schema, table)).await?;
-            let Some((constraint, kind)) = &index.constraint else {
-                continue;
-            };
-            let exists: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM pg_constraint
-                                WHERE conname = $1 AND connamespace = $2::regnamespace)",
-            )
-            .bind(constraint)
-            .bind(&schema)
-            .fetch_one(&mut *conn)
-            .await?;
-            if !exists {
-                let kind = if kind == "p" { "PRIMARY KEY" } else { "UNIQUE" };
-                execute(
-                    conn,
-                    format!(
-                        "ALTER TABLE {schema}.{table} ADD CONSTRAINT \"{constraint}\" \
-                         {kind} USING INDEX \"{}\"",
-                        index.name
-                    ),
-                )
-                .await?;
-            }
+            create_index(conn, &schema, table, index).await?;
         }
     }
     let position: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
@@ -158,11 +140,48 @@ pub async fn prepare_replay(conn: &mut PgConnection, projection: Projection) -> 
 /// once the tables hold (nearly) everything, before the switch-over.
 pub async fn build_indexes(conn: &mut PgConnection, projection: Projection) -> sqlx::Result<()> {
     let schema = replay_schema(projection);
+    // Sorting a whole table for an index wants memory; it is one session's.
+    execute(conn, "SET maintenance_work_mem = '256MB'".to_owned()).await?;
     for table in projection.tables() {
         // Those already there were made by `prepare_replay`.
         for index in live_indexes(conn, table).await? {
-            execute(conn, index.definition_in(&schema, table)).await?;
+            create_index(conn, &schema, table, &index).await?;
         }
+    }
+    execute(conn, "RESET maintenance_work_mem".to_owned()).await
+}
+
+/// Creates `index` on the table of its name in `schema` unless it is there,
+/// with the constraint (primary key, unique) it backs on the live table.
+async fn create_index(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &str,
+    index: &LiveIndex,
+) -> sqlx::Result<()> {
+    execute(conn, index.definition_in(schema, table)).await?;
+    let Some((constraint, kind)) = &index.constraint else {
+        return Ok(());
+    };
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint
+                        WHERE conname = $1 AND connamespace = $2::regnamespace)",
+    )
+    .bind(constraint)
+    .bind(schema)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !exists {
+        let kind = if kind == "p" { "PRIMARY KEY" } else { "UNIQUE" };
+        execute(
+            conn,
+            format!(
+                "ALTER TABLE {schema}.{table} ADD CONSTRAINT \"{constraint}\" \
+                 {kind} USING INDEX \"{}\"",
+                index.name
+            ),
+        )
+        .await?;
     }
     Ok(())
 }

@@ -182,29 +182,18 @@ pub async fn replay(
         restart,
         ..ReplaySettings::default()
     };
-    // The projections replay side by side, each reading the log on its
-    // own; one line on stderr shows them all.
-    let board = std::sync::Mutex::new(ProgressBoard::default());
+    // The projections replay side by side from one reading of the log; one
+    // line on stderr shows them all.
+    let mut board = ProgressBoard::default();
     let started = std::time::Instant::now();
-    let replays = projections.iter().map(|&projection| {
-        let board = &board;
-        let store = &store;
-        let settings = &settings;
-        async move {
-            resourcify_projector::replay(store, database, projection, settings, |progress| {
-                board
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .update(progress);
-            })
-            .await
-        }
-    });
-    let reports = futures::future::join_all(replays).await;
+    let reports =
+        resourcify_projector::replay_all(&store, database, &projections, &settings, |progress| {
+            board.update(progress)
+        })
+        .await?;
     eprintln!();
     let mut events = 0;
     for report in reports {
-        let report = report?;
         events = events.max(report.events + report.resumed_from);
         let resumed = if report.resumed_from > 0 {
             format!(", resumed from position {}", report.resumed_from)

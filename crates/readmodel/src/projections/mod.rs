@@ -11,6 +11,20 @@ use resourcify_domain::{DomainEvent, EventType};
 use serde_json::Value;
 use sqlx::PgConnection;
 
+/// How a projection keeps its derived rows: those it computes from its own
+/// base rows (the resources projection's lists and tag counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Upkeep {
+    /// Batch by batch, so the views are right after every commit.
+    #[default]
+    Incremental,
+    /// Not at all; [`Projection::derive`] computes them once, in bulk. A
+    /// replay does this while nobody reads its tables: one pass over a
+    /// million resources costs far less than rewriting their list rows on
+    /// every submission and vote.
+    Deferred,
+}
+
 /// An event with its stream position, as a projection receives it.
 #[derive(Debug, Clone, Copy)]
 pub struct Positioned<'a> {
@@ -76,6 +90,16 @@ impl Projection {
             Self::Comments => &["comments"],
             Self::Bookmarks => &["bookmarks"],
             Self::News => &["news_sources"],
+        }
+    }
+
+    /// Tables computed wholly from the projection's other tables (see
+    /// [`Upkeep::Deferred`]): a replay fills them in one statement at the
+    /// end and only then indexes them.
+    pub fn derived_tables(self) -> &'static [&'static str] {
+        match self {
+            Self::Resources => &["resource_listings", "tag_counts"],
+            Self::Users | Self::Comments | Self::Bookmarks | Self::News => &[],
         }
     }
 
@@ -172,12 +196,33 @@ impl Projection {
         tx: &mut PgConnection,
         events: &[Positioned<'_>],
     ) -> sqlx::Result<Vec<String>> {
+        self.apply_with(tx, events, Upkeep::Incremental).await
+    }
+
+    /// [`Self::apply`], keeping derived rows as `upkeep` says.
+    pub async fn apply_with(
+        self,
+        tx: &mut PgConnection,
+        events: &[Positioned<'_>],
+        upkeep: Upkeep,
+    ) -> sqlx::Result<Vec<String>> {
         match self {
             Self::Users => users::apply(tx, events).await,
-            Self::Resources => resources::apply(tx, events).await,
+            Self::Resources => resources::apply(tx, events, upkeep).await,
             Self::Comments => comments::apply(tx, events).await,
             Self::Bookmarks => bookmarks::apply(tx, events).await,
             Self::News => news::apply(tx, events).await,
+        }
+    }
+}
+
+impl Projection {
+    /// Computes the derived rows from the base rows, replacing whatever
+    /// was there: what [`Upkeep::Deferred`] left undone. Idempotent.
+    pub async fn derive(self, conn: &mut PgConnection) -> sqlx::Result<()> {
+        match self {
+            Self::Resources => resources::derive(conn).await,
+            Self::Users | Self::Comments | Self::Bookmarks | Self::News => Ok(()),
         }
     }
 }

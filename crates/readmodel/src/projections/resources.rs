@@ -13,7 +13,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{Positioned, runs};
+use super::{Positioned, Upkeep, runs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -52,7 +52,9 @@ fn change_of(event: &DomainEvent) -> Option<Change> {
 pub(super) async fn apply(
     tx: &mut PgConnection,
     events: &[Positioned<'_>],
+    upkeep: Upkeep,
 ) -> sqlx::Result<Vec<String>> {
+    let lists = Lists(upkeep);
     let mut touched: Vec<Uuid> = Vec::new();
     for run in runs(events, change_of) {
         let rows = run.rows;
@@ -86,8 +88,8 @@ pub(super) async fn apply(
                 .fetch_all(&mut *tx)
                 .await?
             }
-            Change::Submitted => submit(tx, rows).await?,
-            Change::NewsItemPublished => publish_news_items(tx, rows).await?,
+            Change::Submitted => submit(tx, rows, lists).await?,
+            Change::NewsItemPublished => publish_news_items(tx, rows, lists).await?,
             Change::Edited => {
                 let ids = sqlx::query_scalar!(
                     r#"WITH b AS (
@@ -101,7 +103,8 @@ pub(super) async fn apply(
                        )
                        UPDATE resources r
                        SET title = l.title, description = l.description, tags = l.tags,
-                           kind = l.kind, updated_at = l.at, version = r.version + e.n
+                           kind = l.kind, updated_at = l.at, version = r.version + e.n,
+                           search = resource_search(l.title, l.tags, l.description)
                        FROM latest l JOIN edits e USING (resource_id)
                        WHERE r.id = l.resource_id
                        RETURNING r.id"#,
@@ -109,7 +112,7 @@ pub(super) async fn apply(
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                sync_listings(tx, &ids).await?;
+                lists.sync(tx, &ids).await?;
                 ids
             }
             Change::Retracted => {
@@ -123,7 +126,7 @@ pub(super) async fn apply(
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                sync_listings(tx, &ids).await?;
+                lists.sync(tx, &ids).await?;
                 ids
             }
             Change::Hidden | Change::Restored => {
@@ -155,7 +158,7 @@ pub(super) async fn apply(
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                sync_listings(tx, &ids).await?;
+                lists.sync(tx, &ids).await?;
                 ids
             }
             Change::VoteCast => {
@@ -176,7 +179,7 @@ pub(super) async fn apply(
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                rescore_listings(tx, &ids).await?;
+                lists.rescore(tx, &ids).await?;
                 ids
             }
             Change::VoteWithdrawn => {
@@ -195,7 +198,7 @@ pub(super) async fn apply(
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                rescore_listings(tx, &ids).await?;
+                lists.rescore(tx, &ids).await?;
                 ids
             }
             Change::CommentRemoved => {
@@ -220,13 +223,14 @@ pub(super) async fn apply(
 
 /// Inserts new resources; `ord` (the stream position) becomes `listed_at`,
 /// the newest-first keyset key.
-async fn submit(tx: &mut PgConnection, rows: Value) -> sqlx::Result<Vec<Uuid>> {
+async fn submit(tx: &mut PgConnection, rows: Value, lists: Lists) -> sqlx::Result<Vec<Uuid>> {
     let ids = sqlx::query_scalar!(
         r#"INSERT INTO resources (id, listed_at, title, url, canonical_url, description, tags,
                                   kind, author_id, author_username, created_at, updated_at,
-                                  version)
+                                  version, search)
            SELECT b.resource_id, b.ord, b.title, b.url, b.canonical_url, b.description, b.tags,
-                  b.kind, b.author_id, a.username, b.submitted_at, b.submitted_at, 1
+                  b.kind, b.author_id, a.username, b.submitted_at, b.submitted_at, 1,
+                  resource_search(b.title, b.tags, b.description)
            FROM jsonb_to_recordset($1::jsonb) AS b(
                resource_id uuid, ord bigint, title text, url text, canonical_url text,
                description text, tags text[], kind text, author_id uuid,
@@ -239,20 +243,24 @@ async fn submit(tx: &mut PgConnection, rows: Value) -> sqlx::Result<Vec<Uuid>> {
     .fetch_all(&mut *tx)
     .await?;
     // New resources are in no list yet.
-    add_listings(tx, &ids, &[]).await?;
+    lists.add(tx, &ids).await?;
     Ok(ids)
 }
 
 /// Inserts news items: resources with a source and no author (the nil
 /// uuid), dated by when the feed says they were published.
-async fn publish_news_items(tx: &mut PgConnection, rows: Value) -> sqlx::Result<Vec<Uuid>> {
+async fn publish_news_items(
+    tx: &mut PgConnection,
+    rows: Value,
+    lists: Lists,
+) -> sqlx::Result<Vec<Uuid>> {
     let ids = sqlx::query_scalar!(
         r#"INSERT INTO resources (id, listed_at, title, url, canonical_url, description, tags,
                                   kind, author_id, source_id, source_title, created_at,
-                                  updated_at, version)
+                                  updated_at, version, search)
            SELECT resource_id, ord, title, url, canonical_url, summary, tags, 'article',
                   '00000000-0000-0000-0000-000000000000', source_id, source_title,
-                  published_at, found_at, 1
+                  published_at, found_at, 1, resource_search(title, tags, summary)
            FROM jsonb_to_recordset($1::jsonb) AS b(
                resource_id uuid, ord bigint, title text, url text, canonical_url text,
                summary text, tags text[], source_id uuid, source_title text,
@@ -263,7 +271,7 @@ async fn publish_news_items(tx: &mut PgConnection, rows: Value) -> sqlx::Result<
     )
     .fetch_all(&mut *tx)
     .await?;
-    add_listings(tx, &ids, &[]).await?;
+    lists.add(tx, &ids).await?;
     Ok(ids)
 }
 
@@ -293,16 +301,7 @@ async fn add_listings(tx: &mut PgConnection, ids: &[Uuid], removed: &[String]) -
         r#"INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
            SELECT s.scope, r.listed_at, r.id, r.votes, resource_hot(r.votes, r.created_at)
            FROM resources r
-           CROSS JOIN LATERAL (
-               SELECT 'all' WHERE r.source_id IS NULL
-               UNION ALL SELECT 'tag:' || t FROM unnest(r.tags) AS t WHERE r.source_id IS NULL
-               UNION ALL SELECT 'kind:' || r.kind WHERE r.source_id IS NULL
-               UNION ALL SELECT 'author:' || r.author_id WHERE r.source_id IS NULL
-               UNION ALL SELECT 'news' WHERE r.source_id IS NOT NULL
-               UNION ALL SELECT 'news:source:' || r.source_id WHERE r.source_id IS NOT NULL
-               UNION ALL SELECT 'news:tag:' || t FROM unnest(r.tags) AS t
-                         WHERE r.source_id IS NOT NULL
-           ) AS s (scope)
+           CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
            WHERE r.id = ANY($1) AND NOT r.hidden AND NOT r.retracted
            RETURNING scope AS "scope!""#,
         ids
@@ -339,6 +338,58 @@ async fn add_listings(tx: &mut PgConnection, ids: &[Uuid], removed: &[String]) -
         &changes
     )
     .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The list rows and tag counts, kept per batch or left to [`derive`].
+#[derive(Debug, Clone, Copy)]
+struct Lists(Upkeep);
+
+impl Lists {
+    async fn add(self, tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+        match self.0 {
+            Upkeep::Incremental => add_listings(tx, ids, &[]).await,
+            Upkeep::Deferred => Ok(()),
+        }
+    }
+
+    async fn sync(self, tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+        match self.0 {
+            Upkeep::Incremental => sync_listings(tx, ids).await,
+            Upkeep::Deferred => Ok(()),
+        }
+    }
+
+    async fn rescore(self, tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+        match self.0 {
+            Upkeep::Incremental => rescore_listings(tx, ids).await,
+            Upkeep::Deferred => Ok(()),
+        }
+    }
+}
+
+/// Every list row and tag count, from the resources as they stand.
+pub(super) async fn derive(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query!("TRUNCATE resource_listings, tag_counts")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
+         SELECT s.scope, r.listed_at, r.id, r.votes, resource_hot(r.votes, r.created_at)
+         FROM resources r
+         CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
+         WHERE NOT r.hidden AND NOT r.retracted"
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO tag_counts (tag, resources)
+         SELECT t, count(*) FROM resources r, unnest(r.tags) AS t
+         WHERE r.source_id IS NULL AND NOT r.hidden AND NOT r.retracted
+         GROUP BY t"
+    )
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
