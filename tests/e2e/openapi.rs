@@ -169,6 +169,39 @@ async fn the_openapi_document_is_the_contract_of_every_route(
             || submit["requestBody"]["content"]["application/json"]["schema"].is_object()
     );
 
+    // Every request body, and the shapes most answers share, come with an example.
+    let schemas = &spec.body["components"]["schemas"];
+    let example_of = |reference: &Value| {
+        let name = reference["$ref"]
+            .as_str()
+            .and_then(|r| r.rsplit('/').next())
+            .unwrap_or_default();
+        schemas[name]["example"].clone()
+    };
+    for (method, path, op) in &documented {
+        let Some(content) = op["requestBody"]["content"].as_object() else {
+            continue;
+        };
+        for (media, body) in content {
+            assert!(
+                !example_of(&body["schema"]).is_null(),
+                "{method} {path} {media} has no example"
+            );
+        }
+    }
+    for shape in [
+        "Resource",
+        "ResourceList",
+        "CommandResult",
+        "Problem",
+        "SessionTokens",
+    ] {
+        assert!(
+            schemas[shape]["example"].is_object(),
+            "{shape} has no example"
+        );
+    }
+
     let docs = app.get("/docs/").await;
     assert_eq!(docs.status, 200);
     assert!(docs.body.as_str().unwrap().contains("swagger"), "{docs:#?}");

@@ -29,11 +29,30 @@ impl Example for NewUser {
 /// The new account. Log in with `POST /v1/sessions`, passing `position`
 /// as `X-Resourcify-Min-Position`.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct RegisteredUser {
     pub user_id: Uuid,
     pub username: String,
     /// Stream position of the registration; send as `X-Resourcify-Min-Position`.
     pub position: u64,
+}
+
+impl Example for RegisteredUser {
+    fn example() -> Self {
+        Self {
+            user_id: EXAMPLE_USER,
+            username: "ada".into(),
+            position: 41,
+        }
+    }
+}
+
+/// The ids the examples share, so that they read as one story.
+const EXAMPLE_USER: Uuid = Uuid::from_u128(0x0193_a5c4_7e1f_7a2b_8c3d_4e5f_6a7b_8c9d);
+const EXAMPLE_RESOURCE: Uuid = Uuid::from_u128(0x0193_a5c4_8000_7000_9000_0000_0000_a001);
+
+fn example_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_795_770_000, 0).unwrap_or_default()
 }
 
 #[derive(Debug, Object)]
@@ -55,6 +74,7 @@ impl Example for LoginRequest {
 
 /// A session's tokens.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct SessionTokens {
     pub session_id: Uuid,
     /// Send as `Authorization: Bearer …`.
@@ -72,6 +92,20 @@ pub struct SessionTokens {
     pub position: u64,
 }
 
+impl Example for SessionTokens {
+    fn example() -> Self {
+        Self {
+            session_id: Uuid::from_u128(0x0193_a5c4_7f00_7000_8000_0000_0000_5e55),
+            access_token: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIwMTkzYTVjNCJ9.c2lnbmF0dXJl".into(),
+            token_type: "Bearer".into(),
+            expires_in: 900,
+            refresh_token: "rt_3q2-7wEAAAB0ZXN0LXJlZnJlc2gtdG9rZW4".into(),
+            refresh_expires_at: example_time() + chrono::TimeDelta::days(30),
+            position: 42,
+        }
+    }
+}
+
 impl From<resourcify_app::SessionTokens> for SessionTokens {
     fn from(tokens: resourcify_app::SessionTokens) -> Self {
         Self {
@@ -87,18 +121,37 @@ impl From<resourcify_app::SessionTokens> for SessionTokens {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
+impl Example for RefreshRequest {
+    fn example() -> Self {
+        Self {
+            refresh_token: "rt_3q2-7wEAAAB0ZXN0LXJlZnJlc2gtdG9rZW4".into(),
+        }
+    }
+}
+
 /// What a command did.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CommandResult {
     /// The id of what the command acted on or created.
     pub id: Uuid,
     /// Stream position of the command's event (of the thing's last event if
     /// nothing needed to change); send as `X-Resourcify-Min-Position`.
     pub position: u64,
+}
+
+impl Example for CommandResult {
+    fn example() -> Self {
+        Self {
+            id: EXAMPLE_RESOURCE,
+            position: 57,
+        }
+    }
 }
 
 impl From<resourcify_app::CommandOutcome> for CommandResult {
@@ -135,10 +188,20 @@ impl Example for ProfilePatch {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct PasswordChange {
     pub current_password: String,
     /// 8 to 128 characters.
     pub new_password: String,
+}
+
+impl Example for PasswordChange {
+    fn example() -> Self {
+        Self {
+            current_password: "correct horse battery".into(),
+            new_password: "battery staple horse correct".into(),
+        }
+    }
 }
 
 /// A reason for a moderation action, shown in the public moderation log.
@@ -201,9 +264,18 @@ impl Example for NewComment {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CommentPatch {
     /// 1 to 10,000 characters.
     pub body: String,
+}
+
+impl Example for CommentPatch {
+    fn example() -> Self {
+        Self {
+            body: "Chapter 16 on concurrency is the best I have read (edited).".into(),
+        }
+    }
 }
 
 /// What sort of thing a resource links to.
@@ -263,6 +335,7 @@ pub struct SourceRef {
 
 /// A member's resource, or a news item (`source` set, no `author`).
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Resource {
     pub id: Uuid,
     pub title: String,
@@ -281,6 +354,28 @@ pub struct Resource {
     pub version: u32,
     /// Upvotes.
     pub votes: u32,
+}
+
+impl Example for Resource {
+    fn example() -> Self {
+        Self {
+            id: EXAMPLE_RESOURCE,
+            title: "The Rust Programming Language".into(),
+            url: "https://doc.rust-lang.org/book/".into(),
+            description: "The official book.".into(),
+            tags: vec!["rust".into(), "books".into()],
+            kind: "book".into(),
+            author: Some(Author {
+                user_id: EXAMPLE_USER,
+                username: Some("ada".into()),
+            }),
+            source: None,
+            created_at: example_time(),
+            updated_at: example_time(),
+            version: 1,
+            votes: 12,
+        }
+    }
 }
 
 impl From<ResourceRow> for Resource {
@@ -309,10 +404,20 @@ impl From<ResourceRow> for Resource {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ResourceList {
     pub items: Vec<Resource>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+impl Example for ResourceList {
+    fn example() -> Self {
+        Self {
+            items: vec![Resource::example()],
+            next_cursor: Some("djI6YjoxMjM0NQ".into()),
+        }
+    }
 }
 
 impl From<ResourcePage> for ResourceList {

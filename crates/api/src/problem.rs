@@ -10,6 +10,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
 
 /// A problem details document (RFC 9457).
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct Problem {
     /// A URI naming the kind of problem; stable across releases.
     #[oai(rename = "type")]
@@ -26,6 +27,22 @@ pub struct Problem {
     /// For duplicate submissions: the path of what already exists.
     #[oai(skip_serializing_if_is_none)]
     pub existing: Option<String>,
+}
+
+impl poem_openapi::types::Example for Problem {
+    fn example() -> Self {
+        Self {
+            kind: "https://resourcify.dev/problems/validation".into(),
+            title: "The request is invalid".into(),
+            status: 422,
+            detail: "title: must be 3 to 200 characters".into(),
+            errors: Some(vec![FieldProblem {
+                field: "title".into(),
+                message: "must be 3 to 200 characters".into(),
+            }]),
+            existing: None,
+        }
+    }
 }
 
 /// One refused field.

@@ -264,6 +264,7 @@ impl App {
         format: &'static str,
         origin: &str,
         tag: Option<&str>,
+        min_position: Option<u64>,
         render: impl FnOnce(&[resourcify_readmodel::ResourceRow]) -> Bytes,
     ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
         let tag = tag
@@ -283,7 +284,7 @@ impl App {
             &self.inner.list_views,
             Projection::Resources,
             key,
-            None,
+            min_position,
             || async move {
                 let items = self
                     .inner

@@ -317,8 +317,15 @@ impl NewsApi {
         /// Answers 304 when the feed still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
     ) -> Result<FeedResponse<AtomXml>, ApiError> {
-        self.syndicate("atom", None, request, if_none_match.0.as_deref())
+        let position = min_position(min_position_header.0, min_position_query.0);
+        self.syndicate("atom", None, request, &if_none_match, position)
             .await
     }
 
@@ -330,8 +337,15 @@ impl NewsApi {
         /// Answers 304 when the feed still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
     ) -> Result<FeedResponse<RssXml>, ApiError> {
-        self.syndicate("rss", None, request, if_none_match.0.as_deref())
+        let position = min_position(min_position_header.0, min_position_query.0);
+        self.syndicate("rss", None, request, &if_none_match, position)
             .await
     }
 
@@ -348,8 +362,15 @@ impl NewsApi {
         /// Answers 304 when the feed still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
     ) -> Result<FeedResponse<AtomXml>, ApiError> {
-        self.syndicate("atom", Some(&tag.0), request, if_none_match.0.as_deref())
+        let position = min_position(min_position_header.0, min_position_query.0);
+        self.syndicate("atom", Some(&tag.0), request, &if_none_match, position)
             .await
     }
 
@@ -366,8 +387,15 @@ impl NewsApi {
         /// Answers 304 when the feed still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
+        /// Wait (up to a few seconds) until the view includes this position.
+        #[oai(name = "X-Resourcify-Min-Position")]
+        min_position_header: Header<Option<u64>>,
+        /// Same as the `X-Resourcify-Min-Position` header.
+        #[oai(name = "min_position")]
+        min_position_query: Query<Option<u64>>,
     ) -> Result<FeedResponse<RssXml>, ApiError> {
-        self.syndicate("rss", Some(&tag.0), request, if_none_match.0.as_deref())
+        let position = min_position(min_position_header.0, min_position_query.0);
+        self.syndicate("rss", Some(&tag.0), request, &if_none_match, position)
             .await
     }
 }
@@ -378,7 +406,8 @@ impl NewsApi {
         format: &'static str,
         tag: Option<&str>,
         request: &Request,
-        if_none_match: Option<&str>,
+        if_none_match: &Header<Option<String>>,
+        min_position: Option<u64>,
     ) -> Result<FeedResponse<T>, ApiError>
     where
         T: poem_openapi::payload::Payload + poem::IntoResponse + From<bytes::Bytes> + Send,
@@ -387,7 +416,7 @@ impl NewsApi {
         let self_path = request.uri().path().to_owned();
         let view = self
             .app
-            .syndication_view(format, &origin, tag, |rows| {
+            .syndication_view(format, &origin, tag, min_position, |rows| {
                 let scope = FeedScope {
                     origin: &origin,
                     self_path: &self_path,
@@ -399,6 +428,6 @@ impl NewsApi {
                 }
             })
             .await?;
-        Ok(FeedResponse::new(view, if_none_match))
+        Ok(FeedResponse::new(view, if_none_match.0.as_deref()))
     }
 }
