@@ -3,6 +3,7 @@
 //! projectors read, the key-value reservations that keep names unique, and
 //! the leases that keep two nodes from doing one piece of work at once.
 
+mod create;
 mod envelope;
 mod error;
 mod idempotency;

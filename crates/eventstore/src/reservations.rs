@@ -206,21 +206,23 @@ pub(crate) async fn open_bucket_with_max_age(
     replicas: usize,
     max_age: std::time::Duration,
 ) -> Result<kv::Store, EventStoreError> {
-    js.get_or_create_stream(stream::Config {
-        name: format!("KV_{bucket}"),
-        subjects: vec![format!("$KV.{bucket}.>")],
-        max_messages_per_subject: 1,
-        discard: stream::DiscardPolicy::New,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        num_replicas: replicas,
-        storage: stream::StorageType::File,
-        max_age,
-        ..Default::default()
-    })
-    .await
-    .map_err(EventStoreError::unavailable)?;
+    crate::create::get_or_create_stream(
+        js,
+        stream::Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            discard: stream::DiscardPolicy::New,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            num_replicas: replicas,
+            storage: stream::StorageType::File,
+            max_age,
+            ..Default::default()
+        },
+    )
+    .await?;
     js.get_key_value(bucket)
         .await
         .map_err(EventStoreError::unavailable)

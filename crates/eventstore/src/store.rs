@@ -89,8 +89,9 @@ impl EventStore {
     ) -> Result<Self, EventStoreError> {
         let js = jetstream::new(client.clone());
         let ns = &settings.namespace;
-        let stream = js
-            .get_or_create_stream(stream::Config {
+        let stream = crate::create::get_or_create_stream(
+            &js,
+            stream::Config {
                 name: ns.stream_name(),
                 subjects: vec![ns.all_events_subject()],
                 storage: stream::StorageType::File,
@@ -98,9 +99,9 @@ impl EventStore {
                 num_replicas: settings.replicas,
                 allow_direct: true,
                 ..Default::default()
-            })
-            .await
-            .map_err(EventStoreError::unavailable)?;
+            },
+        )
+        .await?;
         Ok(Self {
             client,
             js,
