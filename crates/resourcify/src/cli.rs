@@ -71,7 +71,7 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the API and the projectors (the default).
+    /// Run the API, the projectors and the news ingester (the default).
     Serve(Box<ServeArgs>),
     /// Create the database if needed and apply pending migrations.
     Migrate,
