@@ -4,13 +4,15 @@
 //! and the news as lists, in the front page, in personal feeds, and as
 //! Atom and RSS.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use reqwest::Method;
 use resourcify::Roles;
 use resourcify_news::fetch::AllowList;
-use resourcify_testkit::{FeedAnswer, FeedServer, Registered, TestApp, spawn_app_configured};
+use resourcify_testkit::{
+    FeedAnswer, FeedServer, Registered, TestApp, TestResponse, spawn_app_configured,
+};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -48,45 +50,51 @@ async fn add_source(app: &TestApp, admin: &Registered, url: &str, tags: &[&str])
     added.body["id"].as_str().unwrap().to_owned()
 }
 
-/// The source once `done` holds of it; fails after 15 s.
+/// A GET as `user`.
+async fn get_as(app: &TestApp, user: &Registered, path: &str) -> TestResponse {
+    app.request(Method::GET, path, None, Some(&user.token), None)
+        .await
+}
+
+/// The source once `done` holds of it; fails after 15 s. It is read again
+/// each time the news projection reports a change, not on a timer.
 async fn source_when(
     app: &TestApp,
     admin: &Registered,
     id: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    // Subscribed before the first read, so no change slips in between.
+    let mut changes = app
+        .nats
+        .subscribe(app.namespace.view_notice_subject("news"))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let source = app
-            .request(
-                Method::GET,
-                &format!("/v1/news-sources/{id}"),
-                None,
-                Some(&admin.token),
-                None,
-            )
-            .await;
+        let source = get_as(app, admin, &format!("/v1/news-sources/{id}")).await;
         if source.status == 200 && done(&source.body) {
             return source.body;
         }
+        let changed = tokio::time::timeout_at(deadline, changes.next()).await;
         assert!(
-            Instant::now() < deadline,
+            matches!(changed, Ok(Some(_))),
             "the source never got there: {source:#?}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 /// Asks for a poll now and returns the source after it.
 async fn poll_now(app: &TestApp, admin: &Registered, id: &str) -> Value {
-    let before = source_when(app, admin, id, |_| true).await["last_fetched_at"].clone();
+    // The poll before this one must be reported first, or its report
+    // would pass for this one's.
+    let before =
+        source_when(app, admin, id, |s| s["status"] != "pending").await["last_fetched_at"].clone();
     let refresh = app
-        .request(
-            Method::POST,
+        .post(
             &format!("/v1/news-sources/{id}/refresh"),
-            None,
+            &json!({}),
             Some(&admin.token),
-            None,
         )
         .await;
     assert_eq!(refresh.status, 200, "{refresh:#?}");
@@ -356,15 +364,9 @@ async fn news_joins_the_feeds_and_can_be_voted_bookmarked_and_shared(
         )
         .await;
     refused.assert_problem(403);
-    app.request(
-        Method::GET,
-        "/v1/news-sources",
-        None,
-        Some(&member.token),
-        None,
-    )
-    .await
-    .assert_problem(403);
+    get_as(&app, &member, "/v1/news-sources")
+        .await
+        .assert_problem(403);
     let invalid = app
         .post(
             "/v1/news-sources",
@@ -411,15 +413,7 @@ async fn news_joins_the_feeds_and_can_be_voted_bookmarked_and_shared(
         "{resources:#?}"
     );
 
-    let personal = app
-        .request(
-            Method::GET,
-            &format!("/v1/me/feed?min_position={at}"),
-            None,
-            Some(&member.token),
-            None,
-        )
-        .await;
+    let personal = get_as(&app, &member, &format!("/v1/me/feed?min_position={at}")).await;
     let personal_titles: Vec<&str> = personal.body["items"]
         .as_array()
         .unwrap()
@@ -451,15 +445,12 @@ async fn news_joins_the_feeds_and_can_be_voted_bookmarked_and_shared(
     let at = bookmarked.body["position"].as_u64().unwrap();
     let detail = app.get_at(&format!("/v1/resources/{item}"), at).await;
     assert_eq!(detail.body["votes"], 1, "{detail:#?}");
-    let bookmarks = app
-        .request(
-            Method::GET,
-            &format!("/v1/me/bookmarks?min_position={at}"),
-            None,
-            Some(&member.token),
-            None,
-        )
-        .await;
+    let bookmarks = get_as(
+        &app,
+        &member,
+        &format!("/v1/me/bookmarks?min_position={at}"),
+    )
+    .await;
     assert_eq!(bookmarks.body["items"][0]["id"], item.as_str());
     // No one edits a news item.
     app.patch(
@@ -590,18 +581,15 @@ async fn admins_change_and_remove_sources_and_the_items_stay(
         )
         .await;
     assert_eq!(patched.status, 200, "{patched:#?}");
-    let source = app
-        .request(
-            Method::GET,
-            &format!(
-                "/v1/news-sources/{id}?min_position={}",
-                patched.body["position"]
-            ),
-            None,
-            Some(&admin.token),
-            None,
-        )
-        .await;
+    let source = get_as(
+        &app,
+        &admin,
+        &format!(
+            "/v1/news-sources/{id}?min_position={}",
+            patched.body["position"]
+        ),
+    )
+    .await;
     assert_eq!(
         (&source.body["title"], &source.body["poll_interval_seconds"]),
         (&json!("Systems, weekly"), &json!(3600))
@@ -632,15 +620,7 @@ async fn admins_change_and_remove_sources_and_the_items_stay(
         )
         .await;
     let at = reset.body["position"].as_u64().unwrap();
-    let list = app
-        .request(
-            Method::GET,
-            &format!("/v1/news-sources?min_position={at}"),
-            None,
-            Some(&admin.token),
-            None,
-        )
-        .await;
+    let list = get_as(&app, &admin, &format!("/v1/news-sources?min_position={at}")).await;
     assert_eq!(
         list.body["items"][0]["title"], "Database Internals Digest",
         "{list:#?}"
@@ -658,24 +638,14 @@ async fn admins_change_and_remove_sources_and_the_items_stay(
         .await;
     assert_eq!(removed.status, 200, "{removed:#?}");
     let at = removed.body["position"].as_u64().unwrap();
-    app.request(
-        Method::GET,
+    get_as(
+        &app,
+        &admin,
         &format!("/v1/news-sources/{id}?min_position={at}"),
-        None,
-        Some(&admin.token),
-        None,
     )
     .await
     .assert_problem(404);
-    let list = app
-        .request(
-            Method::GET,
-            "/v1/news-sources",
-            None,
-            Some(&admin.token),
-            None,
-        )
-        .await;
+    let list = get_as(&app, &admin, "/v1/news-sources").await;
     assert_eq!(list.body["items"], json!([]));
     let news = app.get_at("/v1/news?limit=100", at).await;
     assert_eq!(
