@@ -56,12 +56,16 @@ async fn seed(pool: &PgPool) {
              FROM generate_series(1, {RESOURCES}) AS i"
         ),
         "UPDATE resources SET hidden = (listed_at % 97 = 0), retracted = (listed_at % 89 = 0),
-                              votes = listed_at % 50,
                               search = resource_search(title, tags, description)"
             .to_owned(),
+        "INSERT INTO resource_vote_counts (resource_id, votes)
+         SELECT id, listed_at % 50 FROM resources WHERE listed_at % 50 > 0"
+            .to_owned(),
         "INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
-         SELECT s.scope, r.listed_at, r.id, r.votes, resource_hot(r.votes, r.created_at)
+         SELECT s.scope, r.listed_at, r.id, coalesce(c.votes, 0),
+                resource_hot(coalesce(c.votes, 0), r.created_at)
          FROM resources r
+         LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
          CROSS JOIN LATERAL (
              SELECT 'all'
              UNION ALL SELECT 'tag:' || t FROM unnest(r.tags) AS t
@@ -121,7 +125,7 @@ async fn seed(pool: &PgPool) {
         ),
         format!(
             "INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
-             SELECT s.scope, r.listed_at, r.id, r.votes, resource_hot(r.votes, r.created_at)
+             SELECT s.scope, r.listed_at, r.id, 0, resource_hot(0, r.created_at)
              FROM resources r
              CROSS JOIN LATERAL (
                  SELECT 'news'

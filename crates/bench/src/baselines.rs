@@ -23,8 +23,9 @@ fn constant() -> &'static str {
 async fn plain_row(Path(id): Path<Uuid>, pool: Data<&PgPool>) -> poem::Result<Json<Value>> {
     let row = sqlx::query(
         "SELECT id, title, url, description, tags, kind, author_id, created_at, updated_at,
-                version, votes
-         FROM resources WHERE id = $1",
+                version, coalesce(c.votes, 0) AS votes
+         FROM resources r LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
+         WHERE id = $1",
     )
     .bind(id)
     .fetch_one(*pool)

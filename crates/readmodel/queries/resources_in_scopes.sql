@@ -3,11 +3,11 @@
 SELECT DISTINCT ON (l.listed_at)
        r.id, l.listed_at, r.title, r.url, r.description, r.tags, r.kind,
        r.author_id, r.author_username, r.source_id, r.source_title,
-       r.created_at, r.updated_at, r.version, r.votes, r.hidden, r.retracted,
+       r.created_at, r.updated_at, r.version, l.votes, r.hidden, r.retracted,
        l.hot AS score
 FROM unnest($1::text[]) AS wanted (scope)
 CROSS JOIN LATERAL (
-    SELECT listed_at, resource_id, hot FROM resource_listings
+    SELECT listed_at, resource_id, votes, hot FROM resource_listings
     WHERE scope = wanted.scope AND listed_at < $2
     ORDER BY listed_at DESC
     LIMIT $3

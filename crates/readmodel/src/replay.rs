@@ -136,13 +136,32 @@ pub async fn prepare_replay(conn: &mut PgConnection, projection: Projection) -> 
     Ok(position.map_or(0, |p| p as u64))
 }
 
-/// Builds the replay tables' read-only indexes under the live names; run
+/// Which of a projection's tables [`build_indexes`] indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexedTables {
+    /// Those the projection writes event by event: ready to index as soon
+    /// as the replay has caught up, while the derived ones are computed.
+    Base,
+    /// Those [`Projection::derive`] fills: ready once it has run.
+    Derived,
+}
+
+/// Builds the replay tables' remaining indexes under the live names; run
 /// once the tables hold (nearly) everything, before the switch-over.
-pub async fn build_indexes(conn: &mut PgConnection, projection: Projection) -> sqlx::Result<()> {
+pub async fn build_indexes(
+    conn: &mut PgConnection,
+    projection: Projection,
+    which: IndexedTables,
+) -> sqlx::Result<()> {
     let schema = replay_schema(projection);
     // Sorting a whole table for an index wants memory; it is one session's.
-    execute(conn, "SET maintenance_work_mem = '256MB'".to_owned()).await?;
-    for table in projection.tables() {
+    execute(conn, "SET maintenance_work_mem = '512MB'".to_owned()).await?;
+    let derived = projection.derived_tables();
+    let tables = projection
+        .tables()
+        .iter()
+        .filter(|table| derived.contains(table) == (which == IndexedTables::Derived));
+    for table in tables {
         // Those already there were made by `prepare_replay`.
         for index in live_indexes(conn, table).await? {
             create_index(conn, &schema, table, &index).await?;

@@ -4,7 +4,7 @@ use resourcify_domain::DomainEvent;
 use resourcify_domain::bookmark::BookmarkEvent;
 use sqlx::PgConnection;
 
-use super::{Positioned, runs};
+use super::{Positioned, keys, runs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -27,8 +27,8 @@ pub(super) async fn apply(
 ) -> sqlx::Result<Vec<String>> {
     let mut touched = Vec::new();
     for run in runs(events, change_of) {
-        touched.extend(run.keys("user_id"));
-        let rows = run.rows;
+        let rows = run.rows();
+        touched.extend(keys(&rows, "user_id"));
         let statement = match run.kind {
             Change::Added => sqlx::query!(
                 "INSERT INTO bookmarks (user_id, resource_id, position, bookmarked_at)

@@ -4,7 +4,7 @@ use resourcify_domain::DomainEvent;
 use resourcify_domain::comment::CommentEvent;
 use sqlx::PgConnection;
 
-use super::{Positioned, runs};
+use super::{Positioned, keys, runs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -31,8 +31,8 @@ pub(super) async fn apply(
 ) -> sqlx::Result<Vec<String>> {
     let mut touched = Vec::new();
     for run in runs(events, change_of) {
-        touched.extend(run.keys("resource_id"));
-        let rows = run.rows;
+        let rows = run.rows();
+        touched.extend(keys(&rows, "resource_id"));
         let statement = match run.kind {
             // A comment's path is its parent's path and its own position;
             // a reply may arrive in the same batch as its parent, so paths

@@ -10,7 +10,7 @@ use resourcify_domain::news_source::NewsSourceEvent;
 use resourcify_domain::resource::ResourceEvent;
 use sqlx::PgConnection;
 
-use super::{Positioned, runs};
+use super::{Positioned, keys, runs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -43,8 +43,8 @@ pub(super) async fn apply(
 ) -> sqlx::Result<Vec<String>> {
     let mut touched = Vec::new();
     for run in runs(events, change_of) {
-        touched.extend(run.keys("source_id"));
-        let rows = run.rows;
+        let rows = run.rows();
+        touched.extend(keys(&rows, "source_id"));
         let statement = match run.kind {
             Change::Added => sqlx::query!(
                 "INSERT INTO news_sources (id, listed_at, url, title, tags, poll_interval_seconds,

@@ -6,7 +6,7 @@ use resourcify_domain::session::SessionEvent;
 use resourcify_domain::user::UserEvent;
 use sqlx::PgConnection;
 
-use super::{Positioned, runs};
+use super::{Positioned, keys, runs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -60,8 +60,8 @@ pub(super) async fn apply(
 ) -> sqlx::Result<Vec<String>> {
     let mut touched = Vec::new();
     for run in runs(events, change_of) {
-        touched.extend(run.keys("user_id"));
-        let rows = run.rows;
+        let rows = run.rows();
+        touched.extend(keys(&rows, "user_id"));
         let statement = match run.kind {
             Change::Registered => sqlx::query!(
                 "WITH b AS (

@@ -1,0 +1,165 @@
+//! The rows the projection derives from its own base rows: vote counts
+//! (from the votes), list rows and tag counts (from the resources and their
+//! counts). Kept batch by batch, or derived in bulk at the end of a replay.
+
+use std::collections::BTreeMap;
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::projections::Upkeep;
+
+/// The derived rows, kept per batch or left to [`derive`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DerivedRows(pub Upkeep);
+
+impl DerivedRows {
+    /// Whether each batch keeps them.
+    pub fn incremental(self) -> bool {
+        self.0 == Upkeep::Incremental
+    }
+
+    /// Lists the new resources `ids`.
+    pub async fn add(self, tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+        if self.incremental() {
+            add_listings(tx, ids, &[]).await?;
+        }
+        Ok(())
+    }
+
+    /// Re-lists the resources `ids`, whose text, tags or visibility changed.
+    pub async fn sync(self, tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+        if self.incremental() {
+            sync_listings(tx, ids).await?;
+        }
+        Ok(())
+    }
+
+    /// Carries new vote counts of `ids` into their list rows.
+    pub async fn rescore(self, tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+        if self.incremental() {
+            rescore_listings(tx, ids).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes the list rows of `ids` match their resources: a row in every list
+/// a resource belongs to while everyone may see it, none otherwise; and
+/// keeps the tag counts in step.
+async fn sync_listings(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let removed = sqlx::query_scalar!(
+        "DELETE FROM resource_listings WHERE resource_id = ANY($1) RETURNING scope",
+        ids
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    add_listings(tx, ids, &removed).await
+}
+
+/// Adds the list rows of `ids` (the visible ones) and moves the tag counts
+/// by what was added and what the caller `removed`.
+async fn add_listings(tx: &mut PgConnection, ids: &[Uuid], removed: &[String]) -> sqlx::Result<()> {
+    if ids.is_empty() && removed.is_empty() {
+        return Ok(());
+    }
+    let added = sqlx::query_scalar!(
+        r#"INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
+           SELECT s.scope, r.listed_at, r.id, coalesce(c.votes, 0),
+                  resource_hot(coalesce(c.votes, 0), r.created_at)
+           FROM resources r
+           LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
+           CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
+           WHERE r.id = ANY($1) AND NOT r.hidden AND NOT r.retracted
+           RETURNING scope AS "scope!""#,
+        ids
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut deltas: BTreeMap<&str, i32> = BTreeMap::new();
+    for scope in removed {
+        if let Some(tag) = scope.strip_prefix("tag:") {
+            *deltas.entry(tag).or_default() -= 1;
+        }
+    }
+    for scope in &added {
+        if let Some(tag) = scope.strip_prefix("tag:") {
+            *deltas.entry(tag).or_default() += 1;
+        }
+    }
+    deltas.retain(|_, delta| *delta != 0);
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let tags: Vec<String> = deltas.keys().map(|t| (*t).to_owned()).collect();
+    let changes: Vec<i32> = deltas.into_values().collect();
+    sqlx::query!(
+        // The inserted row must pass the CHECK (>= 0) even when it turns
+        // into an update, so it carries the delta clamped, and the update
+        // takes the delta itself.
+        "WITH d AS (SELECT * FROM UNNEST($1::text[], $2::int[]) AS d (tag, delta))
+         INSERT INTO tag_counts (tag, resources)
+         SELECT tag, greatest(delta, 0) FROM d
+         ON CONFLICT (tag) DO UPDATE
+         SET resources = tag_counts.resources + (SELECT delta FROM d WHERE d.tag = EXCLUDED.tag)",
+        &tags,
+        &changes
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Carries new vote counts into the list rows (top and hot sort by them).
+async fn rescore_listings(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query!(
+        "UPDATE resource_listings l
+         SET votes = coalesce(c.votes, 0), hot = resource_hot(coalesce(c.votes, 0), r.created_at)
+         FROM resources r
+         LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
+         WHERE l.resource_id = r.id AND r.id = ANY($1)",
+        ids
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Every derived row, from the base rows as they stand.
+pub(in crate::projections) async fn derive(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query!("TRUNCATE resource_vote_counts, resource_listings, tag_counts")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO resource_vote_counts (resource_id, votes)
+         SELECT resource_id, count(*) FROM resource_votes GROUP BY resource_id"
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
+         SELECT s.scope, r.listed_at, r.id, coalesce(c.votes, 0),
+                resource_hot(coalesce(c.votes, 0), r.created_at)
+         FROM resources r
+         LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
+         CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
+         WHERE NOT r.hidden AND NOT r.retracted"
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO tag_counts (tag, resources)
+         SELECT t, count(*) FROM resources r, unnest(r.tags) AS t
+         WHERE r.source_id IS NULL AND NOT r.hidden AND NOT r.retracted
+         GROUP BY t"
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

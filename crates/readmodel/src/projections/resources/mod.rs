@@ -1,0 +1,189 @@
+//! Projection "resources": resources with their vote counts, every list
+//! they appear in, tag counts, their authors' public names, and the public
+//! moderation log.
+
+use resourcify_domain::DomainEvent;
+use resourcify_domain::comment::CommentEvent;
+use resourcify_domain::resource::ResourceEvent;
+use resourcify_domain::user::UserEvent;
+use resourcify_domain::vote::VoteEvent;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{Positioned, Upkeep, runs};
+
+mod arrivals;
+mod lists;
+mod votes;
+
+use lists::DerivedRows;
+pub(super) use lists::derive;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    AuthorRegistered,
+    AuthorDeleted,
+    Submitted,
+    Edited,
+    Retracted,
+    Hidden,
+    Restored,
+    NewsItemPublished,
+    VoteCast,
+    VoteWithdrawn,
+    CommentRemoved,
+}
+
+fn change_of(event: &DomainEvent) -> Option<Change> {
+    Some(match event {
+        DomainEvent::User(UserEvent::Registered(_)) => Change::AuthorRegistered,
+        DomainEvent::User(UserEvent::Deleted(_)) => Change::AuthorDeleted,
+        DomainEvent::Resource(e) => match e {
+            ResourceEvent::Submitted(_) => Change::Submitted,
+            ResourceEvent::Edited(_) => Change::Edited,
+            ResourceEvent::Retracted(_) => Change::Retracted,
+            ResourceEvent::Hidden(_) => Change::Hidden,
+            ResourceEvent::Restored(_) => Change::Restored,
+            ResourceEvent::NewsItemPublished(_) => Change::NewsItemPublished,
+        },
+        DomainEvent::Vote(VoteEvent::Cast(_)) => Change::VoteCast,
+        DomainEvent::Vote(VoteEvent::Withdrawn(_)) => Change::VoteWithdrawn,
+        DomainEvent::Comment(CommentEvent::Removed(_)) => Change::CommentRemoved,
+        _ => return None,
+    })
+}
+
+pub(super) async fn apply(
+    tx: &mut PgConnection,
+    events: &[Positioned<'_>],
+    upkeep: Upkeep,
+) -> sqlx::Result<Vec<String>> {
+    let derived = DerivedRows(upkeep);
+    let mut touched: Vec<Uuid> = Vec::new();
+    for run in runs(events, change_of) {
+        let changed: Vec<Uuid> = match run.kind {
+            Change::AuthorRegistered => {
+                sqlx::query!(
+                    "INSERT INTO resource_authors (user_id, username)
+                     SELECT user_id, username
+                     FROM jsonb_to_recordset($1::jsonb) AS b(user_id uuid, username text)
+                     ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username",
+                    run.rows()
+                )
+                .execute(&mut *tx)
+                .await?;
+                Vec::new()
+            }
+            // The name goes; every view of the author's resources changes.
+            Change::AuthorDeleted => {
+                sqlx::query_scalar!(
+                    r#"WITH b AS (
+                           SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(user_id uuid)
+                       ), renamed AS (
+                           UPDATE resource_authors a SET username = NULL
+                           FROM b WHERE a.user_id = b.user_id
+                       )
+                       UPDATE resources r SET author_username = NULL
+                       FROM b WHERE r.author_id = b.user_id
+                       RETURNING r.id"#,
+                    run.rows()
+                )
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            Change::Submitted => arrivals::submit(tx, &run.events, derived).await?,
+            Change::NewsItemPublished => {
+                arrivals::publish_news_items(tx, &run.events, derived).await?
+            }
+            Change::VoteCast => votes::cast(tx, &run.events, derived).await?,
+            Change::VoteWithdrawn => votes::withdraw(tx, &run.events, derived).await?,
+            Change::Edited => {
+                let ids = sqlx::query_scalar!(
+                    r#"WITH b AS (
+                           SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
+                               resource_id uuid, title text, description text, tags text[],
+                               kind text, at timestamptz, ord bigint)
+                       ), latest AS (
+                           SELECT DISTINCT ON (resource_id) * FROM b ORDER BY resource_id, ord DESC
+                       ), edits AS (
+                           SELECT resource_id, count(*)::int AS n FROM b GROUP BY resource_id
+                       )
+                       UPDATE resources r
+                       SET title = l.title, description = l.description, tags = l.tags,
+                           kind = l.kind, updated_at = l.at, version = r.version + e.n,
+                           search = resource_search(l.title, l.tags, l.description)
+                       FROM latest l JOIN edits e USING (resource_id)
+                       WHERE r.id = l.resource_id
+                       RETURNING r.id"#,
+                    run.rows()
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                derived.sync(tx, &ids).await?;
+                ids
+            }
+            Change::Retracted => {
+                let ids = sqlx::query_scalar!(
+                    "UPDATE resources r
+                     SET retracted = true, updated_at = b.at, version = r.version + 1
+                     FROM jsonb_to_recordset($1::jsonb) AS b(resource_id uuid, at timestamptz)
+                     WHERE r.id = b.resource_id AND NOT r.retracted
+                     RETURNING r.id",
+                    run.rows()
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                derived.sync(tx, &ids).await?;
+                ids
+            }
+            Change::Hidden | Change::Restored => {
+                let hidden = run.kind == Change::Hidden;
+                let action = if hidden {
+                    "resource.hidden"
+                } else {
+                    "resource.restored"
+                };
+                let ids = sqlx::query_scalar!(
+                    "WITH b AS (
+                         SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
+                             resource_id uuid, reason text, moderator_id uuid, at timestamptz,
+                             ord bigint)
+                     ), logged AS (
+                         INSERT INTO moderation_log
+                             (position, action, subject_kind, subject_id, reason, moderator_id, at)
+                         SELECT ord, $3, 'resource', resource_id, reason, moderator_id, at FROM b
+                         ON CONFLICT (position) DO NOTHING
+                     )
+                     UPDATE resources r
+                     SET hidden = $2, updated_at = b.at, version = r.version + 1
+                     FROM b
+                     WHERE r.id = b.resource_id AND r.hidden <> $2
+                     RETURNING r.id",
+                    run.rows(),
+                    hidden,
+                    action
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                derived.sync(tx, &ids).await?;
+                ids
+            }
+            Change::CommentRemoved => {
+                sqlx::query!(
+                    "INSERT INTO moderation_log
+                         (position, action, subject_kind, subject_id, reason, moderator_id, at)
+                     SELECT ord, 'comment.removed', 'comment', comment_id, reason, moderator_id, at
+                     FROM jsonb_to_recordset($1::jsonb) AS b(
+                         comment_id uuid, reason text, moderator_id uuid, at timestamptz, ord bigint)
+                     ON CONFLICT (position) DO NOTHING",
+                    run.rows()
+                )
+                .execute(&mut *tx)
+                .await?;
+                Vec::new()
+            }
+        };
+        touched.extend(changed);
+    }
+    Ok(touched.iter().map(ToString::to_string).collect())
+}
