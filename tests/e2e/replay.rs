@@ -14,8 +14,9 @@ use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// A little of everything: users, follows, resources with votes, an edit, a
-/// hidden one, comments, bookmarks.
-async fn history(app: &TestApp) -> String {
+/// hidden one, comments, bookmarks, votes taken back. Returns the ids of
+/// the resources, in order.
+async fn history(app: &TestApp) -> Vec<String> {
     let ada = app.register("ada").await;
     let grace = app.register("grace").await;
     let moderator = app.register("moderator").await;
@@ -50,6 +51,13 @@ async fn history(app: &TestApp) -> String {
         )
         .await;
     }
+    // Votes taken back: one count goes from two to one, another to none.
+    app.put(&format!("/v1/resources/{}/vote", ids[3]), &moderator.token)
+        .await;
+    app.delete(&format!("/v1/resources/{}/vote", ids[3]), &grace.token)
+        .await;
+    app.delete(&format!("/v1/resources/{}/vote", ids[6]), &grace.token)
+        .await;
     app.patch(
         &format!("/v1/resources/{}", ids[1]),
         &json!({"title": "Edited"}),
@@ -64,7 +72,7 @@ async fn history(app: &TestApp) -> String {
         None,
     )
     .await;
-    ids[0].clone()
+    ids
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -73,7 +81,8 @@ async fn replaying_everything_under_reads_changes_nothing_and_fails_no_read(
     db: PgConnectOptions,
 ) {
     let app = spawn_app(db.clone()).await;
-    let watched = history(&app).await;
+    let ids = history(&app).await;
+    let watched = ids[0].clone();
     let head = app.wait_until_caught_up().await;
     let before = views_digest(app.reads.pool()).await;
     let expected_detail = app
@@ -150,6 +159,10 @@ async fn replaying_everything_under_reads_changes_nothing_and_fails_no_read(
     // Served correctly afterwards too, by both nodes, and writes go on.
     let detail = app.get(&format!("/v1/resources/{watched}")).await;
     assert_eq!(detail.body, expected_detail);
+    for (index, votes) in [(0, 1), (3, 1), (6, 0), (1, 0)] {
+        let resource = app.get(&format!("/v1/resources/{}", ids[index])).await;
+        assert_eq!(resource.body["votes"], votes, "resource {index}");
+    }
     let list = reqwest::get(format!("{}/v1/resources?tag=rust&limit=5", reader.base_url))
         .await
         .unwrap()
