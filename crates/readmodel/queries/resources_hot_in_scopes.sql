@@ -8,7 +8,8 @@ SELECT r.id, l.listed_at, r.title, r.url, r.description, r.tags, r.kind,
 FROM unnest($1::text[]) AS wanted (scope)
 CROSS JOIN LATERAL (
     SELECT listed_at, resource_id, votes, hot FROM resource_listings
-    WHERE scope = wanted.scope AND (hot, listed_at) < ($2, $3)
+    WHERE scope_key = resource_list_key(wanted.scope) AND scope = wanted.scope
+      AND (hot, listed_at) < ($2, $3)
     ORDER BY hot DESC, listed_at DESC
     LIMIT $4
 ) AS l

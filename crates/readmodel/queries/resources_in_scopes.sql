@@ -8,7 +8,8 @@ SELECT DISTINCT ON (l.listed_at)
 FROM unnest($1::text[]) AS wanted (scope)
 CROSS JOIN LATERAL (
     SELECT listed_at, resource_id, votes, hot FROM resource_listings
-    WHERE scope = wanted.scope AND listed_at < $2
+    WHERE scope_key = resource_list_key(wanted.scope) AND scope = wanted.scope
+      AND listed_at < $2
     ORDER BY listed_at DESC
     LIMIT $3
 ) AS l

@@ -4,6 +4,6 @@ SELECT r.id, l.listed_at, r.title, r.url, r.description, r.tags, r.kind,
        l.hot AS score
 FROM resource_listings l
 JOIN resources r ON r.id = l.resource_id
-WHERE l.scope = $1 AND l.listed_at < $2
+WHERE l.scope_key = resource_list_key($1) AND l.scope = $1 AND l.listed_at < $2
 ORDER BY l.listed_at DESC
 LIMIT $3

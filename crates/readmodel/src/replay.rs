@@ -146,8 +146,9 @@ pub enum IndexedTables {
     Derived,
 }
 
-/// Builds the replay tables' remaining indexes under the live names; run
-/// once the tables hold (nearly) everything, before the switch-over.
+/// Builds the replay tables' remaining indexes under the live names and
+/// gathers their statistics; run once the tables hold (nearly) everything,
+/// before the switch-over.
 pub async fn build_indexes(
     conn: &mut PgConnection,
     projection: Projection,
@@ -166,6 +167,9 @@ pub async fn build_indexes(
         for index in live_indexes(conn, table).await? {
             create_index(conn, &schema, table, &index).await?;
         }
+        // Fresh tables have no statistics; until autovacuum gathered some,
+        // the planner would guess, and might sort a whole list.
+        execute(conn, format!("ANALYZE {schema}.{table}")).await?;
     }
     execute(conn, "RESET maintenance_work_mem".to_owned()).await
 }
