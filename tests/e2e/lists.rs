@@ -324,3 +324,45 @@ async fn tags_are_counted_as_resources_come_and_go(_: PgPoolOptions, db: PgConne
     let second = app.get(&format!("/v1/tags?limit=1&cursor={cursor}")).await;
     assert_eq!(second.body["items"][0]["tag"], "async");
 }
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn an_edit_moves_a_resource_between_tag_lists_and_its_votes_follow(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let grace = app.register("grace").await;
+    let (moved, _) = submit(&app, &ada, json!({"tags": ["rust", "async"]})).await;
+    let (stays, _) = submit(&app, &ada, json!({"tags": ["rust"]})).await;
+    let edited = app
+        .patch(
+            &format!("/v1/resources/{moved}"),
+            &json!({"tags": ["go"]}),
+            &ada.token,
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{edited:#?}");
+    let voted = app
+        .put(&format!("/v1/resources/{moved}/vote"), &grace.token)
+        .await;
+    let at = voted.body["position"].as_u64().unwrap();
+
+    assert_eq!(
+        ids(&app.get_at("/v1/resources?tag=rust", at).await),
+        [stays.clone()]
+    );
+    assert_eq!(
+        ids(&app.get_at("/v1/resources?tag=async", at).await),
+        Vec::<String>::new()
+    );
+    let top = app.get_at("/v1/resources?tag=go&sort=top", at).await;
+    assert_eq!(ids(&top), [moved.clone()]);
+    assert_eq!(top.body["items"][0]["votes"], 1);
+    let everything = app.get_at("/v1/resources?sort=top", at).await;
+    assert_eq!(ids(&everything), [moved, stays]);
+    assert_eq!(
+        app.get_at("/v1/tags", at).await.body["items"],
+        json!([{"tag": "rust", "resources": 1}, {"tag": "go", "resources": 1}])
+    );
+}

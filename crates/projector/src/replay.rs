@@ -8,8 +8,8 @@ use futures::StreamExt;
 use resourcify_eventstore::{EventStore, RawEvent};
 use resourcify_readmodel::projections::{Projection, Upkeep};
 use resourcify_readmodel::replay::{
-    IndexedTables, build_indexes, discard_replay, drop_retired, lock_live_checkpoint, prepare_replay,
-    replay_connect_options, switch_over,
+    IndexedTables, build_indexes, discard_replay, drop_retired, lock_live_checkpoint,
+    prepare_replay, replay_connect_options, switch_over,
 };
 use resourcify_readmodel::{PoolSettings, connect};
 use sqlx::postgres::PgConnectOptions;
@@ -232,7 +232,8 @@ impl Rebuild {
         }
         let resumed_from = prepare_replay(&mut guard, projection).await?;
         let pool_settings = PoolSettings {
-            max_connections: 2,
+            // Applying takes one; deriving up to three (see `Projection::derive`).
+            max_connections: 3,
             // Deriving, catching up and switching over take as long as they take.
             statement_timeout: Duration::from_secs(600),
             ..PoolSettings::default()
@@ -279,18 +280,21 @@ impl Rebuild {
         started: Instant,
     ) -> Result<ReplayReport, ReplayError> {
         let projection = self.projection;
-        // Deriving and indexing the base tables each keep one core busy
-        // on their own connection, side by side.
+        // Deriving and indexing the base tables need each other's results
+        // no more than they need the same core: they run side by side, on
+        // connections of their own.
         let finishing = Instant::now();
         let derive = async {
             // From here on, every batch (the switch's catch-up) keeps the
             // derived rows itself.
-            projection.derive(&mut *self.pool.acquire().await?).await?;
+            projection.derive(&self.pool).await?;
             Ok::<_, sqlx::Error>(finishing.elapsed())
         };
-        let index_base = build_indexes(&mut self.guard, projection, IndexedTables::Base);
-        let (derived, ()) = tokio::try_join!(derive, index_base)?;
-        let base_indexed = finishing.elapsed();
+        let index_base = async {
+            build_indexes(&mut self.guard, projection, IndexedTables::Base).await?;
+            Ok(finishing.elapsed())
+        };
+        let (derived, base_indexed) = tokio::try_join!(derive, index_base)?;
         build_indexes(&mut self.guard, projection, IndexedTables::Derived).await?;
         tracing::info!(
             projection = projection.name(),

@@ -221,9 +221,10 @@ impl Projection {
 impl Projection {
     /// Computes the derived rows from the base rows, replacing whatever
     /// was there: what [`Upkeep::Deferred`] left undone. Idempotent.
-    pub async fn derive(self, conn: &mut PgConnection) -> sqlx::Result<()> {
+    /// Takes up to three of `pool`'s connections.
+    pub async fn derive(self, pool: &sqlx::PgPool) -> sqlx::Result<()> {
         match self {
-            Self::Resources => resources::derive(conn).await,
+            Self::Resources => resources::derive(pool).await,
             Self::Users | Self::Comments | Self::Bookmarks | Self::News => Ok(()),
         }
     }

@@ -146,9 +146,6 @@ mod tests {
     fn no_tags_join_to_the_empty_string_that_splits_into_no_tags() {
         // string_to_array('', chr(31)) is '{}' in Postgres.
         assert_eq!(joined_tags(&[]), "");
-        assert_eq!(
-            joined_tags(&["rust".into(), "c++".into()]),
-            "rust\u{1f}c++"
-        );
+        assert_eq!(joined_tags(&["rust".into(), "c++".into()]), "rust\u{1f}c++");
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::projections::Upkeep;
@@ -27,10 +27,38 @@ impl DerivedRows {
         Ok(())
     }
 
-    /// Re-lists the resources `ids`, whose text, tags or visibility changed.
-    pub async fn sync(self, tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+    /// Takes the resources `ids` out of every list, before a change to
+    /// their tags, kind or visibility; returns the lists they were in, for
+    /// [`Self::relist`].
+    pub async fn delist(self, tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<Vec<String>> {
+        if !self.incremental() || ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Found by the lists they belong to as they stand, through the
+        // primary key: no index by resource to keep up.
+        sqlx::query_scalar!(
+            "DELETE FROM resource_listings l
+             USING resources r
+             CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
+             WHERE r.id = ANY($1) AND l.scope_key = resource_list_key(s.scope)
+               AND l.listed_at = r.listed_at AND l.scope = s.scope
+             RETURNING l.scope",
+            ids
+        )
+        .fetch_all(&mut *tx)
+        .await
+    }
+
+    /// Lists the resources `ids` again after the change, and moves the tag
+    /// counts by what [`Self::delist`] `removed` and what comes back.
+    pub async fn relist(
+        self,
+        tx: &mut PgConnection,
+        ids: &[Uuid],
+        removed: &[String],
+    ) -> sqlx::Result<()> {
         if self.incremental() {
-            sync_listings(tx, ids).await?;
+            add_listings(tx, ids, removed).await?;
         }
         Ok(())
     }
@@ -42,22 +70,6 @@ impl DerivedRows {
         }
         Ok(())
     }
-}
-
-/// Makes the list rows of `ids` match their resources: a row in every list
-/// a resource belongs to while everyone may see it, none otherwise; and
-/// keeps the tag counts in step.
-async fn sync_listings(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let removed = sqlx::query_scalar!(
-        "DELETE FROM resource_listings WHERE resource_id = ANY($1) RETURNING scope",
-        ids
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    add_listings(tx, ids, &removed).await
 }
 
 /// Adds the list rows of `ids` (the visible ones) and moves the tag counts
@@ -123,7 +135,9 @@ async fn rescore_listings(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<(
          SET votes = coalesce(c.votes, 0), hot = resource_hot(coalesce(c.votes, 0), r.created_at)
          FROM resources r
          LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
-         WHERE l.resource_id = r.id AND r.id = ANY($1)",
+         CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
+         WHERE r.id = ANY($1) AND l.scope_key = resource_list_key(s.scope)
+           AND l.listed_at = r.listed_at AND l.scope = s.scope",
         ids
     )
     .execute(&mut *tx)
@@ -131,8 +145,11 @@ async fn rescore_listings(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<(
     Ok(())
 }
 
-/// Every derived row, from the base rows as they stand.
-pub(in crate::projections) async fn derive(conn: &mut PgConnection) -> sqlx::Result<()> {
+/// Every derived row, from the base rows as they stand. The list rows are
+/// most of the work, and Postgres inserts them on one core per statement:
+/// two connections insert a half each.
+pub(in crate::projections) async fn derive(pool: &PgPool) -> sqlx::Result<()> {
+    let mut conn = pool.acquire().await?;
     sqlx::query!("TRUNCATE resource_vote_counts, resource_listings, tag_counts")
         .execute(&mut *conn)
         .await?;
@@ -142,24 +159,27 @@ pub(in crate::projections) async fn derive(conn: &mut PgConnection) -> sqlx::Res
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query!(
-        "INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
-         SELECT s.scope, r.listed_at, r.id, coalesce(c.votes, 0),
-                resource_hot(coalesce(c.votes, 0), r.created_at)
-         FROM resources r
-         LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
-         CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
-         WHERE NOT r.hidden AND NOT r.retracted"
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
+    let list_half = |half: i64| async move {
+        sqlx::query!(
+            "INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
+             SELECT s.scope, r.listed_at, r.id, coalesce(c.votes, 0),
+                    resource_hot(coalesce(c.votes, 0), r.created_at)
+             FROM resources r
+             LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
+             CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
+             WHERE NOT r.hidden AND NOT r.retracted AND r.listed_at % 2 = $1",
+            half
+        )
+        .execute(&mut *pool.acquire().await?)
+        .await
+    };
+    let count_tags = sqlx::query!(
         "INSERT INTO tag_counts (tag, resources)
          SELECT t, count(*) FROM resources r, unnest(r.tags) AS t
          WHERE r.source_id IS NULL AND NOT r.hidden AND NOT r.retracted
          GROUP BY t"
     )
-    .execute(&mut *conn)
-    .await?;
+    .execute(&mut *conn);
+    tokio::try_join!(list_half(0), list_half(1), count_tags)?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use resourcify_domain::vote::VoteEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{Positioned, Upkeep, runs};
+use super::{Positioned, Upkeep, keys, runs};
 
 mod arrivals;
 mod lists;
@@ -98,6 +98,9 @@ pub(super) async fn apply(
             Change::VoteCast => votes::cast(tx, &run.events, derived).await?,
             Change::VoteWithdrawn => votes::withdraw(tx, &run.events, derived).await?,
             Change::Edited => {
+                let rows = run.rows();
+                let in_run = resource_ids(&rows);
+                let delisted = derived.delist(tx, &in_run).await?;
                 let ids = sqlx::query_scalar!(
                     r#"WITH b AS (
                            SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
@@ -115,25 +118,28 @@ pub(super) async fn apply(
                        FROM latest l JOIN edits e USING (resource_id)
                        WHERE r.id = l.resource_id
                        RETURNING r.id"#,
-                    run.rows()
+                    rows
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                derived.sync(tx, &ids).await?;
+                derived.relist(tx, &in_run, &delisted).await?;
                 ids
             }
             Change::Retracted => {
+                let rows = run.rows();
+                let in_run = resource_ids(&rows);
+                let delisted = derived.delist(tx, &in_run).await?;
                 let ids = sqlx::query_scalar!(
                     "UPDATE resources r
                      SET retracted = true, updated_at = b.at, version = r.version + 1
                      FROM jsonb_to_recordset($1::jsonb) AS b(resource_id uuid, at timestamptz)
                      WHERE r.id = b.resource_id AND NOT r.retracted
                      RETURNING r.id",
-                    run.rows()
+                    rows
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                derived.sync(tx, &ids).await?;
+                derived.relist(tx, &in_run, &delisted).await?;
                 ids
             }
             Change::Hidden | Change::Restored => {
@@ -143,6 +149,9 @@ pub(super) async fn apply(
                 } else {
                     "resource.restored"
                 };
+                let rows = run.rows();
+                let in_run = resource_ids(&rows);
+                let delisted = derived.delist(tx, &in_run).await?;
                 let ids = sqlx::query_scalar!(
                     "WITH b AS (
                          SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
@@ -159,13 +168,13 @@ pub(super) async fn apply(
                      FROM b
                      WHERE r.id = b.resource_id AND r.hidden <> $2
                      RETURNING r.id",
-                    run.rows(),
+                    rows,
                     hidden,
                     action
                 )
                 .fetch_all(&mut *tx)
                 .await?;
-                derived.sync(tx, &ids).await?;
+                derived.relist(tx, &in_run, &delisted).await?;
                 ids
             }
             Change::CommentRemoved => {
@@ -186,4 +195,12 @@ pub(super) async fn apply(
         touched.extend(changed);
     }
     Ok(touched.iter().map(ToString::to_string).collect())
+}
+
+/// The resources a run of resource events is about.
+fn resource_ids(rows: &serde_json::Value) -> Vec<Uuid> {
+    keys(rows, "resource_id")
+        .iter()
+        .filter_map(|id| id.parse().ok())
+        .collect()
 }

@@ -10,7 +10,9 @@ use super::lists::DerivedRows;
 use crate::projections::Positioned;
 
 /// The (resource, voter, time) of each vote event in a run.
-fn votes_of(events: &[Positioned<'_>]) -> (Vec<Uuid>, Vec<Uuid>, Vec<chrono::DateTime<chrono::Utc>>) {
+fn votes_of(
+    events: &[Positioned<'_>],
+) -> (Vec<Uuid>, Vec<Uuid>, Vec<chrono::DateTime<chrono::Utc>>) {
     let mut columns = (Vec::new(), Vec::new(), Vec::new());
     for e in events {
         let (resource_id, user_id, at) = match e.event {
