@@ -11,7 +11,7 @@ use resourcify_readmodel::replay::{
     IndexedTables, build_indexes, discard_replay, drop_retired, lock_live_checkpoint,
     prepare_replay, replay_connect_options, switch_over,
 };
-use resourcify_readmodel::{PoolSettings, connect};
+use resourcify_readmodel::{PoolSettings, connect, lock_checkpoint, save_checkpoint};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Acquire, ConnectOptions, Connection, PgConnection};
 use tokio::sync::mpsc;
@@ -30,7 +30,7 @@ pub struct ReplaySettings {
 impl Default for ReplaySettings {
     fn default() -> Self {
         Self {
-            batch_size: 2_000,
+            batch_size: 10_000,
             restart: false,
         }
     }
@@ -108,10 +108,18 @@ pub async fn replay_all(
             .map(|&projection| Rebuild::start(database, projection, settings)),
     )
     .await?;
+    tracing::info!(
+        prepare_secs = started.elapsed().as_secs_f64(),
+        "replay tables prepared"
+    );
     let from = rebuilds.iter().map(|r| r.position).min().unwrap_or(0);
     let mut head = store.head().await?;
     let mut head_checked = Instant::now();
     let mut batches = read_ahead(store, from, settings.batch_size).await?;
+    tracing::info!(
+        open_secs = started.elapsed().as_secs_f64(),
+        "replay reading the log"
+    );
 
     // Catch up with the log as it was, then as it is. Where the time goes
     // (waiting for the log, or writing) is logged: it says what to tune.
@@ -196,6 +204,8 @@ struct Rebuild {
     pool: sqlx::PgPool,
     resumed_from: u64,
     position: u64,
+    /// Whether `position` is ahead of the saved checkpoint.
+    unsaved: bool,
     /// Time spent applying batches.
     busy: Duration,
 }
@@ -249,6 +259,7 @@ impl Rebuild {
             pool,
             resumed_from,
             position: resumed_from,
+            unsaved: false,
             busy: Duration::ZERO,
         })
     }
@@ -260,6 +271,20 @@ impl Rebuild {
         {
             return Ok(());
         }
+        let projection = self.projection;
+        let concerns = |e: &RawEvent| {
+            e.position > self.position && projection.reads_ce_type(e.ce_type.as_deref())
+        };
+        if !batch.iter().any(concerns) {
+            // Most projections read few of the events; committing only a
+            // checkpoint for each batch of the others would take CPU from
+            // those that have work. The checkpoint catches up with the next
+            // commit, or before the tables are finished; after an
+            // interruption these events are read again, and skipped again.
+            self.position = batch.last().map_or(self.position, |e| e.position);
+            self.unsaved = true;
+            return Ok(());
+        }
         let started = Instant::now();
         let mut tx = self.pool.begin().await?;
         // Nobody reads these tables yet: lists and counts are derived once,
@@ -268,7 +293,20 @@ impl Rebuild {
             .await?
             .checkpoint;
         tx.commit().await?;
+        self.unsaved = false;
         self.busy += started.elapsed();
+        Ok(())
+    }
+
+    /// Saves `position` as the replay's checkpoint if it is ahead.
+    async fn save_position(&mut self) -> Result<(), ReplayError> {
+        if self.unsaved {
+            let mut tx = self.pool.begin().await?;
+            lock_checkpoint(&mut tx, self.projection.name()).await?;
+            save_checkpoint(&mut tx, self.projection.name(), self.position).await?;
+            tx.commit().await?;
+            self.unsaved = false;
+        }
         Ok(())
     }
 
@@ -280,6 +318,7 @@ impl Rebuild {
         started: Instant,
     ) -> Result<ReplayReport, ReplayError> {
         let projection = self.projection;
+        self.save_position().await?;
         // Deriving and indexing the base tables need each other's results
         // no more than they need the same core: they run side by side, on
         // connections of their own.

@@ -156,7 +156,7 @@ pub async fn build_indexes(
 ) -> sqlx::Result<()> {
     let schema = replay_schema(projection);
     // Sorting a whole table for an index wants memory; it is one session's.
-    execute(conn, "SET maintenance_work_mem = '512MB'".to_owned()).await?;
+    execute(conn, "SET maintenance_work_mem = '1GB'".to_owned()).await?;
     let derived = projection.derived_tables();
     let tables = projection
         .tables()

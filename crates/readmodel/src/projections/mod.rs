@@ -107,12 +107,15 @@ impl Projection {
 
     /// Indexes only reads use: a replay builds them once, at the end,
     /// instead of keeping them up to date row by row. Every other index
-    /// serves the projection's own writes and exists from the start.
+    /// serves the projection's own writes and exists from the start. (The
+    /// unique index on `resources.listed_at` only guards what positions
+    /// guarantee: one resource per position.)
     pub fn read_only_indexes(self) -> &'static [&'static str] {
         match self {
             Self::Resources => &[
                 "resource_listings_top",
                 "resource_listings_hot",
+                "resources_listed_at_key",
                 "resources_search",
                 "tag_counts_by_count",
             ],
