@@ -3,7 +3,7 @@
 
 use futures::StreamExt;
 use resourcify_projector::{Projection, apply_batch};
-use resourcify_readmodel::PoolSettings;
+use resourcify_readmodel::{PoolSettings, ViewNotice};
 use resourcify_testkit::{TestApp, spawn_api_only, spawn_app, views_digest};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -63,6 +63,50 @@ async fn a_restarted_projector_applies_no_event_twice(_: PgPoolOptions, db: PgCo
     };
     assert_eq!(users(&after), users(&before), "users unchanged");
     drop(second);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn projectors_that_fell_behind_catch_up_in_batches_no_larger_than_set(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_api_only(db).await;
+    let author = app.register("ada").await;
+    submit_some(&app, &author.token, 0..50).await;
+    let head = app.head().await;
+    let notices = app
+        .nats
+        .subscribe(app.namespace.view_notice_subject("resources"))
+        .await
+        .unwrap();
+
+    // All five projections follow one reader, from the lowest checkpoint
+    // (users is ahead: registering needed it).
+    let _projectors = app.start_projectors(20).await;
+    app.wait_until_caught_up().await;
+
+    // Each commit is announced with the position it reached.
+    let mut positions = Vec::new();
+    let mut notices = notices;
+    while positions.last() != Some(&head) {
+        let notice = tokio::time::timeout(std::time::Duration::from_secs(5), notices.next())
+            .await
+            .expect("a notice per commit")
+            .unwrap();
+        let notice: ViewNotice = serde_json::from_slice(&notice.payload).unwrap();
+        positions.push(notice.position);
+    }
+    let mut previous = 0;
+    for &position in &positions {
+        assert!(
+            position > previous && position - previous <= 20,
+            "a batch of more than 20 events, or out of order: {positions:?}"
+        );
+        previous = position;
+    }
+    assert!(positions.len() >= 3, "{positions:?}");
+    let listed = app.get("/v1/resources?limit=100").await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 50);
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]

@@ -13,7 +13,7 @@ use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted
 use resourcify_domain::user::{UserEvent, UserRegistered};
 use resourcify_domain::vote::{VoteCast, VoteEvent, vote_id};
 use resourcify_eventstore::{EventStore, EventStoreSettings, NewEvent};
-use resourcify_projector::{Projection, Projector, ProjectorSettings, ReplaySettings, replay_all};
+use resourcify_projector::{Projection, ProjectorSettings, Projectors, ReplaySettings, replay_all};
 use resourcify_readmodel::{PoolSettings, ReadModel};
 use resourcify_testkit::NamespaceGuard;
 use sqlx::postgres::PgConnectOptions;
@@ -154,31 +154,31 @@ async fn project_live(
 ) -> anyhow::Result<f64> {
     let pool = resourcify_readmodel::connect(database.clone(), &PoolSettings::default()).await?;
     let started = Instant::now();
-    let projectors: Vec<_> = Projection::ALL
-        .into_iter()
-        .map(|projection| {
-            tokio::spawn(
-                Projector {
-                    projection,
-                    store: store.clone(),
-                    pool: pool.clone(),
-                    nats: nats.clone(),
-                    settings: ProjectorSettings::default(),
-                }
-                .run(),
-            )
-        })
-        .collect();
+    let only = std::env::var("LIVE_ONLY").ok();
+    let projectors = tokio::spawn(
+        Projectors {
+            projections: Projection::ALL
+                .into_iter()
+                .filter(|p| only.as_deref().is_none_or(|o| o == p.name()))
+                .collect(),
+            store: store.clone(),
+            pool: pool.clone(),
+            nats,
+            settings: ProjectorSettings::default(),
+        }
+        .run(),
+    );
     let reads = ReadModel::new(pool.clone(), Duration::from_secs(1));
-    for projection in Projection::ALL {
+    for projection in Projection::ALL
+        .into_iter()
+        .filter(|p| only.as_deref().is_none_or(|o| o == p.name()))
+    {
         while reads.projection_checkpoint(projection.name()).await? < head {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
     let elapsed = started.elapsed();
-    for projector in projectors {
-        projector.abort();
-    }
+    projectors.abort();
     println!(
         "live projectors caught up with {head} events in {:.1} s",
         elapsed.as_secs_f64()

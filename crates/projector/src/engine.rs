@@ -1,136 +1,13 @@
-//! One projection's consume → apply → checkpoint → notify loop.
+//! What applying a batch of events to a projection does: skip what the
+//! checkpoint says is applied, park what cannot be applied, write the rest
+//! in set-based statements, and advance the checkpoint, all in the
+//! caller's transaction.
 
-use futures::StreamExt;
 use resourcify_domain::DomainEvent;
-use resourcify_eventstore::{EventStore, RawEvent};
+use resourcify_eventstore::RawEvent;
 use resourcify_readmodel::projections::{Positioned, Projection, Upkeep};
-use resourcify_readmodel::{
-    DeadLetter, ViewNotice, lock_checkpoint, record_dead_letter, save_checkpoint,
-};
-use sqlx::{Acquire, PgConnection, PgPool};
-
-use crate::retry::Backoff;
-
-#[derive(Debug, Clone)]
-pub struct ProjectorSettings {
-    /// The most events applied in one transaction.
-    pub batch_size: usize,
-}
-
-impl Default for ProjectorSettings {
-    fn default() -> Self {
-        Self { batch_size: 500 }
-    }
-}
-
-/// Runs one projection until the task is dropped. Aborting it at any point is
-/// safe: an open transaction rolls back and the next run resumes from the
-/// committed checkpoint.
-#[derive(Debug, Clone)]
-pub struct Projector {
-    pub projection: Projection,
-    pub store: EventStore,
-    pub pool: PgPool,
-    pub nats: async_nats::Client,
-    pub settings: ProjectorSettings,
-}
-
-impl Projector {
-    pub async fn run(self) {
-        let name = self.projection.name();
-        let mut backoff = Backoff::new();
-        loop {
-            match self.follow().await {
-                Ok(()) => tracing::warn!(projection = name, "event feed ended; reopening"),
-                Err(error) => {
-                    tracing::warn!(projection = name, %error, "projection interrupted; retrying")
-                }
-            }
-            backoff.wait().await;
-        }
-    }
-
-    /// Follows the log from the committed checkpoint until the feed fails.
-    async fn follow(&self) -> Result<(), String> {
-        let name = self.projection.name();
-        let checkpoint = resourcify_readmodel::ReadModel::new(
-            self.pool.clone(),
-            std::time::Duration::from_secs(1),
-        )
-        .projection_checkpoint(name)
-        .await
-        .map_err(|e| e.to_string())?;
-        tracing::info!(
-            projection = name,
-            checkpoint,
-            "projection following the log"
-        );
-        let mut batches = self
-            .store
-            .feed_after(checkpoint)
-            .await
-            .map_err(|e| e.to_string())?
-            .ready_chunks(self.settings.batch_size);
-        while let Some(batch) = batches.next().await {
-            let batch = batch
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| e.to_string())?;
-            self.commit_with_retry(&batch).await;
-        }
-        Ok(())
-    }
-
-    /// A batch that fails for transient reasons (Postgres down) is retried
-    /// until it commits: nothing is skipped and nothing becomes a dead letter.
-    async fn commit_with_retry(&self, batch: &[RawEvent]) {
-        let mut backoff = Backoff::new();
-        loop {
-            match self.commit(batch).await {
-                Ok(outcome) => {
-                    // Counted once committed, so a retried batch is not counted twice.
-                    metrics::counter!(
-                        "resourcify_dead_letters_total",
-                        "projection" => self.projection.name()
-                    )
-                    .increment(outcome.dead_lettered as u64);
-                    self.announce(outcome).await;
-                    backoff.reset();
-                    return;
-                }
-                Err(error) => {
-                    tracing::warn!(projection = self.projection.name(), %error, "batch failed; retrying");
-                    backoff.wait().await;
-                }
-            }
-        }
-    }
-
-    async fn commit(&self, batch: &[RawEvent]) -> sqlx::Result<BatchOutcome> {
-        let mut tx = self.pool.begin().await?;
-        let outcome = apply_batch(&mut tx, self.projection, batch).await?;
-        tx.commit().await?;
-        Ok(outcome)
-    }
-
-    async fn announce(&self, outcome: BatchOutcome) {
-        let notice = ViewNotice {
-            projection: self.projection.name().to_owned(),
-            position: outcome.checkpoint,
-            keys: outcome.touched,
-        };
-        let subject = self
-            .store
-            .namespace()
-            .view_notice_subject(self.projection.name());
-        let payload = serde_json::to_vec(&notice).expect("notices serialise");
-        // Best effort: API nodes also poll the checkpoint, so a lost notice
-        // delays a waiter but never wrongs it.
-        if let Err(error) = self.nats.publish(subject, payload.into()).await {
-            tracing::warn!(%error, "could not publish view notice");
-        }
-    }
-}
+use resourcify_readmodel::{DeadLetter, lock_checkpoint, record_dead_letter, save_checkpoint};
+use sqlx::{Acquire, PgConnection};
 
 /// What one committed batch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,9 +40,24 @@ pub async fn apply_batch_with(
     batch: &[RawEvent],
     upkeep: Upkeep,
 ) -> sqlx::Result<BatchOutcome> {
+    let events: Vec<&RawEvent> = batch.iter().collect();
+    apply_events(tx, projection, &events, upkeep).await
+}
+
+/// [`apply_batch_with`] over borrowed events, in log order.
+pub(crate) async fn apply_events(
+    tx: &mut PgConnection,
+    projection: Projection,
+    batch: &[&RawEvent],
+    upkeep: Upkeep,
+) -> sqlx::Result<BatchOutcome> {
     let name = projection.name();
     let checkpoint = lock_checkpoint(tx, name).await?;
-    let fresh: Vec<&RawEvent> = batch.iter().filter(|e| e.position > checkpoint).collect();
+    let fresh: Vec<&RawEvent> = batch
+        .iter()
+        .copied()
+        .filter(|e| e.position > checkpoint)
+        .collect();
     let Some(last) = fresh.last().map(|e| e.position) else {
         return Ok(BatchOutcome {
             checkpoint,

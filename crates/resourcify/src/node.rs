@@ -14,7 +14,7 @@ use resourcify_eventstore::{
 };
 use resourcify_news::Ingester;
 use resourcify_news::fetch::Fetcher;
-use resourcify_projector::{Projection, Projector, ProjectorSettings};
+use resourcify_projector::{Projection, ProjectorSettings, Projectors};
 use resourcify_readmodel::{MIGRATOR, PoolSettings, ReadModel};
 use sqlx::ConnectOptions;
 use sqlx::migrate::MigrateDatabase;
@@ -101,16 +101,14 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             resourcify_readmodel::connect(settings.database.clone(), &settings.projector_pool)
                 .await
                 .context("connecting the projector pool")?;
-        for projection in Projection::ALL {
-            let projector = Projector {
-                projection,
-                store: store.clone(),
-                pool: pool.clone(),
-                nats: nats.clone(),
-                settings: ProjectorSettings::default(),
-            };
-            tasks.push(tokio::spawn(projector.run()));
-        }
+        let projectors = Projectors {
+            projections: Projection::ALL.to_vec(),
+            store: store.clone(),
+            pool,
+            nats: nats.clone(),
+            settings: ProjectorSettings::default(),
+        };
+        tasks.push(tokio::spawn(projectors.run()));
     }
 
     if settings.roles.ingest {

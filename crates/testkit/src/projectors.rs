@@ -4,21 +4,19 @@
 use std::time::Duration;
 
 use resourcify_app::ViewPositions;
-use resourcify_projector::{Projection, Projector, ProjectorSettings};
+use resourcify_projector::{Projection, ProjectorSettings, Projectors};
 use resourcify_readmodel::PoolSettings;
 use tokio::task::JoinHandle;
 
 use crate::TestApp;
 
-/// Running projector tasks; dropping this stops them, as a crash would.
+/// Running projectors; dropping this stops them, as a crash would.
 #[derive(Debug)]
-pub struct RunningProjectors(Vec<JoinHandle<()>>);
+pub struct RunningProjectors(JoinHandle<()>);
 
 impl Drop for RunningProjectors {
     fn drop(&mut self) {
-        for task in &self.0 {
-            task.abort();
-        }
+        self.0.abort();
     }
 }
 
@@ -47,21 +45,14 @@ impl TestApp {
         let pool = resourcify_readmodel::connect(self.database.clone(), &PoolSettings::default())
             .await
             .expect("Postgres answers");
-        RunningProjectors(
-            projections
-                .iter()
-                .map(|&projection| {
-                    let projector = Projector {
-                        projection,
-                        store: self.store.clone(),
-                        pool: pool.clone(),
-                        nats: self.nats.clone(),
-                        settings: ProjectorSettings { batch_size },
-                    };
-                    tokio::spawn(projector.run())
-                })
-                .collect(),
-        )
+        let projectors = Projectors {
+            projections: projections.to_vec(),
+            store: self.store.clone(),
+            pool,
+            nats: self.nats.clone(),
+            settings: ProjectorSettings { batch_size },
+        };
+        RunningProjectors(tokio::spawn(projectors.run()))
     }
 
     /// Waits until every projection has applied the head of the log, and

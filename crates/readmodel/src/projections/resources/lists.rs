@@ -63,10 +63,11 @@ impl DerivedRows {
         Ok(())
     }
 
-    /// Carries new vote counts of `ids` into their list rows.
-    pub async fn rescore(self, tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
+    /// Carries the new vote counts `counts` (resource, votes) into the
+    /// resources' list rows.
+    pub async fn rescore(self, tx: &mut PgConnection, counts: &[(Uuid, i32)]) -> sqlx::Result<()> {
         if self.incremental() {
-            rescore_listings(tx, ids).await?;
+            rescore_listings(tx, counts).await?;
         }
         Ok(())
     }
@@ -109,14 +110,17 @@ async fn add_listings(tx: &mut PgConnection, ids: &[Uuid], removed: &[String]) -
     let tags: Vec<String> = deltas.keys().map(|t| (*t).to_owned()).collect();
     let changes: Vec<i32> = deltas.into_values().collect();
     sqlx::query!(
-        // The inserted row must pass the CHECK (>= 0) even when it turns
-        // into an update, so it carries the delta clamped, and the update
-        // takes the delta itself.
-        "WITH d AS (SELECT * FROM UNNEST($1::text[], $2::int[]) AS d (tag, delta))
+        // Existing tags move by their delta; new ones come in with it. (One
+        // upsert would need each delta looked up again per conflicting row.)
+        "WITH d AS (SELECT * FROM UNNEST($1::text[], $2::int[]) AS d (tag, delta)),
+         moved AS (
+             UPDATE tag_counts t SET resources = t.resources + d.delta
+             FROM d WHERE t.tag = d.tag
+             RETURNING t.tag
+         )
          INSERT INTO tag_counts (tag, resources)
-         SELECT tag, greatest(delta, 0) FROM d
-         ON CONFLICT (tag) DO UPDATE
-         SET resources = tag_counts.resources + (SELECT delta FROM d WHERE d.tag = EXCLUDED.tag)",
+         SELECT tag, delta FROM d
+         WHERE delta > 0 AND tag NOT IN (SELECT tag FROM moved)",
         &tags,
         &changes
     )
@@ -126,19 +130,21 @@ async fn add_listings(tx: &mut PgConnection, ids: &[Uuid], removed: &[String]) -
 }
 
 /// Carries new vote counts into the list rows (top and hot sort by them).
-async fn rescore_listings(tx: &mut PgConnection, ids: &[Uuid]) -> sqlx::Result<()> {
-    if ids.is_empty() {
+async fn rescore_listings(tx: &mut PgConnection, counts: &[(Uuid, i32)]) -> sqlx::Result<()> {
+    if counts.is_empty() {
         return Ok(());
     }
+    let (ids, votes): (Vec<Uuid>, Vec<i32>) = counts.iter().copied().unzip();
     sqlx::query!(
         "UPDATE resource_listings l
-         SET votes = coalesce(c.votes, 0), hot = resource_hot(coalesce(c.votes, 0), r.created_at)
-         FROM resources r
-         LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
+         SET votes = n.votes, hot = resource_hot(n.votes, r.created_at)
+         FROM UNNEST($1::uuid[], $2::int[]) AS n (resource_id, votes)
+         JOIN resources r ON r.id = n.resource_id
          CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
-         WHERE r.id = ANY($1) AND l.scope_key = resource_list_key(s.scope)
+         WHERE l.scope_key = resource_list_key(s.scope)
            AND l.listed_at = r.listed_at AND l.scope = s.scope",
-        ids
+        &ids,
+        &votes
     )
     .execute(&mut *tx)
     .await?;

@@ -48,7 +48,7 @@ pub(super) async fn cast(
     }
     // A vote already counted (a redelivery) inserts nothing and so counts
     // nothing.
-    let counted = sqlx::query_scalar!(
+    let counted = sqlx::query!(
         r#"WITH cast_votes AS (
                INSERT INTO resource_votes (resource_id, user_id, voted_at)
                SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[])
@@ -58,15 +58,16 @@ pub(super) async fn cast(
            INSERT INTO resource_vote_counts AS c (resource_id, votes)
            SELECT resource_id, count(*)::int FROM cast_votes GROUP BY resource_id
            ON CONFLICT (resource_id) DO UPDATE SET votes = c.votes + EXCLUDED.votes
-           RETURNING resource_id"#,
+           RETURNING resource_id, votes"#,
         &resources,
         &voters,
         &times
     )
     .fetch_all(&mut *tx)
     .await?;
+    let counted: Vec<(Uuid, i32)> = counted.iter().map(|c| (c.resource_id, c.votes)).collect();
     derived.rescore(tx, &counted).await?;
-    Ok(counted)
+    Ok(counted.into_iter().map(|(id, _)| id).collect())
 }
 
 pub(super) async fn withdraw(
@@ -90,7 +91,7 @@ pub(super) async fn withdraw(
     // A count that falls to zero goes: a resource without votes has no
     // count row. Both branches see the counts as they were, and take
     // different rows.
-    let uncounted = sqlx::query_scalar!(
+    let uncounted = sqlx::query!(
         r#"WITH withdrawn AS (
                DELETE FROM resource_votes v
                USING UNNEST($1::uuid[], $2::uuid[]) AS b (resource_id, user_id)
@@ -105,16 +106,17 @@ pub(super) async fn withdraw(
            ), lowered AS (
                UPDATE resource_vote_counts c SET votes = c.votes - lost.n FROM lost
                WHERE c.resource_id = lost.resource_id AND c.votes > lost.n
-               RETURNING c.resource_id
+               RETURNING c.resource_id, c.votes
            )
-           SELECT resource_id AS "resource_id!" FROM emptied
+           SELECT resource_id AS "resource_id!", 0 AS "votes!" FROM emptied
            UNION ALL
-           SELECT resource_id FROM lowered"#,
+           SELECT resource_id, votes FROM lowered"#,
         &resources,
         &voters
     )
     .fetch_all(&mut *tx)
     .await?;
+    let uncounted: Vec<(Uuid, i32)> = uncounted.iter().map(|c| (c.resource_id, c.votes)).collect();
     derived.rescore(tx, &uncounted).await?;
-    Ok(uncounted)
+    Ok(uncounted.into_iter().map(|(id, _)| id).collect())
 }
