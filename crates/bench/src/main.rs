@@ -28,6 +28,10 @@ use sqlx::postgres::PgConnectOptions;
 const SEEDED_RESOURCES: usize = 100_000;
 const CONNECTIONS: u32 = 32;
 const ROUNDS: usize = 5;
+/// Pairs of runs (without middleware, with it) for the middleware's cost,
+/// which is small beside the machine's drift: more pairs, each in turn
+/// led by one side and then the other.
+const MIDDLEWARE_PAIRS: usize = 11;
 const RUN: Duration = Duration::from_secs(3);
 
 /// How a node under test differs from the default.
@@ -294,6 +298,14 @@ async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Res
             scenario.runs.push(measured);
         }
     }
+    for pair in ROUNDS..MIDDLEWARE_PAIRS {
+        let order = if pair % 2 == 0 { [2, 3] } else { [3, 2] };
+        for index in order {
+            let scenario = &mut scenarios[index];
+            let measured = wrk::run(&scenario.url, None, CONNECTIONS, RUN)?;
+            scenario.runs.push(measured);
+        }
+    }
     let warm_detail_runs = scenarios[3].runs.clone();
     scenarios[7].runs = warm_detail_runs;
 
@@ -347,19 +359,23 @@ end
 }
 
 fn report(scenarios: &[Scenario]) {
-    let median = |label_start: &str| {
-        let scenario = scenarios
+    let runs = |label_start: &str| {
+        &scenarios
             .iter()
             .find(|s| s.label.starts_with(label_start))
-            .expect("a baseline row");
-        wrk::median(&scenario.runs)
+            .expect("a baseline row")
+            .runs
     };
-    let constant = median("baseline: constant");
-    let plain = median("baseline: plain Postgres");
-    let bare = median("baseline: warm detail, no middleware");
+    let constant_runs = runs("baseline: constant");
+    let plain_runs = runs("baseline: plain Postgres");
+    let bare_runs = runs("baseline: warm detail, no middleware");
+    let constant = wrk::median(constant_runs);
+    let plain = wrk::median(plain_runs);
     println!();
     println!(
-        "{CONNECTIONS} connections, median of {ROUNDS} alternating runs of {}s (POST: 3)",
+        "{CONNECTIONS} connections, median of {ROUNDS} alternating runs of {}s (POST: 3; \
+         warm detail with and without middleware: {MIDDLEWARE_PAIRS}); targets compare each \
+         run with its baseline's run of the same round",
         RUN.as_secs()
     );
     println!(
@@ -373,11 +389,11 @@ fn report(scenarios: &[Scenario]) {
             None => String::new(),
             Some((against, least)) => {
                 let base = match against {
-                    Baseline::Constant => constant,
-                    Baseline::PlainPostgres => plain,
-                    Baseline::NoMiddleware => bare,
+                    Baseline::Constant => constant_runs,
+                    Baseline::PlainPostgres => plain_runs,
+                    Baseline::NoMiddleware => bare_runs,
                 };
-                let ratio = m.requests_per_second / base.requests_per_second;
+                let ratio = wrk::paired_ratio(&scenario.runs, base);
                 let name = match against {
                     Baseline::Constant => "x const",
                     Baseline::PlainPostgres => "x plain PG",
@@ -405,6 +421,16 @@ fn report(scenarios: &[Scenario]) {
             verdict,
         );
     }
+    // Throughput on a shared machine moves with the neighbours; the CPU the
+    // server spends per request does not, so it shows the middleware's own
+    // cost beside the throughput ratio.
+    let cpu = |runs: &[wrk::Measurement]| wrk::median(runs).cpu_us_per_request;
+    let (with, without) = (cpu(runs("GET /v1/resources/{id}, warm")), cpu(bare_runs));
+    println!();
+    println!(
+        "middleware CPU per warm read: {with:.2} us with, {without:.2} us without ({:+.1}%)",
+        (with / without - 1.0) * 100.0
+    );
     println!();
     if failed.is_empty() {
         println!("every target met");

@@ -154,13 +154,9 @@ async fn project_live(
 ) -> anyhow::Result<f64> {
     let pool = resourcify_readmodel::connect(database.clone(), &PoolSettings::default()).await?;
     let started = Instant::now();
-    let only = std::env::var("LIVE_ONLY").ok();
     let projectors = tokio::spawn(
         Projectors {
-            projections: Projection::ALL
-                .into_iter()
-                .filter(|p| only.as_deref().is_none_or(|o| o == p.name()))
-                .collect(),
+            projections: Projection::ALL.to_vec(),
             store: store.clone(),
             pool: pool.clone(),
             nats,
@@ -169,10 +165,7 @@ async fn project_live(
         .run(),
     );
     let reads = ReadModel::new(pool.clone(), Duration::from_secs(1));
-    for projection in Projection::ALL
-        .into_iter()
-        .filter(|p| only.as_deref().is_none_or(|o| o == p.name()))
-    {
+    for projection in Projection::ALL {
         while reads.projection_checkpoint(projection.name()).await? < head {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

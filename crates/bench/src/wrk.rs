@@ -98,6 +98,19 @@ pub fn median(runs: &[Measurement]) -> Measurement {
     }
 }
 
+/// The median over rounds of `runs[i]`'s throughput over `baselines[i]`'s:
+/// each pair ran back to back, so what drifts on the machine between
+/// rounds cancels out of each ratio instead of adding to the spread.
+pub fn paired_ratio(runs: &[Measurement], baselines: &[Measurement]) -> f64 {
+    let mut ratios: Vec<f64> = runs
+        .iter()
+        .zip(baselines)
+        .map(|(run, base)| run.requests_per_second / base.requests_per_second)
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ratios.len() / 2]
+}
+
 fn parse(report: &str) -> Option<Measurement> {
     let value_after = |label: &str| {
         report
@@ -138,6 +151,28 @@ fn millis(raw: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(requests_per_second: f64) -> Measurement {
+        Measurement {
+            requests: 0.0,
+            requests_per_second,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+            cpu_us_per_request: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_paired_ratio_ignores_drift_between_rounds() {
+        // The machine halves its speed in the third round, between the
+        // baseline's run and the measured one.
+        let baselines = [at(100.0), at(100.0), at(100.0), at(50.0), at(50.0)];
+        let runs = [at(90.0), at(90.0), at(45.0), at(45.0), at(45.0)];
+        assert!((paired_ratio(&runs, &baselines) - 0.9).abs() < 1e-9);
+        // Medians taken apart mistake the drift for the difference.
+        let apart = median(&runs).requests_per_second / median(&baselines).requests_per_second;
+        assert!((apart - 0.45).abs() < 1e-9);
+    }
 
     #[test]
     fn reads_a_wrk_report() {

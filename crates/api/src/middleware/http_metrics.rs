@@ -5,6 +5,7 @@
 //! every request costs more than the warm read it measures.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -15,11 +16,38 @@ use poem_openapi::OperationId;
 
 /// What the `route` label names: the operation, or the route template for
 /// routes outside the OpenAPI service (docs, unmatched paths).
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 enum Route {
     Operation(&'static str),
     Pattern(Arc<str>),
     Unmatched,
+}
+
+// An operation is known by the address of its name, a `&'static str`
+// that poem-openapi hands out for every call: hashing a pointer instead of
+// the text. Two copies of one name would only share their metrics, which
+// the registry finds by the labels.
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Operation(a), Self::Operation(b)) => std::ptr::eq(*a, *b),
+            (Self::Pattern(a), Self::Pattern(b)) => a == b,
+            (Self::Unmatched, Self::Unmatched) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Route {}
+
+impl Hash for Route {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Self::Operation(name) => name.as_ptr().hash(state),
+            Self::Pattern(pattern) => pattern.hash(state),
+            Self::Unmatched => {}
+        }
+    }
 }
 
 impl Route {
@@ -35,7 +63,6 @@ impl Route {
 type Labels = (Route, &'static str, &'static str);
 
 /// The counter and histogram of one label set.
-#[derive(Clone)]
 struct Handles {
     requests: Counter,
     duration: Histogram,
@@ -44,7 +71,7 @@ struct Handles {
 /// Resolved metric handles, shared by every request of a node.
 #[derive(Default)]
 pub(crate) struct HttpMetrics {
-    handles: RwLock<HashMap<Labels, Handles>>,
+    handles: RwLock<HashMap<Labels, Handles, foldhash::fast::RandomState>>,
 }
 
 impl std::fmt::Debug for HttpMetrics {
@@ -77,14 +104,15 @@ fn status_label(status: u16) -> &'static str {
 }
 
 impl HttpMetrics {
-    fn handles(&self, labels: Labels) -> Handles {
+    /// Runs `use_them` with the handles of `labels`, registered on first use.
+    fn with_handles(&self, labels: Labels, use_them: impl Fn(&Handles)) {
         if let Some(found) = self
             .handles
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&labels)
         {
-            return found.clone();
+            return use_them(found);
         }
         let (route, method, status) = &labels;
         let set = [
@@ -96,11 +124,11 @@ impl HttpMetrics {
             requests: metrics::counter!("resourcify_http_requests_total", &set),
             duration: metrics::histogram!("resourcify_http_request_duration_seconds", &set),
         };
+        use_them(&handles);
         self.handles
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(labels, handles.clone());
-        handles
+            .insert(labels, handles);
     }
 }
 
@@ -119,8 +147,9 @@ impl HttpMetrics {
             (None, None) => Route::Unmatched,
         };
         let status = status_label(response.status().as_u16());
-        let handles = self.handles((route, method_label(method), status));
-        handles.requests.increment(1);
-        handles.duration.record(elapsed);
+        self.with_handles((route, method_label(method), status), |handles| {
+            handles.requests.increment(1);
+            handles.duration.record(elapsed);
+        });
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
+use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 use poem::http::header::AUTHORIZATION;
 use poem::http::{HeaderName, HeaderValue, Method};
@@ -127,8 +127,14 @@ impl RateLimitSettings {
     }
 }
 
-type KeyedLimiter<K> =
-    RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+// foldhash: hashing the key is most of a check, and foldhash's randomly
+// seeded hash costs a fraction of std's SipHash.
+type KeyedLimiter<K> = RateLimiter<
+    K,
+    DashMapStateStore<K, foldhash::fast::RandomState>,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
 
 /// One named budget and its per-key state.
 struct Limiter<K: Clone + Eq + std::hash::Hash> {
@@ -160,7 +166,12 @@ impl<K: Clone + Eq + std::hash::Hash> Limiter<K> {
             name,
             budget,
             policy: HeaderValue::from_str(&policy).expect("a budget name is a valid header"),
-            state: RateLimiter::dashmap(budget.quota()).with_middleware(),
+            state: RateLimiter::dashmap_with_clock_and_hasher(
+                budget.quota(),
+                DefaultClock::default(),
+                foldhash::fast::RandomState::default(),
+            )
+            .with_middleware(),
         }
     }
 
