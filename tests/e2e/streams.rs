@@ -152,6 +152,7 @@ async fn a_client_resumes_after_a_disconnect_without_gap_or_duplicate(
     // `?after=` does the same as the header.
     let mut again = SseReader::open(&app, &format!("?after={last_seen}"), None).await;
     assert_eq!(again.next().await.unwrap().id, missed_submission.id);
+    app.shut_down().await;
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -209,6 +210,7 @@ async fn filters_apply_and_hidden_resources_say_nothing(_: PgPoolOptions, db: Pg
 
     let unknown = app.get("/v1/streams/resources?author=nobody").await;
     unknown.assert_problem(404);
+    app.shut_down().await;
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -227,6 +229,7 @@ async fn streams_are_bounded_and_an_unknown_position_asks_for_a_resync(
     let refused = app.get("/v1/streams/resources").await;
     refused.assert_problem(429);
     assert!(refused.header("retry-after").is_some());
+    app.shut_down().await;
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -264,6 +267,7 @@ async fn a_subscriber_that_falls_behind_is_cut_off_while_others_keep_receiving(
         "at most its buffer: {}",
         notices.len()
     );
+    app.shut_down().await;
 }
 
 /// Over HTTP: a client that stops reading (its socket backs up) is cut off
@@ -351,4 +355,5 @@ async fn a_client_that_stops_reading_is_told_so_and_cut_off(
     );
     assert!(received.ends_with(b"0\r\n\r\n"), "the stream did not end");
     assert!(changes < CHANGES, "it was not cut off: {changes}");
+    app.shut_down().await;
 }

@@ -16,9 +16,9 @@ use resourcify_news::Ingester;
 use resourcify_news::fetch::Fetcher;
 use resourcify_projector::{Projection, ProjectorSettings, Projectors};
 use resourcify_readmodel::{MIGRATOR, PoolSettings, ReadModel};
-use sqlx::ConnectOptions;
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, PgPool};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -49,6 +49,8 @@ pub struct RunningNode {
     pub app: Option<App>,
     shutdown: Option<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
+    /// Closed by `shut_down`: connections still open keep the database in use.
+    pools: Vec<PgPool>,
 }
 
 impl RunningNode {
@@ -63,6 +65,21 @@ impl RunningNode {
     pub fn stop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
+        }
+    }
+
+    /// Stops everything and waits until every database connection of the
+    /// node is closed. Open streams keep the API's pool alive after the
+    /// server stops, so dropping the node alone may leave connections open
+    /// for a while.
+    pub async fn shut_down(mut self) {
+        self.stop();
+        for task in self.tasks.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
+        for pool in self.pools.drain(..) {
+            pool.close().await;
         }
     }
 }
@@ -96,11 +113,13 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         .context("opening the event stream")?;
 
     let mut tasks = Vec::new();
+    let mut pools = Vec::new();
     if settings.roles.projector {
         let pool =
             resourcify_readmodel::connect(settings.database.clone(), &settings.projector_pool)
                 .await
                 .context("connecting the projector pool")?;
+        pools.push(pool.clone());
         let projectors = Projectors {
             projections: Projection::ALL.to_vec(),
             store: store.clone(),
@@ -112,7 +131,9 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
     }
 
     if settings.roles.ingest {
-        tasks.push(tokio::spawn(start_ingester(&settings, &store).await?.run()));
+        let (ingester, pool) = start_ingester(&settings, &store).await?;
+        pools.push(pool);
+        tasks.push(tokio::spawn(ingester.run()));
     }
 
     let (shutdown, shutdown_requested) = oneshot::channel();
@@ -121,6 +142,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         let pool = resourcify_readmodel::connect(settings.database.clone(), &settings.api_pool)
             .await
             .context("connecting the API pool")?;
+        pools.push(pool.clone());
         let reads = ReadModel::new(pool, settings.slow_query);
         let positions = ViewPositions::new(reads.clone());
         let reservations =
@@ -184,12 +206,16 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         app: api_app,
         shutdown: Some(shutdown),
         tasks,
+        pools,
     })
 }
 
 /// The news ingester, with its own small pool: it reads only which sources
 /// are due.
-async fn start_ingester(settings: &NodeSettings, store: &EventStore) -> anyhow::Result<Ingester> {
+async fn start_ingester(
+    settings: &NodeSettings,
+    store: &EventStore,
+) -> anyhow::Result<(Ingester, PgPool)> {
     let pool = resourcify_readmodel::connect(
         settings.database.clone(),
         &PoolSettings {
@@ -214,14 +240,15 @@ async fn start_ingester(settings: &NodeSettings, store: &EventStore) -> anyhow::
     )
     .await
     .context("opening the news source leases")?;
-    Ok(Ingester::new(
+    let ingester = Ingester::new(
         store.clone(),
-        ReadModel::new(pool, settings.slow_query),
+        ReadModel::new(pool.clone(), settings.slow_query),
         reservations,
         leases,
         Fetcher::new(settings.app.news_fetch.clone()),
         settings.ingester.clone(),
-    ))
+    );
+    Ok((ingester, pool))
 }
 
 /// Periodic chores of an API node: drop idle rate-limit state, and fold the

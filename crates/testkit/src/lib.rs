@@ -149,6 +149,13 @@ impl TestApp {
             .expect("the operator grants the role");
         outcome.position
     }
+
+    /// Stops the node and waits until its database connections are closed,
+    /// so the test's database can be dropped. Tests that leave streams open
+    /// end with this: the streams keep the node's pools alive otherwise.
+    pub async fn shut_down(self) {
+        self.node.shut_down().await;
+    }
 }
 
 /// A second API node of a test's deployment.
