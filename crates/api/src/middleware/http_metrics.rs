@@ -138,13 +138,12 @@ impl HttpMetrics {
         let elapsed = started.elapsed().as_secs_f64();
         // The operation (or else the route template), never the raw path, so
         // the label set stays small whatever clients send.
-        let route = match (
-            response.data::<OperationId>(),
-            response.data::<PathPattern>(),
-        ) {
-            (Some(operation), _) => Route::Operation(operation.0),
-            (None, Some(pattern)) => Route::Pattern(pattern.0.clone()),
-            (None, None) => Route::Unmatched,
+        let route = if let Some(operation) = response.data::<OperationId>() {
+            Route::Operation(operation.0)
+        } else if let Some(pattern) = response.data::<PathPattern>() {
+            Route::Pattern(pattern.0.clone())
+        } else {
+            Route::Unmatched
         };
         let status = status_label(response.status().as_u16());
         self.with_handles((route, method_label(method), status), |handles| {

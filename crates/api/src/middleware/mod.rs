@@ -10,6 +10,7 @@ pub(crate) mod request_id;
 use std::sync::Arc;
 use std::time::Instant;
 
+use poem::http::{HeaderValue, Method};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use rate_limit::{Admission, RateLimits};
@@ -29,26 +30,42 @@ impl<E: Endpoint> Endpoint for Guarded<E> {
         let started = Instant::now();
         let method = request.method().clone();
         let id = self.ids.pick(&request);
-        let mut response = match self.limits.admit(&request) {
-            Admission::Refused(refusal) => refusal,
-            Admission::Exempt => request_id::scope(id.clone(), self.inner.call(request))
-                .await?
-                .into_response(),
-            Admission::Admitted(verdict, budget, slot) => {
-                let mut response = request_id::scope(id.clone(), self.inner.call(request))
-                    .await?
-                    .into_response();
-                drop(slot);
-                // Room for the three headers added here, in one growth.
-                response.headers_mut().reserve(3);
-                rate_limit::add_headers(&mut response, verdict, budget);
-                response
-            }
+        let (verdict, slot) = match self.limits.admit(&request) {
+            Admission::Refused(refusal) => return Ok(self.finish(refusal, &method, started, id)),
+            Admission::Exempt => (None, None),
+            Admission::Admitted(verdict, budget, slot) => (Some((verdict, budget)), slot),
         };
-        self.metrics.record(&method, started, &response);
+        // The routes' future is kilobytes large and every move copies all of
+        // it: it stays where it is made, and the request id's scope gets a
+        // pointer to it.
+        let routes = std::pin::pin!(self.inner.call(request));
+        let mut scoped = std::pin::pin!(request_id::scope(id, routes));
+        let mut response = scoped.as_mut().await?.into_response();
+        let id = request_id::take(scoped);
+        drop(slot);
+        if let Some((verdict, budget)) = verdict {
+            // Answers not made with room for the three headers added here
+            // grow once, not three times.
+            response.headers_mut().reserve(3);
+            rate_limit::add_headers(&mut response, verdict, budget);
+        }
+        Ok(self.finish(response, &method, started, id))
+    }
+}
+
+impl<E> Guarded<E> {
+    /// Counts the answer and tells the client its request id.
+    fn finish(
+        &self,
+        mut response: Response,
+        method: &Method,
+        started: Instant,
+        id: HeaderValue,
+    ) -> Response {
+        self.metrics.record(method, started, &response);
         response
             .headers_mut()
             .insert(request_id::HEADER.clone(), id);
-        Ok(response)
+        response
     }
 }

@@ -8,10 +8,13 @@
 //! more than the warm read it wraps, while a task-local costs nothing until
 //! a line is actually logged.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use poem::Request;
 use poem::http::{HeaderName, HeaderValue};
+use tokio::task::futures::TaskLocalFuture;
 
 tokio::task_local! {
     static CURRENT: HeaderValue;
@@ -31,24 +34,27 @@ pub(crate) static HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// for randomness on every request: a random process prefix and a counter.
 #[derive(Debug)]
 pub(crate) struct RequestIds {
-    prefix: u64,
+    /// `<process prefix as 16 hex digits>-`, written once.
+    prefix: [u8; 17],
     next: AtomicU64,
 }
 
 impl RequestIds {
     pub(crate) fn new() -> Self {
+        let mut prefix = [b'-'; 17];
+        hex_into(uuid::Uuid::new_v4().as_u64_pair().0, &mut prefix[..16]);
         Self {
-            prefix: uuid::Uuid::new_v4().as_u64_pair().0,
+            prefix,
             next: AtomicU64::new(0),
         }
     }
 
     fn make(&self) -> HeaderValue {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        // `<prefix as 16 hex digits>-<counter as 16 hex digits>`, without the
-        // formatting machinery: this runs on every request.
-        let mut id = [b'-'; 33];
-        hex_into(self.prefix, &mut id[..16]);
+        // `<prefix>-<counter as 16 hex digits>`, without the formatting
+        // machinery: this runs on every request.
+        let mut id = [0u8; 33];
+        id[..17].copy_from_slice(&self.prefix);
         hex_into(n, &mut id[17..]);
         HeaderValue::from_bytes(&id).expect("hex digits and a dash are a valid header")
     }
@@ -78,9 +84,18 @@ impl RequestIds {
     }
 }
 
-/// Runs `work` with `id` as the current request id (for the logs).
-pub(crate) async fn scope<F: std::future::Future>(id: HeaderValue, work: F) -> F::Output {
-    CURRENT.scope(id, work).await
+/// Runs `work` with `id` as the current request id (for the logs). A plain
+/// function, not an `async fn`: that would hold `work` twice over.
+pub(crate) fn scope<F: Future>(id: HeaderValue, work: F) -> TaskLocalFuture<HeaderValue, F> {
+    CURRENT.scope(id, work)
+}
+
+/// The id back from a finished [`scope`], for the response: cheaper than
+/// a copy made beforehand.
+pub(crate) fn take<F: Future>(scope: Pin<&mut TaskLocalFuture<HeaderValue, F>>) -> HeaderValue {
+    scope
+        .take_value()
+        .expect("a finished scope gives its value back once")
 }
 
 #[cfg(test)]
