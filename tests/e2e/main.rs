@@ -4,6 +4,7 @@
 mod accounts;
 mod authorization;
 mod bad_input;
+mod batch_plans;
 mod concurrency;
 mod dead_letters;
 mod duplicates;

@@ -11,16 +11,16 @@ use sqlx::{PgPool, Row};
 
 /// Tables whose size is fixed by design (one row per projection); a scan of
 /// them costs the same at any load.
-const BOUNDED_TABLES: &[&str] = &["projection_checkpoints"];
+pub(crate) const BOUNDED_TABLES: &[&str] = &["projection_checkpoints"];
 
 const RESOURCES: i64 = 50_000;
-const USERS: i64 = 5_000;
+const USERS: i64 = 50_000;
 const NEWS_SOURCES: i64 = 2_000;
 const NEWS_ITEMS: i64 = 20_000;
 
 /// Fills the read models the way years of use would: many users, many
 /// resources, several tags each, one very common tag.
-async fn seed(pool: &PgPool) {
+pub(crate) async fn seed(pool: &PgPool) {
     let statements = [
         format!(
             "INSERT INTO user_credentials (user_id, username, email, password_hash, registered_at)

@@ -6,7 +6,9 @@
 use resourcify_domain::DomainEvent;
 use resourcify_eventstore::RawEvent;
 use resourcify_readmodel::projections::{Positioned, Projection, Upkeep};
-use resourcify_readmodel::{DeadLetter, lock_checkpoint, record_dead_letter, save_checkpoint};
+use resourcify_readmodel::{
+    DeadLetter, lock_checkpoint, plan_batch, record_dead_letter, save_checkpoint,
+};
 use sqlx::{Acquire, PgConnection};
 
 /// What one committed batch did.
@@ -52,6 +54,7 @@ pub(crate) async fn apply_events(
     upkeep: Upkeep,
 ) -> sqlx::Result<BatchOutcome> {
     let name = projection.name();
+    plan_batch(tx).await?;
     let checkpoint = lock_checkpoint(tx, name).await?;
     let fresh: Vec<&RawEvent> = batch
         .iter()

@@ -2,6 +2,7 @@
 //! queries (one `.sql` file each under `queries/`), the rows they return, and
 //! the set-based writes each projection applies in its transaction.
 
+mod batch_plans;
 mod checkpoint;
 mod dead_letters;
 mod error;
@@ -13,6 +14,7 @@ mod queries;
 pub mod replay;
 mod rows;
 
+pub use batch_plans::plan_batch;
 pub use checkpoint::{lock_checkpoint, save_checkpoint};
 pub use dead_letters::{
     DeadLetter, DeadLetterRow, lock_dead_letter, record_dead_letter, remove_dead_letter,

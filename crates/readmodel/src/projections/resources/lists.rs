@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::batch_plans::{plan_freely, probe_by_key};
 use crate::projections::Upkeep;
 
 /// The derived rows, kept per batch or left to [`derive`].
@@ -135,19 +136,28 @@ async fn rescore_listings(tx: &mut PgConnection, counts: &[(Uuid, i32)]) -> sqlx
         return Ok(());
     }
     let (ids, votes): (Vec<Uuid>, Vec<i32>) = counts.iter().copied().unzip();
+    // Each row's list key is worked out first, so the update probes the
+    // whole primary key. Written as one join, the only key Postgres could
+    // hash on was `listed_at`, and it read every list row to do so; left
+    // to choose, it still hashes the whole table (ADR 11).
+    probe_by_key(tx).await?;
     sqlx::query!(
-        "UPDATE resource_listings l
-         SET votes = n.votes, hot = resource_hot(n.votes, r.created_at)
-         FROM UNNEST($1::uuid[], $2::int[]) AS n (resource_id, votes)
-         JOIN resources r ON r.id = n.resource_id
-         CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
-         WHERE l.scope_key = resource_list_key(s.scope)
-           AND l.listed_at = r.listed_at AND l.scope = s.scope",
+        "WITH rescored AS MATERIALIZED (
+             SELECT resource_list_key(s.scope) AS scope_key, r.listed_at, s.scope, n.votes,
+                    resource_hot(n.votes, r.created_at) AS hot
+             FROM UNNEST($1::uuid[], $2::int[]) AS n (resource_id, votes)
+             JOIN resources r ON r.id = n.resource_id
+             CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
+         )
+         UPDATE resource_listings l SET votes = n.votes, hot = n.hot
+         FROM rescored n
+         WHERE l.scope_key = n.scope_key AND l.listed_at = n.listed_at AND l.scope = n.scope",
         &ids,
         &votes
     )
     .execute(&mut *tx)
     .await?;
+    plan_freely(tx).await?;
     Ok(())
 }
 
