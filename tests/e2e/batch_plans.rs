@@ -18,10 +18,12 @@ use crate::no_scans::{BOUNDED_TABLES, seed};
 /// Events of each type in the batch.
 const COPIES: usize = 20;
 
-/// Votes in the batch besides: a busy stretch of the log, as many as a live
-/// projector applies in one transaction. A batch this size is what led
-/// Postgres to read every list row (ADR 11).
+/// Votes, then submissions, in the batch besides: busy stretches of the
+/// log, each as many events as a live projector applies in one
+/// transaction. A batch of votes this size is what led Postgres to read
+/// every list row (ADR 11).
 const VOTES: usize = 2_000;
+const SUBMISSIONS: usize = 2_000;
 
 /// Rows a batch may read through the indexes of one table, per event in it:
 /// a handful each (a resource's five list rows, an author's resources). A table
@@ -142,16 +144,35 @@ fn vote(k: usize, seeded: &Seeded) -> Value {
     })
 }
 
+/// `SUBMISSIONS` new resources by members the seed made.
+fn submission(k: usize, seeded: &Seeded) -> Value {
+    let mut event = fixture(EventType::RESOURCE_SUBMITTED);
+    let url = format!("https://example.org/submitted/{k}");
+    for (field, value) in [
+        ("resource_id", json!(Uuid::new_v4())),
+        ("author_id", json!(seeded.users[k % COPIES])),
+        ("url", json!(url)),
+        ("canonical_url", json!(url)),
+    ] {
+        event[field] = value;
+    }
+    event
+}
+
 /// `COPIES` events of every type written today, type after type, then
-/// `VOTES` votes; placed after every seeded checkpoint.
+/// `VOTES` votes and `SUBMISSIONS` submissions; placed after every seeded
+/// checkpoint.
 fn batch(seeded: &Seeded) -> Vec<RawEvent> {
     let every_type = EventType::ALL
         .iter()
         .flat_map(|&event_type| (0..COPIES).map(move |k| (event_type, k)))
         .map(|(event_type, k)| (event_type, aimed(event_type, k, seeded)));
     let votes = (0..VOTES).map(|k| (EventType::VOTE_CAST, vote(k, seeded)));
+    let submissions =
+        (0..SUBMISSIONS).map(|k| (EventType::RESOURCE_SUBMITTED, submission(k, seeded)));
     every_type
         .chain(votes)
+        .chain(submissions)
         .enumerate()
         .map(|(i, (event_type, event))| {
             let payload = serde_json::to_vec(&event).unwrap();
