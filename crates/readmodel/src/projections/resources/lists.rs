@@ -80,6 +80,9 @@ async fn add_listings(tx: &mut PgConnection, ids: &[Uuid], removed: &[String]) -
     if ids.is_empty() && removed.is_empty() {
         return Ok(());
     }
+    // In key order: rows of one list then land on the same index pages one
+    // after another, instead of each descending to a page the last row
+    // did not touch (ADR 12).
     let added = sqlx::query_scalar!(
         r#"INSERT INTO resource_listings (scope, listed_at, resource_id, votes, hot)
            SELECT s.scope, r.listed_at, r.id, coalesce(c.votes, 0),
@@ -88,6 +91,7 @@ async fn add_listings(tx: &mut PgConnection, ids: &[Uuid], removed: &[String]) -
            LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
            CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
            WHERE r.id = ANY($1) AND NOT r.hidden AND NOT r.retracted
+           ORDER BY resource_list_key(s.scope), r.listed_at
            RETURNING scope AS "scope!""#,
         ids
     )
@@ -139,7 +143,8 @@ async fn rescore_listings(tx: &mut PgConnection, counts: &[(Uuid, i32)]) -> sqlx
     // Each row's list key is worked out first, so the update probes the
     // whole primary key. Written as one join, the only key Postgres could
     // hash on was `listed_at`, and it read every list row to do so; left
-    // to choose, it still hashes the whole table (ADR 11).
+    // to choose, it still hashes the whole table (ADR 11). The keys are
+    // probed in order, as new rows are inserted (ADR 12).
     probe_by_key(tx).await?;
     sqlx::query!(
         "WITH rescored AS MATERIALIZED (
@@ -148,6 +153,7 @@ async fn rescore_listings(tx: &mut PgConnection, counts: &[(Uuid, i32)]) -> sqlx
              FROM UNNEST($1::uuid[], $2::int[]) AS n (resource_id, votes)
              JOIN resources r ON r.id = n.resource_id
              CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
+             ORDER BY scope_key, r.listed_at
          )
          UPDATE resource_listings l SET votes = n.votes, hot = n.hot
          FROM rescored n
