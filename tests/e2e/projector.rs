@@ -4,18 +4,13 @@
 use futures::StreamExt;
 use resourcify_projector::{Projection, apply_batch};
 use resourcify_readmodel::{PoolSettings, ViewNotice};
-use resourcify_testkit::{TestApp, spawn_api_only, spawn_app, views_digest};
+use resourcify_testkit::{Registered, TestApp, spawn_api_only, spawn_app, views_digest};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn a_restarted_projector_applies_no_event_twice(_: PgPoolOptions, db: PgConnectOptions) {
-    let app = spawn_api_only(db.clone()).await;
-    let pool = resourcify_readmodel::connect(db, &PoolSettings::default())
-        .await
-        .unwrap();
-    let author = app.register("ada").await;
-    submit_some(&app, &author.token, 0..5).await;
+    let (app, pool, author) = five_submissions_unprojected(db).await;
 
     let first = app.start_projectors(3).await;
     let head = app.wait_until_caught_up().await;
@@ -109,6 +104,65 @@ async fn projectors_that_fell_behind_catch_up_in_batches_no_larger_than_set(
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 50);
 }
 
+/// Commits the projector saw succeed can still be lost: a failover to a
+/// replica that had not received them, a restored backup, an operator
+/// resetting a projection. Its checkpoint then goes back. A running
+/// projector notices at its next batch and applies the lost events again,
+/// instead of going on from where it thought it was.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_projector_whose_database_lost_commits_applies_them_again(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let (app, pool, author) = five_submissions_unprojected(db).await;
+    let running = app.start_projectors(4).await;
+    app.wait_until_caught_up().await;
+
+    // The database goes back to before the projectors' first commit, and
+    // the next event (someone signs up) sets the projectors writing again.
+    forget_every_view(&pool).await;
+    app.register("grace").await;
+    app.wait_until_caught_up().await;
+    let digest = views_digest(&pool).await;
+    let rows = |table: &str| digest.iter().find(|(t, _, _)| t == table).unwrap().1;
+    assert_eq!(
+        rows("resources"),
+        5,
+        "the lost resources are back: {digest:?}"
+    );
+    assert_eq!(rows("resource_authors"), 2, "{digest:?}");
+
+    // Ada's session is back with the rest, and what follows lands as usual.
+    submit_some(&app, &author.token, 5..8).await;
+    let head = app.wait_until_caught_up().await;
+    drop(running);
+    let recovered = views_digest(&pool).await;
+
+    // The same as projectors that start on the empty views project.
+    forget_every_view(&pool).await;
+    let _fresh = app.start_projectors(4).await;
+    assert_eq!(app.wait_until_caught_up().await, head);
+    assert_eq!(views_digest(&pool).await, recovered);
+}
+
+/// Every projection's rows and checkpoint gone, as in a database restored
+/// from before the projectors' first commit.
+async fn forget_every_view(pool: &sqlx::PgPool) {
+    let mut tx = pool.begin().await.unwrap();
+    for projection in Projection::ALL {
+        let tables = projection.tables().join(", ");
+        sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {tables}")))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM projection_checkpoints")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn an_undecodable_event_is_dead_lettered_and_the_projection_goes_on(
     _: PgPoolOptions,
@@ -150,6 +204,18 @@ async fn an_undecodable_event_is_dead_lettered_and_the_projection_goes_on(
     .unwrap();
     // Only the projection that reads resource events is concerned.
     assert_eq!(letters, [("resources".to_owned(), poison as i64, subject)]);
+}
+
+/// An app without projectors, a pool on its database, and a member who
+/// has submitted five resources (titles 0 to 4).
+async fn five_submissions_unprojected(db: PgConnectOptions) -> (TestApp, sqlx::PgPool, Registered) {
+    let app = spawn_api_only(db.clone()).await;
+    let pool = resourcify_readmodel::connect(db, &PoolSettings::default())
+        .await
+        .unwrap();
+    let author = app.register("ada").await;
+    submit_some(&app, &author.token, 0..5).await;
+    (app, pool, author)
 }
 
 async fn submit_some(app: &TestApp, token: &str, titles: std::ops::Range<usize>) {

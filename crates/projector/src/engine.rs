@@ -14,6 +14,8 @@ use sqlx::{Acquire, PgConnection};
 /// What one committed batch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchOutcome {
+    /// The checkpoint the batch found.
+    pub found: u64,
     /// The checkpoint after the batch.
     pub checkpoint: u64,
     /// Events applied (not skipped as already applied, not dead-lettered).
@@ -63,6 +65,7 @@ pub(crate) async fn apply_events(
         .collect();
     let Some(last) = fresh.last().map(|e| e.position) else {
         return Ok(BatchOutcome {
+            found: checkpoint,
             checkpoint,
             applied: 0,
             dead_lettered: 0,
@@ -89,6 +92,7 @@ pub(crate) async fn apply_events(
         apply_or_isolate(tx, projection, &decoded, &fresh, upkeep).await?;
     save_checkpoint(tx, name, last).await?;
     Ok(BatchOutcome {
+        found: checkpoint,
         checkpoint: last,
         applied,
         dead_lettered: dead_lettered + rejected,

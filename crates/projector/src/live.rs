@@ -158,6 +158,15 @@ impl Projectors {
     }
 }
 
+/// What became of a batch.
+enum Committed {
+    Applied(BatchOutcome),
+    /// Not applied: the checkpoint was behind the worker's last commit.
+    Behind {
+        checkpoint: u64,
+    },
+}
+
 /// Applies one projection's share of the log, a batch per transaction.
 struct Worker {
     projection: Projection,
@@ -207,30 +216,50 @@ impl Worker {
 
     /// A batch that fails for transient reasons (Postgres down) is retried
     /// until it commits: nothing is skipped and nothing becomes a dead letter.
+    /// If the database lost commits, what it lost is applied again first.
     async fn commit_with_retry(&mut self, batch: &[&RawEvent]) {
         let mut backoff = Backoff::new();
+        // Whether events between the checkpoint and the batch are owed.
+        let mut owed = false;
         loop {
-            match self.commit(batch).await {
-                Ok(outcome) => {
-                    // Counted once committed, so a retried batch is not counted twice.
-                    metrics::counter!(
-                        "resourcify_dead_letters_total",
-                        "projection" => self.projection.name()
-                    )
-                    .increment(outcome.dead_lettered as u64);
-                    self.applied_up_to = outcome.checkpoint;
-                    self.announce(outcome).await;
-                    return;
+            let failure = if owed {
+                match self.reapply_before(batch[0].position).await {
+                    Ok(()) => {
+                        owed = false;
+                        continue;
+                    }
+                    Err(error) => error,
                 }
-                Err(error) => {
-                    tracing::warn!(projection = self.projection.name(), %error, "batch failed; retrying");
-                    backoff.wait().await;
+            } else {
+                match self.commit(batch).await {
+                    Ok(Committed::Applied(outcome)) => {
+                        self.committed(outcome).await;
+                        return;
+                    }
+                    Ok(Committed::Behind { checkpoint }) => {
+                        tracing::warn!(
+                            projection = self.projection.name(),
+                            checkpoint,
+                            committed = self.applied_up_to,
+                            "the database lost commits; applying the events again"
+                        );
+                        self.applied_up_to = checkpoint;
+                        owed = true;
+                        continue;
+                    }
+                    Err(error) => error.to_string(),
                 }
-            }
+            };
+            tracing::warn!(projection = self.projection.name(), error = %failure, "batch failed; retrying");
+            backoff.wait().await;
         }
     }
 
-    async fn commit(&self, batch: &[&RawEvent]) -> sqlx::Result<BatchOutcome> {
+    /// Commits `batch` unless the checkpoint is behind this worker's last
+    /// commit, which only a database that lost commits can do (a failover
+    /// to a replica that had not received them, a restored backup). The
+    /// events in between are not in `batch`: the reader has passed them.
+    async fn commit(&self, batch: &[&RawEvent]) -> sqlx::Result<Committed> {
         let mut tx = self.projectors.pool.begin().await?;
         let outcome = apply_events(
             &mut tx,
@@ -239,8 +268,57 @@ impl Worker {
             resourcify_readmodel::projections::Upkeep::Incremental,
         )
         .await?;
+        if outcome.found < self.applied_up_to {
+            tx.rollback().await?;
+            return Ok(Committed::Behind {
+                checkpoint: outcome.found,
+            });
+        }
         tx.commit().await?;
-        Ok(outcome)
+        Ok(Committed::Applied(outcome))
+    }
+
+    /// Applies again, read afresh from the log, the events after the
+    /// checkpoint and before `until`. Stopped by a failure, it resumes
+    /// after what it committed.
+    async fn reapply_before(&mut self, until: u64) -> Result<(), String> {
+        let feed = self
+            .projectors
+            .store
+            .feed_after(self.applied_up_to)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut lost = feed
+            .take_while(|item| {
+                std::future::ready(item.as_ref().map_or(true, |e| e.position < until))
+            })
+            .ready_chunks(self.projectors.settings.batch_size);
+        while let Some(items) = lost.next().await {
+            let events: Vec<RawEvent> = items
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            let events: Vec<&RawEvent> = events.iter().collect();
+            match self.commit(&events).await.map_err(|e| e.to_string())? {
+                Committed::Applied(outcome) => self.committed(outcome).await,
+                Committed::Behind { checkpoint } => {
+                    self.applied_up_to = checkpoint;
+                    return Err(format!("the checkpoint went back again, to {checkpoint}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn committed(&mut self, outcome: BatchOutcome) {
+        // Counted once committed, so a retried batch is not counted twice.
+        metrics::counter!(
+            "resourcify_dead_letters_total",
+            "projection" => self.projection.name()
+        )
+        .increment(outcome.dead_lettered as u64);
+        self.applied_up_to = outcome.checkpoint;
+        self.announce(outcome).await;
     }
 
     async fn announce(&self, outcome: BatchOutcome) {
