@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use clap::Parser;
 use reqwest::Method;
 use resourcify::cli::Cli;
-use resourcify_projector::{Projection, ReplaySettings, replay};
+use resourcify_projector::{Projection, ReplayError, ReplaySettings, replay};
 use resourcify_testkit::{TestApp, spawn_app, views_digest};
 use serde_json::json;
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// A little of everything: users, follows, resources with votes, an edit, a
@@ -242,4 +243,77 @@ async fn an_interrupted_replay_resumes_where_it_stopped(_: PgPoolOptions, db: Pg
     .await
     .unwrap();
     assert_eq!(views_digest(app.reads.pool()).await, before);
+}
+
+/// A replay's commits do not wait for the disk, so Postgres can come back
+/// from a crash without the last of them while the replay runs on. The
+/// replay then stops with an error instead of building tables with a gap,
+/// and run again it resumes from what the database kept.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_replay_whose_database_lost_commits_stops_and_resumes_from_what_was_kept(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db.clone()).await;
+    history(&app).await;
+    app.wait_until_caught_up().await;
+    let before = views_digest(app.reads.pool()).await;
+
+    let settings = ReplaySettings {
+        batch_size: 10,
+        restart: false,
+    };
+    let mut forgotten = false;
+    let stopped = replay(
+        &app.store,
+        &db,
+        Projection::Resources,
+        &settings,
+        |progress| {
+            if !forgotten && progress.position >= 20 {
+                forgotten = true;
+                forget_replay_of_resources(&db);
+            }
+        },
+    )
+    .await;
+    match stopped {
+        Err(ReplayError::LostCommits { kept: 0, .. }) => {}
+        other => panic!("the replay should have stopped: {other:?}"),
+    }
+
+    replay(&app.store, &db, Projection::Resources, &settings, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(views_digest(app.reads.pool()).await, before);
+}
+
+/// The replay's tables and checkpoint as before its first commit. Called
+/// between two of its batches, from its progress callback, which cannot
+/// await: the statements run on a thread and runtime of their own.
+fn forget_replay_of_resources(db: &PgConnectOptions) {
+    let db = db.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let mut conn = db.connect().await.unwrap();
+            for table in Projection::Resources.tables() {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "TRUNCATE replay_resources.{table}"
+                )))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+            sqlx::query("UPDATE replay_resources.projection_checkpoints SET position = 0")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        });
+    })
+    .join()
+    .unwrap();
 }

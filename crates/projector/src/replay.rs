@@ -75,6 +75,17 @@ pub enum ReplayError {
     EventStore(#[from] resourcify_eventstore::EventStoreError),
     #[error("the read model is unavailable: {0}")]
     Database(#[from] sqlx::Error),
+    /// Postgres came back without the replay's last commits (they do not
+    /// wait for the disk). Going on would leave a gap in the tables.
+    #[error(
+        "the database lost the replay of {projection} after position {kept} \
+         (it had committed up to {committed}); run the replay again to resume from {kept}"
+    )]
+    LostCommits {
+        projection: &'static str,
+        kept: u64,
+        committed: u64,
+    },
 }
 
 /// Rebuilds `projection` in the database `database` names and switches
@@ -206,6 +217,8 @@ struct Rebuild {
     position: u64,
     /// Whether `position` is ahead of the saved checkpoint.
     unsaved: bool,
+    /// The checkpoint as of the replay's last commit.
+    committed: u64,
     /// Time spent applying batches.
     busy: Duration,
 }
@@ -260,6 +273,7 @@ impl Rebuild {
             resumed_from,
             position: resumed_from,
             unsaved: false,
+            committed: resumed_from,
             busy: Duration::ZERO,
         })
     }
@@ -289,10 +303,11 @@ impl Rebuild {
         let mut tx = self.pool.begin().await?;
         // Nobody reads these tables yet: lists and counts are derived once,
         // at the end, instead of rewritten with every batch.
-        self.position = apply_batch_with(&mut tx, self.projection, batch, Upkeep::Deferred)
-            .await?
-            .checkpoint;
+        let outcome = apply_batch_with(&mut tx, self.projection, batch, Upkeep::Deferred).await?;
+        self.check_kept(outcome.found)?;
         tx.commit().await?;
+        self.position = outcome.checkpoint;
+        self.committed = self.position;
         self.unsaved = false;
         self.busy += started.elapsed();
         Ok(())
@@ -300,12 +315,28 @@ impl Rebuild {
 
     /// Saves `position` as the replay's checkpoint if it is ahead.
     async fn save_position(&mut self) -> Result<(), ReplayError> {
+        let mut tx = self.pool.begin().await?;
+        let kept = lock_checkpoint(&mut tx, self.projection.name()).await?;
+        self.check_kept(kept)?;
         if self.unsaved {
-            let mut tx = self.pool.begin().await?;
-            lock_checkpoint(&mut tx, self.projection.name()).await?;
             save_checkpoint(&mut tx, self.projection.name(), self.position).await?;
             tx.commit().await?;
+            self.committed = self.position;
             self.unsaved = false;
+        }
+        Ok(())
+    }
+
+    /// Fails if the replay's checkpoint as the database `kept` it is behind
+    /// the replay's last commit. Only a database that lost commits does
+    /// that, and the events in between are behind the reader.
+    fn check_kept(&self, kept: u64) -> Result<(), ReplayError> {
+        if kept < self.committed {
+            return Err(ReplayError::LostCommits {
+                projection: self.projection.name(),
+                kept,
+                committed: self.committed,
+            });
         }
         Ok(())
     }
@@ -392,6 +423,15 @@ async fn switch(
 ) -> Result<u64, ReplayError> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
+    // The replay's own checkpoint, which deriving and indexing left alone.
+    let kept = lock_checkpoint(&mut tx, projection.name()).await?;
+    if kept < position {
+        return Err(ReplayError::LostCommits {
+            projection: projection.name(),
+            kept,
+            committed: position,
+        });
+    }
     let live_position = lock_live_checkpoint(&mut tx, projection).await?;
     if position < live_position {
         let mut batches = store.feed_after(position).await?.ready_chunks(batch_size);
