@@ -190,16 +190,10 @@ async fn replaying_everything_under_reads_changes_nothing_and_fails_no_read(
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn an_interrupted_replay_resumes_where_it_stopped(_: PgPoolOptions, db: PgConnectOptions) {
-    let app = spawn_app(db.clone()).await;
-    history(&app).await;
-    app.wait_until_caught_up().await;
-    let before = views_digest(app.reads.pool()).await;
+    let (app, before) = projected_history(&db).await;
 
     // Stopped after its first batch, as by Ctrl-C.
-    let settings = ReplaySettings {
-        batch_size: 10,
-        restart: false,
-    };
+    let settings = SMALL_BATCHES;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut stop = Some(stop);
     let interrupted = replay(&app.store, &db, Projection::Resources, &settings, |_| {
@@ -254,15 +248,8 @@ async fn a_replay_whose_database_lost_commits_stops_and_resumes_from_what_was_ke
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    let app = spawn_app(db.clone()).await;
-    history(&app).await;
-    app.wait_until_caught_up().await;
-    let before = views_digest(app.reads.pool()).await;
-
-    let settings = ReplaySettings {
-        batch_size: 10,
-        restart: false,
-    };
+    let (app, before) = projected_history(&db).await;
+    let settings = SMALL_BATCHES;
     let mut forgotten = false;
     let stopped = replay(
         &app.store,
@@ -286,6 +273,22 @@ async fn a_replay_whose_database_lost_commits_stops_and_resumes_from_what_was_ke
         .await
         .unwrap();
     assert_eq!(views_digest(app.reads.pool()).await, before);
+}
+
+/// Replays in batches of 10, so that the history takes several.
+const SMALL_BATCHES: ReplaySettings = ReplaySettings {
+    batch_size: 10,
+    restart: false,
+};
+
+/// An app whose projectors have projected [`history`], and its views'
+/// digest.
+async fn projected_history(db: &PgConnectOptions) -> (TestApp, Vec<(String, i64, String)>) {
+    let app = spawn_app(db.clone()).await;
+    history(&app).await;
+    app.wait_until_caught_up().await;
+    let digest = views_digest(app.reads.pool()).await;
+    (app, digest)
 }
 
 /// The replay's tables and checkpoint as before its first commit. Called
