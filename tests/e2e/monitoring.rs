@@ -4,18 +4,10 @@ use std::time::Duration;
 
 use resourcify::{NodeSettings, Roles};
 use resourcify_readmodel::PoolSettings;
-use resourcify_testkit::spawn_app_configured;
+use resourcify_testkit::{metric_sample as sample, spawn_app_configured};
 use serde_json::json;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
-
-/// The value of the first sample whose line starts with `prefix`.
-fn sample(metrics: &str, prefix: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|line| line.starts_with(prefix))
-        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
-}
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn metrics_expose_every_family_after_a_small_workload(
@@ -77,6 +69,7 @@ async fn metrics_expose_every_family_after_a_small_workload(
         "resourcify_projection_lag_events{projection=\"users\"}",
         "resourcify_projection_lag_seconds{projection=\"users\"}",
         "resourcify_dead_letters_total{projection=\"resources\"}",
+        "resourcify_projection_lost_commits_total{projection=\"resources\"}",
         "resourcify_postgres_pool_connections{state=\"open\"}",
     ];
     for family in present {

@@ -4,7 +4,9 @@
 use futures::StreamExt;
 use resourcify_projector::{Projection, apply_batch};
 use resourcify_readmodel::{PoolSettings, ViewNotice};
-use resourcify_testkit::{Registered, TestApp, spawn_api_only, spawn_app, views_digest};
+use resourcify_testkit::{
+    Registered, TestApp, metric_sample, spawn_api_only, spawn_app, views_digest,
+};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -131,6 +133,14 @@ async fn a_projector_whose_database_lost_commits_applies_them_again(
         "the lost resources are back: {digest:?}"
     );
     assert_eq!(rows("resource_authors"), 2, "{digest:?}");
+
+    // Operators can tell: the database lost commits and they were made good.
+    let metrics = app.get("/metrics").await;
+    let lost = metric_sample(
+        metrics.body.as_str().unwrap(),
+        "resourcify_projection_lost_commits_total{projection=\"resources\"}",
+    );
+    assert!(lost.is_some_and(|n| n >= 1.0), "{lost:?}");
 
     // Ada's session is back with the rest, and what follows lands as usual.
     submit_some(&app, &author.token, 5..8).await;

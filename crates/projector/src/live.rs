@@ -158,6 +158,15 @@ impl Projectors {
     }
 }
 
+/// Times a projection found that the database had lost commits it saw
+/// succeed, and applied the events again.
+fn lost_commits(projection: Projection) -> metrics::Counter {
+    metrics::counter!(
+        "resourcify_projection_lost_commits_total",
+        "projection" => projection.name()
+    )
+}
+
 /// What became of a batch.
 enum Committed {
     Applied(BatchOutcome),
@@ -180,6 +189,8 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self, mut runs: mpsc::Receiver<Run>) {
+        // Shown at zero from the start, so an alert can watch it rise.
+        lost_commits(self.projection).increment(0);
         let batch_size = self.projectors.settings.batch_size;
         // A run that did not fit in the last batch opens the next one.
         let mut carried: Option<Run> = None;
@@ -237,6 +248,7 @@ impl Worker {
                         return;
                     }
                     Ok(Committed::Behind { checkpoint }) => {
+                        lost_commits(self.projection).increment(1);
                         tracing::warn!(
                             projection = self.projection.name(),
                             checkpoint,

@@ -193,6 +193,15 @@ impl TestApp {
 
 /// A digest of every read-model table (not the checkpoints, whose
 /// timestamps differ), to compare views exactly.
+/// The value of the first sample in a Prometheus exposition `metrics`
+/// whose line starts with `prefix`.
+pub fn metric_sample(metrics: &str, prefix: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|line| line.starts_with(prefix))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+}
+
 pub async fn views_digest(pool: &sqlx::PgPool) -> Vec<(String, i64, String)> {
     let mut digest = Vec::new();
     let tables: Vec<String> = sqlx::query_scalar(
