@@ -129,7 +129,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("projection") => {
             let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
-            projection::run(&database, events).await
+            let baseline = admin.clone().database(&format!("{db_name}_deferred"));
+            resourcify::migrate(&baseline).await?;
+            projection::run(&database, &baseline, events).await
         }
         _ => match wrk::check_installed() {
             Ok(()) => run(&database, &guard).await,
@@ -138,11 +140,13 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let pool = sqlx::PgPool::connect_with(admin).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
-    )))
-    .execute(&pool)
-    .await?;
+    for name in [db_name.clone(), format!("{db_name}_deferred")] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&pool)
+        .await?;
+    }
     result
 }
 

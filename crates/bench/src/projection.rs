@@ -3,6 +3,11 @@
 //! live projectors (as `resourcify serve` runs them) project it from the
 //! first event; then replays every projection beside their tables, as
 //! `resourcify replay --all` does. Prints events per second for each.
+//!
+//! Last, as a baseline, the live projectors project the same log again into
+//! a database of their own with the derived rows (lists, vote and tag
+//! counts) deferred: the ratio of the two live rates is what keeping the
+//! lists costs (ADR 13).
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +19,7 @@ use resourcify_domain::user::{UserEvent, UserRegistered};
 use resourcify_domain::vote::{VoteCast, VoteEvent, vote_id};
 use resourcify_eventstore::{EventStore, EventStoreSettings, NewEvent};
 use resourcify_projector::{Projection, ProjectorSettings, Projectors, ReplaySettings, replay_all};
+use resourcify_readmodel::projections::Upkeep;
 use resourcify_readmodel::{PoolSettings, ReadModel};
 use resourcify_testkit::NamespaceGuard;
 use sqlx::postgres::PgConnectOptions;
@@ -85,7 +91,12 @@ async fn fill(store: &EventStore, events: usize) -> anyhow::Result<f64> {
     Ok(events as f64 / started.elapsed().as_secs_f64())
 }
 
-pub async fn run(database: &PgConnectOptions, events: usize) -> anyhow::Result<()> {
+/// Measures in `database`, and the baseline in `baseline` (both migrated).
+pub async fn run(
+    database: &PgConnectOptions,
+    baseline: &PgConnectOptions,
+    events: usize,
+) -> anyhow::Result<()> {
     let guard = NamespaceGuard::new();
     let client = async_nats::connect(resourcify_testkit::nats_url()).await?;
     let store = EventStore::open(
@@ -97,7 +108,14 @@ pub async fn run(database: &PgConnectOptions, events: usize) -> anyhow::Result<(
     let append_rate = fill(&store, events).await?;
     println!("appended at {append_rate:.0} events/s");
 
-    let live_rate = project_live(&store, client.clone(), database, events as u64).await?;
+    let live_rate = project_live(
+        &store,
+        client.clone(),
+        database,
+        events as u64,
+        Upkeep::Incremental,
+    )
+    .await?;
 
     let settings = ReplaySettings::default();
     let started = Instant::now();
@@ -141,16 +159,28 @@ pub async fn run(database: &PgConnectOptions, events: usize) -> anyhow::Result<(
         "replay throughput {rate:.0} events/s (target: at least 20,000): {}",
         verdict(rate >= 20_000.0)
     );
+
+    println!();
+    println!("baseline: the live projectors again, lists and counts deferred …");
+    let deferred_rate =
+        project_live(&store, client, baseline, events as u64, Upkeep::Deferred).await?;
+    println!(
+        "live projectors keeping lists and counts: {:.2} × the rate without them \
+         ({live_rate:.0} / {deferred_rate:.0} events/s)",
+        live_rate / deferred_rate
+    );
     Ok(())
 }
 
 /// Runs every projection's live projector from the first event until each
-/// has reached `head`, and returns events per second.
+/// has reached `head`, keeping derived rows as `derived_rows` says, and
+/// returns events per second.
 async fn project_live(
     store: &EventStore,
     nats: async_nats::Client,
     database: &PgConnectOptions,
     head: u64,
+    derived_rows: Upkeep,
 ) -> anyhow::Result<f64> {
     let pool = resourcify_readmodel::connect(database.clone(), &PoolSettings::default()).await?;
     let started = Instant::now();
@@ -160,7 +190,10 @@ async fn project_live(
             store: store.clone(),
             pool: pool.clone(),
             nats,
-            settings: ProjectorSettings::default(),
+            settings: ProjectorSettings {
+                derived_rows,
+                ..ProjectorSettings::default()
+            },
         }
         .run(),
     );

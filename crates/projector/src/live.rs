@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use resourcify_eventstore::{EventStore, RawEvent};
-use resourcify_readmodel::projections::Projection;
+use resourcify_readmodel::projections::{Projection, Upkeep};
 use resourcify_readmodel::{ReadModel, ViewNotice};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
@@ -23,11 +23,19 @@ use crate::retry::Backoff;
 pub struct ProjectorSettings {
     /// The most events applied in one transaction.
     pub batch_size: usize,
+    /// How batches keep the derived rows (lists, vote and tag counts).
+    /// Anything but the default leaves rows that reads use unbuilt: only
+    /// `just bench-projection` defers them, in a database of its own, to
+    /// measure what keeping them costs (ADR 13).
+    pub derived_rows: Upkeep,
 }
 
 impl Default for ProjectorSettings {
     fn default() -> Self {
-        Self { batch_size: 2_000 }
+        Self {
+            batch_size: 2_000,
+            derived_rows: Upkeep::Incremental,
+        }
     }
 }
 
@@ -277,7 +285,7 @@ impl Worker {
             &mut tx,
             self.projection,
             batch,
-            resourcify_readmodel::projections::Upkeep::Incremental,
+            self.projectors.settings.derived_rows,
         )
         .await?;
         if outcome.found < self.applied_up_to {

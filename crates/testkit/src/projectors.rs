@@ -50,7 +50,10 @@ impl TestApp {
             store: self.store.clone(),
             pool,
             nats: self.nats.clone(),
-            settings: ProjectorSettings { batch_size },
+            settings: ProjectorSettings {
+                batch_size,
+                ..ProjectorSettings::default()
+            },
         };
         RunningProjectors(tokio::spawn(projectors.run()))
     }
