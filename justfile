@@ -79,3 +79,7 @@ bench: services
     cargo build --release -p resourcify-bench
     # The server on CPU 1, wrk on CPU 0 (the bench pins it), where taskset exists.
     RUST_LOG=${RUST_LOG:-info,async_nats=warn} DATABASE_URL={{test_database_url}} $(command -v taskset >/dev/null && echo "taskset -c 1") target/release/resourcify-bench
+
+# Write docs/openapi.json again from the running code (after an API change).
+openapi: services
+    RESOURCIFY_UPDATE_OPENAPI=1 DATABASE_URL={{test_database_url}} cargo test -p resourcify-tests --test e2e -- openapi::the_served_document_is_the_checked_in_one

@@ -180,14 +180,20 @@ async fn lists_refuse_what_they_cannot_answer(_: PgPoolOptions, db: PgConnectOpt
     submit(&app, &ada, json!({})).await;
     let head = app.wait_until_caught_up().await;
 
+    // Outside what the contract states (an enum, a range): malformed.
     for bad in [
         "/v1/resources?sort=random",
         "/v1/resources?limit=0",
         "/v1/resources?limit=101",
+        "/v1/search?q=",
+    ] {
+        app.get(bad).await.assert_problem(400);
+    }
+    for bad in [
         "/v1/resources?cursor=garbage",
         "/v1/resources?tag=rust&kind=book",
         "/v1/resources?tag=Not%20A%20Tag",
-        "/v1/search?q=",
+        "/v1/search?q=%20",
     ] {
         let response = app.get(bad).await;
         response.assert_problem(422);

@@ -8,6 +8,7 @@ mod batch_plans;
 mod concurrency;
 mod dead_letters;
 mod duplicates;
+mod edge;
 mod event_store;
 mod idempotency;
 mod lists;

@@ -159,8 +159,17 @@ async fn a_client_may_hold_only_so_many_waiting_reads(_: PgPoolOptions, db: PgCo
         s.app.read_wait = Duration::from_secs(1);
     })
     .await;
-    // Nothing projects, so each of these waits for the whole read wait.
-    let waits = (0..3).map(|_| app.get_at("/v1/resources", 1_000));
+    // Nothing projects, so each of these waits for the whole read wait
+    // for a position that is in the log.
+    let registered = app
+        .post(
+            "/v1/users",
+            &json!({"username": "ada", "email": "ada@example.org", "password": "long enough"}),
+            None,
+        )
+        .await;
+    let position = registered.body["position"].as_u64().unwrap();
+    let waits = (0..3).map(|_| app.get_at("/v1/resources", position));
     let mut statuses: Vec<u16> = futures::future::join_all(waits)
         .await
         .iter()

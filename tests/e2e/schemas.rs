@@ -185,3 +185,59 @@ fn the_asyncapi_document_names_every_event_type_and_schema() {
         assert!(document.contains(&address), "no channel for {aggregate}");
     }
 }
+
+#[test]
+fn every_text_in_an_event_schema_refuses_what_the_api_refuses() {
+    use resourcify_domain::{MULTI_LINE_FIELDS, MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN};
+    let is_free_text = |s: &Value| {
+        let string = s["type"] == "string" || s["type"] == json!(["string", "null"]);
+        string
+            && ["format", "enum", "pattern", "const"]
+                .iter()
+                .all(|k| s.get(k).is_none())
+    };
+    for event_type in EventType::ALL.iter().copied() {
+        let schema = schema(event_type);
+        for (name, property) in schema["properties"].as_object().unwrap() {
+            for s in [property, &property["items"]] {
+                assert!(!is_free_text(s), "{event_type:?}.{name} has no text rule");
+                if s["pattern"]
+                    .as_str()
+                    .is_some_and(|p| p.starts_with("^[^\\x00"))
+                {
+                    let expected = if MULTI_LINE_FIELDS.contains(&name.as_str()) {
+                        MULTI_LINE_PATTERN
+                    } else {
+                        SINGLE_LINE_PATTERN
+                    };
+                    assert_eq!(s["pattern"], expected, "{event_type:?}.{name}");
+                }
+            }
+        }
+        // A NUL in a field under the text rule is refused.
+        let texts: Vec<String> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, p)| {
+                [SINGLE_LINE_PATTERN, MULTI_LINE_PATTERN]
+                    .contains(&p["pattern"].as_str().unwrap_or(""))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        let mut with_nul = fixture(event_type);
+        if let Some(text) = with_nul
+            .as_object_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|(name, v)| texts.contains(name) && v.is_string())
+            .map(|(_, v)| v)
+        {
+            *text = Value::String(format!("{}\u{0}", text.as_str().unwrap()));
+            assert!(
+                !validator(event_type).is_valid(&with_nul),
+                "{event_type:?} accepts a NUL"
+            );
+        }
+    }
+}

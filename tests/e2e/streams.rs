@@ -214,18 +214,33 @@ async fn filters_apply_and_hidden_resources_say_nothing(_: PgPoolOptions, db: Pg
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
-async fn streams_are_bounded_and_an_unknown_position_asks_for_a_resync(
+async fn streams_are_bounded_and_an_unknown_position_asks_for_a_resync_with_an_id_to_resume_from(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
     let app = spawn_app_configured(db, |s| s.api.max_streams_per_client = 1).await;
+    let ada = app.register("ada").await;
     let mut open = SseReader::open(&app, "", Some(1_000_000)).await;
     let resync = open.next().await.unwrap();
     assert_eq!(resync.event, "resync");
-    assert!(open.next().await.is_none(), "the stream ends after resync");
-    drop(open);
+    // An EventSource reconnects with the last id it saw: the resync's own,
+    // the head of the log, so it resumes instead of looping on a resync.
+    let from = resync.id.expect("a resync carries an id");
+    assert_eq!(resync.data["position"], from);
+    // The stream goes on with the changes after it.
+    let submitted = app
+        .submit(
+            &ada.token,
+            json!({"title": "After the resync", "tags": ["rust"]}),
+        )
+        .await;
+    assert_eq!(submitted.status, 201);
+    let next = open.next().await.unwrap();
+    assert_eq!(next.event, "resource.submitted");
+    assert_eq!(next.data["resource_id"], submitted.body["id"]);
+    assert!(next.id.unwrap() > from);
 
-    let _held = SseReader::open(&app, "", None).await;
+    // The open stream holds the client's only slot.
     let refused = app.get("/v1/streams/resources").await;
     refused.assert_problem(429);
     assert!(refused.header("retry-after").is_some());

@@ -71,9 +71,30 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
     }
 }
 
-/// Whether an `If-None-Match` header names `etag` (or `*`).
+/// Whether an `If-None-Match` header names `etag` (or `*`). The comparison
+/// is the weak one that RFC 9110 (13.1.2) prescribes for `If-None-Match`:
+/// `W/"x"` matches `"x"`, since proxies and browsers weaken tags they pass on.
 pub(crate) fn etag_matches(if_none_match: Option<&str>, etag: &str) -> bool {
-    if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+    let etag = opaque(etag);
+    if_none_match.is_some_and(|tags| {
+        tags.split(',')
+            .any(|t| t.trim() == "*" || opaque(t) == etag)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::etag_matches;
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        assert!(etag_matches(Some("W/\"abc\""), "\"abc\""));
+        assert!(etag_matches(Some("\"x\", W/\"abc\""), "\"abc\""));
+        assert!(etag_matches(Some("*"), "\"abc\""));
+        assert!(!etag_matches(Some("W/\"abd\""), "\"abc\""));
+        assert!(!etag_matches(None, "\"abc\""));
+    }
 }
 
 /// `path?name=value&…&cursor=…`, with the given parameters that are set.

@@ -44,6 +44,7 @@ impl DiscoveryApi {
     async fn feed(
         &self,
         /// Page size, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
@@ -84,8 +85,10 @@ impl DiscoveryApi {
     async fn search(
         &self,
         /// What to look for, 1 to 200 characters.
+        #[oai(validator(min_length = 1, max_length = 200))]
         q: Query<String>,
         /// Page size, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
@@ -126,6 +129,7 @@ impl DiscoveryApi {
     async fn tags(
         &self,
         /// Page size, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
@@ -167,6 +171,7 @@ impl DiscoveryApi {
     async fn moderation_log(
         &self,
         /// Page size, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,

@@ -7,12 +7,15 @@ use resourcify_app::{ResourcePage, ResourceRow};
 use uuid::Uuid;
 
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct NewUser {
     /// 3 to 32 characters from `[a-z0-9_]` (stored lower-case).
+    #[oai(validator(min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_]+$"))]
     pub username: String,
+    #[oai(validator(max_length = 254))]
     pub email: String,
     /// 8 to 128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
     pub password: String,
 }
 
@@ -29,7 +32,7 @@ impl Example for NewUser {
 /// The new account. Log in with `POST /v1/sessions`, passing `position`
 /// as `X-Resourcify-Min-Position`.
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct RegisteredUser {
     pub user_id: Uuid,
     pub username: String,
@@ -56,10 +59,12 @@ fn example_time() -> DateTime<Utc> {
 }
 
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct LoginRequest {
     /// Username or e-mail address.
+    #[oai(validator(min_length = 1, max_length = 254))]
     pub login: String,
+    #[oai(validator(max_length = 128))]
     pub password: String,
 }
 
@@ -74,7 +79,7 @@ impl Example for LoginRequest {
 
 /// A session's tokens.
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct SessionTokens {
     pub session_id: Uuid,
     /// Send as `Authorization: Bearer …`.
@@ -121,8 +126,9 @@ impl From<resourcify_app::SessionTokens> for SessionTokens {
 }
 
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct RefreshRequest {
+    #[oai(validator(max_length = 512))]
     pub refresh_token: String,
 }
 
@@ -136,7 +142,7 @@ impl Example for RefreshRequest {
 
 /// What a command did.
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct CommandResult {
     /// The id of what the command acted on or created.
     pub id: Uuid,
@@ -167,13 +173,16 @@ impl From<resourcify_app::CommandOutcome> for CommandResult {
 /// Any other field (a role, say) is refused: no one changes their own
 /// standing here.
 #[derive(Debug, Object)]
-#[oai(example, deny_unknown_fields)]
+#[oai(example, deny_unknown_fields, skip_serializing_if_is_none)]
 pub struct ProfilePatch {
     /// Up to 50 characters.
+    #[oai(validator(max_length = 50))]
     pub display_name: Option<String>,
     /// Up to 500 characters.
+    #[oai(validator(max_length = 500))]
     pub bio: Option<String>,
     /// An http(s) URL, or empty.
+    #[oai(validator(max_length = 2048))]
     pub website: Option<String>,
 }
 
@@ -188,10 +197,12 @@ impl Example for ProfilePatch {
 }
 
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct PasswordChange {
+    #[oai(validator(max_length = 128))]
     pub current_password: String,
     /// 8 to 128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
     pub new_password: String,
 }
 
@@ -206,9 +217,10 @@ impl Example for PasswordChange {
 
 /// A reason for a moderation action, shown in the public moderation log.
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct ModerationReason {
     /// 3 to 500 characters.
+    #[oai(validator(min_length = 3, max_length = 500))]
     pub reason: String,
 }
 
@@ -223,13 +235,21 @@ impl Example for ModerationReason {
 /// A resource change; absent fields stay as they are. The URL, the author
 /// and the counts cannot change here, and naming them is refused.
 #[derive(Debug, Object)]
-#[oai(example, deny_unknown_fields)]
+#[oai(example, deny_unknown_fields, skip_serializing_if_is_none)]
 pub struct ResourcePatch {
     /// 3 to 200 characters.
+    #[oai(validator(min_length = 3, max_length = 200))]
     pub title: Option<String>,
     /// Up to 5,000 characters.
+    #[oai(validator(max_length = 5000))]
     pub description: Option<String>,
     /// 1 to 5 tags.
+    #[oai(validator(
+        min_items = 1,
+        max_items = 5,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9+#.-]+$"
+    ))]
     pub tags: Option<Vec<String>>,
     pub kind: Option<ResourceKind>,
 }
@@ -246,9 +266,10 @@ impl Example for ResourcePatch {
 }
 
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct NewComment {
     /// 1 to 10,000 characters.
+    #[oai(validator(min_length = 1, max_length = 10000))]
     pub body: String,
     /// The comment this one replies to (on the same resource).
     pub parent_id: Option<Uuid>,
@@ -264,9 +285,10 @@ impl Example for NewComment {
 }
 
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct CommentPatch {
     /// 1 to 10,000 characters.
+    #[oai(validator(min_length = 1, max_length = 10000))]
     pub body: String,
 }
 
@@ -292,16 +314,25 @@ pub enum ResourceKind {
 }
 
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct NewResource {
     /// 3 to 200 characters.
+    #[oai(validator(min_length = 3, max_length = 200))]
     pub title: String,
     /// An absolute http(s) URL.
+    #[oai(validator(max_length = 2048))]
     pub url: String,
     /// Up to 5,000 characters.
     #[oai(default)]
+    #[oai(validator(max_length = 5000))]
     pub description: String,
     /// 1 to 5 tags: lower-case `[a-z0-9+#.-]`, up to 32 characters each.
+    #[oai(validator(
+        min_items = 1,
+        max_items = 5,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9+#.-]+$"
+    ))]
     pub tags: Vec<String>,
     pub kind: ResourceKind,
 }
@@ -319,6 +350,7 @@ impl Example for NewResource {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Author {
     pub user_id: Uuid,
     /// Absent once the author has deleted their account.
@@ -327,6 +359,7 @@ pub struct Author {
 
 /// The news source a news item came from.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SourceRef {
     pub id: Uuid,
     /// Its title when the item was found.
@@ -335,14 +368,14 @@ pub struct SourceRef {
 
 /// A member's resource, or a news item (`source` set, no `author`).
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct Resource {
     pub id: Uuid,
     pub title: String,
     pub url: String,
     pub description: String,
     pub tags: Vec<String>,
-    pub kind: String,
+    pub kind: ResourceKind,
     /// Who submitted it; absent for a news item.
     pub author: Option<Author>,
     /// For a news item: the news source it was found in.
@@ -364,7 +397,7 @@ impl Example for Resource {
             url: "https://doc.rust-lang.org/book/".into(),
             description: "The official book.".into(),
             tags: vec!["rust".into(), "books".into()],
-            kind: "book".into(),
+            kind: ResourceKind::Book,
             author: Some(Author {
                 user_id: EXAMPLE_USER,
                 username: Some("ada".into()),
@@ -386,7 +419,7 @@ impl From<ResourceRow> for Resource {
             url: row.url,
             description: row.description,
             tags: row.tags,
-            kind: row.kind,
+            kind: ResourceKind::parse(&row.kind),
             author: row.source_id.is_none().then_some(Author {
                 user_id: row.author_id,
                 username: row.author_username,
@@ -404,7 +437,7 @@ impl From<ResourceRow> for Resource {
 }
 
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct ResourceList {
     pub items: Vec<Resource>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -443,7 +476,67 @@ pub(crate) fn min_position(header: Option<u64>, query: Option<u64>) -> Option<u6
     header.max(query)
 }
 
+/// The order of a list.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ListOrder {
+    /// Newest first (the default).
+    New,
+    /// Most upvoted first.
+    Top,
+    /// Hottest first: votes decayed by age.
+    Hot,
+}
+
+impl ListOrder {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Top => "top",
+            Self::Hot => "hot",
+        }
+    }
+}
+
+/// A staff role; every user is also a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum StaffRole {
+    Moderator,
+    Admin,
+}
+
+impl StaffRole {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Moderator => "moderator",
+            Self::Admin => "admin",
+        }
+    }
+
+    fn parse(role: &str) -> Option<Self> {
+        [Self::Moderator, Self::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == role)
+    }
+}
+
 impl ResourceKind {
+    /// A kind as the views store it; the views only hold the domain's kinds.
+    fn parse(kind: &str) -> Self {
+        [
+            Self::Article,
+            Self::Video,
+            Self::Course,
+            Self::Book,
+            Self::Tool,
+            Self::Podcast,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == kind)
+        .unwrap_or(Self::Other)
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Article => "article",
@@ -459,12 +552,14 @@ impl ResourceKind {
 
 /// A tag and how many resources carry it.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TagCount {
     pub tag: String,
     pub resources: u32,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TagList {
     pub items: Vec<TagCount>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -490,6 +585,7 @@ impl From<&resourcify_app::Page<resourcify_app::TagCount>> for TagList {
 /// A comment in thread order: `depth` 0 is top-level, replies follow their
 /// parent.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Comment {
     pub id: Uuid,
     pub parent_id: Option<Uuid>,
@@ -505,6 +601,7 @@ pub struct Comment {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CommentList {
     pub items: Vec<Comment>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -538,6 +635,7 @@ impl From<&resourcify_app::Page<resourcify_app::CommentRow>> for CommentList {
 
 /// One public moderation action.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ModerationEntry {
     /// Stream position of the action.
     pub position: u64,
@@ -553,6 +651,7 @@ pub struct ModerationEntry {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ModerationLog {
     pub items: Vec<ModerationEntry>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -582,6 +681,7 @@ impl From<resourcify_app::Page<resourcify_app::ModerationEntry>> for ModerationL
 
 /// A public profile.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Profile {
     pub user_id: Uuid,
     pub username: String,
@@ -606,6 +706,7 @@ impl From<resourcify_app::ProfileRow> for Profile {
 
 /// A user one follows.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FollowedUser {
     pub user_id: Uuid,
     pub username: String,
@@ -613,6 +714,7 @@ pub struct FollowedUser {
 
 /// One's own account.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Account {
     pub user_id: Uuid,
     pub username: String,
@@ -620,8 +722,8 @@ pub struct Account {
     pub bio: String,
     pub website: String,
     pub registered_at: DateTime<Utc>,
-    /// Staff roles (`moderator`, `admin`); every user is a member.
-    pub roles: Vec<String>,
+    /// Staff roles; every user is a member.
+    pub roles: Vec<StaffRole>,
     /// A suspended user can read but change nothing.
     pub suspended: bool,
     pub followed_tags: Vec<String>,
@@ -638,7 +740,11 @@ impl From<resourcify_app::Account> for Account {
             bio: row.bio,
             website: row.website,
             registered_at: row.registered_at,
-            roles: row.roles,
+            roles: row
+                .roles
+                .iter()
+                .filter_map(|r| StaffRole::parse(r))
+                .collect(),
             suspended: row.suspended,
             followed_tags: account.followed_tags,
             followed_users: account

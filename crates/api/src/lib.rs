@@ -7,6 +7,7 @@
 
 mod cached;
 mod comments;
+mod contract;
 mod discovery;
 mod dto;
 mod header_text;
@@ -44,6 +45,9 @@ pub struct ApiSettings {
     /// Open event streams this node serves at most, and per client address.
     pub max_streams: usize,
     pub max_streams_per_client: usize,
+    /// Origins (`https://app.example`) whose browser pages may call the API;
+    /// empty: none.
+    pub cors_origins: Vec<String>,
     /// Leaves out request ids, metrics and rate limits. Only for measuring
     /// what they cost (`just bench`); never in production.
     pub bare: bool,
@@ -56,6 +60,7 @@ impl Default for ApiSettings {
             max_body_bytes: 64 * 1024,
             max_streams: 10_000,
             max_streams_per_client: 8,
+            cors_origins: Vec::new(),
             bare: false,
         }
     }
@@ -81,27 +86,93 @@ pub fn routes(
     limits: Arc<RateLimits>,
 ) -> poem::endpoint::BoxEndpoint<'static> {
     let api = openapi_service(app.clone(), settings);
-    let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let contract = Arc::new(contract::Contract::new(&api.spec()));
+    let document = contract.document.clone();
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(document.clone())
+    });
+    let docs = api.swagger_ui().with(docs_headers());
     let max_body = settings.max_body_bytes;
     let routes = Route::new()
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        .around(move |next, request| contract::check(next, request, contract.clone()))
         .around(move |next, request| middleware::body_limit::enforce(next, request, max_body))
         .catch_all_error(problem::from_poem_error);
     if settings.bare {
         return routes.data(app).data(limits).boxed();
     }
-    middleware::Guarded {
+    let guarded = middleware::Guarded {
         inner: routes,
         limits: limits.clone(),
         metrics: middleware::http_metrics::HttpMetrics::default(),
         ids: middleware::request_id::RequestIds::new(),
     }
     .data(app)
-    .data(limits)
-    .boxed()
+    .data(limits);
+    match cors(&settings.cors_origins) {
+        // Outermost, so that every answer (a 429 too) is readable from the
+        // allowed origins; its refusals become problem+json like the rest.
+        Some(cors) => guarded
+            .with(cors)
+            .catch_all_error(problem::from_poem_error)
+            .boxed(),
+        None => guarded.boxed(),
+    }
+}
+
+/// The headers a browser client on another origin needs to read.
+const EXPOSED_HEADERS: [&str; 10] = [
+    "Location",
+    "ETag",
+    "Link",
+    "RateLimit",
+    "RateLimit-Policy",
+    "Retry-After",
+    "X-Resourcify-Position",
+    "X-Request-Id",
+    "X-Cache",
+    "WWW-Authenticate",
+];
+
+/// Cross-origin access for the configured origins; none without them.
+fn cors(origins: &[String]) -> Option<poem::middleware::Cors> {
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        poem::middleware::Cors::new()
+            .allow_origins(origins.iter().map(String::as_str))
+            .allow_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+            .allow_headers([
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "If-None-Match",
+                "Last-Event-ID",
+                "X-Request-Id",
+                "X-Resourcify-Min-Position",
+            ])
+            .expose_headers(EXPOSED_HEADERS)
+            .allow_credentials(true)
+            .max_age(600),
+    )
+}
+
+/// Swagger UI runs its own inline script and style, calls this server, and
+/// is never framed.
+fn docs_headers() -> poem::middleware::SetHeader {
+    poem::middleware::SetHeader::new()
+        .overriding(
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; font-src 'self' data:; \
+             frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        )
+        .overriding("X-Frame-Options", "DENY")
 }
 
 fn openapi_service(app: App, settings: &ApiSettings) -> OpenApiService<Apis, ()> {

@@ -18,6 +18,7 @@ pub struct OpsApi {
 
 /// An `application/health+json` document.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Health {
     /// `pass` or `fail`.
     pub status: String,
@@ -27,6 +28,7 @@ pub struct Health {
 
 /// One dependency or projection and how it is doing.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HealthCheck {
     pub name: String,
     /// `pass` or `fail`.

@@ -1,6 +1,6 @@
 //! RFC 9457 problem details: the one place where errors become HTTP.
 
-use poem::http::StatusCode;
+use poem::http::{Method, StatusCode};
 use poem::{IntoResponse, PathPattern, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OperationId};
@@ -10,7 +10,7 @@ const PROBLEM_JSON: &str = "application/problem+json";
 
 /// A problem details document (RFC 9457).
 #[derive(Debug, Clone, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct Problem {
     /// A URI naming the kind of problem; stable across releases.
     #[oai(rename = "type")]
@@ -38,6 +38,7 @@ impl poem_openapi::types::Example for Problem {
             detail: "title: must be 3 to 200 characters".into(),
             errors: Some(vec![FieldProblem {
                 field: "title".into(),
+                pointer: Some("/title".into()),
                 message: "must be 3 to 200 characters".into(),
             }]),
             existing: None,
@@ -47,8 +48,15 @@ impl poem_openapi::types::Example for Problem {
 
 /// One refused field.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FieldProblem {
+    /// The field's name, or its path in the body (`tags/2`).
     pub field: String,
+    /// Where the refused value is in the request body (RFC 6901 JSON
+    /// pointer, `/tags/2`); absent when it is not in the body (a parameter).
+    #[oai(skip_serializing_if_is_none)]
+    pub pointer: Option<String>,
+    /// What is wrong with it; never the value itself.
     pub message: String,
 }
 
@@ -93,6 +101,9 @@ pub enum ApiError {
     /// The request body is too large.
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Problem>),
+    /// The request body is not `application/json`.
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
     /// A rate limit was reached; retry after the given seconds.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(
@@ -123,6 +134,7 @@ impl From<AppError> for ApiError {
                         .into_iter()
                         .map(|e| FieldProblem {
                             field: e.field.to_owned(),
+                            pointer: None,
                             message: e.message,
                         })
                         .collect(),
@@ -170,6 +182,12 @@ impl From<AppError> for ApiError {
                 StatusCode::NOT_FOUND,
                 "not-found",
                 "Not found",
+                detail,
+            )),
+            AppError::PositionBeyondHead { .. } => Self::BadRequest(problem(
+                StatusCode::BAD_REQUEST,
+                "position-beyond-head",
+                "No write answered this position",
                 detail,
             )),
             AppError::NotYetProjected { .. } => Self::Unavailable(
@@ -303,4 +321,92 @@ fn problem_response(error: poem::Error) -> Response {
         );
     }
     response
+}
+
+/// Refusals made before any handler runs (see `contract`): problem+json
+/// like every other error.
+pub(crate) struct Refusal {
+    status: StatusCode,
+    body: Problem,
+    allow: Option<String>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, kind: &str, title: &str, detail: String) -> Self {
+        Self {
+            status,
+            body: problem(status, kind, title, detail).0,
+            allow: None,
+        }
+    }
+
+    /// A body that is not JSON at all: where it broke, not what it held.
+    pub(crate) fn malformed_json(error: &serde_json::Error) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            "The body is not valid JSON",
+            // Parsed into a plain value, only syntax errors arise, and
+            // their message says where, never what.
+            format!("the body is not valid JSON: {error}"),
+        )
+    }
+
+    /// NUL or a control character in a path or query parameter.
+    pub(crate) fn bad_parameter(place: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Malformed request",
+            format!("the {place} may not contain NUL or control characters"),
+        )
+    }
+
+    /// A well-formed body that does not fit its schema.
+    pub(crate) fn invalid_fields(errors: Vec<FieldProblem>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut refusal = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "The request has invalid fields",
+            detail,
+        );
+        refusal.body.errors = Some(errors);
+        refusal
+    }
+
+    /// A path that the API has, with another method.
+    pub(crate) fn method_not_allowed(method: &Method, allowed: &[Method]) -> Self {
+        let allow = allowed
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut refusal = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            format!("{method} is not allowed here; allowed: {allow}"),
+        );
+        refusal.allow = Some(allow);
+        refusal
+    }
+
+    pub(crate) fn into_response(self) -> Response {
+        let mut response = Json(self.body).into_response();
+        response.set_status(self.status);
+        let headers = response.headers_mut();
+        headers.insert(
+            poem::http::header::CONTENT_TYPE,
+            poem::http::HeaderValue::from_static(PROBLEM_JSON),
+        );
+        if let Some(allow) = self.allow.and_then(|a| a.parse().ok()) {
+            headers.insert(poem::http::header::ALLOW, allow);
+        }
+        response
+    }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::ApiError;
 use crate::cached::{CachedResponse, page_path};
 use crate::dto::{
-    ModerationReason, NewResource, Resource, ResourceKind, ResourceList, ResourcePatch,
+    ListOrder, ModerationReason, NewResource, Resource, ResourceKind, ResourceList, ResourcePatch,
     min_position,
 };
 use crate::rendered::RenderedJson;
@@ -276,8 +276,9 @@ impl ResourcesApi {
         /// Only resources by this username.
         author: Query<Option<String>>,
         /// `new` (default), `top` or `hot`.
-        sort: Query<Option<String>>,
+        sort: Query<Option<ListOrder>>,
         /// Page size, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
@@ -296,7 +297,7 @@ impl ResourcesApi {
             tag: tag.0.as_deref(),
             kind: kind.0.map(ResourceKind::as_str),
             author: author.0.as_deref(),
-            sort: sort.0.as_deref(),
+            sort: sort.0.map(ListOrder::as_str),
             limit: limit.0,
             cursor: cursor.0.as_deref(),
         };
@@ -310,7 +311,7 @@ impl ResourcesApi {
             ("tag", tag.0.clone()),
             ("kind", kind.0.map(|k| k.as_str().to_owned())),
             ("author", author.0.clone()),
-            ("sort", sort.0.clone()),
+            ("sort", sort.0.map(|s| s.as_str().to_owned())),
             ("limit", limit.0.map(|l| l.to_string())),
         ];
         Ok(CachedResponse::new(

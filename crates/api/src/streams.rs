@@ -29,12 +29,15 @@ enum ApiTags {
 /// One message of the stream. Its SSE `event` is `type`, its SSE `id` the
 /// stream position.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StreamMessage {
     /// `resource.submitted`, `resource.edited`, `resource.voted`,
     /// `resource.retracted`, `resource.hidden`, `resource.restored`,
-    /// `resource.commented`, `news-item.published`; or `resync` (the asked position is gone:
-    /// reload from the REST API, then subscribe afresh) or `too-slow` (the
-    /// client fell behind and is disconnected), after which the stream ends.
+    /// `resource.commented`, `news-item.published`; or `resync` (the asked
+    /// position is gone: reload from the REST API; the changes after the
+    /// resync's `position`, which is also its SSE id, follow on the same
+    /// stream) or `too-slow` (the client fell behind and is disconnected;
+    /// reconnecting resumes from its last id).
     #[oai(rename = "type")]
     pub kind: String,
     pub position: Option<u64>,
@@ -169,7 +172,10 @@ impl StreamsApi {
                         resource: (!change.kind.removes()).then(|| Resource::from(row.clone())),
                     })
                 }
-                ChangeNotice::Resync => Some(StreamMessage::notice("resync")),
+                ChangeNotice::Resync { position } => Some(StreamMessage {
+                    position: Some(position),
+                    ..StreamMessage::notice("resync")
+                }),
                 ChangeNotice::TooSlow => Some(StreamMessage::notice("too-slow")),
             };
             futures::future::ready(message)

@@ -8,7 +8,10 @@ use resourcify_domain::user::Registration;
 
 use crate::ApiError;
 use crate::cached::{CachedResponse, PUBLIC_REVALIDATE, page_path};
-use crate::dto::{ModerationReason, NewUser, Profile, RegisteredUser, ResourceList, min_position};
+use crate::dto::{
+    ListOrder, ModerationReason, NewUser, Profile, RegisteredUser, ResourceList, StaffRole,
+    min_position,
+};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, command_meta};
 use crate::security::BearerAuth;
@@ -122,8 +125,9 @@ impl UsersApi {
         &self,
         username: Path<String>,
         /// `new` (default), `top` or `hot`.
-        sort: Query<Option<String>>,
+        sort: Query<Option<ListOrder>>,
         /// Page size, 1 to 100 (default 20).
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
@@ -140,7 +144,7 @@ impl UsersApi {
         let position = min_position(min_position_header.0, min_position_query.0);
         let query = ResourceQuery {
             author: Some(&username),
-            sort: sort.0.as_deref(),
+            sort: sort.0.map(ListOrder::as_str),
             limit: limit.0,
             cursor: cursor.0.as_deref(),
             ..ResourceQuery::default()
@@ -153,7 +157,7 @@ impl UsersApi {
             .await?;
         let path = format!("/v1/users/{}/resources", username.0);
         let params = [
-            ("sort", sort.0.clone()),
+            ("sort", sort.0.map(|s| s.as_str().to_owned())),
             ("limit", limit.0.map(|l| l.to_string())),
         ];
         Ok(CachedResponse::new(
@@ -176,7 +180,7 @@ impl UsersApi {
         &self,
         auth: BearerAuth,
         username: Path<String>,
-        role: Path<String>,
+        role: Path<StaffRole>,
         /// Makes a retried request safe.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
@@ -184,7 +188,7 @@ impl UsersApi {
         let meta = command_meta(idempotency_key.0);
         let outcome = self
             .app
-            .set_role(&auth.0.actor, &username, &role, true, &meta)
+            .set_role(&auth.0.actor, &username, role.0.as_str(), true, &meta)
             .await?;
         Ok(outcome.into())
     }
@@ -200,7 +204,7 @@ impl UsersApi {
         &self,
         auth: BearerAuth,
         username: Path<String>,
-        role: Path<String>,
+        role: Path<StaffRole>,
         /// Makes a retried request safe.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
@@ -208,7 +212,7 @@ impl UsersApi {
         let meta = command_meta(idempotency_key.0);
         let outcome = self
             .app
-            .set_role(&auth.0.actor, &username, &role, false, &meta)
+            .set_role(&auth.0.actor, &username, role.0.as_str(), false, &meta)
             .await?;
         Ok(outcome.into())
     }

@@ -90,8 +90,12 @@ pub struct ResourceChange {
 pub enum ChangeNotice {
     Change(Arc<ResourceChange>),
     /// The asked position is older than the log keeps (or unknown): reload
-    /// from the REST API and subscribe afresh.
-    Resync,
+    /// from the REST API. The changes after `position` follow on the same
+    /// stream, and `position` is the SSE id, so a client that reconnects
+    /// resumes there instead of being told to resync again.
+    Resync {
+        position: u64,
+    },
     /// The subscriber fell too far behind and is cut off.
     TooSlow,
 }
@@ -229,11 +233,16 @@ impl App {
             // A position this log never had: the client saw another one.
             resync = after > store.head().await?;
         }
-        if resync {
-            return Ok(futures::stream::iter(vec![ChangeNotice::Resync]).boxed());
-        }
         // The backlog covers (after, live_from]; the broadcast the rest.
-        let seen = after.unwrap_or(0).max(live_from);
+        // After a resync the client reloads, and the broadcast takes over.
+        let seen = if resync {
+            backlog.push(ChangeNotice::Resync {
+                position: live_from,
+            });
+            live_from
+        } else {
+            after.unwrap_or(0).max(live_from)
+        };
         let live = futures::stream::unfold(Some(live), move |receiver| async move {
             let mut receiver = receiver?;
             loop {

@@ -82,7 +82,9 @@ impl App {
         Fut: Future<Output = Result<CommandOutcome, AppError>>,
     {
         let Some(key) = meta.idempotency_key.as_deref() else {
-            return run(Uuid::now_v7().to_string()).await;
+            let outcome = run(Uuid::now_v7().to_string()).await?;
+            self.inner.positions.saw_head(outcome.position);
+            return Ok(outcome);
         };
         let scoped = format!("{scope}:{key}");
         let msg_id = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, scoped.as_bytes()).to_string();
@@ -104,6 +106,9 @@ impl App {
         }
         match run(msg_id).await {
             Ok(outcome) => {
+                // A read that waits for this position need not ask the log
+                // whether it exists.
+                self.inner.positions.saw_head(outcome.position);
                 let recorded = RecordedOutcome {
                     id: Some(outcome.id),
                     position: outcome.position,

@@ -30,6 +30,12 @@ pub enum AppError {
         projection: &'static str,
         position: u64,
     },
+    /// The client asked to wait for a position that no write has answered:
+    /// the log does not reach it, so waiting could only end in a time-out.
+    #[error(
+        "position {position} is beyond the head of the log ({head}); send a position a write answered"
+    )]
+    PositionBeyondHead { position: u64, head: u64 },
     /// The aggregate kept changing under us, retries included.
     #[error("the {0} was changed by concurrent requests; reload it and try again")]
     Contended(&'static str),

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use resourcify_readmodel::projections::Projection;
@@ -19,6 +20,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(200);
 #[derive(Debug, Clone)]
 pub struct ViewPositions {
     positions: Arc<HashMap<Projection, watch::Sender<u64>>>,
+    /// The newest position known to be in the log: any projection's, or the
+    /// head last asked of the log.
+    head: Arc<AtomicU64>,
     reads: ReadModel,
 }
 
@@ -30,6 +34,7 @@ impl ViewPositions {
             .collect();
         Self {
             positions: Arc::new(positions),
+            head: Arc::new(AtomicU64::new(0)),
             reads,
         }
     }
@@ -43,8 +48,19 @@ impl ViewPositions {
         *self.sender(projection).borrow()
     }
 
+    /// The newest position known to be in the log.
+    pub fn known_head(&self) -> u64 {
+        self.head.load(Ordering::Relaxed)
+    }
+
+    /// Records that the log reaches at least `position`.
+    pub fn saw_head(&self, position: u64) {
+        self.head.fetch_max(position, Ordering::Relaxed);
+    }
+
     /// Records that `projection` has reached `position` (positions only grow).
     pub fn advance(&self, projection: Projection, position: u64) {
+        self.saw_head(position);
         self.sender(projection).send_if_modified(|current| {
             let moved = position > *current;
             if moved {

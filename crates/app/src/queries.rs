@@ -156,6 +156,9 @@ impl App {
     ) -> Result<(), AppError> {
         match min_position {
             Some(position) => {
+                if position > self.inner.positions.current(projection) {
+                    self.ensure_in_log(position).await?;
+                }
                 self.inner
                     .positions
                     .wait_for(projection, position, self.inner.settings.read_wait)
@@ -163,6 +166,22 @@ impl App {
             }
             None => Ok(()),
         }
+    }
+
+    /// Refuses at once a position beyond the head of the log, rather than
+    /// holding a read slot for the whole wait. The head is asked of the log
+    /// only when a position is beyond the newest this node has seen, so a
+    /// read that waits for a fresh write asks once, and others not at all.
+    async fn ensure_in_log(&self, position: u64) -> Result<(), AppError> {
+        if position <= self.inner.positions.known_head() {
+            return Ok(());
+        }
+        let head = self.inner.store.head().await?;
+        self.inner.positions.saw_head(head);
+        if position > head {
+            return Err(AppError::PositionBeyondHead { position, head });
+        }
+        Ok(())
     }
 
     /// A view from `cache`, or built by `build` (bytes and next cursor) and

@@ -174,7 +174,12 @@ impl DomainEvent {
 
     /// Decodes a payload stored under `event_type`, upcasting old versions to
     /// the current one, so that nothing past this point sees an old shape.
+    ///
+    /// What is in the log is not trusted blindly: texts lose the characters
+    /// the API refuses today ([`crate::is_text_char`]), whoever wrote them
+    /// and whenever, so that no view or feed has to store or render them.
     pub fn decode(event_type: EventType, payload: &[u8]) -> Result<Self, DecodeError> {
+        let payload = &*crate::validation::clean_payload(payload);
         if event_type == EventType::RESOURCE_SUBMITTED_V1 {
             let v1: crate::resource::ResourceSubmittedV1 = serde_json::from_slice(payload)?;
             return Ok(Self::Resource(ResourceEvent::Submitted(v1.upcast())));

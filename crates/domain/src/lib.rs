@@ -26,4 +26,7 @@ pub use actor::{Actor, Role};
 pub use aggregate::Aggregate;
 pub use error::DomainError;
 pub use event::{DecodeError, DomainEvent, EventSet, EventType};
-pub use validation::{FieldError, ValidationErrors, parse_reason};
+pub use validation::{
+    FieldError, MULTI_LINE_FIELDS, MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN, ValidationErrors,
+    clean_text, is_text_char, parse_reason,
+};

@@ -254,6 +254,11 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_MAX_STREAMS_PER_CLIENT", default_value_t = 8)]
     max_streams_per_client: usize,
 
+    /// Origins whose browser pages may call the API (CORS), comma-separated,
+    /// e.g. `https://app.example`; empty: none.
+    #[arg(long, env = "RESOURCIFY_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+
     /// Hosts news sources may be fetched from even though they resolve to
     /// loopback or private addresses (comma-separated `host[:port]`).
     #[arg(long, env = "RESOURCIFY_NEWS_ALLOW_HOSTS", default_value = "")]
@@ -411,6 +416,7 @@ impl Cli {
                 max_body_bytes: args.max_body_bytes,
                 max_streams: args.max_streams,
                 max_streams_per_client: args.max_streams_per_client,
+                cors_origins: args.cors_origins.clone(),
                 bare: args.bench_bare,
             },
             slow_query: Duration::from_millis(args.slow_query_ms),

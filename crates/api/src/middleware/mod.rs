@@ -63,9 +63,14 @@ impl<E> Guarded<E> {
         id: HeaderValue,
     ) -> Response {
         self.metrics.record(method, started, &response);
-        response
-            .headers_mut()
-            .insert(request_id::HEADER.clone(), id);
+        let headers = response.headers_mut();
+        headers.insert(request_id::HEADER.clone(), id);
+        // No answer is ever to be sniffed into something else (a feed into
+        // HTML, say).
+        headers.insert(
+            poem::http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
         response
     }
 }

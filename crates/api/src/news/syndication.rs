@@ -49,11 +49,18 @@ impl FeedScope<'_> {
     }
 }
 
+/// A text as XML 1.0 can carry it. Views hold clean texts (events are
+/// cleaned as they are read), but rows written before that rule may not,
+/// and one bad character would make the whole feed unreadable.
+fn xml_text(text: &str) -> String {
+    resourcify_domain::clean_text(text, true).into_owned()
+}
+
 /// Who an entry is by: its author, or the news source it came from.
 fn byline(row: &ResourceRow) -> String {
     match (&row.source_title, &row.author_username) {
-        (Some(source), _) => source.clone(),
-        (None, Some(author)) => author.clone(),
+        (Some(source), _) => xml_text(source),
+        (None, Some(author)) => xml_text(author),
         (None, None) => "a former member".to_owned(),
     }
 }
@@ -68,7 +75,7 @@ pub(crate) fn render_atom(scope: &FeedScope<'_>, rows: &[ResourceRow]) -> Bytes 
         .iter()
         .map(|row| atom::Entry {
             id: format!("urn:uuid:{}", row.id),
-            title: atom::Text::plain(row.title.clone()),
+            title: atom::Text::plain(xml_text(&row.title)),
             updated: row.updated_at.fixed_offset(),
             published: Some(row.created_at.fixed_offset()),
             authors: vec![atom::Person {
@@ -77,7 +84,7 @@ pub(crate) fn render_atom(scope: &FeedScope<'_>, rows: &[ResourceRow]) -> Bytes 
             }],
             links: vec![
                 atom::Link {
-                    href: row.url.clone(),
+                    href: xml_text(&row.url),
                     rel: "alternate".into(),
                     ..atom::Link::default()
                 },
@@ -92,12 +99,12 @@ pub(crate) fn render_atom(scope: &FeedScope<'_>, rows: &[ResourceRow]) -> Bytes 
                 .tags
                 .iter()
                 .map(|tag| atom::Category {
-                    term: tag.clone(),
+                    term: xml_text(tag),
                     ..atom::Category::default()
                 })
                 .collect(),
             summary: (!row.description.is_empty())
-                .then(|| atom::Text::plain(row.description.clone())),
+                .then(|| atom::Text::plain(xml_text(&row.description))),
             ..atom::Entry::default()
         })
         .collect();
@@ -126,15 +133,15 @@ pub(crate) fn render_rss(scope: &FeedScope<'_>, rows: &[ResourceRow]) -> Bytes {
     let items = rows
         .iter()
         .map(|row| rss::Item {
-            title: Some(row.title.clone()),
-            link: Some(row.url.clone()),
-            description: (!row.description.is_empty()).then(|| row.description.clone()),
+            title: Some(xml_text(&row.title)),
+            link: Some(xml_text(&row.url)),
+            description: (!row.description.is_empty()).then(|| xml_text(&row.description)),
             author: None,
             categories: row
                 .tags
                 .iter()
                 .map(|tag| rss::Category {
-                    name: tag.clone(),
+                    name: xml_text(tag),
                     domain: None,
                 })
                 .collect(),

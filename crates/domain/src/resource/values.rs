@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationErrors;
+use crate::validation::{is_text_char, plain_text};
 
 const TITLE_CHARS: std::ops::RangeInclusive<usize> = 3..=200;
 const DESCRIPTION_MAX_CHARS: usize = 5_000;
@@ -19,9 +20,9 @@ pub struct Title(pub(super) String);
 
 impl Title {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let title = raw.trim();
+        let title = plain_text(raw, usize::MAX, false)?;
         if TITLE_CHARS.contains(&title.chars().count()) {
-            Ok(Self(title.to_owned()))
+            Ok(Self(title))
         } else {
             Err(format!(
                 "must be {} to {} characters",
@@ -43,6 +44,10 @@ pub struct ResourceUrl(url::Url);
 impl ResourceUrl {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim();
+        // The URL parser would quietly drop or escape them.
+        if !raw.chars().all(|c| is_text_char(c, false)) {
+            return Err("may not contain control characters".into());
+        }
         if raw.len() > URL_MAX_LEN {
             return Err(format!("must be at most {URL_MAX_LEN} bytes"));
         }
@@ -91,14 +96,7 @@ pub struct Description(pub(super) String);
 
 impl Description {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let text = raw.trim();
-        if text.chars().count() <= DESCRIPTION_MAX_CHARS {
-            Ok(Self(text.to_owned()))
-        } else {
-            Err(format!(
-                "must be at most {DESCRIPTION_MAX_CHARS} characters"
-            ))
-        }
+        plain_text(raw, DESCRIPTION_MAX_CHARS, true).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

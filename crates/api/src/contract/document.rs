@@ -1,0 +1,186 @@
+//! What poem-openapi cannot say in the document by itself, added once at
+//! start: the text rule on every string a client sends, `additionalProperties:
+//! false` on request bodies, the stream's repeatable `tag`. The server then
+//! validates requests against this same document, so the two cannot differ.
+
+use resourcify_domain::{MULTI_LINE_FIELDS, MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN};
+use serde_json::{Map, Value, json};
+
+/// The finished document.
+pub(crate) fn complete(mut document: Value) -> Value {
+    bound_integers(&mut document);
+    let request_schemas = request_body_schemas(&document);
+    if let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for name in &request_schemas {
+            if let Some(schema) = schemas.get_mut(name) {
+                close_request_schema(schema);
+            }
+        }
+        for (schema, field) in NULLABLE_REQUEST_FIELDS {
+            if let Some(property) = schemas
+                .get_mut(*schema)
+                .and_then(|s| s.pointer_mut(&format!("/properties/{field}")))
+                .and_then(Value::as_object_mut)
+            {
+                property.insert("nullable".into(), Value::Bool(true));
+            }
+        }
+    }
+    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        for operation in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|ops| ops.values_mut())
+        {
+            complete_parameters(operation);
+        }
+    }
+    document
+}
+
+/// Request fields whose `null` means "clear it" (poem-openapi's
+/// `MaybeUndefined`), which poem-openapi documents as plain strings.
+const NULLABLE_REQUEST_FIELDS: &[(&str, &str)] = &[("NewsSourcePatch", "title")];
+
+/// OpenAPI 3.0's `nullable` as JSON Schema says it (`"type": [t, "null"]`),
+/// for the validator, which reads plain JSON Schema.
+pub(crate) fn nullable_as_json_schema(value: &mut Value) {
+    match value {
+        Value::Object(schema) => {
+            if schema.get("nullable") == Some(&Value::Bool(true))
+                && let Some(ty) = schema.get("type").cloned()
+                && ty.is_string()
+            {
+                schema.insert("type".into(), json!([ty, "null"]));
+            }
+            schema.values_mut().for_each(nullable_as_json_schema);
+        }
+        Value::Array(items) => items.iter_mut().for_each(nullable_as_json_schema),
+        _ => {}
+    }
+}
+
+/// The component schemas that request bodies name.
+fn request_body_schemas(document: &Value) -> Vec<String> {
+    let Some(paths) = document.get("paths").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = paths
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|ops| ops.values())
+        .filter_map(|op| op.pointer("/requestBody/content"))
+        .filter_map(Value::as_object)
+        .flat_map(|content| content.values())
+        .filter_map(|media| media.pointer("/schema/$ref"))
+        .filter_map(Value::as_str)
+        .filter_map(|r| r.strip_prefix("#/components/schemas/"))
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// A request body refuses fields it does not know (a misspelt optional
+/// field would otherwise be ignored without a word), and each of its texts
+/// follows the text rule.
+fn close_request_schema(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    object.insert("additionalProperties".into(), Value::Bool(false));
+    if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, property) in properties.iter_mut() {
+            let multiline = MULTI_LINE_FIELDS.contains(&name.as_str());
+            add_text_rule(property, multiline);
+            if let Some(items) = property.get_mut("items") {
+                add_text_rule(items, multiline);
+            }
+        }
+    }
+}
+
+/// Query and path parameters: one line of text each; the stream's `tag` is
+/// optional and repeatable, as the server takes it.
+fn complete_parameters(operation: &mut Value) {
+    let Some(parameters) = operation
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for parameter in parameters.iter_mut().filter_map(Value::as_object_mut) {
+        let place = parameter.get("in").and_then(Value::as_str).unwrap_or("");
+        if !matches!(place, "query" | "path") {
+            continue;
+        }
+        let is_array = parameter
+            .get("schema")
+            .and_then(|schema| schema.get("type"))
+            == Some(&json!("array"));
+        if is_array {
+            // A list in the query is the parameter repeated, or absent.
+            parameter.insert("required".into(), Value::Bool(false));
+            parameter.insert("style".into(), json!("form"));
+            parameter.insert("explode".into(), Value::Bool(true));
+        }
+        if let Some(schema) = parameter.get_mut("schema") {
+            add_text_rule(schema, false);
+            if let Some(items) = schema.get_mut("items") {
+                add_text_rule(items, false);
+            }
+        }
+    }
+}
+
+/// Adds the text rule to a plain string schema (not one with a format, an
+/// enum or a pattern of its own, which already say more).
+fn add_text_rule(schema: &mut Value, multiline: bool) {
+    let Some(schema): Option<&mut Map<String, Value>> = schema.as_object_mut() else {
+        return;
+    };
+    let plain = schema.get("type") == Some(&json!("string"))
+        && !["format", "enum", "pattern"]
+            .iter()
+            .any(|k| schema.contains_key(*k));
+    if plain {
+        let pattern = if multiline {
+            MULTI_LINE_PATTERN
+        } else {
+            SINGLE_LINE_PATTERN
+        };
+        schema.insert("pattern".into(), Value::String(pattern.to_owned()));
+    }
+}
+
+/// Integer schemas say the range of their Rust type, which poem-openapi
+/// states only as a `format`: a negative count is out of range, not a
+/// malformed request.
+fn bound_integers(value: &mut Value) {
+    match value {
+        Value::Object(schema) => {
+            let bounds = match (
+                schema.get("type").and_then(Value::as_str),
+                schema.get("format").and_then(Value::as_str),
+            ) {
+                (Some("integer"), Some("uint64")) => Some((json!(0), None)),
+                (Some("integer"), Some("uint32")) => Some((json!(0), Some(json!(u32::MAX)))),
+                (Some("integer"), Some("int32")) => Some((json!(i32::MIN), Some(json!(i32::MAX)))),
+                _ => None,
+            };
+            if let Some((minimum, maximum)) = bounds {
+                schema.entry("minimum").or_insert(minimum);
+                if let Some(maximum) = maximum {
+                    schema.entry("maximum").or_insert(maximum);
+                }
+            }
+            schema.values_mut().for_each(bound_integers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
+}

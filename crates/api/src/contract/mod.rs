@@ -1,0 +1,328 @@
+//! The OpenAPI document as the server serves it, and the checks it drives
+//! before any handler runs: texts in the path and query, the method, and
+//! the JSON body against the operation's schema. Every operation therefore
+//! refuses bad input the same way, and exactly as the document says.
+
+mod document;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use poem::http::{Method, StatusCode, header};
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use resourcify_domain::is_text_char;
+use serde_json::Value;
+
+use crate::problem::{FieldProblem, Refusal};
+
+/// The document and what was compiled from it.
+#[derive(Debug)]
+pub(crate) struct Contract {
+    /// `/openapi.json`, serialised once.
+    pub(crate) document: Bytes,
+    operations: Vec<Operation>,
+}
+
+#[derive(Debug)]
+struct Operation {
+    method: Method,
+    /// The path template split at `/`; `None` for a `{parameter}`.
+    segments: Vec<Option<String>>,
+    body: Option<BodySchema>,
+}
+
+struct BodySchema {
+    validator: jsonschema::Validator,
+    /// The top-level properties, to point at the fields a handler refuses.
+    properties: Vec<String>,
+}
+
+impl std::fmt::Debug for BodySchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodySchema")
+            .field("properties", &self.properties)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the document says of a method and path.
+enum Lookup<'a> {
+    Found(&'a Operation),
+    /// The path exists, with other methods.
+    OtherMethods(Vec<Method>),
+    /// Not an operation of the document (`/docs`, or an unknown path).
+    Unknown,
+}
+
+impl Contract {
+    /// Completes poem-openapi's document and compiles its body schemas.
+    pub(crate) fn new(generated: &str) -> Self {
+        let generated: Value =
+            serde_json::from_str(generated).expect("poem-openapi writes JSON documents");
+        let document = document::complete(generated);
+        let mut operations = Vec::new();
+        let paths = document["paths"].as_object().into_iter().flatten();
+        for (path, methods) in paths {
+            for (method, operation) in methods.as_object().into_iter().flatten() {
+                let Ok(method) = method.to_uppercase().parse::<Method>() else {
+                    continue;
+                };
+                operations.push(Operation {
+                    method,
+                    segments: path
+                        .split('/')
+                        .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
+                        .collect(),
+                    body: body_schema(&document, operation),
+                });
+            }
+        }
+        Self {
+            document: Bytes::from(serde_json::to_vec(&document).expect("JSON serialises")),
+            operations,
+        }
+    }
+
+    fn lookup(&self, method: &Method, path: &str) -> Lookup<'_> {
+        let matches_path = |op: &&Operation| {
+            let mut given = path.split('/');
+            op.segments
+                .iter()
+                .all(|segment| match (segment, given.next()) {
+                    (Some(literal), Some(part)) => literal == part,
+                    (None, Some(part)) => !part.is_empty(),
+                    (_, None) => false,
+                })
+                && given.next().is_none()
+        };
+        let mut others = Vec::new();
+        for operation in self.operations.iter().filter(matches_path) {
+            if operation.method == method {
+                return Lookup::Found(operation);
+            }
+            others.push(operation.method.clone());
+        }
+        if others.is_empty() {
+            Lookup::Unknown
+        } else {
+            Lookup::OtherMethods(others)
+        }
+    }
+}
+
+/// The compiled schema of an operation's JSON body, if it takes one.
+fn body_schema(document: &Value, operation: &Value) -> Option<BodySchema> {
+    let content = operation.pointer("/requestBody/content")?.as_object()?;
+    let schema = content
+        .iter()
+        .find(|(media, _)| media.starts_with("application/json"))?
+        .1
+        .get("schema")?;
+    // The schema's `$ref`s point into the document's components.
+    let mut root = serde_json::json!({
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "allOf": [schema],
+        "components": document["components"],
+    });
+    document::nullable_as_json_schema(&mut root);
+    let validator = jsonschema::options()
+        .build(&root)
+        .expect("the document's request schemas compile");
+    let properties = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| document.pointer(&r.replacen('#', "", 1)))
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    Some(BodySchema {
+        validator,
+        properties,
+    })
+}
+
+/// The checks, around the routes.
+pub(crate) async fn check<E: Endpoint>(
+    next: E,
+    mut request: Request,
+    contract: Arc<Contract>,
+) -> poem::Result<Response> {
+    if let Some(refusal) = control_characters(&request) {
+        return Ok(refusal.into_response());
+    }
+    let path = request.uri().path().to_owned();
+    let operation = match contract.lookup(request.method(), &path) {
+        Lookup::Found(operation) => operation,
+        Lookup::OtherMethods(allowed) => {
+            return Ok(Refusal::method_not_allowed(request.method(), &allowed).into_response());
+        }
+        Lookup::Unknown => return next.call(request).await.map(IntoResponse::into_response),
+    };
+    let Some(schema) = &operation.body else {
+        return next.call(request).await.map(IntoResponse::into_response);
+    };
+    // Without credentials the answer is 401 whatever the body; and a body
+    // that is not JSON is poem's to refuse with 415.
+    let is_json = request
+        .header(header::CONTENT_TYPE)
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            let media = media.trim();
+            media.eq_ignore_ascii_case("application/json") || media.ends_with("+json")
+        });
+    if !is_json {
+        return next.call(request).await.map(IntoResponse::into_response);
+    }
+    let bytes = request.take_body().into_bytes().await?;
+    let value: Value = match serde_json::from_slice(&bytes) {
+        Ok(value) => value,
+        Err(error) => return Ok(Refusal::malformed_json(&error).into_response()),
+    };
+    let problems: Vec<FieldProblem> = schema
+        .validator
+        .iter_errors(&value)
+        .map(|error| field_problem(&error))
+        .collect();
+    if !problems.is_empty() {
+        return Ok(Refusal::invalid_fields(problems).into_response());
+    }
+    request.set_body(Body::from_bytes(bytes));
+    // A handler's refusal arrives as an error: made a response here (as the
+    // outer layer would, keeping its route for the metrics) to point at
+    // the body's fields.
+    match next.call(request).await {
+        Ok(response) => Ok(response.into_response()),
+        Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            let response = crate::problem::from_poem_error(error).await;
+            Ok(point_at_body_fields(response, &schema.properties).await)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// NUL and control characters in the path or the query: refused before any
+/// handler (or Postgres, which cannot store NUL) sees them.
+fn control_characters(request: &Request) -> Option<Refusal> {
+    let uri = request.uri();
+    let decoded = |raw: &str| {
+        percent_decode(raw.replace('+', " ").as_bytes())
+            .chars()
+            .any(|c| !is_text_char(c, false))
+    };
+    let in_path = decoded(uri.path());
+    let in_query = uri.query().is_some_and(decoded);
+    (in_path || in_query).then(|| Refusal::bad_parameter(if in_path { "path" } else { "query" }))
+}
+
+fn percent_decode(raw: &[u8]) -> String {
+    url::form_urlencoded::parse(&[b"x=", raw].concat())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// One schema violation, said without echoing the value or naming a type
+/// of the code.
+fn field_problem(error: &jsonschema::ValidationError<'_>) -> FieldProblem {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let mut pointer = error.instance_path().as_str().to_owned();
+    let message = match error.kind() {
+        Kind::Required { property } => {
+            pointer = format!("{pointer}/{}", property.as_str().unwrap_or_default());
+            "is required".to_owned()
+        }
+        Kind::AdditionalProperties { unexpected } => {
+            if let [one] = unexpected.as_slice() {
+                pointer = format!("{pointer}/{one}");
+                "is not a field of this request".to_owned()
+            } else {
+                format!("has unknown fields: {}", unexpected.join(", "))
+            }
+        }
+        Kind::Type { kind } => format!("must be of type {}", type_names(kind)),
+        Kind::Enum { options } => format!("must be one of {options}"),
+        Kind::MinLength { limit } => format!("must be at least {limit} characters"),
+        Kind::MaxLength { limit } => format!("must be at most {limit} characters"),
+        Kind::MinItems { limit } => format!("must have at least {limit} items"),
+        Kind::MaxItems { limit } => format!("must have at most {limit} items"),
+        Kind::Minimum { limit } => format!("must be at least {limit}"),
+        Kind::Maximum { limit } => format!("must be at most {limit}"),
+        Kind::Pattern { pattern }
+            if pattern == resourcify_domain::SINGLE_LINE_PATTERN
+                || pattern == resourcify_domain::MULTI_LINE_PATTERN =>
+        {
+            "may not contain NUL or control characters".to_owned()
+        }
+        Kind::Pattern { pattern } => format!("must match {pattern}"),
+        Kind::Format { format } => format!("must be a valid {format}"),
+        _ => error.masked().to_string(),
+    };
+    let field = pointer.trim_start_matches('/').to_owned();
+    FieldProblem {
+        field: if field.is_empty() {
+            "body".to_owned()
+        } else {
+            field
+        },
+        pointer: Some(pointer),
+        message,
+    }
+}
+
+fn type_names(kind: &jsonschema::error::TypeKind) -> String {
+    use jsonschema::error::TypeKind;
+    match kind {
+        TypeKind::Single(ty) => ty.to_string(),
+        TypeKind::Multiple(types) => types
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
+}
+
+/// A handler's 422 names fields as the domain knows them (`title`); where
+/// such a field is a property of the body, the problem also points at it.
+async fn point_at_body_fields(response: Response, properties: &[String]) -> Response {
+    let route = response.data::<poem::PathPattern>().cloned();
+    let operation = response.data::<poem_openapi::OperationId>().copied();
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = body.into_bytes().await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let Ok(mut problem) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from_bytes(bytes));
+    };
+    let mut changed = false;
+    for error in problem
+        .get_mut("errors")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        let field = error.get("field").and_then(Value::as_str).unwrap_or("");
+        if error.get("pointer").is_none() && properties.iter().any(|p| p == field) {
+            let pointer = format!("/{field}");
+            error["pointer"] = Value::String(pointer);
+            changed = true;
+        }
+    }
+    let bytes = if changed {
+        Bytes::from(serde_json::to_vec(&problem).expect("JSON serialises"))
+    } else {
+        bytes
+    };
+    let mut response = Response::from_parts(parts, Body::from_bytes(bytes));
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    if let Some(route) = route {
+        response.set_data(route);
+    }
+    if let Some(operation) = operation {
+        response.set_data(operation);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,144 @@
+//! The completed document and the checks it drives, without a server.
+
+use poem::http::Method;
+use resourcify_domain::is_text_char;
+use serde_json::json;
+
+use super::{Contract, Lookup, document};
+
+/// A document as poem-openapi writes it, reduced to what matters here.
+fn generated() -> serde_json::Value {
+    json!({
+        "openapi": "3.0.0",
+        "paths": {
+            "/v1/things/{id}": {
+                "patch": {
+                    "parameters": [
+                        {"name": "id", "in": "path", "schema": {"type": "string"}},
+                        {"name": "tag", "in": "query", "required": true,
+                         "schema": {"type": "array", "items": {"type": "string"}}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "format": "uint32"}}
+                    ],
+                    "requestBody": {"content": {"application/json; charset=utf-8": {
+                        "schema": {"$ref": "#/components/schemas/ThingPatch"}}}}
+                },
+                "get": {}
+            }
+        },
+        "components": {"schemas": {"ThingPatch": {
+            "type": "object",
+            "required": ["title"],
+            "properties": {
+                "title": {"type": "string", "maxLength": 5},
+                "description": {"type": "string"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "id": {"type": "string", "format": "uuid"}
+            }
+        }}}
+    })
+}
+
+#[test]
+fn the_document_states_the_text_rule_closed_bodies_and_repeatable_lists() {
+    let done = document::complete(generated());
+    let patch = &done["components"]["schemas"]["ThingPatch"];
+    assert_eq!(patch["additionalProperties"], false);
+    assert_eq!(
+        patch["properties"]["title"]["pattern"],
+        resourcify_domain::SINGLE_LINE_PATTERN
+    );
+    assert_eq!(
+        patch["properties"]["description"]["pattern"],
+        resourcify_domain::MULTI_LINE_PATTERN
+    );
+    assert_eq!(
+        patch["properties"]["tags"]["items"]["pattern"],
+        resourcify_domain::SINGLE_LINE_PATTERN
+    );
+    assert!(patch["properties"]["id"].get("pattern").is_none());
+    let parameters = &done["paths"]["/v1/things/{id}"]["patch"]["parameters"];
+    assert_eq!(parameters[1]["required"], false);
+    assert_eq!(parameters[1]["explode"], true);
+    assert_eq!(parameters[2]["schema"]["minimum"], 0);
+    assert_eq!(parameters[2]["schema"]["maximum"], u32::MAX);
+}
+
+#[test]
+fn the_patterns_refuse_exactly_what_the_domain_refuses() {
+    for (pattern, multiline) in [
+        (resourcify_domain::SINGLE_LINE_PATTERN, false),
+        (resourcify_domain::MULTI_LINE_PATTERN, true),
+    ] {
+        let schema = json!({"type": "string", "pattern": pattern});
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let interesting = (0u32..0x250).chain([0x2028, 0xFEFF, 0xFFFD, 0xFFFE, 0xFFFF, 0x1F600]);
+        for c in interesting.filter_map(char::from_u32) {
+            let text = format!("a{c}b");
+            assert_eq!(
+                validator.is_valid(&json!(text)),
+                is_text_char(c, multiline),
+                "U+{:04X}, multiline {multiline}",
+                c as u32
+            );
+        }
+    }
+}
+
+#[test]
+fn paths_are_matched_by_template_and_other_methods_are_named() {
+    let contract = Contract::new(&generated().to_string());
+    assert!(matches!(
+        contract.lookup(&Method::PATCH, "/v1/things/42"),
+        Lookup::Found(_)
+    ));
+    match contract.lookup(&Method::DELETE, "/v1/things/42") {
+        Lookup::OtherMethods(mut allowed) => {
+            allowed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            assert_eq!(allowed, [Method::GET, Method::PATCH]);
+        }
+        _ => panic!("the path exists with other methods"),
+    }
+    assert!(matches!(
+        contract.lookup(&Method::GET, "/v1/things/42/more"),
+        Lookup::Unknown
+    ));
+    assert!(matches!(
+        contract.lookup(&Method::GET, "/v1/things/"),
+        Lookup::Unknown
+    ));
+}
+
+#[test]
+fn body_problems_point_at_fields_and_never_echo_values() {
+    let contract = Contract::new(&generated().to_string());
+    let Lookup::Found(operation) = contract.lookup(&Method::PATCH, "/v1/things/1") else {
+        panic!("found");
+    };
+    let schema = operation.body.as_ref().unwrap();
+    let body = json!({"title": "secret-and-long", "tags": ["ok", 7], "colour": "red"});
+    let mut problems: Vec<_> = schema
+        .validator
+        .iter_errors(&body)
+        .map(|e| super::field_problem(&e))
+        .collect();
+    problems.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+    let seen: Vec<(Option<&str>, &str)> = problems
+        .iter()
+        .map(|p| (p.pointer.as_deref(), p.message.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some("/colour"), "is not a field of this request"),
+            (Some("/tags/1"), "must be of type string"),
+            (Some("/title"), "must be at most 5 characters"),
+        ]
+    );
+    let missing: Vec<_> = schema
+        .validator
+        .iter_errors(&json!({}))
+        .map(|e| super::field_problem(&e))
+        .collect();
+    assert_eq!(missing[0].pointer.as_deref(), Some("/title"));
+    assert_eq!(missing[0].message, "is required");
+}

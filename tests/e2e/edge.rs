@@ -1,0 +1,469 @@
+//! The contract at the edge: texts without NUL or control characters, one
+//! way of refusing bodies (400 for syntax, 422 with JSON pointers), 405 with
+//! `Allow`, positions beyond the log refused at once, feeds that are XML
+//! whatever the log holds, and what browsers need (CORS, nosniff, CSP).
+
+use resourcify_testkit::{TestApp, spawn_app, spawn_app_configured};
+use serde_json::{Value, json};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// The pointers of a 422's refused fields.
+fn pointers(response: &resourcify_testkit::TestResponse) -> Vec<String> {
+    response.assert_problem(422);
+    response.body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {response:#?}"))
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap_or("(none)").to_owned())
+        .collect()
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn texts_with_nul_or_control_characters_are_refused_naming_the_field(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let admin = app.make_admin(&app.register("root").await).await;
+    let head = app.head().await;
+    let cases = [
+        (json!({"title": "NUL\u{0} inside"}), "/title"),
+        (json!({"title": "bell\u{7} inside"}), "/title"),
+        (json!({"title": "two\nlines"}), "/title"),
+        (json!({"title": "C1 \u{85} next line"}), "/title"),
+        (json!({"description": "NUL\u{0}"}), "/description"),
+        (json!({"description": "back\u{8}space"}), "/description"),
+        (json!({"tags": ["rust", "nul\u{0}"]}), "/tags/1"),
+        (json!({"url": "https://example.org/\u{0}"}), "/url"),
+    ];
+    for (fields, pointer) in cases {
+        let refused = app.submit(&ada.token, fields.clone()).await;
+        assert_eq!(pointers(&refused), [pointer], "{fields}");
+    }
+    let resource = app.submit(&ada.token, json!({})).await.body["id"].clone();
+    let comment = |body: &str| json!({ "body": body });
+    let refused = app
+        .post(
+            &format!("/v1/resources/{}/comments", resource.as_str().unwrap()),
+            &comment("a NUL\u{0} here"),
+            Some(&ada.token),
+        )
+        .await;
+    assert_eq!(pointers(&refused), ["/body"]);
+    let refused = app
+        .post(
+            "/v1/news-sources",
+            &json!({"url": "https://example.org/feed", "title": "News\u{0}", "tags": ["news"]}),
+            Some(&admin.token),
+        )
+        .await;
+    assert_eq!(pointers(&refused), ["/title"]);
+    assert_eq!(
+        app.head().await,
+        head + 1,
+        "only the good submission landed"
+    );
+
+    // Several lines are text where a text may have them.
+    let fine = app
+        .submit(
+            &ada.token,
+            json!({"description": "First line.\nSecond line,\tindented."}),
+        )
+        .await;
+    assert_eq!(fine.status, 201, "{fine:#?}");
+    let read = app
+        .get_at(
+            &format!("/v1/resources/{}", fine.body["id"].as_str().unwrap()),
+            fine.body["position"].as_u64().unwrap(),
+        )
+        .await;
+    assert_eq!(
+        read.body["description"],
+        "First line.\nSecond line,\tindented."
+    );
+    app.shut_down().await;
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn read_parameters_with_nul_are_refused_as_bad_requests_not_server_errors(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    // A 400 is what the metrics count too: no 5xx for anyone to page on.
+    for path in [
+        "/v1/search?q=rust%00book",
+        "/v1/resources?author=ada%00",
+        "/v1/resources?tag=%01rust",
+        "/v1/users/ada%00",
+        "/v1/users/ada%00/resources",
+        "/v1/tags/rust%00/feed.atom",
+        "/v1/feed?cursor=%00",
+    ] {
+        let refused = app.get(path).await;
+        refused.assert_problem(400);
+        assert!(
+            refused.body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("control characters"),
+            "{path}: {refused:#?}"
+        );
+    }
+    app.shut_down().await;
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn bodies_are_refused_the_same_way_everywhere_without_echoing_them(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let admin = app.make_admin(&app.register("root").await).await;
+    let secret = "a-very-secret-value-that-must-not-come-back";
+
+    // Syntax: 400, saying where.
+    let broken = app
+        .post_raw(
+            "/v1/resources",
+            "application/json",
+            "{\"title\": ",
+            Some(&ada.token),
+        )
+        .await;
+    broken.assert_problem(400);
+    let detail = broken.body["detail"].as_str().unwrap();
+    assert!(detail.contains("line 1 column 10"), "{detail}");
+
+    // Well-formed but misfit: 422, every field by pointer, no value echoed
+    // and no type name of the code.
+    let misfit = app
+        .post(
+            "/v1/resources",
+            &json!({"title": 42, "tags": "rust", "kind": secret, "colour": "red"}),
+            Some(&ada.token),
+        )
+        .await;
+    let mut refused = pointers(&misfit);
+    refused.sort();
+    assert_eq!(refused, ["/colour", "/kind", "/tags", "/title", "/url"]);
+    let text = format!("{} {}", misfit.body["detail"], misfit.body["errors"]);
+    for leak in [secret, "String", "Vec<", "resourcify", "ResourceKind"] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+    let messages: Vec<&str> = misfit.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(messages.contains(&"is required"), "{messages:?}");
+    assert!(
+        messages.contains(&"is not a field of this request"),
+        "{messages:?}"
+    );
+
+    // Out of range, in another operation: the same shape of answer.
+    let range = app
+        .post(
+            "/v1/news-sources",
+            &json!({"url": "https://example.org/feed", "tags": ["news"], "poll_interval_seconds": 5}),
+            Some(&admin.token),
+        )
+        .await;
+    assert_eq!(pointers(&range), ["/poll_interval_seconds"]);
+
+    // A rule only the domain knows still points into the body.
+    let domain = app
+        .post(
+            "/v1/users",
+            &json!({"username": "newbie", "email": "no-at-sign", "password": secret}),
+            None,
+        )
+        .await;
+    assert_eq!(pointers(&domain), ["/email"]);
+    assert!(!domain.body.to_string().contains(secret));
+
+    // Not JSON at all: 415, as problem+json.
+    app.post_raw("/v1/resources", "text/plain", "title", Some(&ada.token))
+        .await
+        .assert_problem(415);
+    app.shut_down().await;
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_wrong_method_names_the_allowed_ones_and_a_future_position_is_refused_at_once(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let wrong = app
+        .send(app.http.delete(app.url("/v1/feed")).bearer_auth(&ada.token))
+        .await;
+    wrong.assert_problem(405);
+    assert_eq!(wrong.header("allow"), Some("GET"));
+    let wrong = app.send(app.http.put(app.url("/v1/resources"))).await;
+    wrong.assert_problem(405);
+    let mut allowed: Vec<&str> = wrong.header("allow").unwrap().split(", ").collect();
+    allowed.sort();
+    assert_eq!(allowed, ["GET", "POST"]);
+
+    // No write ever answered this position: refused with the head named,
+    // not waited for (a wait would end in 503 after the read wait).
+    let head = app.head().await;
+    let beyond = head + 1_000;
+    for path in [
+        format!("/v1/feed?min_position={beyond}"),
+        format!("/v1/users/ada?min_position={beyond}"),
+        format!("/v1/feed.atom?min_position={beyond}"),
+    ] {
+        let refused = app.get(&path).await;
+        refused.assert_problem(400);
+        assert_eq!(
+            refused.body["type"],
+            "https://resourcify.dev/problems/position-beyond-head"
+        );
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("({head})")), "{detail}");
+    }
+    // A position that a write answered is waited for as before.
+    let submitted = app.submit(&ada.token, json!({})).await;
+    let position = submitted.body["position"].as_u64().unwrap();
+    let read = app.get(&format!("/v1/feed?min_position={position}")).await;
+    assert_eq!(read.status, 200);
+    app.shut_down().await;
+}
+
+/// Publishes a resource submission straight onto the stream, as another
+/// producer (or an older version of ours) might have.
+async fn append_submission(
+    app: &TestApp,
+    author: uuid::Uuid,
+    title: &str,
+    description: &str,
+) -> (uuid::Uuid, u64) {
+    let id = uuid::Uuid::now_v7();
+    let payload = json!({
+        "resource_id": id,
+        "author_id": author,
+        "title": title,
+        "url": format!("https://example.org/{id}"),
+        "canonical_url": format!("https://example.org/{id}"),
+        "description": description,
+        "tags": ["xml"],
+        "kind": "article",
+        "submitted_at": "2026-12-01T10:00:00Z",
+    });
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("ce-type", "resourcify.resource.submitted.v2");
+    headers.insert("ce-specversion", "1.0");
+    headers.insert("ce-id", uuid::Uuid::now_v7().to_string().as_str());
+    headers.insert("ce-time", "2026-12-01T10:00:00Z");
+    let position = app
+        .store
+        .jetstream()
+        .publish_with_headers(
+            format!("{}.events.resource.{id}", app.namespace),
+            headers,
+            payload.to_string().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+        .sequence;
+    (id, position)
+}
+
+/// Whether every character is one XML 1.0 allows (`Char` production).
+fn xml_chars_only(text: &str) -> bool {
+    text.chars().all(|c| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    })
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn events_with_control_characters_in_the_log_still_project_and_feeds_stay_xml(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let (id, position) = append_submission(
+        &app,
+        ada.user_id,
+        "Bad\u{0} ti\u{1}tle\u{85}",
+        "Line one\u{0}\nline\u{8} two",
+    )
+    .await;
+    let read = app.get_at(&format!("/v1/resources/{id}"), position).await;
+    assert_eq!(read.status, 200, "it projected: {read:#?}");
+    assert_eq!(read.body["title"], "Bad title");
+    assert_eq!(read.body["description"], "Line one\nline two");
+
+    for path in [
+        "/v1/feed.atom",
+        "/v1/feed.rss",
+        "/v1/tags/xml/feed.atom",
+        "/v1/tags/xml/feed.rss",
+    ] {
+        let response = app
+            .send(
+                app.http
+                    .get(app.url(path))
+                    .header("X-Resourcify-Min-Position", position),
+            )
+            .await;
+        assert_eq!(response.status, 200, "{path}");
+        let body = response.body.as_str().unwrap();
+        assert!(xml_chars_only(body), "{path} holds characters XML forbids");
+        let feed = feed_rs::parser::parse(body.as_bytes())
+            .unwrap_or_else(|e| panic!("{path} is not a feed: {e}"));
+        assert!(
+            feed.entries
+                .iter()
+                .any(|e| e.title.as_ref().is_some_and(|t| t.content == "Bad title")),
+            "{path}"
+        );
+    }
+    app.shut_down().await;
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn browsers_on_configured_origins_may_call_and_every_answer_is_nosniff(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let origin = "http://front.example:3000";
+    let app = spawn_app_configured(db, |s| s.api.cors_origins = vec![origin.to_owned()]).await;
+    let preflight = app
+        .send(
+            app.http
+                .request(reqwest::Method::OPTIONS, app.url("/v1/resources"))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "authorization, content-type, idempotency-key",
+                ),
+        )
+        .await;
+    assert!(preflight.status.is_success(), "{preflight:#?}");
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some(origin)
+    );
+    assert_eq!(
+        preflight.header("access-control-allow-credentials"),
+        Some("true")
+    );
+    let ada = app.register("ada").await;
+    let submitted = app
+        .send(
+            app.http
+                .post(app.url("/v1/resources"))
+                .header("Origin", origin)
+                .bearer_auth(&ada.token)
+                .json(
+                    &json!({"title": "From a browser", "url": "https://example.org/b",
+                              "tags": ["web"], "kind": "article"}),
+                ),
+        )
+        .await;
+    assert_eq!(submitted.status, 201);
+    assert_eq!(
+        submitted.header("access-control-allow-origin"),
+        Some(origin)
+    );
+    let exposed = submitted
+        .header("access-control-expose-headers")
+        .unwrap()
+        .to_lowercase();
+    for header in [
+        "location",
+        "etag",
+        "link",
+        "ratelimit",
+        "retry-after",
+        "x-resourcify-position",
+        "x-request-id",
+    ] {
+        assert!(exposed.contains(header), "{header} not in {exposed}");
+    }
+    // Another origin gets no grant.
+    let stranger = app
+        .send(
+            app.http
+                .get(app.url("/v1/feed"))
+                .header("Origin", "http://evil.example"),
+        )
+        .await;
+    assert!(stranger.header("access-control-allow-origin").is_none());
+
+    for path in [
+        "/v1/feed",
+        "/v1/no-such-route",
+        "/v1/feed.atom",
+        "/openapi.json",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(
+            response.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+    let docs = app.get("/docs").await;
+    assert_eq!(docs.status, 200);
+    assert_eq!(docs.header("x-frame-options"), Some("DENY"));
+    let csp = docs.header("content-security-policy").unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    app.shut_down().await;
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn without_configured_origins_no_browser_is_granted_access(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let preflight = app
+        .send(
+            app.http
+                .request(reqwest::Method::OPTIONS, app.url("/v1/resources"))
+                .header("Origin", "http://front.example")
+                .header("Access-Control-Request-Method", "POST"),
+        )
+        .await;
+    assert!(preflight.header("access-control-allow-origin").is_none());
+    preflight.assert_problem(405);
+    app.shut_down().await;
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_weak_etag_revalidates_like_a_strong_one(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let first = app.get("/v1/feed").await;
+    let etag = first.header("etag").unwrap().to_owned();
+    for tag in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"other\", W/{etag}"),
+    ] {
+        let again = app
+            .send(
+                app.http
+                    .get(app.url("/v1/feed"))
+                    .header("If-None-Match", &tag),
+            )
+            .await;
+        assert_eq!(again.status, 304, "{tag}");
+    }
+    let _: Value = first.body;
+    app.shut_down().await;
+}
