@@ -238,8 +238,29 @@ async fn a_wrong_method_names_the_allowed_ones_and_a_future_position_is_refused_
     app.shut_down().await;
 }
 
-/// Publishes a resource submission straight onto the stream, as another
-/// producer (or an older version of ours) might have.
+/// Publishes an event straight onto a resource's subject, as another
+/// producer (or an older version of ours) might have, bypassing the domain.
+async fn append_raw(app: &TestApp, ce_type: &str, id: uuid::Uuid, payload: Value) -> u64 {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("ce-type", ce_type);
+    headers.insert("ce-specversion", "1.0");
+    headers.insert("ce-id", uuid::Uuid::now_v7().to_string().as_str());
+    headers.insert("ce-time", "2026-12-01T10:00:00Z");
+    app.store
+        .jetstream()
+        .publish_with_headers(
+            format!("{}.events.resource.{id}", app.namespace),
+            headers,
+            payload.to_string().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+        .sequence
+}
+
+/// A resource submission with the given texts, appended as it is.
 async fn append_submission(
     app: &TestApp,
     author: uuid::Uuid,
@@ -258,24 +279,7 @@ async fn append_submission(
         "kind": "article",
         "submitted_at": "2026-12-01T10:00:00Z",
     });
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert("ce-type", "resourcify.resource.submitted.v2");
-    headers.insert("ce-specversion", "1.0");
-    headers.insert("ce-id", uuid::Uuid::now_v7().to_string().as_str());
-    headers.insert("ce-time", "2026-12-01T10:00:00Z");
-    let position = app
-        .store
-        .jetstream()
-        .publish_with_headers(
-            format!("{}.events.resource.{id}", app.namespace),
-            headers,
-            payload.to_string().into(),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap()
-        .sequence;
+    let position = append_raw(app, "resourcify.resource.submitted.v2", id, payload).await;
     (id, position)
 }
 
@@ -465,5 +469,109 @@ async fn a_weak_etag_revalidates_like_a_strong_one(_: PgPoolOptions, db: PgConne
         assert_eq!(again.status, 304, "{tag}");
     }
     let _: Value = first.body;
+    app.shut_down().await;
+}
+
+/// A news item, appended as the ingester would.
+async fn append_news_item(app: &TestApp, url: &str) -> (uuid::Uuid, u64) {
+    let id = uuid::Uuid::now_v7();
+    let payload = json!({
+        "resource_id": id,
+        "source_id": uuid::Uuid::now_v7(),
+        "source_title": "Rust Blog",
+        "guid": url,
+        "title": "Announcing Rust 1.99.0",
+        "url": url,
+        "canonical_url": url,
+        "summary": "A new version of Rust.",
+        "tags": ["rust", "release"],
+        "published_at": "2026-11-20T00:00:00Z",
+        "found_at": "2026-11-27T10:10:01.500Z",
+    });
+    let position = append_raw(app, "resourcify.news-item.published.v1", id, payload).await;
+    (id, position)
+}
+
+/// How often `url` is listed in each merged list, as a member sees them.
+async fn times_listed(app: &TestApp, url: &str, position: u64) -> Vec<(&'static str, usize)> {
+    let mut counts = Vec::new();
+    for path in ["/v1/feed?limit=100", "/v1/feed?sort=new&limit=100"] {
+        let page = app.get_at(path, position).await;
+        assert_eq!(page.status, 200, "{page:#?}");
+        let n = page.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["url"] == url)
+            .count();
+        counts.push((path, n));
+    }
+    for path in [
+        "/v1/feed.atom",
+        "/v1/feed.rss",
+        "/v1/tags/rust/feed.atom",
+        "/v1/tags/rust/feed.rss",
+    ] {
+        let document = app.get_at(path, position).await;
+        let feed = feed_rs::parser::parse(document.body.as_str().unwrap().as_bytes()).unwrap();
+        let n = feed
+            .entries
+            .iter()
+            .filter(|e| e.links.iter().any(|l| l.href == url))
+            .count();
+        counts.push((path, n));
+    }
+    counts
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_shared_news_item_is_listed_once_in_every_feed(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let url = "https://blog.rust-lang.org/2026/11/20/Rust-1.99.0.html";
+    let (item, position) = append_news_item(&app, url).await;
+    let once = |counts: Vec<(&'static str, usize)>| {
+        assert!(counts.iter().all(|(_, n)| *n == 1), "{counts:?}");
+    };
+    once(times_listed(&app, url, position).await);
+
+    let shared = app
+        .post(
+            &format!("/v1/news/{item}/share"),
+            &json!({}),
+            Some(&ada.token),
+        )
+        .await;
+    assert_eq!(shared.status, 201, "{shared:#?}");
+    let shared_id = shared.body["id"].as_str().unwrap().to_owned();
+    let position = shared.body["position"].as_u64().unwrap();
+    once(times_listed(&app, url, position).await);
+    // It is the member's resource that stands for it, with its author.
+    let front = app.get_at("/v1/feed?limit=100", position).await;
+    let listed = front.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["url"] == url)
+        .unwrap()
+        .clone();
+    assert_eq!(listed["id"], shared_id.as_str());
+    assert_eq!(listed["author"]["username"], "ada");
+    // The news list still has the item itself.
+    let news = app.get_at("/v1/news", position).await;
+    assert!(
+        news.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == item.to_string().as_str())
+    );
+
+    // Retracted, the share gives its place back to the news item.
+    let retracted = app
+        .delete(&format!("/v1/resources/{shared_id}"), &ada.token)
+        .await;
+    let position = retracted.body["position"].as_u64().unwrap();
+    once(times_listed(&app, url, position).await);
     app.shut_down().await;
 }

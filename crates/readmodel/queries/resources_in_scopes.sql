@@ -1,5 +1,7 @@
 -- Newest first across several lists (a personal feed): each list gives at
--- most one page from its own index range, then the pages are merged.
+-- most one page from its own index range, then the pages are merged. A news
+-- item that a member shared is left out of the news lists here: the
+-- member's resource stands for it.
 SELECT DISTINCT ON (l.listed_at)
        r.id, l.listed_at, r.title, r.url, r.description, r.tags, r.kind,
        r.author_id, r.author_username, r.source_id, r.source_title,
@@ -10,6 +12,11 @@ CROSS JOIN LATERAL (
     SELECT listed_at, resource_id, votes, hot FROM resource_listings
     WHERE scope_key = resource_list_key(wanted.scope) AND scope = wanted.scope
       AND listed_at < $2
+      AND (wanted.scope NOT LIKE 'news%' OR NOT EXISTS (
+          SELECT FROM resources item
+          JOIN resources shared ON shared.canonical_url = item.canonical_url
+           AND shared.source_id IS NULL AND NOT shared.hidden AND NOT shared.retracted
+          WHERE item.id = resource_id))
     ORDER BY listed_at DESC
     LIMIT $3
 ) AS l

@@ -36,9 +36,52 @@ pub(crate) fn complete(mut document: Value) -> Value {
             .flat_map(|ops| ops.values_mut())
         {
             complete_parameters(operation);
+            describe_event_streams(operation);
         }
     }
     document
+}
+
+/// poem-openapi calls an event stream an array of its messages; on the wire
+/// it is a sequence of SSE events, each with a `data` line holding one
+/// message as JSON. Each event is described, as OpenAPI 3.2's `itemSchema`
+/// does and as stream-aware tools (schemathesis) read it.
+fn describe_event_streams(operation: &mut Value) {
+    let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for media in responses
+        .values_mut()
+        .filter_map(|r| r.get_mut("content"))
+        .filter_map(|c| c.get_mut("text/event-stream"))
+    {
+        let Some(message) = media.pointer("/schema/items").cloned() else {
+            continue;
+        };
+        media["schema"] = json!({
+            "type": "object",
+            "description": "One Server-Sent Event. The stream opens with a `retry` advice; \
+                keep-alive comments carry nothing.",
+            "properties": {
+                "event": {"type": "string", "description": "The message's `type`."},
+                "id": {
+                    "type": "string",
+                    "pattern": "^[0-9]+$",
+                    "description": "The stream position: send it back as `Last-Event-ID`."
+                },
+                "data": {
+                    "type": "string",
+                    "description": "The message as JSON.",
+                    "contentMediaType": "application/json",
+                    "contentSchema": message
+                },
+                "retry": {"type": "integer", "minimum": 0}
+            }
+        });
+    }
 }
 
 /// Request fields whose `null` means "clear it" (poem-openapi's

@@ -1,0 +1,16 @@
+//! Request and response bodies, as the OpenAPI document describes them:
+//! one file per feature, re-exported here.
+
+mod accounts;
+mod comments;
+mod discovery;
+mod moderation;
+mod resources;
+mod shared;
+
+pub use accounts::*;
+pub use comments::*;
+pub use discovery::*;
+pub use moderation::*;
+pub use resources::*;
+pub use shared::*;
