@@ -29,6 +29,7 @@ pub(crate) fn complete(mut document: Value) -> Value {
             }
         }
     }
+    add_links(&mut document);
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
         for operation in paths
             .values_mut()
@@ -225,5 +226,101 @@ fn bound_integers(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(bound_integers),
         _ => {}
+    }
+}
+
+/// What a created thing's answer leads to (OpenAPI links): the operations
+/// that take its id or name, with the position to read it at. Clients and
+/// stateful fuzzers follow them from a creation to everything done with it.
+const LINKS: &[(&str, &str, &[&str])] = &[
+    (
+        "submitResource",
+        "id",
+        &[
+            "getResource",
+            "editResource",
+            "retractResource",
+            "upvote",
+            "withdrawUpvote",
+            "bookmark",
+            "removeBookmark",
+            "hideResource",
+            "restoreResource",
+            "listComments",
+            "postComment",
+        ],
+    ),
+    (
+        "postComment",
+        "id",
+        &["editComment", "deleteComment", "removeComment"],
+    ),
+    (
+        "addNewsSource",
+        "id",
+        &[
+            "getNewsSource",
+            "editNewsSource",
+            "removeNewsSource",
+            "refreshNewsSource",
+        ],
+    ),
+    (
+        "register",
+        "username",
+        &[
+            "getUser",
+            "listUserResources",
+            "followUser",
+            "unfollowUser",
+            "grantRole",
+            "revokeRole",
+            "suspendUser",
+            "reinstateUser",
+        ],
+    ),
+];
+
+fn add_links(document: &mut Value) {
+    let mut by_id: std::collections::HashMap<String, (String, String)> = Default::default();
+    let mut takes_position: std::collections::HashSet<String> = Default::default();
+    for (path, methods) in document["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in methods.as_object().into_iter().flatten() {
+            let Some(id) = operation["operationId"].as_str() else {
+                continue;
+            };
+            by_id.insert(id.to_owned(), (path.clone(), method.clone()));
+            let parameters = operation["parameters"].as_array().into_iter().flatten();
+            if parameters.clone().any(|p| p["name"] == "min_position") {
+                takes_position.insert(id.to_owned());
+            }
+        }
+    }
+    for (source, field, targets) in LINKS {
+        let Some((path, method)) = by_id.get(*source) else {
+            continue;
+        };
+        let links: Map<String, Value> = targets
+            .iter()
+            .filter(|target| by_id.contains_key(**target))
+            .map(|target| {
+                let mut parameters = json!({ *field: format!("$response.body#/{field}") });
+                if takes_position.contains(*target) {
+                    parameters["min_position"] = json!("$response.body#/position");
+                }
+                (
+                    (*target).to_owned(),
+                    json!({"operationId": target, "parameters": parameters}),
+                )
+            })
+            .collect();
+        let responses = &mut document["paths"][path][method]["responses"];
+        if let Some(created) = responses.as_object_mut().and_then(|r| {
+            r.iter_mut()
+                .find(|(status, _)| status.starts_with('2'))
+                .map(|(_, response)| response)
+        }) {
+            created["links"] = Value::Object(links);
+        }
     }
 }

@@ -146,7 +146,10 @@ pub struct ProfilePatch {
     #[oai(validator(max_length = 500))]
     pub bio: Option<String>,
     /// An http(s) URL, or empty.
-    #[oai(validator(max_length = 2048))]
+    #[oai(validator(
+        max_length = 2048,
+        pattern = r"^(https?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?)?$"
+    ))]
     pub website: Option<String>,
 }
 

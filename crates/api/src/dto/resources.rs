@@ -61,7 +61,10 @@ pub struct NewResource {
     #[oai(validator(min_length = 3, max_length = 200))]
     pub title: String,
     /// An absolute http(s) URL.
-    #[oai(validator(max_length = 2048))]
+    #[oai(validator(
+        max_length = 2048,
+        pattern = r"^https?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$"
+    ))]
     pub url: String,
     /// Up to 5,000 characters.
     #[oai(default)]
