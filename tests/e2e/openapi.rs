@@ -297,7 +297,10 @@ async fn the_served_document_is_the_checked_in_one_and_says_what_the_server_does
     }
     // A creation links to what is done with it, at its position.
     let links = &paths["/v1/resources"]["post"]["responses"]["201"]["links"];
-    assert_eq!(links["getResource"]["parameters"]["id"], "$response.body#/id");
+    assert_eq!(
+        links["getResource"]["parameters"]["id"],
+        "$response.body#/id"
+    );
     assert_eq!(
         links["getResource"]["parameters"]["min_position"],
         "$response.body#/position"

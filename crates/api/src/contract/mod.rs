@@ -205,10 +205,13 @@ pub(crate) async fn check<E: Endpoint>(
 /// handler (or Postgres, which cannot store NUL) sees them.
 fn control_characters(request: &Request) -> Option<Refusal> {
     let uri = request.uri();
+    // A URI carries control characters only percent-encoded, so a part
+    // without `%` is clean: most requests are checked without decoding.
     let decoded = |raw: &str| {
-        percent_decode(raw.replace('+', " ").as_bytes())
-            .chars()
-            .any(|c| !is_text_char(c, false))
+        raw.contains('%')
+            && percent_decode(raw.as_bytes())
+                .chars()
+                .any(|c| !is_text_char(c, false))
     };
     let in_path = decoded(uri.path());
     let in_query = uri.query().is_some_and(decoded);
