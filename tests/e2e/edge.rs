@@ -575,3 +575,60 @@ async fn a_shared_news_item_is_listed_once_in_every_feed(_: PgPoolOptions, db: P
     once(times_listed(&app, url, position).await);
     app.shut_down().await;
 }
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn parameters_outside_the_document_are_400_naming_them(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let admin = app.make_admin(&app.register("root").await).await;
+    let cases = [
+        (
+            reqwest::Method::GET,
+            "/v1/resources?sort=random",
+            "sort",
+            "must be one of",
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/resources?limit=101",
+            "limit",
+            "100",
+        ),
+        (
+            reqwest::Method::GET,
+            "/v1/resources/not-a-uuid",
+            "id",
+            "uuid",
+        ),
+        (reqwest::Method::GET, "/v1/search", "q", "is required"),
+        (
+            reqwest::Method::GET,
+            "/v1/streams/resources?after=-1",
+            "after",
+            "at least 0",
+        ),
+        (
+            reqwest::Method::PUT,
+            "/v1/users/root/roles/member",
+            "role",
+            "must be one of",
+        ),
+    ];
+    for (method, path, field, says) in cases {
+        let refused = app
+            .request(method, path, None, Some(&admin.token), None)
+            .await;
+        refused.assert_problem(400);
+        let errors = refused.body["errors"].as_array().unwrap();
+        assert_eq!(errors[0]["field"], field, "{path}: {refused:#?}");
+        let message = errors[0]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{path}: {message}");
+        let detail = refused.body["detail"].as_str().unwrap();
+        for leak in ["param", "StaffRole", "ListOrder", "integer(", "Uuid"] {
+            assert!(!detail.contains(leak), "{path}: {detail}");
+        }
+    }
+    app.shut_down().await;
+}

@@ -311,3 +311,119 @@ async fn the_served_document_is_the_checked_in_one_and_says_what_the_server_does
     assert!(schemas["Account"]["properties"]["roles"]["items"]["$ref"].is_string());
     app.shut_down().await;
 }
+
+/// The operations whose document names a shared parameter (by `$ref`).
+fn taking(spec: &Value, parameter: &str) -> Vec<(String, String)> {
+    let reference = json!({ "$ref": format!("#/components/parameters/{parameter}") });
+    operations(spec)
+        .into_iter()
+        .filter(|(_, _, op)| {
+            op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.contains(&reference))
+        })
+        .map(|(method, path, _)| (method, path))
+        .collect()
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn every_operation_takes_the_shared_parameters_its_document_names(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let admin = app.make_admin(&app.register("root").await).await;
+    let spec = app.get("/openapi.json").await.body;
+    // A path with its parameters filled in, and the required query (search's `q`).
+    let concrete = |path: &str| {
+        let path = path
+            .replace("{id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{username}", "root")
+            .replace("{role}", "moderator")
+            .replace("{tag}", "rust");
+        if path == "/v1/search" {
+            format!("{path}?q=rust&")
+        } else {
+            format!("{path}?")
+        }
+    };
+    let login = json!({"login": "root", "password": resourcify_testkit::PASSWORD});
+    let beyond = app.head().await + 1_000;
+
+    let readers = taking(&spec, "MinPosition");
+    assert_eq!(readers.len(), 20, "{readers:?}");
+    assert_eq!(taking(&spec, "MinPositionHeader"), readers);
+    for (method, path) in &readers {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let body = (method == reqwest::Method::POST).then_some(&login);
+        for (query, status) in [
+            ("min_position=soon", 400),
+            (&*format!("min_position={beyond}"), 400),
+        ] {
+            let url = format!("{}{query}", concrete(path));
+            let answer = app
+                .request(method.clone(), &url, body, Some(&admin.token), None)
+                .await;
+            answer.assert_problem(status);
+            assert!(
+                answer.body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("min_position")
+                    || answer.body["type"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with("position-beyond-head"),
+                "{method} {path}: {answer:#?}"
+            );
+        }
+    }
+
+    let lists = taking(&spec, "Limit");
+    assert_eq!(lists.len(), 11, "{lists:?}");
+    assert_eq!(taking(&spec, "Cursor"), lists);
+    for (method, path) in &lists {
+        for limit in ["0", "101", "ten"] {
+            let url = format!("{}limit={limit}", concrete(path));
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            app.request(method, &url, None, Some(&admin.token), None)
+                .await
+                .assert_problem(400);
+        }
+    }
+
+    // Every write: a key the document refuses is refused before anything
+    // runs. (Sent with the operation's example body, which passes the
+    // document, so that the key is what is refused.)
+    let writers = taking(&spec, "IdempotencyKey");
+    assert_eq!(writers.len(), 34, "{writers:?}");
+    let head = app.head().await;
+    for (method, path) in &writers {
+        let operation = &spec["paths"][path][method.to_lowercase()];
+        let example = operation["requestBody"]["content"]
+            .as_object()
+            .and_then(|content| content.values().next())
+            .and_then(|media| media["schema"]["$ref"].as_str())
+            .map(|r| {
+                spec["components"]["schemas"][r.rsplit('/').next().unwrap()]["example"].clone()
+            });
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let answer = app
+            .request(
+                method.clone(),
+                &concrete(path),
+                example.as_ref(),
+                Some(&admin.token),
+                Some("has spaces"),
+            )
+            .await;
+        answer.assert_problem(400);
+        let detail = answer.body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("Idempotency-Key"),
+            "{method} {path}: {detail}"
+        );
+    }
+    assert_eq!(app.head().await, head, "no refused write appended anything");
+    app.shut_down().await;
+}

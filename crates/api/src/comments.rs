@@ -1,7 +1,7 @@
 //! Comments: posting and replying, editing and deleting one's own,
 //! removal by moderators.
 
-use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 use resourcify_app::{App, PageRequest};
@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use crate::ApiError;
 use crate::cached::{CachedResponse, page_path};
-use crate::dto::{CommentList, CommentPatch, ModerationReason, NewComment, min_position};
+use crate::dto::{CommentList, CommentPatch, ModerationReason, NewComment};
+use crate::extract::{IdempotencyKey, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
 use crate::security::BearerAuth;
@@ -39,25 +40,16 @@ impl CommentsApi {
     async fn list(
         &self,
         id: Path<Uuid>,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        page: Page,
         /// Answers 304 when the page still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<CachedResponse<CommentList>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let page = PageRequest {
-            limit: limit.0,
-            cursor: cursor.0.as_deref(),
+            limit: page.limit,
+            cursor: page.cursor.as_deref(),
         };
         let view = self
             .app
@@ -66,7 +58,7 @@ impl CommentsApi {
             })
             .await?;
         let path = format!("/v1/resources/{}/comments", id.0);
-        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        let params = [("limit", page.limit.map(|l| l.to_string()))];
         Ok(CachedResponse::new(
             view,
             if_none_match.0.as_deref(),
@@ -85,11 +77,9 @@ impl CommentsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<NewComment>,
-        /// Makes a retried request safe: the same key posts one comment.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CreatedResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .post_comment(&auth.0, id.0, body.parent_id, &body.body, &meta)
@@ -107,11 +97,9 @@ impl CommentsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<CommentPatch>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .edit_comment(&auth.0, id.0, &body.body, &meta)
@@ -129,11 +117,9 @@ impl CommentsApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self.app.delete_comment(&auth.0, id.0, &meta).await?.into())
     }
 
@@ -150,11 +136,9 @@ impl CommentsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<ModerationReason>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .remove_comment(&auth.0, id.0, &body.reason, &meta)

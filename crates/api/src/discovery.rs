@@ -8,7 +8,8 @@ use resourcify_app::{App, PageRequest};
 
 use crate::ApiError;
 use crate::cached::{CachedResponse, PUBLIC_REVALIDATE, page_path};
-use crate::dto::{ModerationLog, ResourceList, TagList, min_position};
+use crate::dto::{ModerationLog, ResourceList, TagList};
+use crate::extract::{MinPosition, Page};
 use crate::rendered::RenderedJson;
 
 #[derive(Tags)]
@@ -43,25 +44,16 @@ impl DiscoveryApi {
     #[oai(path = "/feed", method = "get", operation_id = "feed")]
     async fn feed(
         &self,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        page: Page,
         /// Answers 304 when the page still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let page = PageRequest {
-            limit: limit.0,
-            cursor: cursor.0.as_deref(),
+            limit: page.limit,
+            cursor: page.cursor.as_deref(),
         };
         let view = self
             .app
@@ -69,7 +61,7 @@ impl DiscoveryApi {
                 RenderedJson::render(&ResourceList::from(page))
             })
             .await?;
-        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        let params = [("limit", page.limit.map(|l| l.to_string()))];
         Ok(CachedResponse::new(
             view,
             if_none_match.0.as_deref(),
@@ -87,25 +79,16 @@ impl DiscoveryApi {
         /// What to look for, 1 to 200 characters.
         #[oai(validator(min_length = 1, max_length = 200))]
         q: Query<String>,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        page: Page,
         /// Answers 304 when the page still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let page = PageRequest {
-            limit: limit.0,
-            cursor: cursor.0.as_deref(),
+            limit: page.limit,
+            cursor: page.cursor.as_deref(),
         };
         let view = self
             .app
@@ -115,7 +98,7 @@ impl DiscoveryApi {
             .await?;
         let params = [
             ("q", Some(q.0.clone())),
-            ("limit", limit.0.map(|l| l.to_string())),
+            ("limit", page.limit.map(|l| l.to_string())),
         ];
         Ok(CachedResponse::new(
             view,
@@ -128,25 +111,16 @@ impl DiscoveryApi {
     #[oai(path = "/tags", method = "get", operation_id = "listTags")]
     async fn tags(
         &self,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        page: Page,
         /// Answers 304 when the page still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<CachedResponse<TagList>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let page = PageRequest {
-            limit: limit.0,
-            cursor: cursor.0.as_deref(),
+            limit: page.limit,
+            cursor: page.cursor.as_deref(),
         };
         let view = self
             .app
@@ -154,7 +128,7 @@ impl DiscoveryApi {
                 RenderedJson::render(&TagList::from(page))
             })
             .await?;
-        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        let params = [("limit", page.limit.map(|l| l.to_string()))];
         Ok(CachedResponse::new(
             view,
             if_none_match.0.as_deref(),
@@ -170,25 +144,16 @@ impl DiscoveryApi {
     )]
     async fn moderation_log(
         &self,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        page: Page,
+        min_position: MinPosition,
     ) -> Result<ModerationLogResponse, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let page = PageRequest {
-            limit: limit.0,
-            cursor: cursor.0.as_deref(),
+            limit: page.limit,
+            cursor: page.cursor.as_deref(),
         };
         let log = self.app.moderation_log(page, position).await?;
-        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        let params = [("limit", page.limit.map(|l| l.to_string()))];
         let link = log.next_cursor.as_deref().map(|next| {
             format!(
                 "<{}>; rel=\"next\"",

@@ -10,6 +10,7 @@ mod comments;
 mod contract;
 mod discovery;
 mod dto;
+mod extract;
 mod header_text;
 mod me;
 mod middleware;

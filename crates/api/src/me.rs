@@ -1,6 +1,6 @@
 //! The caller's own account: profile, password, follows, deletion.
 
-use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 use resourcify_app::{App, PageRequest};
@@ -8,7 +8,8 @@ use resourcify_domain::user::ProfileChange;
 
 use crate::ApiError;
 use crate::cached::{PrivateResponse, page_path};
-use crate::dto::{Account, PasswordChange, ProfilePatch, ResourceList, min_position};
+use crate::dto::{Account, PasswordChange, ProfilePatch, ResourceList};
+use crate::extract::{IdempotencyKey, MinPosition, Page};
 use crate::responses::{CommandResponse, command_meta};
 use crate::security::BearerAuth;
 
@@ -30,14 +31,9 @@ impl MeApi {
     async fn get(
         &self,
         auth: BearerAuth,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<PrivateResponse<Account>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let account = self.app.account(&auth.0, position).await?;
         Ok(PrivateResponse::new(account.into(), None))
     }
@@ -47,25 +43,16 @@ impl MeApi {
     async fn bookmarks(
         &self,
         auth: BearerAuth,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        page: Page,
+        min_position: MinPosition,
     ) -> Result<PrivateResponse<ResourceList>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let page = PageRequest {
-            limit: limit.0,
-            cursor: cursor.0.as_deref(),
+            limit: page.limit,
+            cursor: page.cursor.as_deref(),
         };
         let bookmarks = self.app.bookmarks(&auth.0, page, position).await?;
-        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        let params = [("limit", page.limit.map(|l| l.to_string()))];
         let next = bookmarks
             .next_cursor
             .as_deref()
@@ -78,25 +65,16 @@ impl MeApi {
     async fn feed(
         &self,
         auth: BearerAuth,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        page: Page,
+        min_position: MinPosition,
     ) -> Result<PrivateResponse<ResourceList>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let page = PageRequest {
-            limit: limit.0,
-            cursor: cursor.0.as_deref(),
+            limit: page.limit,
+            cursor: page.cursor.as_deref(),
         };
         let feed = self.app.personal_feed(&auth.0, page, position).await?;
-        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        let params = [("limit", page.limit.map(|l| l.to_string()))];
         let next = feed
             .next_cursor
             .as_deref()
@@ -110,16 +88,14 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         body: Json<ProfilePatch>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let change = ProfileChange {
             display_name: body.display_name.as_deref(),
             bio: body.bio.as_deref(),
             website: body.website.as_deref(),
         };
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self
             .app
             .update_profile(&auth.0, change, &meta)
@@ -135,11 +111,9 @@ impl MeApi {
     async fn delete_account(
         &self,
         auth: BearerAuth,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self.app.delete_account(&auth.0, &meta).await?.into())
     }
 
@@ -152,11 +126,9 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         body: Json<PasswordChange>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .change_password(&auth.0, &body.current_password, &body.new_password, &meta)
@@ -174,11 +146,9 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         tag: Path<String>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self
             .app
             .follow_tag(&auth.0, &tag, true, &meta)
@@ -196,11 +166,9 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         tag: Path<String>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self
             .app
             .follow_tag(&auth.0, &tag, false, &meta)
@@ -218,11 +186,9 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         username: Path<String>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .follow_user(&auth.0, &username, true, &meta)
@@ -240,11 +206,9 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         username: Path<String>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .follow_user(&auth.0, &username, false, &meta)

@@ -362,6 +362,23 @@ impl Refusal {
         )
     }
 
+    /// Path or query parameters outside what the document allows.
+    pub(crate) fn bad_parameters(errors: Vec<FieldProblem>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("`{}` {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut refusal = Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-parameter",
+            "Malformed request",
+            detail,
+        );
+        refusal.body.errors = Some(errors);
+        refusal
+    }
+
     /// A well-formed body that does not fit its schema.
     pub(crate) fn invalid_fields(errors: Vec<FieldProblem>) -> Self {
         let detail = errors

@@ -12,8 +12,8 @@ use crate::ApiError;
 use crate::cached::{CachedResponse, page_path};
 use crate::dto::{
     ListOrder, ModerationReason, NewResource, Resource, ResourceKind, ResourceList, ResourcePatch,
-    min_position,
 };
+use crate::extract::{IdempotencyKey, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
 use crate::security::BearerAuth;
@@ -37,9 +37,7 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         body: Json<NewResource>,
-        /// Makes a retried request safe: the same key submits one resource.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CreatedResponse, ApiError> {
         let submission = Submission {
             title: &body.title,
@@ -50,7 +48,7 @@ impl ResourcesApi {
         };
         let submitted = self
             .app
-            .submit_resource(&auth.0, submission, &command_meta(idempotency_key.0))
+            .submit_resource(&auth.0, submission, &command_meta(idempotency_key))
             .await?;
         Ok(CreatedResponse::at(
             format!("/v1/resources/{}", submitted.id),
@@ -71,9 +69,7 @@ impl ResourcesApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<ResourcePatch>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let edit = ResourceEdit {
             title: body.title.as_deref(),
@@ -81,7 +77,7 @@ impl ResourcesApi {
             tags: body.tags.as_deref(),
             kind: body.kind.map(ResourceKind::as_str),
         };
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self
             .app
             .edit_resource(&auth.0, id.0, edit, &meta)
@@ -101,11 +97,9 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self
             .app
             .retract_resource(&auth.0, id.0, &meta)
@@ -121,11 +115,9 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self.app.vote(&auth.0, id.0, true, &meta).await?.into())
     }
 
@@ -139,11 +131,9 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self.app.vote(&auth.0, id.0, false, &meta).await?.into())
     }
 
@@ -157,11 +147,9 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self.app.bookmark(&auth.0, id.0, true, &meta).await?.into())
     }
 
@@ -175,11 +163,9 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self.app.bookmark(&auth.0, id.0, false, &meta).await?.into())
     }
 
@@ -196,11 +182,9 @@ impl ResourcesApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<ModerationReason>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .moderate_resource(&auth.0, id.0, true, &body.reason, &meta)
@@ -219,11 +203,9 @@ impl ResourcesApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<ModerationReason>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .moderate_resource(&auth.0, id.0, false, &body.reason, &meta)
@@ -239,14 +221,9 @@ impl ResourcesApi {
         /// Answers 304 when the resource still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<CachedResponse<Resource>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let view = self
             .app
             .resource_view(id.0, position, |row| {
@@ -277,29 +254,20 @@ impl ResourcesApi {
         author: Query<Option<String>>,
         /// `new` (default), `top` or `hot`.
         sort: Query<Option<ListOrder>>,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        page: Page,
         /// Answers 304 when the page still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let query = ResourceQuery {
             tag: tag.0.as_deref(),
             kind: kind.0.map(ResourceKind::as_str),
             author: author.0.as_deref(),
             sort: sort.0.map(ListOrder::as_str),
-            limit: limit.0,
-            cursor: cursor.0.as_deref(),
+            limit: page.limit,
+            cursor: page.cursor.as_deref(),
         };
         let view = self
             .app
@@ -312,7 +280,7 @@ impl ResourcesApi {
             ("kind", kind.0.map(|k| k.as_str().to_owned())),
             ("author", author.0.clone()),
             ("sort", sort.0.map(|s| s.as_str().to_owned())),
-            ("limit", limit.0.map(|l| l.to_string())),
+            ("limit", page.limit.map(|l| l.to_string())),
         ];
         Ok(CachedResponse::new(
             view,

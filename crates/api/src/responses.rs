@@ -5,6 +5,7 @@ use poem_openapi::payload::Json;
 use resourcify_app::{CommandMeta, CommandOutcome};
 
 use crate::dto::CommandResult;
+use crate::extract::IdempotencyKey;
 
 #[derive(ApiResponse)]
 pub(crate) enum CommandResponse {
@@ -41,10 +42,11 @@ impl CreatedResponse {
     }
 }
 
-/// What every command carries besides its body.
-pub(crate) fn command_meta(idempotency_key: Option<String>) -> CommandMeta {
+/// What every command carries besides its body. Taking the key's
+/// extractor here is what makes every write accept an `Idempotency-Key`.
+pub(crate) fn command_meta(idempotency_key: IdempotencyKey) -> CommandMeta {
     CommandMeta {
-        idempotency_key,
+        idempotency_key: idempotency_key.0,
         request_id: crate::current_request_id(),
     }
 }

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use poem::web::Data;
-use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 use resourcify_app::App;
 
-use crate::dto::{LoginRequest, RefreshRequest, SessionTokens, min_position};
+use crate::dto::{LoginRequest, RefreshRequest, SessionTokens};
+use crate::extract::{IdempotencyKey, MinPosition};
 use crate::responses::{CommandResponse, command_meta};
 use crate::security::BearerAuth;
 use crate::{ApiError, RateLimits};
@@ -53,18 +53,13 @@ impl SessionsApi {
     async fn login(
         &self,
         body: Json<LoginRequest>,
-        #[oai(name = "X-Resourcify-Min-Position")] min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
-        /// Makes a retried request safe: the same key starts one session.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        min_position: MinPosition,
+        idempotency_key: IdempotencyKey,
         limits: Data<&Arc<RateLimits>>,
     ) -> Result<TokensResponse, ApiError> {
         limits.check_login_account(&body.login)?;
-        let position = min_position(min_position_header.0, min_position_query.0);
-        let meta = command_meta(idempotency_key.0);
+        let position = min_position.0;
+        let meta = command_meta(idempotency_key);
         let tokens = self
             .app
             .login(&body.login, &body.password, position, &meta)
@@ -84,11 +79,9 @@ impl SessionsApi {
     async fn refresh(
         &self,
         body: Json<RefreshRequest>,
-        /// Makes a retried request safe: the same key answers the same tokens.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<TokensResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let tokens = self.app.refresh(&body.refresh_token, &meta).await?;
         Ok(tokens.into())
     }
@@ -100,11 +93,9 @@ impl SessionsApi {
     async fn log_out(
         &self,
         auth: BearerAuth,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self.app.log_out(&auth.0, &meta).await?.into())
     }
 
@@ -119,11 +110,9 @@ impl SessionsApi {
     async fn log_out_everywhere(
         &self,
         auth: BearerAuth,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self.app.log_out_everywhere(&auth.0, &meta).await?.into())
     }
 }

@@ -10,8 +10,8 @@ use crate::ApiError;
 use crate::cached::{CachedResponse, PUBLIC_REVALIDATE, page_path};
 use crate::dto::{
     ListOrder, ModerationReason, NewUser, Profile, RegisteredUser, ResourceList, StaffRole,
-    min_position,
 };
+use crate::extract::{IdempotencyKey, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, command_meta};
 use crate::security::BearerAuth;
@@ -61,9 +61,7 @@ impl UsersApi {
     async fn register(
         &self,
         body: Json<NewUser>,
-        /// Makes a retried request safe: the same key registers one account.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<RegisterResponse, ApiError> {
         let registration = Registration {
             username: &body.username,
@@ -72,7 +70,7 @@ impl UsersApi {
         };
         let registered = self
             .app
-            .register(registration, &command_meta(idempotency_key.0))
+            .register(registration, &command_meta(idempotency_key))
             .await?;
         let location = format!("/v1/users/{}", registered.username);
         Ok(RegisterResponse::Created(
@@ -96,14 +94,9 @@ impl UsersApi {
     async fn get(
         &self,
         username: Path<String>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<ProfileResponse, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let profile = self.app.profile(&username, position).await?;
         Ok(ProfileResponse::Ok(
             Json(profile.into()),
@@ -126,27 +119,18 @@ impl UsersApi {
         username: Path<String>,
         /// `new` (default), `top` or `hot`.
         sort: Query<Option<ListOrder>>,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        page: Page,
         /// Answers 304 when the page still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let query = ResourceQuery {
             author: Some(&username),
             sort: sort.0.map(ListOrder::as_str),
-            limit: limit.0,
-            cursor: cursor.0.as_deref(),
+            limit: page.limit,
+            cursor: page.cursor.as_deref(),
             ..ResourceQuery::default()
         };
         let view = self
@@ -158,7 +142,7 @@ impl UsersApi {
         let path = format!("/v1/users/{}/resources", username.0);
         let params = [
             ("sort", sort.0.map(|s| s.as_str().to_owned())),
-            ("limit", limit.0.map(|l| l.to_string())),
+            ("limit", page.limit.map(|l| l.to_string())),
         ];
         Ok(CachedResponse::new(
             view,
@@ -181,11 +165,9 @@ impl UsersApi {
         auth: BearerAuth,
         username: Path<String>,
         role: Path<StaffRole>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .set_role(&auth.0.actor, &username, role.0.as_str(), true, &meta)
@@ -205,11 +187,9 @@ impl UsersApi {
         auth: BearerAuth,
         username: Path<String>,
         role: Path<StaffRole>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .set_role(&auth.0.actor, &username, role.0.as_str(), false, &meta)
@@ -232,11 +212,9 @@ impl UsersApi {
         auth: BearerAuth,
         username: Path<String>,
         body: Json<ModerationReason>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .set_suspension(&auth.0.actor, &username, Some(&body.reason), &meta)
@@ -255,11 +233,9 @@ impl UsersApi {
         &self,
         auth: BearerAuth,
         username: Path<String>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         let outcome = self
             .app
             .set_suspension(&auth.0.actor, &username, None, &meta)

@@ -29,6 +29,7 @@ pub(crate) fn complete(mut document: Value) -> Value {
             }
         }
     }
+    add_shared_parameters(&mut document);
     add_links(&mut document);
     if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
         for operation in paths
@@ -291,7 +292,8 @@ fn add_links(document: &mut Value) {
             };
             by_id.insert(id.to_owned(), (path.clone(), method.clone()));
             let parameters = operation["parameters"].as_array().into_iter().flatten();
-            if parameters.clone().any(|p| p["name"] == "min_position") {
+            let waits = |p: &Value| p["$ref"] == "#/components/parameters/MinPosition";
+            if parameters.clone().any(waits) {
                 takes_position.insert(id.to_owned());
             }
         }
@@ -321,6 +323,112 @@ fn add_links(document: &mut Value) {
                 .map(|(_, response)| response)
         }) {
             created["links"] = Value::Object(links);
+        }
+    }
+}
+
+/// The writes that also wait for a position: the log-in reads the users
+/// view to find the account a registration just created.
+const WRITES_THAT_READ: &[&str] = &["login"];
+
+/// The parameters of `crate::extract`, declared once under
+/// `components/parameters` and named by every operation that takes them:
+/// every write takes an `Idempotency-Key` (its handler builds its command
+/// with one); every read of a view, a position to wait for; every list, a
+/// page. A test asks each operation that documents a position or a page to
+/// honour it.
+fn add_shared_parameters(document: &mut Value) {
+    use crate::extract::{
+        IDEMPOTENCY_KEY, MIN_POSITION_HEADER, MIN_POSITION_QUERY, PAGE_LIMIT_MAX,
+    };
+    let position = json!({"type": "integer", "format": "uint64", "minimum": 0});
+    document["components"]["parameters"] = json!({
+        "IdempotencyKey": {
+            "name": IDEMPOTENCY_KEY, "in": "header", "required": false,
+            "description": "Makes a retried request safe: the same key with the same \
+                request appends nothing twice and answers as the first did (for a day); \
+                with another request, 422. Keys are per user (per login for sign-ins).",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"}
+        },
+        "MinPosition": {
+            "name": MIN_POSITION_QUERY, "in": "query", "required": false,
+            "description": "Wait (up to a few seconds) until the view includes this \
+                position, the `position` a write answered. Beyond the head of the log: 400.",
+            "schema": position
+        },
+        "MinPositionHeader": {
+            "name": MIN_POSITION_HEADER, "in": "header", "required": false,
+            "description": "The same as `min_position`; the larger of the two is waited for.",
+            "schema": position
+        },
+        "Limit": {
+            "name": "limit", "in": "query", "required": false,
+            "description": "Page size.",
+            "schema": {"type": "integer", "format": "uint32", "minimum": 1,
+                       "maximum": PAGE_LIMIT_MAX, "default": 20}
+        },
+        "Cursor": {
+            "name": "cursor", "in": "query", "required": false,
+            "description": "`next_cursor` of the previous page (opaque; it belongs to its \
+                list and order).",
+            "schema": {"type": "string", "pattern": SINGLE_LINE_PATTERN}
+        }
+    });
+    let pages: std::collections::HashSet<String> = document["components"]["schemas"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, schema)| schema.pointer("/properties/next_cursor").is_some())
+        .map(|(name, _)| format!("#/components/schemas/{name}"))
+        .collect();
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, methods) in paths.iter_mut() {
+        let Some(methods) = methods.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in methods.iter_mut() {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            let id = operation["operationId"].as_str().unwrap_or("").to_owned();
+            let write = matches!(method.as_str(), "post" | "put" | "patch" | "delete");
+            let streams = operation
+                .pointer("/responses/200/content/text~1event-stream")
+                .is_some();
+            let lists = operation
+                .pointer("/responses/200/content")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, media)| media.pointer("/schema/$ref").and_then(Value::as_str))
+                .any(|r| pages.contains(r));
+            let mut shared = Vec::new();
+            if write {
+                shared.push("IdempotencyKey");
+            }
+            if (!write && !streams) || WRITES_THAT_READ.contains(&id.as_str()) {
+                shared.extend(["MinPosition", "MinPositionHeader"]);
+            }
+            if lists {
+                shared.extend(["Limit", "Cursor"]);
+            }
+            if shared.is_empty() {
+                continue;
+            }
+            let parameters = operation
+                .as_object_mut()
+                .expect("an operation is an object")
+                .entry("parameters")
+                .or_insert_with(|| json!([]));
+            if let Some(parameters) = parameters.as_array_mut() {
+                parameters.extend(
+                    shared
+                        .iter()
+                        .map(|name| json!({"$ref": format!("#/components/parameters/{name}")})),
+                );
+            }
         }
     }
 }

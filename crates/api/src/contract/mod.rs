@@ -4,6 +4,7 @@
 //! refuses bad input the same way, and exactly as the document says.
 
 mod document;
+mod parameters;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ struct Operation {
     method: Method,
     /// The path template split at `/`; `None` for a `{parameter}`.
     segments: Vec<Option<String>>,
+    parameters: Vec<parameters::ParameterCheck>,
     body: Option<BodySchema>,
 }
 
@@ -73,6 +75,7 @@ impl Contract {
                         .split('/')
                         .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
                         .collect(),
+                    parameters: parameters::compile(&document, path, operation),
                     body: body_schema(&document, operation),
                 });
             }
@@ -120,12 +123,13 @@ fn body_schema(document: &Value, operation: &Value) -> Option<BodySchema> {
         .get("schema")?;
     // The schema's `$ref`s point into the document's components.
     let mut root = serde_json::json!({
-        "$schema": "http://json-schema.org/draft-04/schema#",
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
         "allOf": [schema],
         "components": document["components"],
     });
     document::nullable_as_json_schema(&mut root);
     let validator = jsonschema::options()
+        .should_validate_formats(true)
         .build(&root)
         .expect("the document's request schemas compile");
     let properties = schema
@@ -159,6 +163,10 @@ pub(crate) async fn check<E: Endpoint>(
         }
         Lookup::Unknown => return next.call(request).await.map(IntoResponse::into_response),
     };
+    let refused = parameters::check(&operation.parameters, &path, request.uri().query());
+    if !refused.is_empty() {
+        return Ok(Refusal::bad_parameters(refused).into_response());
+    }
     let Some(schema) = &operation.body else {
         return next.call(request).await.map(IntoResponse::into_response);
     };
@@ -256,6 +264,9 @@ fn field_problem(error: &jsonschema::ValidationError<'_>) -> FieldProblem {
                 || pattern == resourcify_domain::MULTI_LINE_PATTERN =>
         {
             "may not contain NUL or control characters".to_owned()
+        }
+        Kind::Pattern { pattern } if pattern.starts_with("^[Hh][Tt][Tt][Pp]") => {
+            "must be an absolute http or https URL, without spaces".to_owned()
         }
         Kind::Pattern { pattern } => format!("must match {pattern}"),
         Kind::Format { format } => format!("must be a valid {format}"),

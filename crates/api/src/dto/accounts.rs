@@ -148,7 +148,7 @@ pub struct ProfilePatch {
     /// An http(s) URL, or empty.
     #[oai(validator(
         max_length = 2048,
-        pattern = r"^(https?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?)?$"
+        pattern = r"^([Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?)?$"
     ))]
     pub website: Option<String>,
 }

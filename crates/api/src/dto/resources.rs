@@ -63,7 +63,7 @@ pub struct NewResource {
     /// An absolute http(s) URL.
     #[oai(validator(
         max_length = 2048,
-        pattern = r"^https?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$"
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$"
     ))]
     pub url: String,
     /// Up to 5,000 characters.

@@ -1,5 +1,4 @@
-//! What many operations share: a command's result, the examples' story, the
-//! read-your-writes position.
+//! What many operations share: a command's result, and the examples' story.
 
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
@@ -42,9 +41,4 @@ impl From<resourcify_app::CommandOutcome> for CommandResult {
             position: outcome.position,
         }
     }
-}
-
-/// The larger of the header and query forms of the read-your-writes position.
-pub(crate) fn min_position(header: Option<u64>, query: Option<u64>) -> Option<u64> {
-    header.max(query)
 }

@@ -15,7 +15,7 @@ pub struct NewNewsSource {
     /// refused unless the operator allow-listed the host.
     #[oai(validator(
         max_length = 2048,
-        pattern = r"^https?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$"
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$"
     ))]
     pub url: String,
     /// 3 to 200 characters; without it the feed's own title is shown.
@@ -52,7 +52,7 @@ impl Example for NewNewsSource {
 pub struct NewsSourcePatch {
     #[oai(validator(
         max_length = 2048,
-        pattern = r"^https?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$"
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$"
     ))]
     pub url: Option<String>,
     #[oai(validator(min_length = 3, max_length = 200))]

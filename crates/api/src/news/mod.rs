@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::ApiError;
 use crate::cached::{CachedResponse, PrivateResponse, page_path};
-use crate::dto::{ResourceList, min_position};
+use crate::dto::ResourceList;
+use crate::extract::{IdempotencyKey, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
 use crate::security::BearerAuth;
@@ -65,9 +66,7 @@ impl NewsApi {
         &self,
         auth: BearerAuth,
         body: Json<NewNewsSource>,
-        /// Makes a retried request safe: the same key adds one source.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CreatedResponse, ApiError> {
         let input = NewsSourceInput {
             url: &body.url,
@@ -77,7 +76,7 @@ impl NewsApi {
         };
         let added = self
             .app
-            .add_news_source(&auth.0, input, &command_meta(idempotency_key.0))
+            .add_news_source(&auth.0, input, &command_meta(idempotency_key))
             .await?;
         Ok(CreatedResponse::at(
             format!("/v1/news-sources/{}", added.id),
@@ -96,25 +95,16 @@ impl NewsApi {
     async fn list_sources(
         &self,
         auth: BearerAuth,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        page: Page,
+        min_position: MinPosition,
     ) -> Result<PrivateResponse<NewsSourceList>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let page = PageRequest {
-            limit: limit.0,
-            cursor: cursor.0.as_deref(),
+            limit: page.limit,
+            cursor: page.cursor.as_deref(),
         };
         let sources = self.app.news_sources(&auth.0, page, position).await?;
-        let params = [("limit", limit.0.map(|l| l.to_string()))];
+        let params = [("limit", page.limit.map(|l| l.to_string()))];
         let next = sources
             .next_cursor
             .as_deref()
@@ -132,14 +122,9 @@ impl NewsApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<PrivateResponse<NewsSource>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let source = self.app.news_source(&auth.0, id.0, position).await?;
         Ok(PrivateResponse::new(source.into(), None))
     }
@@ -157,9 +142,7 @@ impl NewsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<NewsSourcePatch>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let edit = NewsSourceEdit {
             url: body.url.as_deref(),
@@ -171,7 +154,7 @@ impl NewsApi {
             tags: body.tags.as_deref(),
             poll_interval_seconds: body.poll_interval_seconds,
         };
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self
             .app
             .update_news_source(&auth.0, id.0, edit, &meta)
@@ -191,11 +174,9 @@ impl NewsApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self
             .app
             .remove_news_source(&auth.0, id.0, &meta)
@@ -216,11 +197,9 @@ impl NewsApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Makes a retried request safe.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key.0);
+        let meta = command_meta(idempotency_key);
         Ok(self
             .app
             .refresh_news_source(&auth.0, id.0, &meta)
@@ -241,28 +220,19 @@ impl NewsApi {
         source: Query<Option<Uuid>>,
         /// Only items with this tag.
         tag: Query<Option<String>>,
-        /// Page size, 1 to 100 (default 20).
-        #[oai(validator(minimum(value = "1"), maximum(value = "100")))]
-        limit: Query<Option<u32>>,
-        /// `next_cursor` of the previous page.
-        cursor: Query<Option<String>>,
+        page: Page,
         /// Answers 304 when the page still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         let query = NewsQuery {
             source: source.0,
             tag: tag.0.as_deref(),
             page: PageRequest {
-                limit: limit.0,
-                cursor: cursor.0.as_deref(),
+                limit: page.limit,
+                cursor: page.cursor.as_deref(),
             },
         };
         let view = self
@@ -274,7 +244,7 @@ impl NewsApi {
         let params = [
             ("source", source.0.map(|s| s.to_string())),
             ("tag", tag.0.clone()),
-            ("limit", limit.0.map(|l| l.to_string())),
+            ("limit", page.limit.map(|l| l.to_string())),
         ];
         Ok(CachedResponse::new(
             view,
@@ -297,13 +267,11 @@ impl NewsApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        /// Makes a retried request safe: the same key shares once.
-        #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: IdempotencyKey,
     ) -> Result<CreatedResponse, ApiError> {
         let shared = self
             .app
-            .share_news_item(&auth.0, id.0, &command_meta(idempotency_key.0))
+            .share_news_item(&auth.0, id.0, &command_meta(idempotency_key))
             .await?;
         Ok(CreatedResponse::at(
             format!("/v1/resources/{}", shared.id),
@@ -319,14 +287,9 @@ impl NewsApi {
         /// Answers 304 when the feed still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<FeedResponse<AtomXml>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         self.syndicate("atom", None, request, &if_none_match, position)
             .await
     }
@@ -339,14 +302,9 @@ impl NewsApi {
         /// Answers 304 when the feed still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<FeedResponse<RssXml>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         self.syndicate("rss", None, request, &if_none_match, position)
             .await
     }
@@ -364,14 +322,9 @@ impl NewsApi {
         /// Answers 304 when the feed still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<FeedResponse<AtomXml>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         self.syndicate("atom", Some(&tag.0), request, &if_none_match, position)
             .await
     }
@@ -389,14 +342,9 @@ impl NewsApi {
         /// Answers 304 when the feed still has this ETag.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
-        /// Wait (up to a few seconds) until the view includes this position.
-        #[oai(name = "X-Resourcify-Min-Position")]
-        min_position_header: Header<Option<u64>>,
-        /// Same as the `X-Resourcify-Min-Position` header.
-        #[oai(name = "min_position")]
-        min_position_query: Query<Option<u64>>,
+        min_position: MinPosition,
     ) -> Result<FeedResponse<RssXml>, ApiError> {
-        let position = min_position(min_position_header.0, min_position_query.0);
+        let position = min_position.0;
         self.syndicate("rss", Some(&tag.0), request, &if_none_match, position)
             .await
     }

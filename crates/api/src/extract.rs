@@ -1,0 +1,105 @@
+//! The parameters many operations share, each read and checked in one place:
+//! the `Idempotency-Key` of every write, the read-your-writes position of
+//! every read, and the page of every list. The OpenAPI document declares
+//! each once, under `components/parameters`, and names it on the operations
+//! that take it (`contract::document`).
+
+use poem::http::StatusCode;
+use poem::{FromRequest, Request, RequestBody};
+
+/// The names the wire uses, which the document's shared parameters repeat.
+pub(crate) const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+pub(crate) const MIN_POSITION_HEADER: &str = "X-Resourcify-Min-Position";
+pub(crate) const MIN_POSITION_QUERY: &str = "min_position";
+/// A page holds 1 to this many items; 20 when not said.
+pub(crate) const PAGE_LIMIT_MAX: u32 = 100;
+
+/// A client's key for a write: the same key, the same outcome (README,
+/// "Idempotency").
+#[derive(Debug, Default)]
+pub(crate) struct IdempotencyKey(pub(crate) Option<String>);
+
+/// The position a read waits for: the larger of the header and query forms.
+#[derive(Debug, Default)]
+pub(crate) struct MinPosition(pub(crate) Option<u64>);
+
+/// Which page of a list: its size, and the cursor the previous page gave.
+#[derive(Debug, Default)]
+pub(crate) struct Page {
+    pub(crate) limit: Option<u32>,
+    pub(crate) cursor: Option<String>,
+}
+
+fn bad_parameter(name: &str, what: &str) -> poem::Error {
+    poem::Error::from_string(format!("`{name}` {what}"), StatusCode::BAD_REQUEST)
+}
+
+/// The value of a query parameter, decoded (the last, if repeated).
+fn query_value(request: &Request, name: &str) -> Option<String> {
+    let query = request.uri().query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .last()
+}
+
+fn position(raw: &str, name: &str) -> poem::Result<u64> {
+    raw.trim()
+        .parse()
+        .map_err(|_| bad_parameter(name, "must be a stream position (a whole number)"))
+}
+
+impl<'a> FromRequest<'a> for IdempotencyKey {
+    async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+        let Some(value) = request.headers().get(IDEMPOTENCY_KEY) else {
+            return Ok(Self(None));
+        };
+        // As the document states it: 1 to 255 visible ASCII characters.
+        let key = value.as_bytes();
+        if key.is_empty() || key.len() > 255 || !key.iter().all(|b| (b'!'..=b'~').contains(b)) {
+            return Err(bad_parameter(
+                IDEMPOTENCY_KEY,
+                "must be 1 to 255 visible ASCII characters, without spaces",
+            ));
+        }
+        Ok(Self(Some(String::from_utf8_lossy(key).into_owned())))
+    }
+}
+
+impl<'a> FromRequest<'a> for MinPosition {
+    async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+        let header = match request.headers().get(MIN_POSITION_HEADER) {
+            Some(value) => Some(position(
+                value.to_str().unwrap_or_default(),
+                MIN_POSITION_HEADER,
+            )?),
+            None => None,
+        };
+        let query = match query_value(request, MIN_POSITION_QUERY) {
+            Some(value) => Some(position(&value, MIN_POSITION_QUERY)?),
+            None => None,
+        };
+        Ok(Self(header.max(query)))
+    }
+}
+
+impl<'a> FromRequest<'a> for Page {
+    async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+        let limit = match query_value(request, "limit") {
+            Some(raw) => match raw.trim().parse::<u32>() {
+                Ok(limit) if (1..=PAGE_LIMIT_MAX).contains(&limit) => Some(limit),
+                _ => {
+                    return Err(bad_parameter(
+                        "limit",
+                        &format!("must be a whole number from 1 to {PAGE_LIMIT_MAX}"),
+                    ));
+                }
+            },
+            None => None,
+        };
+        Ok(Self {
+            limit,
+            cursor: query_value(request, "cursor"),
+        })
+    }
+}
