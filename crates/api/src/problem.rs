@@ -364,34 +364,32 @@ impl Refusal {
 
     /// Path or query parameters outside what the document allows.
     pub(crate) fn bad_parameters(errors: Vec<FieldProblem>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("`{}` {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut refusal = Self::new(
+        Self::listing(
             StatusCode::BAD_REQUEST,
             "bad-parameter",
             "Malformed request",
-            detail,
-        );
-        refusal.body.errors = Some(errors);
-        refusal
+            errors,
+        )
     }
 
     /// A well-formed body that does not fit its schema.
     pub(crate) fn invalid_fields(errors: Vec<FieldProblem>) -> Self {
+        Self::listing(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "The request has invalid fields",
+            errors,
+        )
+    }
+
+    /// A problem that lists what was refused, its detail saying each.
+    fn listing(status: StatusCode, kind: &str, title: &str, errors: Vec<FieldProblem>) -> Self {
         let detail = errors
             .iter()
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; ");
-        let mut refusal = Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-            "The request has invalid fields",
-            detail,
-        );
+        let mut refusal = Self::new(status, kind, title, detail);
         refusal.body.errors = Some(errors);
         refusal
     }
