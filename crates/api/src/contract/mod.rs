@@ -16,6 +16,9 @@ use serde_json::Value;
 
 use crate::problem::{FieldProblem, Refusal};
 
+/// More segments than any path of the API has: such a path is no operation.
+const MAX_SEGMENTS: usize = 8;
+
 /// The document and what was compiled from it.
 #[derive(Debug)]
 pub(crate) struct Contract {
@@ -69,6 +72,10 @@ impl Contract {
                 let Ok(method) = method.to_uppercase().parse::<Method>() else {
                     continue;
                 };
+                assert!(
+                    path.split('/').count() <= MAX_SEGMENTS,
+                    "{path} is longer than lookup splits"
+                );
                 operations.push(Operation {
                     method,
                     segments: path
@@ -87,16 +94,28 @@ impl Contract {
     }
 
     fn lookup(&self, method: &Method, path: &str) -> Lookup<'_> {
+        // Every request passes here: the path is split once, on the stack,
+        // and an operation is compared only when its length is the same.
+        let mut parts = [""; MAX_SEGMENTS];
+        let mut count = 0;
+        for part in path.split('/') {
+            if count == MAX_SEGMENTS {
+                return Lookup::Unknown;
+            }
+            parts[count] = part;
+            count += 1;
+        }
+        let parts = &parts[..count];
         let matches_path = |op: &&Operation| {
-            let mut given = path.split('/');
-            op.segments
-                .iter()
-                .all(|segment| match (segment, given.next()) {
-                    (Some(literal), Some(part)) => literal == part,
-                    (None, Some(part)) => !part.is_empty(),
-                    (_, None) => false,
-                })
-                && given.next().is_none()
+            op.segments.len() == parts.len()
+                && op
+                    .segments
+                    .iter()
+                    .zip(parts)
+                    .all(|(segment, part)| match segment {
+                        Some(literal) => literal == part,
+                        None => !part.is_empty(),
+                    })
         };
         let mut others = Vec::new();
         for operation in self.operations.iter().filter(matches_path) {
