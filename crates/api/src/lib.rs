@@ -102,12 +102,12 @@ pub fn routes(
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest("/", api)
+        // One layer for both (each layer of futures costs on every request,
+        // ADR 10); the bench's bare node measures what the checks cost too.
         .around(move |next, request| {
-            // The bench's bare node measures what the checks cost too.
             let contract = (!bare).then(|| contract.clone());
-            contract::check(next, request, contract)
+            contract::check(next, request, max_body, contract)
         })
-        .around(move |next, request| middleware::body_limit::enforce(next, request, max_body))
         .catch_all_error(problem::from_poem_error);
     if settings.bare {
         return routes.data(app).data(limits).boxed();

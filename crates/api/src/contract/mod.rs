@@ -165,12 +165,14 @@ fn body_schema(document: &Value, operation: &Value) -> Option<BodySchema> {
     })
 }
 
-/// The checks, around the routes.
+/// The checks, around the routes (with the body size limit, in one layer).
 pub(crate) async fn check<E: Endpoint>(
     next: E,
-    request: Request,
+    mut request: Request,
+    max_body: usize,
     contract: Option<Arc<Contract>>,
 ) -> poem::Result<Response> {
+    crate::middleware::body_limit::enforce(&mut request, max_body).await?;
     let Some(contract) = contract else {
         return next.call(request).await.map(IntoResponse::into_response);
     };
