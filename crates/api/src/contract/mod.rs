@@ -189,7 +189,9 @@ pub(crate) async fn check<E: Endpoint>(
         Lookup::Unknown => return next.call(request).await.map(IntoResponse::into_response),
     };
     let answer = match &operation.body {
-        Some(schema) => check_body(next, request, schema).await,
+        // Boxed: its state (the body, its value) would otherwise make the
+        // future of every request, reads too, larger to create and move.
+        Some(schema) => Box::pin(check_body(next, request, schema)).await,
         None => next.call(request).await.map(IntoResponse::into_response),
     };
     match answer {
