@@ -44,9 +44,9 @@ impl<E: Endpoint> Endpoint for Guarded<E> {
         let id = request_id::take(scoped);
         drop(slot);
         if let Some((verdict, budget)) = verdict {
-            // Answers not made with room for the three headers added here
-            // grow once, not three times.
-            response.headers_mut().reserve(3);
+            // Answers not made with room for the four headers added here
+            // grow once, not four times.
+            response.headers_mut().reserve(4);
             rate_limit::add_headers(&mut response, verdict, budget);
         }
         Ok(self.finish(response, &method, started, id))
