@@ -1,7 +1,9 @@
-//! The OpenAPI document as the server serves it, and the checks it drives
-//! before any handler runs: texts in the path and query, the method, and
-//! the JSON body against the operation's schema. Every operation therefore
-//! refuses bad input the same way, and exactly as the document says.
+//! The OpenAPI document as the server serves it, and the checks it drives:
+//! before any handler runs, the body's size, texts in the path and query,
+//! the method, and the JSON body against the operation's schema; after,
+//! the framework's refusals of parameters phrased from the document, and a
+//! handler's refused fields pointed at in the body. Every operation
+//! therefore refuses bad input the same way, and as the document says.
 
 mod document;
 mod parameters;
