@@ -183,26 +183,46 @@ pub(crate) async fn check<E: Endpoint>(
     }
     // A clone of the URI shares its bytes; it outlives the request.
     let uri = request.uri().clone();
-    let operation = match contract.lookup(request.method(), uri.path()) {
-        Lookup::Found(operation) => operation,
-        Lookup::OtherMethods(allowed) => {
-            return Ok(Refusal::method_not_allowed(request.method(), &allowed).into_response());
+    let method = request.method().clone();
+    // Only a request that may carry a body needs its operation before the
+    // handler; reads find theirs only when they are refused, so a warm
+    // read pays for no lookup.
+    let carries_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
+    let operation = match carries_body.then(|| contract.lookup(&method, uri.path())) {
+        Some(Lookup::Found(operation)) => Some(operation),
+        Some(Lookup::OtherMethods(allowed)) => {
+            return Ok(Refusal::method_not_allowed(&method, &allowed).into_response());
         }
-        Lookup::Unknown => return next.call(request).await.map(IntoResponse::into_response),
+        Some(Lookup::Unknown) | None => None,
     };
-    let answer = match &operation.body {
+    let answer = match operation.and_then(|operation| operation.body.as_ref()) {
         // Boxed: its state (the body, its value) would otherwise make the
         // future of every request, reads too, larger to create and move.
         Some(schema) => Box::pin(check_body(next, request, schema)).await,
         None => next.call(request).await.map(IntoResponse::into_response),
     };
-    match answer {
+    let Err(error) = answer else {
+        return answer;
+    };
+    let found = || match operation {
+        Some(operation) => Lookup::Found(operation),
+        None => contract.lookup(&method, uri.path()),
+    };
+    match error.status() {
+        StatusCode::METHOD_NOT_ALLOWED => match found() {
+            Lookup::OtherMethods(allowed) => {
+                Ok(Refusal::method_not_allowed(&method, &allowed).into_response())
+            }
+            _ => Err(error),
+        },
         // What the document states of parameters, the framework and the
         // shared extractors enforce as they parse (and the text rule is
-        // checked above), so the happy path costs nothing more. When they
-        // refuse one, the answer is phrased from the document: each
-        // parameter named, with what it allows.
-        Err(error) if error.status() == StatusCode::BAD_REQUEST && !error.is_from_response() => {
+        // checked above). When they refuse one, the answer is phrased from
+        // the document: each parameter named, with what it allows.
+        StatusCode::BAD_REQUEST if !error.is_from_response() => {
+            let Lookup::Found(operation) = found() else {
+                return Err(error);
+            };
             let refused = parameters::check(&operation.parameters, uri.path(), uri.query());
             if refused.is_empty() {
                 Err(error)
@@ -210,7 +230,7 @@ pub(crate) async fn check<E: Endpoint>(
                 Ok(Refusal::bad_parameters(refused).into_response())
             }
         }
-        answer => answer,
+        _ => Err(error),
     }
 }
 
