@@ -12,6 +12,9 @@
 # database, NATS stream or process behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$(pwd)
+# Python tools and scripts leave no bytecode in the checkout.
+export PYTHONDONTWRITEBYTECODE=1
 
 say() { printf 'contract: %s\n' "$*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
@@ -88,11 +91,12 @@ leaver_token=$(log_in "$(echo leaver)" "$(register leaver)")
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection
 schemathesis() { # token, then filters
   local token=$1; shift
-  SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH=tests/contract \
+  # Run from the scratch directory, where schemathesis keeps its cache.
+  (cd "$work" && SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$repo/tests/contract" \
     "$venv/bin/schemathesis" run "$base/openapi.json" \
     -H "Authorization: Bearer $token" --checks "$checks" \
     --phases examples,coverage,fuzzing --max-examples "${CONTRACT_MAX_EXAMPLES:-50}" \
-    --request-timeout 15 --seed 20261206 --no-color "$@"
+    --request-timeout 15 --seed 20261206 --no-color "$@")
 }
 # Three runs over the 57 operations. The stream never ends: schemathesis
 # reads its events until the request time-out, so it runs apart with a short
