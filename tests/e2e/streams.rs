@@ -221,6 +221,9 @@ async fn streams_are_bounded_and_an_unknown_position_asks_for_a_resync_with_an_i
     let app = spawn_app_configured(db, |s| s.api.max_streams_per_client = 1).await;
     let ada = app.register("ada").await;
     let mut open = SseReader::open(&app, "", Some(1_000_000)).await;
+    // The reconnection delay is said again, then the resync with its id.
+    let advice = open.next_block().await.unwrap();
+    assert_eq!(advice, "retry: 3000");
     let resync = open.next().await.unwrap();
     assert_eq!(resync.event, "resync");
     // An EventSource reconnects with the last id it saw: the resync's own,

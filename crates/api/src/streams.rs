@@ -159,26 +159,32 @@ impl StreamsApi {
         };
         let resume = last_event_id.0.max(after.0);
         let notices = self.app.resource_changes(resume).await?;
-        let messages = notices.filter_map(move |notice| {
-            let message = match notice {
+        let messages = notices.flat_map(move |notice| {
+            let messages = match notice {
                 ChangeNotice::Change(change) => {
                     let row = &change.resource;
                     let wanted = (tags.is_empty() || row.tags.iter().any(|t| tags.contains(t)))
                         && author.is_none_or(|a| a == row.author_id);
-                    wanted.then(|| StreamMessage {
+                    let message = wanted.then(|| StreamMessage {
                         kind: change.kind.name().to_owned(),
                         position: Some(change.position),
                         resource_id: Some(row.id),
                         resource: (!change.kind.removes()).then(|| Resource::from(row.clone())),
-                    })
+                    });
+                    message.into_iter().collect()
                 }
-                ChangeNotice::Resync { position } => Some(StreamMessage {
-                    position: Some(position),
-                    ..StreamMessage::notice("resync")
-                }),
-                ChangeNotice::TooSlow => Some(StreamMessage::notice("too-slow")),
+                // The reconnection delay again, then the id to resume from,
+                // so a client that reconnects here resumes, not resyncs.
+                ChangeNotice::Resync { position } => vec![
+                    StreamMessage::notice("retry"),
+                    StreamMessage {
+                        position: Some(position),
+                        ..StreamMessage::notice("resync")
+                    },
+                ],
+                ChangeNotice::TooSlow => vec![StreamMessage::notice("too-slow")],
             };
-            futures::future::ready(message)
+            futures::stream::iter(messages)
         });
         let advice = futures::stream::once(async { StreamMessage::notice("retry") });
         // The slot is held for as long as the stream is.
