@@ -1,5 +1,7 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics.
 
+use std::collections::BTreeMap;
+
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use resourcify_app::{App, Readiness};
@@ -16,21 +18,23 @@ pub struct OpsApi {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
-/// An `application/health+json` document.
+/// An `application/health+json` document (draft-inadarei-api-health-check).
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct Health {
     /// `pass` or `fail`.
     pub status: String,
+    /// Each check under its name (`nats`, `postgres`,
+    /// `projection:<name>`), as the health+json format keys them: a list of
+    /// one measurement each here.
     #[oai(skip_serializing_if_is_none)]
-    pub checks: Option<Vec<HealthCheck>>,
+    pub checks: Option<BTreeMap<String, Vec<HealthCheck>>>,
 }
 
 /// One dependency or projection and how it is doing.
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct HealthCheck {
-    pub name: String,
     /// `pass` or `fail`.
     pub status: String,
     /// For projections: events not yet applied.
@@ -60,25 +64,24 @@ fn verdict(pass: bool) -> String {
 }
 
 fn readiness_document(readiness: &Readiness) -> Health {
-    let mut checks = vec![
-        HealthCheck {
-            name: "nats".into(),
-            status: verdict(readiness.nats),
-            lag_events: None,
-            lag_seconds: None,
-        },
-        HealthCheck {
-            name: "postgres".into(),
-            status: verdict(readiness.postgres),
-            lag_events: None,
-            lag_seconds: None,
-        },
-    ];
-    checks.extend(readiness.projections.iter().map(|p| HealthCheck {
-        name: format!("projection:{}", p.projection),
-        status: verdict(p.lag_events <= readiness.max_lag_events),
-        lag_events: Some(p.lag_events),
-        lag_seconds: Some(p.lag_seconds),
+    let check = |pass: bool| HealthCheck {
+        status: verdict(pass),
+        lag_events: None,
+        lag_seconds: None,
+    };
+    let mut checks = BTreeMap::from([
+        ("nats".to_owned(), vec![check(readiness.nats)]),
+        ("postgres".to_owned(), vec![check(readiness.postgres)]),
+    ]);
+    checks.extend(readiness.projections.iter().map(|p| {
+        (
+            format!("projection:{}", p.projection),
+            vec![HealthCheck {
+                lag_events: Some(p.lag_events),
+                lag_seconds: Some(p.lag_seconds),
+                ..check(p.lag_events <= readiness.max_lag_events)
+            }],
+        )
     }));
     Health {
         status: verdict(readiness.is_ready()),
