@@ -3,6 +3,7 @@
 //! false` on request bodies, the stream's repeatable `tag`. The server then
 //! validates requests against this same document, so the two cannot differ.
 
+use resourcify_domain::resource::URL_PATTERN;
 use resourcify_domain::{MULTI_LINE_FIELDS, MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN};
 use serde_json::{Map, Value, json};
 
@@ -140,12 +141,25 @@ fn close_request_schema(schema: &mut Value) {
     object.insert("additionalProperties".into(), Value::Bool(false));
     if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
         for (name, property) in properties.iter_mut() {
+            if let Some(pattern) = url_rule(name) {
+                property["pattern"] = Value::String(pattern);
+            }
             let multiline = MULTI_LINE_FIELDS.contains(&name.as_str());
             add_text_rule(property, multiline);
             if let Some(items) = property.get_mut("items") {
                 add_text_rule(items, multiline);
             }
         }
+    }
+}
+
+/// The URL rule for the body fields that hold a link: `url` (a resource's,
+/// a news source's) and `website` (a profile's, where empty clears it).
+fn url_rule(field: &str) -> Option<String> {
+    match field {
+        "url" => Some(URL_PATTERN.to_owned()),
+        "website" => Some(format!("^$|{URL_PATTERN}")),
+        _ => None,
     }
 }
 

@@ -335,7 +335,7 @@ fn field_problem(error: &jsonschema::ValidationError<'_>) -> FieldProblem {
         {
             "may not contain NUL or control characters".to_owned()
         }
-        Kind::Pattern { pattern } if pattern.starts_with("^[Hh][Tt][Tt][Pp]") => {
+        Kind::Pattern { pattern } if pattern.contains(resourcify_domain::resource::URL_PATTERN) => {
             "must be an absolute http or https URL, without spaces".to_owned()
         }
         Kind::Pattern { pattern } => format!("must match {pattern}"),

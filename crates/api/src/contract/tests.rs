@@ -142,3 +142,38 @@ fn body_problems_point_at_fields_and_never_echo_values() {
     assert_eq!(missing[0].pointer.as_deref(), Some("/title"));
     assert_eq!(missing[0].message, "is required");
 }
+
+#[test]
+fn link_fields_carry_the_url_rule_which_admits_what_the_domain_parses() {
+    use resourcify_domain::resource::{ResourceUrl, URL_PATTERN};
+    let mut generated = generated();
+    generated["components"]["schemas"]["ThingPatch"]["properties"]["url"] =
+        json!({"type": "string"});
+    generated["components"]["schemas"]["ThingPatch"]["properties"]["website"] =
+        json!({"type": "string"});
+    let done = document::complete(generated);
+    let properties = &done["components"]["schemas"]["ThingPatch"]["properties"];
+    assert_eq!(properties["url"]["pattern"], URL_PATTERN);
+    let website = jsonschema::validator_for(&properties["website"]).unwrap();
+    assert!(website.is_valid(&json!("")), "empty clears a website");
+
+    let url =
+        jsonschema::validator_for(&json!({"type": "string", "pattern": URL_PATTERN})).unwrap();
+    for fine in [
+        "https://example.org",
+        "HTTPS://EXAMPLE.org:443/guide?id=7#intro",
+        "http://localhost:8080/a/b?c=d",
+    ] {
+        assert!(url.is_valid(&json!(fine)), "{fine}");
+        assert!(ResourceUrl::parse(fine).is_ok(), "{fine}");
+    }
+    for refused in [
+        "ftp://example.org",
+        "https://",
+        "https://a b",
+        "example.org",
+        "https://a/\u{0}",
+    ] {
+        assert!(!url.is_valid(&json!(refused)), "{refused}");
+    }
+}

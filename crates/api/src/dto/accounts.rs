@@ -146,10 +146,7 @@ pub struct ProfilePatch {
     #[oai(validator(max_length = 500))]
     pub bio: Option<String>,
     /// An http(s) URL, or empty.
-    #[oai(validator(
-        max_length = 2048,
-        pattern = r"^([Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?)?$"
-    ))]
+    #[oai(validator(max_length = 2048))]
     pub website: Option<String>,
 }
 

@@ -61,10 +61,7 @@ pub struct NewResource {
     #[oai(validator(min_length = 3, max_length = 200))]
     pub title: String,
     /// An absolute http(s) URL.
-    #[oai(validator(
-        max_length = 2048,
-        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$"
-    ))]
+    #[oai(validator(max_length = 2048))]
     pub url: String,
     /// Up to 5,000 characters.
     #[oai(default)]

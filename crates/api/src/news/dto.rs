@@ -13,10 +13,7 @@ pub struct NewNewsSource {
     /// The feed: RSS 2.0, Atom 1.0 or JSON Feed, over http(s). Addresses
     /// that are not public (loopback, private, link-local, metadata) are
     /// refused unless the operator allow-listed the host.
-    #[oai(validator(
-        max_length = 2048,
-        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$"
-    ))]
+    #[oai(validator(max_length = 2048))]
     pub url: String,
     /// 3 to 200 characters; without it the feed's own title is shown.
     #[oai(validator(min_length = 3, max_length = 200))]
@@ -50,10 +47,7 @@ impl Example for NewNewsSource {
 #[derive(Debug, Object)]
 #[oai(example, deny_unknown_fields, skip_serializing_if_is_none)]
 pub struct NewsSourcePatch {
-    #[oai(validator(
-        max_length = 2048,
-        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$"
-    ))]
+    #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
     #[oai(validator(min_length = 3, max_length = 200))]
     pub title: MaybeUndefined<String>,

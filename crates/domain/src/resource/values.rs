@@ -37,6 +37,13 @@ impl Title {
     }
 }
 
+/// The shape [`ResourceUrl::parse`] needs, as a regular expression (ECMA-262
+/// and Rust alike) for the OpenAPI document: an http(s) scheme in any case,
+/// a host, no spaces or control characters. Parsing still decides; this
+/// lets clients and fuzzers know the shape before they send.
+pub const URL_PATTERN: &str =
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7F-\x9F/?#]+([/?#][^\x00-\x20\x7F-\x9F]*)?$";
+
 /// An absolute http(s) URL with a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceUrl(url::Url);
