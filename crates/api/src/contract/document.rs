@@ -3,7 +3,10 @@
 //! false` on request bodies, the stream's repeatable `tag`. The server then
 //! validates requests against this same document, so the two cannot differ.
 
-use resourcify_domain::resource::URL_PATTERN;
+use resourcify_domain::resource::{
+    DESCRIPTION_MAX_CHARS, TAG_MAX_CHARS, TAG_PATTERN, TAGS_PER_RESOURCE, TITLE_CHARS, URL_MAX_LEN,
+    URL_PATTERN,
+};
 use resourcify_domain::{MULTI_LINE_FIELDS, MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN};
 use serde_json::{Map, Value, json};
 
@@ -141,9 +144,7 @@ fn close_request_schema(schema: &mut Value) {
     object.insert("additionalProperties".into(), Value::Bool(false));
     if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
         for (name, property) in properties.iter_mut() {
-            if let Some(pattern) = url_rule(name) {
-                property["pattern"] = Value::String(pattern);
-            }
+            add_resource_rules(name, property);
             let multiline = MULTI_LINE_FIELDS.contains(&name.as_str());
             add_text_rule(property, multiline);
             if let Some(items) = property.get_mut("items") {
@@ -153,13 +154,25 @@ fn close_request_schema(schema: &mut Value) {
     }
 }
 
-/// The URL rule for the body fields that hold a link: `url` (a resource's,
-/// a news source's) and `website` (a profile's, where empty clears it).
-fn url_rule(field: &str) -> Option<String> {
-    match field {
-        "url" => Some(URL_PATTERN.to_owned()),
-        "website" => Some(format!("^$|{URL_PATTERN}")),
-        _ => None,
+/// The rules of the fields a resource (or a news source) is made of, stated
+/// from the domain's own constants wherever a body has such a field: a
+/// title, a description, tags, a link (`url`; a profile's `website`, which
+/// may be empty to clear it).
+fn add_resource_rules(field: &str, property: &mut Value) {
+    let rules = match field {
+        "title" => json!({"minLength": TITLE_CHARS.start(), "maxLength": TITLE_CHARS.end()}),
+        "description" => json!({"maxLength": DESCRIPTION_MAX_CHARS}),
+        "url" => json!({"maxLength": URL_MAX_LEN, "pattern": URL_PATTERN}),
+        "website" => json!({"maxLength": URL_MAX_LEN, "pattern": format!("^$|{URL_PATTERN}")}),
+        "tags" => {
+            property["items"]["maxLength"] = json!(TAG_MAX_CHARS);
+            property["items"]["pattern"] = json!(TAG_PATTERN);
+            json!({"minItems": TAGS_PER_RESOURCE.start(), "maxItems": TAGS_PER_RESOURCE.end()})
+        }
+        _ => return,
+    };
+    if let (Some(property), Value::Object(rules)) = (property.as_object_mut(), rules) {
+        property.extend(rules);
     }
 }
 

@@ -146,7 +146,6 @@ pub struct ProfilePatch {
     #[oai(validator(max_length = 500))]
     pub bio: Option<String>,
     /// An http(s) URL, or empty.
-    #[oai(validator(max_length = 2048))]
     pub website: Option<String>,
 }
 

@@ -14,18 +14,10 @@ use super::shared::{EXAMPLE_RESOURCE, EXAMPLE_USER, example_time};
 #[oai(example, deny_unknown_fields, skip_serializing_if_is_none)]
 pub struct ResourcePatch {
     /// 3 to 200 characters.
-    #[oai(validator(min_length = 3, max_length = 200))]
     pub title: Option<String>,
     /// Up to 5,000 characters.
-    #[oai(validator(max_length = 5000))]
     pub description: Option<String>,
     /// 1 to 5 tags.
-    #[oai(validator(
-        min_items = 1,
-        max_items = 5,
-        max_length = 32,
-        pattern = r"^[A-Za-z0-9+#.-]+$"
-    ))]
     pub tags: Option<Vec<String>>,
     pub kind: Option<ResourceKind>,
 }
@@ -58,22 +50,13 @@ pub enum ResourceKind {
 #[oai(example, skip_serializing_if_is_none)]
 pub struct NewResource {
     /// 3 to 200 characters.
-    #[oai(validator(min_length = 3, max_length = 200))]
     pub title: String,
     /// An absolute http(s) URL.
-    #[oai(validator(max_length = 2048))]
     pub url: String,
     /// Up to 5,000 characters.
     #[oai(default)]
-    #[oai(validator(max_length = 5000))]
     pub description: String,
     /// 1 to 5 tags: lower-case `[a-z0-9+#.-]`, up to 32 characters each.
-    #[oai(validator(
-        min_items = 1,
-        max_items = 5,
-        max_length = 32,
-        pattern = r"^[A-Za-z0-9+#.-]+$"
-    ))]
     pub tags: Vec<String>,
     pub kind: ResourceKind,
 }

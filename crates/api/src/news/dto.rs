@@ -13,18 +13,10 @@ pub struct NewNewsSource {
     /// The feed: RSS 2.0, Atom 1.0 or JSON Feed, over http(s). Addresses
     /// that are not public (loopback, private, link-local, metadata) are
     /// refused unless the operator allow-listed the host.
-    #[oai(validator(max_length = 2048))]
     pub url: String,
     /// 3 to 200 characters; without it the feed's own title is shown.
-    #[oai(validator(min_length = 3, max_length = 200))]
     pub title: Option<String>,
     /// 1 to 5 tags given to every item of the source.
-    #[oai(validator(
-        min_items = 1,
-        max_items = 5,
-        max_length = 32,
-        pattern = r"^[A-Za-z0-9+#.-]+$"
-    ))]
     pub tags: Vec<String>,
     /// How often it is polled: 60 to 86,400 seconds (default 900). After
     /// failures it is polled less often, doubling each time, at most daily.
@@ -47,16 +39,8 @@ impl Example for NewNewsSource {
 #[derive(Debug, Object)]
 #[oai(example, deny_unknown_fields, skip_serializing_if_is_none)]
 pub struct NewsSourcePatch {
-    #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
-    #[oai(validator(min_length = 3, max_length = 200))]
     pub title: MaybeUndefined<String>,
-    #[oai(validator(
-        min_items = 1,
-        max_items = 5,
-        max_length = 32,
-        pattern = r"^[A-Za-z0-9+#.-]+$"
-    ))]
     pub tags: Option<Vec<String>>,
     #[oai(validator(minimum(value = "60"), maximum(value = "86400")))]
     pub poll_interval_seconds: Option<u32>,

@@ -8,11 +8,20 @@ use serde::{Deserialize, Serialize};
 use crate::ValidationErrors;
 use crate::validation::{is_text_char, plain_text};
 
-const TITLE_CHARS: std::ops::RangeInclusive<usize> = 3..=200;
-const DESCRIPTION_MAX_CHARS: usize = 5_000;
-const URL_MAX_LEN: usize = 2_048;
-const TAGS_PER_RESOURCE: std::ops::RangeInclusive<usize> = 1..=5;
-const TAG_MAX_CHARS: usize = 32;
+// The rules of a resource's fields; the OpenAPI document states them from
+// here too, so they are written once.
+/// A title's length in characters, after trimming.
+pub const TITLE_CHARS: std::ops::RangeInclusive<usize> = 3..=200;
+/// A description's length in characters, after trimming.
+pub const DESCRIPTION_MAX_CHARS: usize = 5_000;
+/// A URL's length in bytes.
+pub const URL_MAX_LEN: usize = 2_048;
+/// How many distinct tags a resource carries.
+pub const TAGS_PER_RESOURCE: std::ops::RangeInclusive<usize> = 1..=5;
+/// A tag's length in characters.
+pub const TAG_MAX_CHARS: usize = 32;
+/// A tag's characters as given (they are lower-cased when parsed).
+pub const TAG_PATTERN: &str = r"^[A-Za-z0-9+#.-]+$";
 
 /// A title of 3 to 200 characters, trimmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
