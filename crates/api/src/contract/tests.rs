@@ -27,10 +27,12 @@ fn generated() -> serde_json::Value {
         },
         "components": {"schemas": {"ThingPatch": {
             "type": "object",
-            "required": ["title"],
+            "required": ["name"],
             "properties": {
-                "title": {"type": "string", "maxLength": 5},
+                "name": {"type": "string", "maxLength": 5},
                 "description": {"type": "string"},
+                "labels": {"type": "array", "items": {"type": "string"}},
+                "title": {"type": "string"},
                 "tags": {"type": "array", "items": {"type": "string"}},
                 "id": {"type": "string", "format": "uuid"}
             }
@@ -44,7 +46,7 @@ fn the_document_states_the_text_rule_closed_bodies_and_repeatable_lists() {
     let patch = &done["components"]["schemas"]["ThingPatch"];
     assert_eq!(patch["additionalProperties"], false);
     assert_eq!(
-        patch["properties"]["title"]["pattern"],
+        patch["properties"]["name"]["pattern"],
         resourcify_domain::SINGLE_LINE_PATTERN
     );
     assert_eq!(
@@ -52,9 +54,17 @@ fn the_document_states_the_text_rule_closed_bodies_and_repeatable_lists() {
         resourcify_domain::MULTI_LINE_PATTERN
     );
     assert_eq!(
-        patch["properties"]["tags"]["items"]["pattern"],
+        patch["properties"]["labels"]["items"]["pattern"],
         resourcify_domain::SINGLE_LINE_PATTERN
     );
+    // A resource's fields, wherever they appear, get the domain's rules.
+    use resourcify_domain::resource::{TAG_PATTERN, TITLE_CHARS};
+    assert_eq!(
+        patch["properties"]["title"]["maxLength"],
+        *TITLE_CHARS.end()
+    );
+    assert_eq!(patch["properties"]["tags"]["items"]["pattern"], TAG_PATTERN);
+    assert_eq!(patch["properties"]["tags"]["maxItems"], 5);
     assert!(patch["properties"]["id"].get("pattern").is_none());
     let parameters = &done["paths"]["/v1/things/{id}"]["patch"]["parameters"];
     assert_eq!(parameters[1]["required"], false);
@@ -115,7 +125,7 @@ fn body_problems_point_at_fields_and_never_echo_values() {
         panic!("found");
     };
     let schema = operation.body.as_ref().unwrap();
-    let body = json!({"title": "secret-and-long", "tags": ["ok", 7], "colour": "red"});
+    let body = json!({"name": "secret-and-long", "labels": ["ok", 7], "colour": "red"});
     let mut problems: Vec<_> = schema
         .validator
         .iter_errors(&body)
@@ -130,8 +140,8 @@ fn body_problems_point_at_fields_and_never_echo_values() {
         seen,
         [
             (Some("/colour"), "is not a field of this request"),
-            (Some("/tags/1"), "must be of type string"),
-            (Some("/title"), "must be at most 5 characters"),
+            (Some("/labels/1"), "must be of type string"),
+            (Some("/name"), "must be at most 5 characters"),
         ]
     );
     let missing: Vec<_> = schema
@@ -139,7 +149,7 @@ fn body_problems_point_at_fields_and_never_echo_values() {
         .iter_errors(&json!({}))
         .map(|e| super::field_problem(&e))
         .collect();
-    assert_eq!(missing[0].pointer.as_deref(), Some("/title"));
+    assert_eq!(missing[0].pointer.as_deref(), Some("/name"));
     assert_eq!(missing[0].message, "is required");
 }
 
