@@ -23,6 +23,7 @@ mod rate_limits;
 mod read_your_writes;
 mod replay;
 mod schemas;
+mod scopes;
 mod sessions;
 mod streams;
 mod uniqueness;

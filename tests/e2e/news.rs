@@ -26,9 +26,9 @@ async fn news_app(db: PgConnectOptions, server: &FeedServer) -> TestApp {
     spawn_app_configured(db, |s| {
         s.roles.ingest = true;
         s.ingester.tick = Duration::from_millis(100);
-        s.app.news_fetch.allow_hosts = allow;
-        s.app.news_fetch.timeout = Duration::from_millis(1_500);
-        s.app.news_fetch.max_body_bytes = 16 * 1024;
+        s.news_fetch.allow_hosts = allow;
+        s.news_fetch.timeout = Duration::from_millis(1_500);
+        s.news_fetch.max_body_bytes = 16 * 1024;
     })
     .await
 }

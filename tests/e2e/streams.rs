@@ -262,7 +262,7 @@ async fn a_subscriber_that_falls_behind_is_cut_off_while_others_keep_receiving(
     let ada = app.register("ada").await;
     let node = app.node.app.clone().expect("the API role runs");
     // Subscribed, but never reading while the changes come.
-    let mut slow = node.resource_changes(None).await.unwrap();
+    let mut slow = node.changes.subscribe(None).await.unwrap();
     let mut fast = SseReader::open(&app, "", None).await;
     let mut submitted = Vec::new();
     for i in 0..20 {

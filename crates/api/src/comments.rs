@@ -4,7 +4,7 @@
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::{App, PageRequest};
+use resourcify_app::PageRequest;
 use uuid::Uuid;
 
 use crate::ApiError;
@@ -23,7 +23,8 @@ enum ApiTags {
 
 #[derive(Debug)]
 pub struct CommentsApi {
-    pub app: App,
+    pub comments: resourcify_app::Comments,
+    pub moderation: resourcify_app::Moderation,
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Comments")]
@@ -52,8 +53,8 @@ impl CommentsApi {
             cursor: page.cursor.as_deref(),
         };
         let view = self
-            .app
-            .comments_view(id.0, page, position, |page| {
+            .comments
+            .thread_view(id.0, page, position, |page| {
                 RenderedJson::render(&CommentList::from(page))
             })
             .await?;
@@ -81,8 +82,8 @@ impl CommentsApi {
     ) -> Result<CreatedResponse, ApiError> {
         let meta = command_meta(idempotency_key);
         let outcome = self
-            .app
-            .post_comment(&auth.0, id.0, body.parent_id, &body.body, &meta)
+            .comments
+            .post(&auth.0, id.0, body.parent_id, &body.body, &meta)
             .await?;
         Ok(CreatedResponse::at(
             format!("/v1/comments/{}", outcome.id),
@@ -100,10 +101,7 @@ impl CommentsApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        let outcome = self
-            .app
-            .edit_comment(&auth.0, id.0, &body.body, &meta)
-            .await?;
+        let outcome = self.comments.edit(&auth.0, id.0, &body.body, &meta).await?;
         Ok(outcome.into())
     }
 
@@ -120,7 +118,7 @@ impl CommentsApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self.app.delete_comment(&auth.0, id.0, &meta).await?.into())
+        Ok(self.comments.delete(&auth.0, id.0, &meta).await?.into())
     }
 
     /// Remove a comment (moderators only)
@@ -140,7 +138,7 @@ impl CommentsApi {
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
         let outcome = self
-            .app
+            .moderation
             .remove_comment(&auth.0, id.0, &body.reason, &meta)
             .await?;
         Ok(outcome.into())

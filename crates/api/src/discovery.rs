@@ -4,7 +4,7 @@
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use resourcify_app::{App, PageRequest};
+use resourcify_app::PageRequest;
 
 use crate::ApiError;
 use crate::cached::{CachedResponse, PUBLIC_REVALIDATE, page_path};
@@ -20,7 +20,8 @@ enum ApiTags {
 
 #[derive(Debug)]
 pub struct DiscoveryApi {
-    pub app: App,
+    pub moderation: resourcify_app::Moderation,
+    pub resources: resourcify_app::Resources,
 }
 
 #[derive(ApiResponse)]
@@ -56,7 +57,7 @@ impl DiscoveryApi {
             cursor: page.cursor.as_deref(),
         };
         let view = self
-            .app
+            .resources
             .feed_view(page, position, |page| {
                 RenderedJson::render(&ResourceList::from(page))
             })
@@ -91,7 +92,7 @@ impl DiscoveryApi {
             cursor: page.cursor.as_deref(),
         };
         let view = self
-            .app
+            .resources
             .search_view(&q.0, page, position, |page| {
                 RenderedJson::render(&ResourceList::from(page))
             })
@@ -123,7 +124,7 @@ impl DiscoveryApi {
             cursor: page.cursor.as_deref(),
         };
         let view = self
-            .app
+            .resources
             .tags_view(page, position, |page| {
                 RenderedJson::render(&TagList::from(page))
             })
@@ -152,7 +153,7 @@ impl DiscoveryApi {
             limit: page.limit,
             cursor: page.cursor.as_deref(),
         };
-        let log = self.app.moderation_log(page, position).await?;
+        let log = self.moderation.log(page, position).await?;
         let params = [("limit", page.limit.map(|l| l.to_string()))];
         let link = log.next_cursor.as_deref().map(|next| {
             format!(

@@ -87,7 +87,7 @@ pub fn routes(
     settings: &ApiSettings,
     limits: Arc<RateLimits>,
 ) -> poem::endpoint::BoxEndpoint<'static> {
-    let api = openapi_service(app.clone(), settings);
+    let api = openapi_service(&app, settings);
     let contract = Arc::new(contract::Contract::new(&api.spec()));
     let document = contract.document.clone();
     let spec = poem::endpoint::make_sync(move |_| {
@@ -110,7 +110,7 @@ pub fn routes(
         })
         .catch_all_error(problem::from_poem_error);
     if settings.bare {
-        return routes.data(app).data(limits).boxed();
+        return routes.data(app.sessions).data(limits).boxed();
     }
     let guarded = middleware::Guarded {
         inner: routes,
@@ -118,7 +118,7 @@ pub fn routes(
         metrics: middleware::http_metrics::HttpMetrics::default(),
         ids: middleware::request_id::RequestIds::new(),
     }
-    .data(app)
+    .data(app.sessions)
     .data(limits);
     match cors(&settings.cors_origins) {
         // Outermost, so that every answer (a 429 too) is readable from the
@@ -182,25 +182,47 @@ fn docs_headers() -> poem::middleware::SetHeader {
         .overriding("X-Frame-Options", "DENY")
 }
 
-fn openapi_service(app: App, settings: &ApiSettings) -> OpenApiService<Apis, ()> {
+fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
-            users::UsersApi { app: app.clone() },
-            sessions::SessionsApi { app: app.clone() },
-            me::MeApi { app: app.clone() },
-            resources::ResourcesApi { app: app.clone() },
-            comments::CommentsApi { app: app.clone() },
-            discovery::DiscoveryApi { app: app.clone() },
-            news::NewsApi { app: app.clone() },
+            users::UsersApi {
+                accounts: app.accounts.clone(),
+                moderation: app.moderation.clone(),
+                resources: app.resources.clone(),
+            },
+            sessions::SessionsApi {
+                sessions: app.sessions.clone(),
+            },
+            me::MeApi {
+                accounts: app.accounts.clone(),
+                follows: app.follows.clone(),
+                resources: app.resources.clone(),
+            },
+            resources::ResourcesApi {
+                moderation: app.moderation.clone(),
+                resources: app.resources.clone(),
+            },
+            comments::CommentsApi {
+                comments: app.comments.clone(),
+                moderation: app.moderation.clone(),
+            },
+            discovery::DiscoveryApi {
+                moderation: app.moderation.clone(),
+                resources: app.resources.clone(),
+            },
+            news::NewsApi {
+                news: app.news.clone(),
+            },
             streams::StreamsApi {
-                app: app.clone(),
+                accounts: app.accounts.clone(),
+                changes: app.changes.clone(),
                 limits: Arc::new(streams::StreamLimits::new(
                     settings.max_streams,
                     settings.max_streams_per_client,
                 )),
             },
             ops::OpsApi {
-                app,
+                status: app.status.clone(),
                 metrics: prometheus().clone(),
             },
         ),

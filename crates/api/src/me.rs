@@ -3,7 +3,7 @@
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::{App, PageRequest};
+use resourcify_app::PageRequest;
 use resourcify_domain::user::ProfileChange;
 
 use crate::ApiError;
@@ -21,7 +21,9 @@ enum ApiTags {
 
 #[derive(Debug)]
 pub struct MeApi {
-    pub app: App,
+    pub accounts: resourcify_app::Accounts,
+    pub follows: resourcify_app::Follows,
+    pub resources: resourcify_app::Resources,
 }
 
 #[OpenApi(prefix_path = "/v1/me", tag = "ApiTags::Me")]
@@ -34,7 +36,7 @@ impl MeApi {
         min_position: MinPosition,
     ) -> Result<PrivateResponse<Account>, ApiError> {
         let position = min_position.0;
-        let account = self.app.account(&auth.0, position).await?;
+        let account = self.accounts.account(&auth.0, position).await?;
         Ok(PrivateResponse::new(account.into(), None))
     }
 
@@ -51,7 +53,7 @@ impl MeApi {
             limit: page.limit,
             cursor: page.cursor.as_deref(),
         };
-        let bookmarks = self.app.bookmarks(&auth.0, page, position).await?;
+        let bookmarks = self.resources.bookmarks(&auth.0, page, position).await?;
         let params = [("limit", page.limit.map(|l| l.to_string()))];
         let next = bookmarks
             .next_cursor
@@ -73,7 +75,7 @@ impl MeApi {
             limit: page.limit,
             cursor: page.cursor.as_deref(),
         };
-        let feed = self.app.personal_feed(&auth.0, page, position).await?;
+        let feed = self.follows.feed(&auth.0, page, position).await?;
         let params = [("limit", page.limit.map(|l| l.to_string()))];
         let next = feed
             .next_cursor
@@ -97,7 +99,7 @@ impl MeApi {
         };
         let meta = command_meta(idempotency_key);
         Ok(self
-            .app
+            .accounts
             .update_profile(&auth.0, change, &meta)
             .await?
             .into())
@@ -114,7 +116,7 @@ impl MeApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self.app.delete_account(&auth.0, &meta).await?.into())
+        Ok(self.accounts.delete_account(&auth.0, &meta).await?.into())
     }
 
     /// Change the password
@@ -130,7 +132,7 @@ impl MeApi {
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
         let outcome = self
-            .app
+            .accounts
             .change_password(&auth.0, &body.current_password, &body.new_password, &meta)
             .await?;
         Ok(outcome.into())
@@ -149,11 +151,7 @@ impl MeApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self
-            .app
-            .follow_tag(&auth.0, &tag, true, &meta)
-            .await?
-            .into())
+        Ok(self.follows.tag(&auth.0, &tag, true, &meta).await?.into())
     }
 
     /// Stop following a tag
@@ -169,11 +167,7 @@ impl MeApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self
-            .app
-            .follow_tag(&auth.0, &tag, false, &meta)
-            .await?
-            .into())
+        Ok(self.follows.tag(&auth.0, &tag, false, &meta).await?.into())
     }
 
     /// Follow a user
@@ -189,10 +183,7 @@ impl MeApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        let outcome = self
-            .app
-            .follow_user(&auth.0, &username, true, &meta)
-            .await?;
+        let outcome = self.follows.user(&auth.0, &username, true, &meta).await?;
         Ok(outcome.into())
     }
 
@@ -209,10 +200,7 @@ impl MeApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        let outcome = self
-            .app
-            .follow_user(&auth.0, &username, false, &meta)
-            .await?;
+        let outcome = self.follows.user(&auth.0, &username, false, &meta).await?;
         Ok(outcome.into())
     }
 }

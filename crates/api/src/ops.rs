@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
-use resourcify_app::{App, Readiness};
+use resourcify_app::Readiness;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -14,7 +14,7 @@ enum ApiTags {
 
 #[derive(Debug)]
 pub struct OpsApi {
-    pub app: App,
+    pub status: resourcify_app::Status,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
@@ -103,7 +103,7 @@ impl OpsApi {
     /// Readiness: NATS and Postgres answer and no projection lags too far
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self) -> HealthResponse {
-        let readiness = self.app.readiness().await;
+        let readiness = self.status.readiness().await;
         let document = Json(readiness_document(&readiness));
         if readiness.is_ready() {
             HealthResponse::Pass(document)

@@ -4,7 +4,7 @@
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::{App, ResourceQuery};
+use resourcify_app::ResourceQuery;
 use resourcify_domain::resource::{ResourceEdit, Submission};
 use uuid::Uuid;
 
@@ -26,7 +26,8 @@ enum ApiTags {
 
 #[derive(Debug)]
 pub struct ResourcesApi {
-    pub app: App,
+    pub moderation: resourcify_app::Moderation,
+    pub resources: resourcify_app::Resources,
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Resources")]
@@ -47,8 +48,8 @@ impl ResourcesApi {
             kind: body.kind.as_str(),
         };
         let submitted = self
-            .app
-            .submit_resource(&auth.0, submission, &command_meta(idempotency_key))
+            .resources
+            .submit(&auth.0, submission, &command_meta(idempotency_key))
             .await?;
         Ok(CreatedResponse::at(
             format!("/v1/resources/{}", submitted.id),
@@ -79,8 +80,8 @@ impl ResourcesApi {
         };
         let meta = command_meta(idempotency_key);
         Ok(self
-            .app
-            .edit_resource(&auth.0, id.0, edit, &meta)
+            .resources
+            .edit(&auth.0, id.0, edit, &meta)
             .await?
             .into())
     }
@@ -100,11 +101,7 @@ impl ResourcesApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self
-            .app
-            .retract_resource(&auth.0, id.0, &meta)
-            .await?
-            .into())
+        Ok(self.resources.retract(&auth.0, id.0, &meta).await?.into())
     }
 
     /// Upvote a resource
@@ -118,7 +115,11 @@ impl ResourcesApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self.app.vote(&auth.0, id.0, true, &meta).await?.into())
+        Ok(self
+            .resources
+            .vote(&auth.0, id.0, true, &meta)
+            .await?
+            .into())
     }
 
     /// Withdraw an upvote
@@ -134,7 +135,11 @@ impl ResourcesApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self.app.vote(&auth.0, id.0, false, &meta).await?.into())
+        Ok(self
+            .resources
+            .vote(&auth.0, id.0, false, &meta)
+            .await?
+            .into())
     }
 
     /// Bookmark a resource (private to the caller)
@@ -150,7 +155,11 @@ impl ResourcesApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self.app.bookmark(&auth.0, id.0, true, &meta).await?.into())
+        Ok(self
+            .resources
+            .bookmark(&auth.0, id.0, true, &meta)
+            .await?
+            .into())
     }
 
     /// Remove a bookmark
@@ -166,7 +175,11 @@ impl ResourcesApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self.app.bookmark(&auth.0, id.0, false, &meta).await?.into())
+        Ok(self
+            .resources
+            .bookmark(&auth.0, id.0, false, &meta)
+            .await?
+            .into())
     }
 
     /// Hide a resource (moderators only)
@@ -186,8 +199,8 @@ impl ResourcesApi {
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
         let outcome = self
-            .app
-            .moderate_resource(&auth.0, id.0, true, &body.reason, &meta)
+            .moderation
+            .hide_or_restore(&auth.0, id.0, true, &body.reason, &meta)
             .await?;
         Ok(outcome.into())
     }
@@ -207,8 +220,8 @@ impl ResourcesApi {
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
         let outcome = self
-            .app
-            .moderate_resource(&auth.0, id.0, false, &body.reason, &meta)
+            .moderation
+            .hide_or_restore(&auth.0, id.0, false, &body.reason, &meta)
             .await?;
         Ok(outcome.into())
     }
@@ -225,7 +238,7 @@ impl ResourcesApi {
     ) -> Result<CachedResponse<Resource>, ApiError> {
         let position = min_position.0;
         let view = self
-            .app
+            .resources
             .resource_view(id.0, position, |row| {
                 RenderedJson::render(&Resource::from(row))
             })
@@ -270,8 +283,8 @@ impl ResourcesApi {
             cursor: page.cursor.as_deref(),
         };
         let view = self
-            .app
-            .resources_view(query, position, |page| {
+            .resources
+            .list_view(query, position, |page| {
                 RenderedJson::render(&ResourceList::from(page))
             })
             .await?;

@@ -3,7 +3,7 @@
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
-use resourcify_app::{App, AuthenticatedUser};
+use resourcify_app::{AuthenticatedUser, Sessions};
 
 use crate::ApiError;
 
@@ -13,10 +13,11 @@ use crate::ApiError;
 pub struct BearerAuth(pub AuthenticatedUser);
 
 async fn check_token(request: &Request, bearer: Bearer) -> poem::Result<AuthenticatedUser> {
-    let app = request
-        .data::<App>()
-        .expect("routes() attaches the App to every request");
-    app.authenticate(&bearer.token)
+    let sessions = request
+        .data::<Sessions>()
+        .expect("routes() attaches the sessions service to every request");
+    sessions
+        .authenticate(&bearer.token)
         .await
         .map_err(|e| ApiError::from(e).into())
 }

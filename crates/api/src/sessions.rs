@@ -5,7 +5,6 @@ use std::sync::Arc;
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use resourcify_app::App;
 
 use crate::dto::{LoginRequest, RefreshRequest, SessionTokens};
 use crate::extract::{IdempotencyKey, MinPosition};
@@ -21,7 +20,7 @@ enum ApiTags {
 
 #[derive(Debug)]
 pub struct SessionsApi {
-    pub app: App,
+    pub sessions: resourcify_app::Sessions,
 }
 
 #[derive(ApiResponse)]
@@ -61,7 +60,7 @@ impl SessionsApi {
         let position = min_position.0;
         let meta = command_meta(idempotency_key);
         let tokens = self
-            .app
+            .sessions
             .login(&body.login, &body.password, position, &meta)
             .await?;
         Ok(tokens.into())
@@ -82,7 +81,7 @@ impl SessionsApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<TokensResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        let tokens = self.app.refresh(&body.refresh_token, &meta).await?;
+        let tokens = self.sessions.refresh(&body.refresh_token, &meta).await?;
         Ok(tokens.into())
     }
 
@@ -96,7 +95,7 @@ impl SessionsApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self.app.log_out(&auth.0, &meta).await?.into())
+        Ok(self.sessions.log_out(&auth.0, &meta).await?.into())
     }
 
     /// Log out everywhere
@@ -113,6 +112,10 @@ impl SessionsApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self.app.log_out_everywhere(&auth.0, &meta).await?.into())
+        Ok(self
+            .sessions
+            .log_out_everywhere(&auth.0, &meta)
+            .await?
+            .into())
     }
 }

@@ -14,7 +14,7 @@ use poem::web::sse::Event;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::EventStream;
 use poem_openapi::{Object, OpenApi, Tags};
-use resourcify_app::{App, ChangeNotice};
+use resourcify_app::ChangeNotice;
 use uuid::Uuid;
 
 use crate::ApiError;
@@ -114,7 +114,8 @@ impl Drop for StreamSlot {
 
 #[derive(Debug)]
 pub struct StreamsApi {
-    pub app: App,
+    pub accounts: resourcify_app::Accounts,
+    pub changes: resourcify_app::Changes,
     pub limits: Arc<StreamLimits>,
 }
 
@@ -154,11 +155,11 @@ impl StreamsApi {
         let slot = self.limits.open(client)?;
         let tags: Vec<String> = tag.0.iter().map(|t| t.trim().to_lowercase()).collect();
         let author = match author.0.as_deref() {
-            Some(name) => Some(self.app.user_id(name).await?),
+            Some(name) => Some(self.accounts.user_id(name).await?),
             None => None,
         };
         let resume = last_event_id.0.max(after.0);
-        let notices = self.app.resource_changes(resume).await?;
+        let notices = self.changes.subscribe(resume).await?;
         let messages = notices.flat_map(move |notice| {
             let messages = match notice {
                 ChangeNotice::Change(change) => {

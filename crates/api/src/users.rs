@@ -3,7 +3,7 @@
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use resourcify_app::{App, ResourceQuery};
+use resourcify_app::ResourceQuery;
 use resourcify_domain::user::Registration;
 
 use crate::ApiError;
@@ -26,7 +26,9 @@ enum ApiTags {
 
 #[derive(Debug)]
 pub struct UsersApi {
-    pub app: App,
+    pub accounts: resourcify_app::Accounts,
+    pub moderation: resourcify_app::Moderation,
+    pub resources: resourcify_app::Resources,
 }
 
 #[derive(ApiResponse)]
@@ -69,7 +71,7 @@ impl UsersApi {
             password: &body.password,
         };
         let registered = self
-            .app
+            .accounts
             .register(registration, &command_meta(idempotency_key))
             .await?;
         let location = format!("/v1/users/{}", registered.username);
@@ -97,7 +99,7 @@ impl UsersApi {
         min_position: MinPosition,
     ) -> Result<ProfileResponse, ApiError> {
         let position = min_position.0;
-        let profile = self.app.profile(&username, position).await?;
+        let profile = self.accounts.profile(&username, position).await?;
         Ok(ProfileResponse::Ok(
             Json(profile.into()),
             PUBLIC_REVALIDATE.to_owned(),
@@ -134,8 +136,8 @@ impl UsersApi {
             ..ResourceQuery::default()
         };
         let view = self
-            .app
-            .resources_view(query, position, |page| {
+            .resources
+            .list_view(query, position, |page| {
                 RenderedJson::render(&ResourceList::from(page))
             })
             .await?;
@@ -169,7 +171,7 @@ impl UsersApi {
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
         let outcome = self
-            .app
+            .moderation
             .set_role(&auth.0.actor, &username, role.0.as_str(), true, &meta)
             .await?;
         Ok(outcome.into())
@@ -191,7 +193,7 @@ impl UsersApi {
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
         let outcome = self
-            .app
+            .moderation
             .set_role(&auth.0.actor, &username, role.0.as_str(), false, &meta)
             .await?;
         Ok(outcome.into())
@@ -216,7 +218,7 @@ impl UsersApi {
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
         let outcome = self
-            .app
+            .moderation
             .set_suspension(&auth.0.actor, &username, Some(&body.reason), &meta)
             .await?;
         Ok(outcome.into())
@@ -237,7 +239,7 @@ impl UsersApi {
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
         let outcome = self
-            .app
+            .moderation
             .set_suspension(&auth.0.actor, &username, None, &meta)
             .await?;
         Ok(outcome.into())

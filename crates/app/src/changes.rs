@@ -20,7 +20,8 @@ use resourcify_readmodel::projections::Projection;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::{App, AppError};
+use crate::AppError;
+use crate::core::Core;
 
 /// What happened to a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +103,7 @@ pub enum ChangeNotice {
 
 /// The broadcast of one node.
 #[derive(Debug)]
-pub(crate) struct ChangeHub {
+struct ChangeHub {
     sender: broadcast::Sender<Arc<ResourceChange>>,
     /// The position of the last change broadcast; read with the
     /// subscription, under the same lock as the send, so a subscriber knows
@@ -113,7 +114,7 @@ pub(crate) struct ChangeHub {
 impl ChangeHub {
     /// `buffer`: how many changes a subscriber may fall behind before it is
     /// cut off, which is what bounds each connection's memory.
-    pub(crate) fn new(buffer: usize) -> Self {
+    fn new(buffer: usize) -> Self {
         Self {
             sender: broadcast::channel(buffer.max(1)).0,
             last: Mutex::new(0),
@@ -133,7 +134,19 @@ impl ChangeHub {
     }
 }
 
-impl App {
+/// Resource changes as clients subscribe to them.
+#[derive(Debug, Clone)]
+pub struct Changes {
+    core: Core,
+    hub: Arc<ChangeHub>,
+}
+
+impl Changes {
+    pub(crate) fn new(core: Core) -> Self {
+        let hub = Arc::new(ChangeHub::new(core.settings().stream_buffer));
+        Self { core, hub }
+    }
+
     /// The change an event makes, with the resource as the view shows it
     /// once it includes the event; `None` for events that change no
     /// resource, and for changes to what the public may not see.
@@ -146,11 +159,12 @@ impl App {
         };
         // The view must show this event; wait as long as it takes.
         while self
+            .core
             .wait_for(Projection::Resources, Some(raw.position))
             .await
             .is_err()
         {}
-        let Some(row) = self.inner.reads.resource_by_id(id).await? else {
+        let Some(row) = self.core.reads().resource_by_id(id).await? else {
             return Ok(None);
         };
         if !kind.removes() && !row.is_public() {
@@ -165,10 +179,10 @@ impl App {
 
     /// Follows the log from its head and broadcasts every resource change;
     /// run once per API node.
-    pub async fn follow_resource_changes(self) {
+    pub async fn follow(self) {
         let mut backoff = Duration::from_millis(100);
         let mut position = loop {
-            match self.inner.store.head().await {
+            match self.core.store().head().await {
                 Ok(head) => break head,
                 Err(error) => {
                     tracing::warn!(%error, "cannot start following resource changes");
@@ -176,19 +190,14 @@ impl App {
                 }
             }
         };
-        *self
-            .inner
-            .changes
-            .last
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = position;
+        *self.hub.last.lock().unwrap_or_else(|p| p.into_inner()) = position;
         loop {
             let result: Result<(), AppError> = async {
-                let mut feed = self.inner.store.feed_after(position).await?;
+                let mut feed = self.core.store().feed_after(position).await?;
                 while let Some(raw) = feed.next().await {
                     let raw = raw?;
                     if let Some(change) = self.change_of(&raw).await? {
-                        self.inner.changes.publish(change);
+                        self.hub.publish(change);
                     }
                     position = raw.position;
                 }
@@ -205,12 +214,12 @@ impl App {
 
     /// Resource changes: after `after` if given (from the log first), then
     /// live.
-    pub async fn resource_changes(
+    pub async fn subscribe(
         &self,
         after: Option<u64>,
     ) -> Result<BoxStream<'static, ChangeNotice>, AppError> {
-        let (live, live_from) = self.inner.changes.subscribe();
-        let store = &self.inner.store;
+        let (live, live_from) = self.hub.subscribe();
+        let store = &self.core.store();
         let mut backlog = Vec::new();
         let mut resync = false;
         if let Some(after) = after.filter(|after| *after < live_from) {

@@ -1,24 +1,41 @@
-//! Commands on comments: post (top-level or a reply), edit and delete one's
-//! own, remove (moderators).
+//! Comments: post (top-level or a reply), edit and delete one's own, and
+//! read a resource's thread. Removing someone's is moderation's.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use chrono::Utc;
+use resourcify_domain::ValidationErrors;
 use resourcify_domain::comment::{Comment, CommentBody, CommentCommand};
 use resourcify_domain::resource::Resource;
-use resourcify_domain::{ValidationErrors, parse_reason};
+use resourcify_readmodel::CommentRow;
+use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
 use crate::auth::AuthenticatedUser;
-use crate::commands::created_id;
-use crate::{App, AppError, CommandMeta, CommandOutcome};
+use crate::core::{Core, created_id};
+use crate::paging::{paging, wrong_cursor};
+use crate::views::{CacheOutcome, RenderedView};
+use crate::{AppError, CommandMeta, CommandOutcome, Cursor, Page, PageRequest};
 
 fn body(raw: &str) -> Result<CommentBody, AppError> {
     CommentBody::parse(raw)
         .map_err(|message| AppError::Invalid(ValidationErrors::single("body", message)))
 }
 
-impl App {
+/// Everything done to and read of comments.
+#[derive(Debug, Clone)]
+pub struct Comments {
+    core: Core,
+}
+
+impl Comments {
+    pub(crate) fn new(core: Core) -> Self {
+        Self { core }
+    }
+
     /// Comments on a resource, or replies to `parent_id` on the same resource.
-    pub async fn post_comment(
+    pub async fn post(
         &self,
         caller: &AuthenticatedUser,
         resource_id: Uuid,
@@ -30,58 +47,37 @@ impl App {
         let scope = caller.user_id.to_string();
         let request = ("post_comment", resource_id, parent_id, text);
         let id_scope = format!("comment:{scope}");
-        self.idempotent(&scope, &request, meta, |msg_id| async move {
-            let store = &self.inner.store;
-            let resource = store.load::<Resource>(resource_id).await?.state;
-            let parent = match parent_id {
-                Some(parent_id) => Some(store.load::<Comment>(parent_id).await?.state),
-                None => None,
-            };
-            let comment_id = created_id(&id_scope, meta.idempotency_key.as_deref());
-            let command = CommentCommand::Post {
-                comment_id,
-                actor: caller.actor.clone(),
-                resource,
-                parent,
-                body,
-                at: Utc::now(),
-            };
-            let executed = self
-                .execute::<Comment>(comment_id, &msg_id, meta, &command)
-                .await?;
-            Ok(CommandOutcome {
-                id: comment_id,
-                position: executed.position,
-            })
-        })
-        .await
-    }
-
-    async fn on_comment(
-        &self,
-        caller: &AuthenticatedUser,
-        id: Uuid,
-        request: &(dyn std::fmt::Debug + Sync),
-        meta: &CommandMeta,
-        command: CommentCommand,
-    ) -> Result<CommandOutcome, AppError> {
-        self.idempotent(
-            &caller.user_id.to_string(),
-            request,
-            meta,
-            |msg_id| async move {
-                let executed = self.execute::<Comment>(id, &msg_id, meta, &command).await?;
+        self.core
+            .idempotent(&scope, &request, meta, |msg_id| async move {
+                let store = self.core.store();
+                let resource = store.load::<Resource>(resource_id).await?.state;
+                let parent = match parent_id {
+                    Some(parent_id) => Some(store.load::<Comment>(parent_id).await?.state),
+                    None => None,
+                };
+                let comment_id = created_id(&id_scope, meta.idempotency_key.as_deref());
+                let command = CommentCommand::Post {
+                    comment_id,
+                    actor: caller.actor.clone(),
+                    resource,
+                    parent,
+                    body,
+                    at: Utc::now(),
+                };
+                let executed = self
+                    .core
+                    .execute::<Comment>(comment_id, &msg_id, meta, &command)
+                    .await?;
                 Ok(CommandOutcome {
-                    id,
+                    id: comment_id,
                     position: executed.position,
                 })
-            },
-        )
-        .await
+            })
+            .await
     }
 
     /// Changes one's own comment.
-    pub async fn edit_comment(
+    pub async fn edit(
         &self,
         caller: &AuthenticatedUser,
         id: Uuid,
@@ -94,11 +90,13 @@ impl App {
             at: Utc::now(),
         };
         let request = ("edit_comment", id, text);
-        self.on_comment(caller, id, &request, meta, command).await
+        self.core
+            .command_on::<Comment>(caller.user_id, id, &request, meta, command)
+            .await
     }
 
     /// Takes one's own comment down.
-    pub async fn delete_comment(
+    pub async fn delete(
         &self,
         caller: &AuthenticatedUser,
         id: Uuid,
@@ -108,27 +106,51 @@ impl App {
             actor: caller.actor.clone(),
             at: Utc::now(),
         };
-        self.on_comment(caller, id, &("delete_comment", id), meta, command)
+        self.core
+            .command_on::<Comment>(caller.user_id, id, &("delete_comment", id), meta, command)
             .await
     }
 
-    /// Takes someone's comment down, with a public reason; moderators only.
-    pub async fn remove_comment(
+    /// A resource's comments in thread order.
+    pub async fn thread_view(
         &self,
-        caller: &AuthenticatedUser,
-        id: Uuid,
-        reason: &str,
-        meta: &CommandMeta,
-    ) -> Result<CommandOutcome, AppError> {
-        caller.actor.ensure_moderator()?;
-        let reason = parse_reason(reason)
-            .map_err(|message| AppError::Invalid(ValidationErrors::single("reason", message)))?;
-        let request = ("remove_comment", id, &reason);
-        let command = CommentCommand::Remove {
-            actor: caller.actor.clone(),
-            reason: reason.clone(),
-            at: Utc::now(),
+        resource_id: Uuid,
+        page: PageRequest<'_>,
+        min_position: Option<u64>,
+        render: impl FnOnce(&Page<CommentRow>) -> Bytes,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let paging = paging(page)?;
+        let after = match &paging.cursor {
+            None => String::new(),
+            Some(Cursor::Path(path)) => path.clone(),
+            Some(_) => return Err(wrong_cursor()),
         };
-        self.on_comment(caller, id, &request, meta, command).await
+        self.core
+            .wait_for(Projection::Comments, min_position)
+            .await?;
+        // Comments of what one may not see are not seen either.
+        self.core.public_resource(resource_id, min_position).await?;
+        let key = format!(
+            "comments {resource_id} {} {}",
+            paging.limit,
+            page.cursor.unwrap_or("")
+        );
+        self.core
+            .cached(
+                &self.core.views().comments,
+                Projection::Comments,
+                key,
+                min_position,
+                || async move {
+                    let items = self
+                        .core
+                        .reads()
+                        .comments_by_resource(resource_id, &after, paging.fetch())
+                        .await?;
+                    let page = paging.page(items, |last| Cursor::Path(last.path.clone()));
+                    Ok((render(&page), page.next_cursor))
+                },
+            )
+            .await
     }
 }

@@ -1,46 +1,57 @@
-//! The application layer: the command service (validate → load → decide →
-//! append) and the query facade (wait for a position → named read query).
-//! The HTTP layer calls these one-line methods and nothing else.
+//! The application layer: one service per feature (accounts, sessions,
+//! follows, resources, comments, moderation, news, changes, status), each
+//! owning its commands (validate → load → decide → append) and its queries
+//! (wait for a position → named read query → cached rendering), over a
+//! shared core (`core/`). The HTTP layer calls these one-line methods and
+//! nothing else.
 
+mod accounts;
 mod auth;
-mod cache;
 mod changes;
-mod commands;
 mod comments;
+mod core;
 mod cursor;
 mod error;
+mod follows;
+mod moderation;
 mod news;
+mod paging;
 mod positions;
-mod queries;
 mod resources;
 mod sessions;
 mod status;
-mod users;
+mod views;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use resourcify_eventstore::{EventStore, IdempotencyKeys, ReservationBook};
-use resourcify_readmodel::projections::Projection;
+use resourcify_fetch_guard::AllowList;
 use resourcify_readmodel::{ReadModel, ViewNotice};
 
+pub use accounts::{Account, Accounts, Registered};
 pub use auth::{AccessToken, AuthenticatedUser, Passwords, TokenSecret, Tokens};
-pub use cache::{CacheOutcome, RenderedView, ViewCache};
-pub use changes::{ChangeKind, ChangeNotice, ResourceChange};
-pub use commands::{CommandMeta, CommandOutcome};
+pub use changes::{ChangeKind, ChangeNotice, Changes, ResourceChange};
+pub use comments::Comments;
+pub use core::{CommandMeta, CommandOutcome};
 pub use cursor::Cursor;
 pub use error::AppError;
-pub use news::{NewsQuery, SYNDICATION_ENTRIES};
+pub use follows::Follows;
+pub use moderation::Moderation;
+pub use news::{News, NewsQuery, SYNDICATION_ENTRIES};
+pub use paging::{Page, PageRequest};
 pub use positions::ViewPositions;
-pub use queries::{Account, Page, PageRequest, ResourcePage, ResourceQuery, Sort};
+pub use resources::{ResourceQuery, Resources, Sort};
 pub use resourcify_readmodel::{
     AccountRow, CommentRow, FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow,
     TagCount,
 };
-pub use sessions::SessionTokens;
-pub use status::{ProjectionStatus, Readiness, projection_statuses};
-pub use users::Registered;
+pub use sessions::{SessionTokens, Sessions};
+pub use status::{ProjectionStatus, Readiness, Status, projection_statuses};
+pub use views::{CacheOutcome, RenderedView};
+
+/// One page of resources.
+pub type ResourcePage = Page<ResourceRow>;
 
 /// Settings the application layer needs, read once by the binary.
 #[derive(Debug, Clone)]
@@ -63,9 +74,6 @@ pub struct AppSettings {
     /// How many resource changes a stream subscriber may fall behind
     /// before it is disconnected.
     pub stream_buffer: usize,
-    /// How news sources are fetched; the API refuses, up front, source URLs
-    /// the fetcher would refuse.
-    pub news_fetch: resourcify_news::fetch::FetchSettings,
 }
 
 impl AppSettings {
@@ -81,40 +89,29 @@ impl AppSettings {
             cache_ttl: Duration::from_secs(60),
             cache_capacity: 100_000,
             stream_buffer: 1_024,
-            news_fetch: resourcify_news::fetch::FetchSettings::default(),
         }
     }
 }
 
-/// The application: everything a request handler may call.
+/// The application: one service per feature, built once per node over a
+/// shared core. A request handler holds the services it calls.
 #[derive(Debug, Clone)]
 pub struct App {
-    inner: Arc<Inner>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    store: EventStore,
-    reservations: ReservationBook,
-    idempotency_keys: IdempotencyKeys,
-    reads: ReadModel,
-    positions: ViewPositions,
-    tokens: Tokens,
-    passwords: Passwords,
-    /// Rendered single resources, by id.
-    resource_views: ViewCache<uuid::Uuid>,
-    /// Rendered pages of public lists (resources, feed, tags, search), by query.
-    list_views: ViewCache<String>,
-    /// Rendered pages of comment threads, by query.
-    comment_views: ViewCache<String>,
-    /// Resource changes, broadcast to stream subscribers.
-    changes: changes::ChangeHub,
-    /// Checks news source URLs as the ingester would (it fetches nothing).
-    news_guard: resourcify_news::fetch::Fetcher,
-    settings: AppSettings,
+    pub accounts: Accounts,
+    pub sessions: Sessions,
+    pub follows: Follows,
+    pub resources: Resources,
+    pub comments: Comments,
+    pub moderation: Moderation,
+    pub news: News,
+    pub changes: Changes,
+    pub status: Status,
+    core: core::Core,
 }
 
 impl App {
+    /// `news_allow_hosts`: hosts exempt from the news fetcher's address
+    /// guard, so that a source the fetcher would refuse is refused up front.
     pub fn new(
         store: EventStore,
         reservations: ReservationBook,
@@ -122,61 +119,36 @@ impl App {
         reads: ReadModel,
         positions: ViewPositions,
         settings: AppSettings,
+        news_allow_hosts: AllowList,
     ) -> Self {
         let tokens = Tokens::new(&settings.token_secret, settings.token_ttl);
+        let core = core::Core::new(
+            store,
+            reservations,
+            idempotency_keys,
+            reads,
+            positions,
+            settings,
+        );
+        let resources = Resources::new(core.clone());
         Self {
-            inner: Arc::new(Inner {
-                store,
-                reservations,
-                idempotency_keys,
-                reads,
-                positions,
-                tokens,
-                passwords: Passwords,
-                resource_views: ViewCache::new(
-                    "resource",
-                    settings.cache_capacity,
-                    settings.cache_ttl,
-                ),
-                list_views: ViewCache::new("list", settings.cache_capacity, settings.cache_ttl),
-                comment_views: ViewCache::new(
-                    "comments",
-                    settings.cache_capacity,
-                    settings.cache_ttl,
-                ),
-                changes: changes::ChangeHub::new(settings.stream_buffer),
-                news_guard: resourcify_news::fetch::Fetcher::new(settings.news_fetch.clone()),
-                settings,
-            }),
+            accounts: Accounts::new(core.clone()),
+            sessions: Sessions::new(core.clone(), tokens),
+            follows: Follows::new(core.clone()),
+            news: News::new(core.clone(), resources.clone(), news_allow_hosts),
+            resources,
+            comments: Comments::new(core.clone()),
+            moderation: Moderation::new(core.clone()),
+            changes: Changes::new(core.clone()),
+            status: Status::new(core.clone()),
+            core,
         }
-    }
-
-    pub fn tokens(&self) -> &Tokens {
-        &self.inner.tokens
     }
 
     /// Applies a projector's notice: wakes waiters and drops changed views.
     pub fn observe(&self, notice: &ViewNotice) {
-        self.inner.positions.observe(notice);
-        match Projection::from_name(&notice.projection) {
-            Some(Projection::Resources) => {
-                let ids = notice.keys.iter().filter_map(|k| k.parse().ok());
-                self.inner.resource_views.invalidate(ids, notice.position);
-                // A change to one resource can move it in, out of, or
-                // within any list; lists are cheap to rebuild.
-                if !notice.keys.is_empty() {
-                    self.inner
-                        .list_views
-                        .invalidate_read_before(notice.position);
-                }
-            }
-            Some(Projection::Comments) if !notice.keys.is_empty() => {
-                self.inner
-                    .comment_views
-                    .invalidate_read_before(notice.position);
-            }
-            _ => {}
-        }
+        self.core.positions().observe(notice);
+        self.core.views().invalidate(notice);
     }
 
     /// Listens to every projection's notices until the subscription ends;
@@ -185,7 +157,7 @@ impl App {
         self,
         nats: async_nats::Client,
     ) -> Result<(), async_nats::SubscribeError> {
-        let subject = self.inner.store.namespace().all_view_notices_subject();
+        let subject = self.core.store().namespace().all_view_notices_subject();
         let mut notices = nats.subscribe(subject).await?;
         while let Some(message) = notices.next().await {
             match serde_json::from_slice::<ViewNotice>(&message.payload) {

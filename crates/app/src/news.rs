@@ -15,11 +15,15 @@ use resourcify_readmodel::NewsSourceRow;
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
+use resourcify_fetch_guard::AllowList;
+use resourcify_readmodel::Scope;
+
 use crate::auth::AuthenticatedUser;
-use crate::cache::{CacheOutcome, RenderedView};
-use crate::commands::created_id;
-use crate::queries::paging;
-use crate::{App, AppError, CommandMeta, CommandOutcome, Cursor, Page, PageRequest, ResourcePage};
+use crate::core::{Core, created_id};
+use crate::paging::paging;
+use crate::resources::Resources;
+use crate::views::{CacheOutcome, RenderedView};
+use crate::{AppError, CommandMeta, CommandOutcome, Cursor, Page, PageRequest, ResourcePage};
 
 /// How many entries a syndication feed carries.
 pub const SYNDICATION_ENTRIES: i64 = 50;
@@ -32,7 +36,25 @@ pub struct NewsQuery<'a> {
     pub page: PageRequest<'a>,
 }
 
-impl App {
+/// News sources and the news read from them.
+#[derive(Debug, Clone)]
+pub struct News {
+    core: Core,
+    /// Sharing an item is submitting it as a resource.
+    resources: Resources,
+    /// Hosts the operator exempted from the fetcher's address guard.
+    allow_hosts: AllowList,
+}
+
+impl News {
+    pub(crate) fn new(core: Core, resources: Resources, allow_hosts: AllowList) -> Self {
+        Self {
+            core,
+            resources,
+            allow_hosts,
+        }
+    }
+
     /// Refuses a source URL the ingester would refuse to fetch, so that
     /// an admin hears of it now rather than from a failing source later.
     fn check_news_source_url(&self, raw: &str) -> Result<(), AppError> {
@@ -40,39 +62,16 @@ impl App {
             // The domain's validation reports it, with every other field.
             return Ok(());
         };
-        self.inner.news_guard.check_url(&url).map_err(|refusal| {
-            AppError::Invalid(ValidationErrors::single("url", refusal.to_string()))
+        resourcify_fetch_guard::check_url(&self.allow_hosts, &url).map_err(|refusal| {
+            AppError::Invalid(ValidationErrors::single(
+                "url",
+                format!("refused: {refusal}"),
+            ))
         })
     }
 
-    /// Runs a command on one news source, idempotently per caller.
-    async fn on_news_source(
-        &self,
-        caller: &AuthenticatedUser,
-        id: Uuid,
-        request: &(dyn std::fmt::Debug + Sync),
-        meta: &CommandMeta,
-        command: NewsSourceCommand,
-    ) -> Result<CommandOutcome, AppError> {
-        self.idempotent(
-            &caller.user_id.to_string(),
-            request,
-            meta,
-            |msg_id| async move {
-                let executed = self
-                    .execute::<NewsSource>(id, &msg_id, meta, &command)
-                    .await?;
-                Ok(CommandOutcome {
-                    id,
-                    position: executed.position,
-                })
-            },
-        )
-        .await
-    }
-
     /// Adds a news source; admins only. It is polled at once.
-    pub async fn add_news_source(
+    pub async fn add_source(
         &self,
         caller: &AuthenticatedUser,
         input: NewsSourceInput<'_>,
@@ -92,12 +91,13 @@ impl App {
             at: Utc::now(),
         };
         let request = ("add_news_source", &input);
-        self.on_news_source(caller, id, &request, meta, command)
+        self.core
+            .command_on::<NewsSource>(caller.user_id, id, &request, meta, command)
             .await
     }
 
     /// Changes a source's URL, title, tags or interval; admins only.
-    pub async fn update_news_source(
+    pub async fn update_source(
         &self,
         caller: &AuthenticatedUser,
         id: Uuid,
@@ -115,12 +115,13 @@ impl App {
             at: Utc::now(),
         };
         let request = ("update_news_source", id, &edit);
-        self.on_news_source(caller, id, &request, meta, command)
+        self.core
+            .command_on::<NewsSource>(caller.user_id, id, &request, meta, command)
             .await
     }
 
     /// Stops polling a source; its items stay. Admins only.
-    pub async fn remove_news_source(
+    pub async fn remove_source(
         &self,
         caller: &AuthenticatedUser,
         id: Uuid,
@@ -131,12 +132,19 @@ impl App {
             actor: caller.actor.clone(),
             at: Utc::now(),
         };
-        self.on_news_source(caller, id, &("remove_news_source", id), meta, command)
+        self.core
+            .command_on::<NewsSource>(
+                caller.user_id,
+                id,
+                &("remove_news_source", id),
+                meta,
+                command,
+            )
             .await
     }
 
     /// Has a source polled now, whatever its schedule or back-off.
-    pub async fn refresh_news_source(
+    pub async fn refresh_source(
         &self,
         caller: &AuthenticatedUser,
         id: Uuid,
@@ -147,20 +155,27 @@ impl App {
             actor: caller.actor.clone(),
             at: Utc::now(),
         };
-        self.on_news_source(caller, id, &("refresh_news_source", id), meta, command)
+        self.core
+            .command_on::<NewsSource>(
+                caller.user_id,
+                id,
+                &("refresh_news_source", id),
+                meta,
+                command,
+            )
             .await
     }
 
     /// Shares a news item with the community: the caller submits it as a
     /// resource of their own (an article, with the item's title, summary
     /// and tags), under the same rules as any submission.
-    pub async fn share_news_item(
+    pub async fn share_item(
         &self,
         caller: &AuthenticatedUser,
         item_id: Uuid,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
-        let item = self.inner.store.load::<Resource>(item_id).await?.state;
+        let item = self.core.store().load::<Resource>(item_id).await?.state;
         item.visible_to(&caller.actor)?;
         if item.source_id.is_none() {
             return Err(AppError::NotFound("news item"));
@@ -172,12 +187,12 @@ impl App {
             tags: &item.tags,
             kind: "article",
         };
-        self.submit_resource(caller, submission, meta).await
+        self.resources.submit(caller, submission, meta).await
     }
 
     /// The news sources, newest first; admins only (errors name hosts
     /// and addresses).
-    pub async fn news_sources(
+    pub async fn sources(
         &self,
         caller: &AuthenticatedUser,
         page: PageRequest<'_>,
@@ -186,33 +201,33 @@ impl App {
         caller.actor.ensure_admin()?;
         let paging = paging(page)?;
         let before = paging.before()?;
-        self.wait_for(Projection::News, min_position).await?;
+        self.core.wait_for(Projection::News, min_position).await?;
         let items = self
-            .inner
-            .reads
+            .core
+            .reads()
             .news_sources_page(before, paging.fetch())
             .await?;
         Ok(paging.page(items, |last| Cursor::Before(last.listed_at)))
     }
 
     /// One news source; admins only.
-    pub async fn news_source(
+    pub async fn source(
         &self,
         caller: &AuthenticatedUser,
         id: Uuid,
         min_position: Option<u64>,
     ) -> Result<NewsSourceRow, AppError> {
         caller.actor.ensure_admin()?;
-        self.wait_for(Projection::News, min_position).await?;
-        self.inner
-            .reads
+        self.core.wait_for(Projection::News, min_position).await?;
+        self.core
+            .reads()
             .news_source_by_id(id)
             .await?
             .ok_or(AppError::NotFound("news source"))
     }
 
     /// News items, newest first: all, one source's or one tag's.
-    pub async fn news_view(
+    pub async fn list_view(
         &self,
         query: NewsQuery<'_>,
         min_position: Option<u64>,
@@ -229,31 +244,32 @@ impl App {
         };
         let before = paging.before()?;
         let scope = match (query.source, tag) {
-            (Some(source), _) => format!("news:source:{source}"),
-            (None, Some(tag)) => format!("news:tag:{}", tag.as_str()),
-            (None, None) => "news".to_owned(),
+            (Some(source), _) => Scope::NewsSource(source),
+            (None, Some(tag)) => Scope::NewsTag(tag.as_str().to_owned()),
+            (None, None) => Scope::News,
         };
         let key = format!(
             "news {scope} {} {}",
             paging.limit,
             query.page.cursor.unwrap_or("")
         );
-        self.cached(
-            &self.inner.list_views,
-            Projection::Resources,
-            key,
-            min_position,
-            || async move {
-                let items = self
-                    .inner
-                    .reads
-                    .resources_newest(&scope, before, paging.fetch())
-                    .await?;
-                let page = paging.page(items, |last| Cursor::Before(last.listed_at));
-                Ok((render(&page), page.next_cursor))
-            },
-        )
-        .await
+        self.core
+            .cached(
+                &self.core.views().lists,
+                Projection::Resources,
+                key,
+                min_position,
+                || async move {
+                    let items = self
+                        .core
+                        .reads()
+                        .resources_newest(&scope, before, paging.fetch())
+                        .await?;
+                    let page = paging.page(items, |last| Cursor::Before(last.listed_at));
+                    Ok((render(&page), page.next_cursor))
+                },
+            )
+            .await
     }
 
     /// The newest resources and news (of one tag, if given), as a
@@ -272,28 +288,26 @@ impl App {
             .transpose()
             .map_err(|message| AppError::Invalid(ValidationErrors::single("tag", message)))?;
         let scopes = match &tag {
-            Some(tag) => [
-                format!("tag:{}", tag.as_str()),
-                format!("news:tag:{}", tag.as_str()),
-            ],
-            None => ["all".to_owned(), "news".to_owned()],
+            Some(tag) => Scope::tagged(tag.as_str()),
+            None => Scope::FRONT_PAGE,
         };
         // The documents link absolutely, to where the client found them.
-        let key = format!("syndication {format} {origin} {}", scopes.join(" "));
-        self.cached(
-            &self.inner.list_views,
-            Projection::Resources,
-            key,
-            min_position,
-            || async move {
-                let items = self
-                    .inner
-                    .reads
-                    .resources_in_scopes(&scopes, i64::MAX, SYNDICATION_ENTRIES)
-                    .await?;
-                Ok((render(&items), None))
-            },
-        )
-        .await
+        let key = format!("syndication {format} {origin} {} {}", scopes[0], scopes[1]);
+        self.core
+            .cached(
+                &self.core.views().lists,
+                Projection::Resources,
+                key,
+                min_position,
+                || async move {
+                    let items = self
+                        .core
+                        .reads()
+                        .resources_in_scopes(&scopes, i64::MAX, SYNDICATION_ENTRIES)
+                        .await?;
+                    Ok((render(&items), None))
+                },
+            )
+            .await
     }
 }

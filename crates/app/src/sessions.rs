@@ -3,13 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use resourcify_domain::session::{Session, SessionCommand, SessionEvent};
+use resourcify_domain::user::UserCommand;
 use resourcify_domain::{Actor, Role};
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
-use crate::auth::{AccessToken, AuthenticatedUser, RefreshClaims};
-use crate::commands::created_id;
-use crate::{App, AppError, CommandMeta, CommandOutcome};
+use crate::auth::{AccessToken, AuthenticatedUser, Passwords, RefreshClaims, Tokens};
+use crate::core::{Core, created_id};
+use crate::{AppError, CommandMeta, CommandOutcome};
 
 /// The tokens of a session, as a login or refresh answers them.
 #[derive(Debug, Clone)]
@@ -21,16 +22,38 @@ pub struct SessionTokens {
     pub position: u64,
 }
 
-impl App {
+/// Sessions and the tokens that stand for them.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    core: Core,
+    tokens: Tokens,
+    passwords: Passwords,
+}
+
+impl Sessions {
+    pub(crate) fn new(core: Core, tokens: Tokens) -> Self {
+        Self {
+            core,
+            tokens,
+            passwords: Passwords,
+        }
+    }
+
+    /// Issues and checks the tokens (the rate limiter reads a token's user
+    /// without a round trip to the views).
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
     /// Checks a bearer token: its signature and expiry, then that its session
     /// has not ended (logout, password change, account deletion) and what
     /// standing its user has now. Every authenticated request comes here, so
     /// an ended session is refused on its next request to any node.
     pub async fn authenticate(&self, token: &str) -> Result<AuthenticatedUser, AppError> {
-        let claims = self.inner.tokens.verify(token)?;
+        let claims = self.tokens.verify(token)?;
         let access = self
-            .inner
-            .reads
+            .core
+            .reads()
             .access_by_session(claims.session_id)
             .await?
             .filter(|access| !access.ended && access.user_id == claims.user_id)
@@ -65,15 +88,15 @@ impl App {
         min_position: Option<u64>,
         meta: &CommandMeta,
     ) -> Result<SessionTokens, AppError> {
-        self.wait_for(Projection::Users, min_position).await?;
+        self.core.wait_for(Projection::Users, min_position).await?;
         let normalised = login.trim().to_lowercase();
-        let credentials = self.inner.reads.credentials_by_login(&normalised).await?;
+        let credentials = self.core.reads().credentials_by_login(&normalised).await?;
         let (hash, user) = match credentials {
             Some(c) => (Some(c.password_hash), Some((c.user_id, c.username))),
             None => (None, None),
         };
         // An unknown login still costs one verification (see `Passwords::verify`).
-        let verified = self.inner.passwords.verify(password, hash).await;
+        let verified = self.passwords.verify(password, hash).await;
         let Some((user_id, username)) = user.filter(|_| verified) else {
             return Err(AppError::Unauthorized("the login or password is wrong"));
         };
@@ -81,15 +104,17 @@ impl App {
         let scope = format!("login:{user_id}");
         let session_id = created_id(&scope, meta.idempotency_key.as_deref());
         let outcome = self
+            .core
             .idempotent(&scope, &"login", meta, |msg_id| async move {
                 let at = Utc::now();
                 let command = SessionCommand::Start {
                     session_id,
                     user_id,
                     at,
-                    expires_at: at + self.inner.settings.session_ttl,
+                    expires_at: at + self.core.settings().session_ttl,
                 };
                 let executed = self
+                    .core
                     .execute::<Session>(session_id, &msg_id, meta, &command)
                     .await?;
                 Ok(CommandOutcome {
@@ -98,7 +123,8 @@ impl App {
                 })
             })
             .await?;
-        self.wait_for(Projection::Users, Some(outcome.position))
+        self.core
+            .wait_for(Projection::Users, Some(outcome.position))
             .await?;
         self.session_tokens(user_id, &username, outcome).await
     }
@@ -111,23 +137,25 @@ impl App {
         refresh_token: &str,
         meta: &CommandMeta,
     ) -> Result<SessionTokens, AppError> {
-        let claims = self.inner.tokens.verify_refresh(refresh_token)?;
+        let claims = self.tokens.verify_refresh(refresh_token)?;
         let scope = format!("session:{}", claims.session_id);
         let request = ("refresh", claims.generation);
         let outcome = self
+            .core
             .idempotent(&scope, &request, meta, |msg_id| async move {
                 let at = Utc::now();
                 let command = SessionCommand::Refresh {
                     generation: claims.generation,
                     at,
-                    expires_at: at + self.inner.settings.session_ttl,
+                    expires_at: at + self.core.settings().session_ttl,
                 };
                 let executed = self
+                    .core
                     .execute::<Session>(claims.session_id, &msg_id, meta, &command)
                     .await?;
                 if let Some(SessionEvent::Ended(_)) = executed.event {
                     // The copy's holder must be locked out before we answer.
-                    self.settle(Projection::Users, executed.position).await;
+                    self.core.settle(Projection::Users, executed.position).await;
                     return Err(AppError::Unauthorized(
                         "the refresh token was used before; the session has ended",
                     ));
@@ -139,8 +167,8 @@ impl App {
             })
             .await?;
         let access = self
-            .inner
-            .reads
+            .core
+            .reads()
             .access_by_session(claims.session_id)
             .await?
             .filter(|access| !access.ended)
@@ -160,6 +188,7 @@ impl App {
         let session_id = caller.session_id;
         let request = ("log_out", session_id);
         let outcome = self
+            .core
             .idempotent(
                 &caller.user_id.to_string(),
                 &request,
@@ -170,6 +199,7 @@ impl App {
                         at: Utc::now(),
                     };
                     let executed = self
+                        .core
                         .execute::<Session>(session_id, &msg_id, meta, &command)
                         .await?;
                     Ok(CommandOutcome {
@@ -179,7 +209,26 @@ impl App {
                 },
             )
             .await?;
-        self.settle(Projection::Users, outcome.position).await;
+        self.core.settle(Projection::Users, outcome.position).await;
+        Ok(outcome)
+    }
+
+    /// Ends every session of the caller's, this one included.
+    pub async fn log_out_everywhere(
+        &self,
+        caller: &AuthenticatedUser,
+        meta: &CommandMeta,
+    ) -> Result<CommandOutcome, AppError> {
+        let outcome = self
+            .core
+            .on_own_account(caller, &"log_out_everywhere", meta, |actor| {
+                UserCommand::RevokeSessions {
+                    actor,
+                    at: Utc::now(),
+                }
+            })
+            .await?;
+        self.core.settle(Projection::Users, outcome.position).await;
         Ok(outcome)
     }
 
@@ -190,7 +239,7 @@ impl App {
         username: &str,
         outcome: CommandOutcome,
     ) -> Result<SessionTokens, AppError> {
-        let session = self.inner.store.load::<Session>(outcome.id).await?.state;
+        let session = self.core.store().load::<Session>(outcome.id).await?.state;
         let (Some(issued_at), Some(expires_at)) = (session.issued_at, session.expires_at) else {
             return Err(AppError::Unauthorized(
                 "the session has ended; log in again",
@@ -201,7 +250,7 @@ impl App {
                 "the session has ended; log in again",
             ));
         }
-        let tokens = &self.inner.tokens;
+        let tokens = &self.tokens;
         let claims = RefreshClaims {
             user_id,
             session_id: outcome.id,

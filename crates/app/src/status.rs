@@ -7,7 +7,8 @@ use resourcify_eventstore::EventStore;
 use resourcify_readmodel::ReadModel;
 use resourcify_readmodel::projections::Projection;
 
-use crate::{App, AppError};
+use crate::AppError;
+use crate::core::Core;
 
 /// One projection's progress against the head of the log.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,14 +80,24 @@ impl Readiness {
     }
 }
 
-impl App {
+/// How this node and the projections are doing.
+#[derive(Debug, Clone)]
+pub struct Status {
+    core: Core,
+}
+
+impl Status {
+    pub(crate) fn new(core: Core) -> Self {
+        Self { core }
+    }
+
     pub async fn projection_status(&self) -> Result<Vec<ProjectionStatus>, AppError> {
-        projection_statuses(&self.inner.store, &self.inner.reads).await
+        projection_statuses(self.core.store(), self.core.reads()).await
     }
 
     pub async fn readiness(&self) -> Readiness {
-        let nats = self.inner.store.is_connected();
-        let postgres = self.inner.reads.ping().await.is_ok();
+        let nats = self.core.store().is_connected();
+        let postgres = self.core.reads().ping().await.is_ok();
         let projections = if nats && postgres {
             self.projection_status().await.unwrap_or_default()
         } else {
@@ -96,7 +107,7 @@ impl App {
             nats,
             postgres,
             projections,
-            max_lag_events: self.inner.settings.ready_max_lag_events,
+            max_lag_events: self.core.settings().ready_max_lag_events,
         }
     }
 
@@ -111,18 +122,18 @@ impl App {
     }
 
     async fn sample_health(&self) {
-        let nats = self.inner.store.is_connected();
+        let nats = self.core.store().is_connected();
         metrics::gauge!("resourcify_nats_connected").set(f64::from(u8::from(nats)));
-        let postgres = self.inner.reads.ping().await.is_ok();
+        let postgres = self.core.reads().ping().await.is_ok();
         metrics::gauge!("resourcify_postgres_connected").set(f64::from(u8::from(postgres)));
-        let pool = self.inner.reads.pool();
+        let pool = self.core.reads().pool();
         metrics::gauge!("resourcify_postgres_pool_connections", "state" => "open")
             .set(f64::from(pool.size()));
         metrics::gauge!("resourcify_postgres_pool_connections", "state" => "idle")
             .set(pool.num_idle() as f64);
 
-        let threshold = self.inner.settings.long_running_query;
-        match self.inner.reads.long_running_queries(threshold).await {
+        let threshold = self.core.settings().long_running_query;
+        match self.core.reads().long_running_queries(threshold).await {
             Ok(running) => {
                 metrics::gauge!("resourcify_db_long_running_queries").set(running.len() as f64);
                 for query in running {

@@ -75,6 +75,7 @@ fn settings(
         api_pool: PoolSettings::default(),
         projector_pool: PoolSettings::default(),
         ingester: resourcify_news::IngesterSettings::default(),
+        news_fetch: Default::default(),
     }
 }
 

@@ -10,9 +10,7 @@
 //! redirects are followed by hand so that every hop passes the same checks.
 //! Sizes and time are bounded too, because a feed server is untrusted input.
 
-mod guard;
-
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,9 +18,9 @@ use bytes::{Bytes, BytesMut};
 use reqwest::StatusCode;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use url::{Host, Url};
+use url::Url;
 
-pub use guard::{ALLOW_HOSTS_ENV, AllowList, is_public};
+pub use resourcify_fetch_guard::{ALLOW_HOSTS_ENV, AllowList, is_public};
 
 const ACCEPT: &str = "application/atom+xml, application/rss+xml, application/feed+json, \
      application/json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5";
@@ -119,38 +117,11 @@ impl Fetcher {
         }
     }
 
-    /// Refuses, before any network I/O, a URL that is not http(s), or whose
-    /// host is an IP literal that is not public and not allow-listed. Used by
-    /// the API when an admin adds a source (so creation can answer 422), and
-    /// by `fetch` on every hop.
-    ///
-    /// Host names are left to the resolver, with one exception: a name that
-    /// the allow-list only names with other ports is refused here. The
-    /// resolver sees names without ports, so it exempts every name the
-    /// allow-list mentions; refusing the other ports up front keeps an entry
-    /// like `localhost:8080` from opening `localhost:22` too.
+    /// Refuses, before any network I/O, a URL the guard refuses (see
+    /// [`resourcify_fetch_guard::check_url`]); asked on every hop.
     pub fn check_url(&self, url: &Url) -> Result<(), FetchError> {
-        let scheme = url.scheme();
-        if scheme != "http" && scheme != "https" {
-            return Err(FetchError::Refused(format!(
-                "{scheme} URLs are not fetched, only http and https"
-            )));
-        }
-        let port = url
-            .port_or_known_default()
-            .unwrap_or(if scheme == "https" { 443 } else { 80 });
-        let allow = &self.settings.allow_hosts;
-        match url.host() {
-            None => Err(FetchError::Refused("the URL has no host".into())),
-            Some(Host::Domain(name)) if allow.names_host(name) && !allow.allows(name, port) => {
-                Err(FetchError::Refused(format!(
-                    "{name} is allow-listed only for other ports than {port}"
-                )))
-            }
-            Some(Host::Domain(_)) => Ok(()),
-            Some(Host::Ipv4(ip)) => check_literal(allow, IpAddr::V4(ip), port),
-            Some(Host::Ipv6(ip)) => check_literal(allow, IpAddr::V6(ip), port),
-        }
+        resourcify_fetch_guard::check_url(&self.settings.allow_hosts, url)
+            .map_err(FetchError::Refused)
     }
 
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
@@ -252,14 +223,6 @@ impl Fetcher {
         // ("Connection refused", "invalid peer certificate", ...) says what
         // went wrong.
         FetchError::Network(deepest.map_or_else(|| err.to_string(), ToString::to_string))
-    }
-}
-
-fn check_literal(allow: &AllowList, ip: IpAddr, port: u16) -> Result<(), FetchError> {
-    if is_public(ip) || allow.allows(&ip.to_string(), port) {
-        Ok(())
-    } else {
-        Err(FetchError::Refused(format!("{ip} is not a public address")))
     }
 }
 

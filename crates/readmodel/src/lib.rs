@@ -13,6 +13,7 @@ pub mod projections;
 mod queries;
 pub mod replay;
 mod rows;
+mod scope;
 
 pub use batch_plans::plan_batch;
 pub use checkpoint::{lock_checkpoint, save_checkpoint};
@@ -27,6 +28,7 @@ pub use rows::{
     AccountRow, CommentRow, Credentials, DueSource, FollowedUser, ModerationEntry, NewsSourceRow,
     ProfileRow, ResourceRow, SessionAccess, TagCount,
 };
+pub use scope::Scope;
 
 /// Every migration under `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

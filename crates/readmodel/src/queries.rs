@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::Scope;
 use crate::instrument::timed;
 use crate::{
     AccountRow, CommentRow, Credentials, DeadLetterRow, DueSource, FollowedUser, ModerationEntry,
@@ -60,19 +61,19 @@ impl ReadModel {
         .await
     }
 
-    /// One list (a scope: `all`, `tag:…`, `kind:…`, `author:…`), newest
+    /// One list, newest
     /// first, strictly before the keyset position `before`.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resources_newest(
         &self,
-        scope: &str,
+        scope: &Scope,
         before: i64,
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
         let rows = sqlx::query_file_as!(
             ResourceRow,
             "queries/resources_newest.sql",
-            scope,
+            scope.to_string(),
             before,
             limit
         )
@@ -84,14 +85,14 @@ impl ReadModel {
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resources_top(
         &self,
-        scope: &str,
+        scope: &Scope,
         (votes, listed_at): (i32, i64),
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
         let rows = sqlx::query_file_as!(
             ResourceRow,
             "queries/resources_top.sql",
-            scope,
+            scope.to_string(),
             votes,
             listed_at,
             limit
@@ -104,14 +105,14 @@ impl ReadModel {
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resources_hot(
         &self,
-        scope: &str,
+        scope: &Scope,
         (hot, listed_at): (f64, i64),
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
         let rows = sqlx::query_file_as!(
             ResourceRow,
             "queries/resources_hot.sql",
-            scope,
+            scope.to_string(),
             hot,
             listed_at,
             limit
@@ -124,14 +125,14 @@ impl ReadModel {
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resources_in_scopes(
         &self,
-        scopes: &[String],
+        scopes: &[Scope],
         before: i64,
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
         let rows = sqlx::query_file_as!(
             ResourceRow,
             "queries/resources_in_scopes.sql",
-            scopes,
+            &Scope::keys(scopes),
             before,
             limit
         )
@@ -144,14 +145,14 @@ impl ReadModel {
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn resources_hot_in_scopes(
         &self,
-        scopes: &[String],
+        scopes: &[Scope],
         (hot, listed_at): (f64, i64),
         limit: i64,
     ) -> Result<Vec<ResourceRow>, ReadModelError> {
         let rows = sqlx::query_file_as!(
             ResourceRow,
             "queries/resources_hot_in_scopes.sql",
-            scopes,
+            &Scope::keys(scopes),
             hot,
             listed_at,
             limit

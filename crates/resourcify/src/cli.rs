@@ -394,13 +394,6 @@ impl Cli {
                 read_wait: Duration::from_millis(args.read_wait_ms),
                 long_running_query: Duration::from_millis(args.long_running_query_ms),
                 ready_max_lag_events: args.ready_max_lag,
-                news_fetch: FetchSettings {
-                    timeout: Duration::from_millis(args.news_fetch_timeout_ms),
-                    max_body_bytes: args.news_max_feed_bytes,
-                    allow_hosts: AllowList::parse(&args.news_allow_hosts)
-                        .map_err(anyhow::Error::msg)?,
-                    ..FetchSettings::default()
-                },
                 ..AppSettings::with_secret(TokenSecret::new(secret))
             },
             api: ApiSettings {
@@ -428,6 +421,13 @@ impl Cli {
             ingester: IngesterSettings {
                 tick: Duration::from_millis(args.news_poll_tick_ms),
                 ..IngesterSettings::default()
+            },
+            news_fetch: FetchSettings {
+                timeout: Duration::from_millis(args.news_fetch_timeout_ms),
+                max_body_bytes: args.news_max_feed_bytes,
+                allow_hosts: AllowList::parse(&args.news_allow_hosts)
+                    .map_err(anyhow::Error::msg)?,
+                ..FetchSettings::default()
             },
         };
         let mut node = crate::start(settings).await?;

@@ -160,6 +160,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             reads,
             positions,
             settings.app.clone(),
+            settings.news_fetch.allow_hosts.clone(),
         );
         let follower = app.clone().follow_view_notices(nats.clone());
         tasks.push(tokio::spawn(async move {
@@ -168,9 +169,9 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             }
         }));
         tasks.push(tokio::spawn(
-            app.clone().watch_health(Duration::from_secs(5)),
+            app.status.clone().watch_health(Duration::from_secs(5)),
         ));
-        tasks.push(tokio::spawn(app.clone().follow_resource_changes()));
+        tasks.push(tokio::spawn(app.changes.clone().follow()));
         let limits = Arc::new(RateLimits::new(&settings.api.rate_limits));
         tasks.push(tokio::spawn(housekeeping(limits.clone())));
 
@@ -245,7 +246,7 @@ async fn start_ingester(
         ReadModel::new(pool.clone(), settings.slow_query),
         reservations,
         leases,
-        Fetcher::new(settings.app.news_fetch.clone()),
+        Fetcher::new(settings.news_fetch.clone()),
         settings.ingester.clone(),
     );
     Ok((ingester, pool))

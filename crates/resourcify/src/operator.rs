@@ -10,6 +10,7 @@ use resourcify_domain::Actor;
 use resourcify_eventstore::{
     EventStore, EventStoreSettings, IdempotencyKeys, Namespace, ReservationBook,
 };
+use resourcify_fetch_guard::AllowList;
 use resourcify_projector::{
     Projection, ReplayProgress, ReplaySettings, RetryOutcome, retry_dead_letter, skip_dead_letter,
 };
@@ -142,8 +143,10 @@ pub async fn set_role(
         reads,
         positions,
         settings,
+        AllowList::default(),
     );
     let outcome = app
+        .moderation
         .set_role(
             &Actor::operator(),
             username,

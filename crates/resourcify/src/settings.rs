@@ -8,6 +8,7 @@ use resourcify_api::ApiSettings;
 use resourcify_app::AppSettings;
 use resourcify_eventstore::Namespace;
 use resourcify_news::IngesterSettings;
+use resourcify_news::fetch::FetchSettings;
 use resourcify_readmodel::PoolSettings;
 use sqlx::postgres::PgConnectOptions;
 
@@ -61,6 +62,9 @@ pub struct NodeSettings {
     /// The API's pool; separate from the projectors' so neither starves the other.
     pub api_pool: PoolSettings,
     pub projector_pool: PoolSettings,
-    /// How the ingest role polls (how it fetches is `app.news_fetch`).
+    /// How the ingest role polls.
     pub ingester: IngesterSettings,
+    /// How news sources are fetched; the API refuses, up front, source URLs
+    /// the fetcher would refuse.
+    pub news_fetch: FetchSettings,
 }

@@ -104,6 +104,7 @@ pub async fn spawn_app_configured(
             ..PoolSettings::default()
         },
         ingester: IngesterSettings::default(),
+        news_fetch: Default::default(),
     };
     configure(&mut settings);
     settings.roles.api = true;
@@ -138,6 +139,7 @@ impl TestApp {
             .app
             .as_ref()
             .expect("the API role runs")
+            .moderation
             .set_role(
                 &resourcify_domain::Actor::operator(),
                 username,

@@ -21,7 +21,7 @@ use governor::{Quota, RateLimiter};
 use poem::http::header::AUTHORIZATION;
 use poem::http::{HeaderName, HeaderValue, Method};
 use poem::{IntoResponse, PathPattern, Request, Response};
-use resourcify_app::App;
+use resourcify_app::Sessions;
 
 use crate::ApiError;
 
@@ -362,8 +362,8 @@ impl RateLimits {
             .and_then(|h| h.to_str().ok())
             .and_then(|h| h.strip_prefix("Bearer "))
             .and_then(|token| {
-                let app = request.data::<App>()?;
-                app.tokens().verify(token.trim()).ok()
+                let sessions = request.data::<Sessions>()?;
+                sessions.tokens().verify(token.trim()).ok()
             });
         // Sign-ups and logins are budgeted per address even with a token.
         let per_address = matches!(limiter.name, "signups" | "logins");

@@ -8,7 +8,7 @@ use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::{App, NewsQuery, PageRequest};
+use resourcify_app::{NewsQuery, PageRequest};
 use resourcify_domain::news_source::{NewsSourceEdit, NewsSourceInput};
 use uuid::Uuid;
 
@@ -31,7 +31,7 @@ enum ApiTags {
 
 #[derive(Debug)]
 pub struct NewsApi {
-    pub app: App,
+    pub news: resourcify_app::News,
 }
 
 /// `scheme://host` as the client addressed us, for the feeds' absolute links.
@@ -75,8 +75,8 @@ impl NewsApi {
             poll_interval_seconds: body.poll_interval_seconds,
         };
         let added = self
-            .app
-            .add_news_source(&auth.0, input, &command_meta(idempotency_key))
+            .news
+            .add_source(&auth.0, input, &command_meta(idempotency_key))
             .await?;
         Ok(CreatedResponse::at(
             format!("/v1/news-sources/{}", added.id),
@@ -103,7 +103,7 @@ impl NewsApi {
             limit: page.limit,
             cursor: page.cursor.as_deref(),
         };
-        let sources = self.app.news_sources(&auth.0, page, position).await?;
+        let sources = self.news.sources(&auth.0, page, position).await?;
         let params = [("limit", page.limit.map(|l| l.to_string()))];
         let next = sources
             .next_cursor
@@ -125,7 +125,7 @@ impl NewsApi {
         min_position: MinPosition,
     ) -> Result<PrivateResponse<NewsSource>, ApiError> {
         let position = min_position.0;
-        let source = self.app.news_source(&auth.0, id.0, position).await?;
+        let source = self.news.source(&auth.0, id.0, position).await?;
         Ok(PrivateResponse::new(source.into(), None))
     }
 
@@ -156,8 +156,8 @@ impl NewsApi {
         };
         let meta = command_meta(idempotency_key);
         Ok(self
-            .app
-            .update_news_source(&auth.0, id.0, edit, &meta)
+            .news
+            .update_source(&auth.0, id.0, edit, &meta)
             .await?
             .into())
     }
@@ -177,11 +177,7 @@ impl NewsApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self
-            .app
-            .remove_news_source(&auth.0, id.0, &meta)
-            .await?
-            .into())
+        Ok(self.news.remove_source(&auth.0, id.0, &meta).await?.into())
     }
 
     /// Poll a news source now (admins)
@@ -200,11 +196,7 @@ impl NewsApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CommandResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        Ok(self
-            .app
-            .refresh_news_source(&auth.0, id.0, &meta)
-            .await?
-            .into())
+        Ok(self.news.refresh_source(&auth.0, id.0, &meta).await?.into())
     }
 
     /// The news, newest first
@@ -236,8 +228,8 @@ impl NewsApi {
             },
         };
         let view = self
-            .app
-            .news_view(query, position, |page| {
+            .news
+            .list_view(query, position, |page| {
                 RenderedJson::render(&ResourceList::from(page))
             })
             .await?;
@@ -270,8 +262,8 @@ impl NewsApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<CreatedResponse, ApiError> {
         let shared = self
-            .app
-            .share_news_item(&auth.0, id.0, &command_meta(idempotency_key))
+            .news
+            .share_item(&auth.0, id.0, &command_meta(idempotency_key))
             .await?;
         Ok(CreatedResponse::at(
             format!("/v1/resources/{}", shared.id),
@@ -365,7 +357,7 @@ impl NewsApi {
         let origin = origin(request);
         let self_path = request.uri().path().to_owned();
         let view = self
-            .app
+            .news
             .syndication_view(format, &origin, tag, min_position, |rows| {
                 let scope = FeedScope {
                     origin: &origin,

@@ -33,6 +33,18 @@ pub struct Positioned<'a> {
     pub event: &'a DomainEvent,
 }
 
+/// A kind of rendered view an API node keeps in memory (ADR 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CachedView {
+    /// One resource, by id: the keys of a notice name the ids.
+    ResourceById,
+    /// Pages of public lists of resources (lists, feed, tags, search, news,
+    /// syndication): any changed resource may move in, out of or within any.
+    ResourceLists,
+    /// Pages of comment threads.
+    CommentThreads,
+}
+
 /// Every projection the platform runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Projection {
@@ -186,6 +198,19 @@ impl Projection {
         match ce_type.and_then(EventType::parse_ce_type) {
             Some((name, _version)) => self.reads().contains(&name),
             None => true,
+        }
+    }
+
+    /// The cached views that this projection's changed keys make stale.
+    /// Declared here, beside the tables, so a new table that a cached view
+    /// reads is one line away from its invalidation.
+    pub fn invalidates(self) -> &'static [CachedView] {
+        match self {
+            Self::Resources => &[CachedView::ResourceById, CachedView::ResourceLists],
+            Self::Comments => &[CachedView::CommentThreads],
+            // Read per request, never cached: profiles, accounts, bookmarks
+            // and news sources.
+            Self::Users | Self::Bookmarks | Self::News => &[],
         }
     }
 

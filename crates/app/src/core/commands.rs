@@ -12,7 +12,12 @@ use resourcify_eventstore::{EventStoreError, KeyClaim, NewEvent, RecordedOutcome
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
-use crate::{App, AppError};
+use resourcify_domain::Actor;
+use resourcify_domain::user::{User, UserCommand};
+
+use super::Core;
+use crate::AppError;
+use crate::auth::AuthenticatedUser;
 
 /// How often a command is decided in all before a lost race is reported
 /// (409). Each retry waits a little, at random, so that racing requests
@@ -63,7 +68,7 @@ fn jitter(attempt: u32) -> Duration {
     Duration::from_micros(Uuid::new_v4().as_u128() as u64 % (ceiling * 1_000))
 }
 
-impl App {
+impl Core {
     /// Runs a command at most once per `Idempotency-Key`.
     ///
     /// `scope` keeps clients' keys apart (usually the caller's user id);
@@ -83,14 +88,14 @@ impl App {
     {
         let Some(key) = meta.idempotency_key.as_deref() else {
             let outcome = run(Uuid::now_v7().to_string()).await?;
-            self.inner.positions.saw_head(outcome.position);
+            self.parts.positions.saw_head(outcome.position);
             return Ok(outcome);
         };
         let scoped = format!("{scope}:{key}");
         let msg_id = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, scoped.as_bytes()).to_string();
         let fingerprint =
             Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{request:?}").as_bytes()).to_string();
-        let keys = &self.inner.idempotency_keys;
+        let keys = &self.parts.idempotency_keys;
         let claim = keys.claim(&scoped, &fingerprint).await?;
         match claim {
             KeyClaim::Mismatch => return Err(AppError::IdempotencyKeyReused),
@@ -108,7 +113,7 @@ impl App {
             Ok(outcome) => {
                 // A read that waits for this position need not ask the log
                 // whether it exists.
-                self.inner.positions.saw_head(outcome.position);
+                self.parts.positions.saw_head(outcome.position);
                 let recorded = RecordedOutcome {
                     id: Some(outcome.id),
                     position: outcome.position,
@@ -136,7 +141,7 @@ impl App {
         meta: &CommandMeta,
         command: &A::Command,
     ) -> Result<Executed<A::Event>, AppError> {
-        let store = &self.inner.store;
+        let store = &self.parts.store;
         for attempt in 1..=MAX_ATTEMPTS {
             let loaded = store.load::<A>(id).await?;
             let events = loaded.state.decide(command)?;
@@ -182,15 +187,54 @@ impl App {
         Err(AppError::Contended(A::NAME))
     }
 
+    /// Runs `command` on aggregate `id` at most once per `Idempotency-Key`
+    /// of `caller`'s, and answers `id` with the event's position: what most
+    /// commands on an existing thing (or one's own account) come down to.
+    pub(crate) async fn command_on<A: Aggregate>(
+        &self,
+        caller: Uuid,
+        id: Uuid,
+        request: &(dyn Debug + Sync),
+        meta: &CommandMeta,
+        command: A::Command,
+    ) -> Result<CommandOutcome, AppError>
+    where
+        A::Command: Sync,
+    {
+        let scope = caller.to_string();
+        self.idempotent(&scope, request, meta, |msg_id| async move {
+            let executed = self.execute::<A>(id, &msg_id, meta, &command).await?;
+            Ok(CommandOutcome {
+                id,
+                position: executed.position,
+            })
+        })
+        .await
+    }
+
+    /// Runs a command on the caller's own account (profile, password,
+    /// follows, sessions, deletion), made from the caller's standing.
+    pub(crate) async fn on_own_account(
+        &self,
+        caller: &AuthenticatedUser,
+        request: &(dyn Debug + Sync),
+        meta: &CommandMeta,
+        command: impl FnOnce(Actor) -> UserCommand,
+    ) -> Result<CommandOutcome, AppError> {
+        let command = command(caller.actor.clone());
+        self.command_on::<User>(caller.user_id, caller.user_id, request, meta, command)
+            .await
+    }
+
     /// Waits (within the read wait) until `projection` shows `position`, for
     /// changes that must hold on the very next request to any node: ended
     /// sessions, roles, suspensions. If the view is slower than that, the
     /// command still stands; it takes effect when the view catches up.
     pub(crate) async fn settle(&self, projection: Projection, position: u64) {
         let wait = self
-            .inner
+            .parts
             .positions
-            .wait_for(projection, position, self.inner.settings.read_wait)
+            .wait_for(projection, position, self.parts.settings.read_wait)
             .await;
         if let Err(error) = wait {
             tracing::warn!(%error, "answering before the view shows the change");

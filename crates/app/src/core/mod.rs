@@ -1,0 +1,82 @@
+//! What every feature service shares: the event log, the uniqueness and
+//! idempotency buckets, the views with this node's positions and caches,
+//! and the settings. A service holds a `Core` (an `Arc`, cheap to clone)
+//! and its own parts; it never reaches into another service's.
+
+mod commands;
+mod reads;
+
+use std::sync::Arc;
+
+use resourcify_eventstore::{EventStore, IdempotencyKeys, ReservationBook};
+use resourcify_readmodel::ReadModel;
+
+use crate::views::Views;
+use crate::{AppSettings, ViewPositions};
+
+pub(crate) use commands::created_id;
+pub use commands::{CommandMeta, CommandOutcome};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Core {
+    parts: Arc<Parts>,
+}
+
+#[derive(Debug)]
+struct Parts {
+    store: EventStore,
+    reservations: ReservationBook,
+    idempotency_keys: IdempotencyKeys,
+    reads: ReadModel,
+    positions: ViewPositions,
+    views: Views,
+    settings: AppSettings,
+}
+
+impl Core {
+    pub(crate) fn new(
+        store: EventStore,
+        reservations: ReservationBook,
+        idempotency_keys: IdempotencyKeys,
+        reads: ReadModel,
+        positions: ViewPositions,
+        settings: AppSettings,
+    ) -> Self {
+        let views = Views::new(settings.cache_capacity, settings.cache_ttl);
+        Self {
+            parts: Arc::new(Parts {
+                store,
+                reservations,
+                idempotency_keys,
+                reads,
+                positions,
+                views,
+                settings,
+            }),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &EventStore {
+        &self.parts.store
+    }
+
+    pub(crate) fn reservations(&self) -> &ReservationBook {
+        &self.parts.reservations
+    }
+
+    pub(crate) fn reads(&self) -> &ReadModel {
+        &self.parts.reads
+    }
+
+    pub(crate) fn positions(&self) -> &ViewPositions {
+        &self.parts.positions
+    }
+
+    pub(crate) fn views(&self) -> &Views {
+        &self.parts.views
+    }
+
+    pub(crate) fn settings(&self) -> &AppSettings {
+        &self.parts.settings
+    }
+}

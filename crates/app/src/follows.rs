@@ -1,0 +1,109 @@
+//! Follows: members follow tags and other members, and read a feed of
+//! what those bring.
+
+use chrono::Utc;
+use resourcify_domain::ValidationErrors;
+use resourcify_domain::resource::Tag;
+use resourcify_domain::user::UserCommand;
+use resourcify_readmodel::Scope;
+use resourcify_readmodel::projections::Projection;
+
+use crate::auth::AuthenticatedUser;
+use crate::core::Core;
+use crate::paging::paging;
+use crate::{AppError, CommandMeta, CommandOutcome, Cursor, PageRequest, ResourcePage};
+
+/// Who and what members follow, and the feed it makes.
+#[derive(Debug, Clone)]
+pub struct Follows {
+    core: Core,
+}
+
+impl Follows {
+    pub(crate) fn new(core: Core) -> Self {
+        Self { core }
+    }
+
+    pub async fn tag(
+        &self,
+        caller: &AuthenticatedUser,
+        tag: &str,
+        follow: bool,
+        meta: &CommandMeta,
+    ) -> Result<CommandOutcome, AppError> {
+        let tag = Tag::parse(tag)
+            .map_err(|message| AppError::Invalid(ValidationErrors::single("tag", message)))?;
+        let request = ("follow_tag", tag.as_str().to_owned(), follow);
+        self.core
+            .on_own_account(caller, &request, meta, |actor| {
+                let at = Utc::now();
+                if follow {
+                    UserCommand::FollowTag { actor, tag, at }
+                } else {
+                    UserCommand::UnfollowTag { actor, tag, at }
+                }
+            })
+            .await
+    }
+
+    pub async fn user(
+        &self,
+        caller: &AuthenticatedUser,
+        username: &str,
+        follow: bool,
+        meta: &CommandMeta,
+    ) -> Result<CommandOutcome, AppError> {
+        let followee_id = self.core.user_id_by_username(username).await?;
+        let request = ("follow_user", followee_id, follow);
+        self.core
+            .on_own_account(caller, &request, meta, |actor| {
+                let at = Utc::now();
+                if follow {
+                    UserCommand::FollowUser {
+                        actor,
+                        followee_id,
+                        at,
+                    }
+                } else {
+                    UserCommand::UnfollowUser {
+                        actor,
+                        followee_id,
+                        at,
+                    }
+                }
+            })
+            .await
+    }
+
+    /// The caller's feed: resources and news with a followed tag, and
+    /// resources by a followed user, newest first.
+    pub async fn feed(
+        &self,
+        caller: &AuthenticatedUser,
+        page: PageRequest<'_>,
+        min_position: Option<u64>,
+    ) -> Result<ResourcePage, AppError> {
+        let paging = paging(page)?;
+        let before = paging.before()?;
+        self.core.wait_for(Projection::Users, min_position).await?;
+        self.core
+            .wait_for(Projection::Resources, min_position)
+            .await?;
+        let reads = self.core.reads();
+        let tags = reads.followed_tags(caller.user_id).await?;
+        let users = reads.followed_users(caller.user_id).await?;
+        let scopes: Vec<Scope> = tags
+            .iter()
+            .flat_map(|tag| Scope::tagged(tag))
+            .chain(users.iter().map(|u| Scope::Author(u.user_id)))
+            .collect();
+        let items = if scopes.is_empty() {
+            Vec::new()
+        } else {
+            reads
+                .resources_in_scopes(&scopes, before, paging.fetch())
+                .await?
+        };
+        Ok(paging.page(items, |last| Cursor::Before(last.listed_at)))
+    }
+}

@@ -1,0 +1,350 @@
+//! Reading resources: one by id, the public lists in three orders, the
+//! front page, search, tags, and one's bookmarks. Lists everyone sees are
+//! rendered once and kept in memory until a projector reports a change.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use resourcify_domain::ValidationErrors;
+use resourcify_domain::resource::{ResourceKind, Tag};
+use resourcify_readmodel::projections::Projection;
+use resourcify_readmodel::{ResourceRow, Scope, TagCount};
+use uuid::Uuid;
+
+use super::Resources;
+use crate::auth::AuthenticatedUser;
+use crate::paging::{Paging, check_paging, paging, wrong_cursor};
+use crate::views::{CacheOutcome, RenderedView};
+use crate::{AppError, Cursor, Page, PageRequest, ResourcePage};
+
+/// How a list of resources is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first.
+    New,
+    /// Most upvoted first, then newest.
+    Top,
+    /// Votes decayed by age, then newest.
+    Hot,
+}
+
+/// A list request as it arrives. At most one of `tag`, `kind`, `author`.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceQuery<'a> {
+    pub tag: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    /// A username.
+    pub author: Option<&'a str>,
+    /// `new` (default), `top` or `hot`.
+    pub sort: Option<&'a str>,
+    pub limit: Option<u32>,
+    pub cursor: Option<&'a str>,
+}
+
+impl Resources {
+    /// One resource, rendered by `render`, from memory when possible.
+    #[tracing::instrument(level = "debug", skip(self, render))]
+    pub async fn resource_view(
+        &self,
+        id: Uuid,
+        min_position: Option<u64>,
+        render: impl FnOnce(ResourceRow) -> Bytes,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let cache = &self.core.views().resources;
+        if let Some(view) = cache.get(&id, min_position) {
+            return Ok((view, CacheOutcome::Hit));
+        }
+        self.core
+            .wait_for(Projection::Resources, min_position)
+            .await?;
+        cache
+            .load(&id, min_position, || async {
+                let position = self.core.positions().current(Projection::Resources);
+                let row = self.resource(id, None).await?;
+                Ok(RenderedView::new(render(row), position))
+            })
+            .await
+    }
+
+    /// One resource everyone may see.
+    #[tracing::instrument(level = "debug", skip(self))]
+    pub async fn resource(
+        &self,
+        id: Uuid,
+        min_position: Option<u64>,
+    ) -> Result<ResourceRow, AppError> {
+        self.core.public_resource(id, min_position).await
+    }
+
+    /// A list of resources (all, or one tag's, kind's or author's), in the
+    /// asked order, rendered by `render`, from memory when possible.
+    #[tracing::instrument(level = "debug", skip(self, render))]
+    pub async fn list_view(
+        &self,
+        query: ResourceQuery<'_>,
+        min_position: Option<u64>,
+        render: impl FnOnce(&ResourcePage) -> Bytes,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let mut errors = ValidationErrors::default();
+        let paging = check_paging(
+            PageRequest {
+                limit: query.limit,
+                cursor: query.cursor,
+            },
+            &mut errors,
+        );
+        let sort = errors.check(
+            "sort",
+            match query.sort.unwrap_or("new") {
+                "new" => Ok(Sort::New),
+                "top" => Ok(Sort::Top),
+                "hot" => Ok(Sort::Hot),
+                _ => Err("must be one of new, top, hot".to_owned()),
+            },
+        );
+        let tag = errors.check("tag", query.tag.map(Tag::parse).transpose());
+        let kind = errors.check(
+            "kind",
+            query.kind.map(str::parse::<ResourceKind>).transpose(),
+        );
+        let filters = [query.tag, query.kind, query.author];
+        if filters.iter().flatten().count() > 1 {
+            errors.check::<()>(
+                "tag",
+                Err("filter by one of tag, kind, author at a time".into()),
+            );
+        }
+        let (Some(paging), Some(sort), Some(tag), Some(kind)) = (paging, sort, tag, kind) else {
+            return Err(AppError::Invalid(errors));
+        };
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let author = query.author.map(|name| name.trim().to_lowercase());
+        let listed = match (tag, kind) {
+            (Some(tag), _) => Scope::Tag(tag.as_str().to_owned()),
+            (_, Some(kind)) => Scope::Kind(kind.to_string()),
+            _ => Scope::All,
+        };
+        // An author's list is cached by name: the id is looked up on a miss.
+        let list = match &author {
+            Some(author) => format!("author-name:{author}"),
+            None => listed.to_string(),
+        };
+        let key = format!(
+            "resources {list} {sort:?} {} {}",
+            paging.limit,
+            query.cursor.unwrap_or("")
+        );
+        self.core
+            .cached(
+                &self.core.views().lists,
+                Projection::Resources,
+                key,
+                min_position,
+                || async move {
+                    // Lists are kept by author id, which outlives a rename.
+                    let scope = match author {
+                        Some(author) => {
+                            Scope::Author(self.core.user_id_by_username(&author).await?)
+                        }
+                        None => listed,
+                    };
+                    let page = self.resource_page(&scope, sort, &paging).await?;
+                    Ok((render(&page), page.next_cursor))
+                },
+            )
+            .await
+    }
+
+    async fn resource_page(
+        &self,
+        scope: &Scope,
+        sort: Sort,
+        paging: &Paging,
+    ) -> Result<ResourcePage, AppError> {
+        let reads = &self.core.reads();
+        let fetch = paging.fetch();
+        let items = match (sort, &paging.cursor) {
+            (Sort::New, None) => reads.resources_newest(scope, i64::MAX, fetch).await?,
+            (Sort::New, Some(Cursor::Before(before))) => {
+                reads.resources_newest(scope, *before, fetch).await?
+            }
+            (Sort::Top, None) => {
+                reads
+                    .resources_top(scope, (i32::MAX, i64::MAX), fetch)
+                    .await?
+            }
+            (Sort::Top, Some(Cursor::Top { votes, listed_at })) => {
+                reads
+                    .resources_top(scope, (*votes, *listed_at), fetch)
+                    .await?
+            }
+            (Sort::Hot, None) => {
+                reads
+                    .resources_hot(scope, (f64::MAX, i64::MAX), fetch)
+                    .await?
+            }
+            (Sort::Hot, Some(Cursor::Scored { score, listed_at })) => {
+                reads
+                    .resources_hot(scope, (*score, *listed_at), fetch)
+                    .await?
+            }
+            _ => return Err(wrong_cursor()),
+        };
+        Ok(paging.page(items, |last| match sort {
+            Sort::New => Cursor::Before(last.listed_at),
+            Sort::Top => Cursor::Top {
+                votes: last.votes,
+                listed_at: last.listed_at,
+            },
+            Sort::Hot => Cursor::Scored {
+                score: last.score,
+                listed_at: last.listed_at,
+            },
+        }))
+    }
+
+    /// The front page: members' resources and news, hot first.
+    pub async fn feed_view(
+        &self,
+        page: PageRequest<'_>,
+        min_position: Option<u64>,
+        render: impl FnOnce(&ResourcePage) -> Bytes,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let paging = paging(page)?;
+        let after = paging.after_scored()?;
+        let key = format!("feed {} {}", paging.limit, page.cursor.unwrap_or(""));
+        self.core
+            .cached(
+                &self.core.views().lists,
+                Projection::Resources,
+                key,
+                min_position,
+                || async move {
+                    let items = self
+                        .core
+                        .reads()
+                        .resources_hot_in_scopes(&Scope::FRONT_PAGE, after, paging.fetch())
+                        .await?;
+                    let page = paging.page(items, |last| Cursor::Scored {
+                        score: last.score,
+                        listed_at: last.listed_at,
+                    });
+                    Ok((render(&page), page.next_cursor))
+                },
+            )
+            .await
+    }
+
+    /// Ranked full-text search over resources everyone may see.
+    pub async fn search_view(
+        &self,
+        text: &str,
+        page: PageRequest<'_>,
+        min_position: Option<u64>,
+        render: impl FnOnce(&ResourcePage) -> Bytes,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let mut errors = ValidationErrors::default();
+        let paging = check_paging(page, &mut errors);
+        let text = text.trim();
+        let length = text.chars().count();
+        errors.check::<()>(
+            "q",
+            if (1..=200).contains(&length) {
+                Ok(())
+            } else {
+                Err("must be 1 to 200 characters".into())
+            },
+        );
+        let Some(paging) = paging.filter(|_| errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
+        };
+        let after = paging.after_scored()?;
+        let key = format!(
+            "search {} {} {text}",
+            paging.limit,
+            page.cursor.unwrap_or("")
+        );
+        self.core
+            .cached(
+                &self.core.views().lists,
+                Projection::Resources,
+                key,
+                min_position,
+                || async move {
+                    let items = self
+                        .core
+                        .reads()
+                        .resources_search(text, after, paging.fetch())
+                        .await?;
+                    let page = paging.page(items, |last| Cursor::Scored {
+                        score: last.score,
+                        listed_at: last.listed_at,
+                    });
+                    Ok((render(&page), page.next_cursor))
+                },
+            )
+            .await
+    }
+
+    /// Tags by how many resources carry them.
+    pub async fn tags_view(
+        &self,
+        page: PageRequest<'_>,
+        min_position: Option<u64>,
+        render: impl FnOnce(&Page<TagCount>) -> Bytes,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let paging = paging(page)?;
+        let after = match &paging.cursor {
+            None => (i32::MAX, String::new()),
+            Some(Cursor::Tag { count, tag }) => (*count, tag.clone()),
+            Some(_) => return Err(wrong_cursor()),
+        };
+        let key = format!("tags {} {}", paging.limit, page.cursor.unwrap_or(""));
+        self.core
+            .cached(
+                &self.core.views().lists,
+                Projection::Resources,
+                key,
+                min_position,
+                || async move {
+                    let items = self
+                        .core
+                        .reads()
+                        .tags_by_count((after.0, &after.1), paging.fetch())
+                        .await?;
+                    let page = paging.page(items, |last| Cursor::Tag {
+                        count: last.resources,
+                        tag: last.tag.clone(),
+                    });
+                    Ok((render(&page), page.next_cursor))
+                },
+            )
+            .await
+    }
+
+    /// The caller's bookmarks, newest first.
+    pub async fn bookmarks(
+        &self,
+        caller: &AuthenticatedUser,
+        page: PageRequest<'_>,
+        min_position: Option<u64>,
+    ) -> Result<ResourcePage, AppError> {
+        let paging = paging(page)?;
+        let before = paging.before()?;
+        // The list joins the resources view: both must show the position.
+        self.core
+            .wait_for(Projection::Bookmarks, min_position)
+            .await?;
+        self.core
+            .wait_for(Projection::Resources, min_position)
+            .await?;
+        let items = self
+            .core
+            .reads()
+            .bookmarks_by_user(caller.user_id, before, paging.fetch())
+            .await?;
+        Ok(paging.page(items, |last| Cursor::Before(last.listed_at)))
+    }
+}
