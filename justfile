@@ -25,6 +25,8 @@ test *args: services
 check: services
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+    python3 scripts/check-doc-links.py
     just check-sqlx
 
 # Regenerate the offline query cache in .sqlx/ after changing a query or migration.

@@ -123,7 +123,7 @@ fn embedded_v4(bits: u128) -> Option<Ipv4Addr> {
 
 /// `RESOURCIFY_NEWS_ALLOW_HOSTS`: comma-separated `host[:port]` entries that
 /// are exempt from the address guard (tests use it for a local feed server on
-/// 127.0.0.1:<port>).
+/// `127.0.0.1:<port>`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AllowList {
     entries: Vec<AllowEntry>,

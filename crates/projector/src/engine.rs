@@ -7,7 +7,7 @@ use resourcify_domain::DomainEvent;
 use resourcify_eventstore::RawEvent;
 use resourcify_readmodel::projections::{Positioned, Projection, Upkeep};
 use resourcify_readmodel::{
-    DeadLetter, lock_checkpoint, plan_batch, record_dead_letter, save_checkpoint,
+    DeadLetter, PgFailure, lock_checkpoint, plan_batch, record_dead_letter, save_checkpoint,
 };
 use sqlx::{Acquire, PgConnection};
 
@@ -159,10 +159,7 @@ async fn apply_or_isolate(
 /// SQLSTATE classes 22 (data exception) and 23 (integrity constraint
 /// violation) are about the event, not the database: retrying cannot help.
 pub(crate) fn is_data_error(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code.starts_with("22") || code.starts_with("23"))
+    PgFailure::of(error) == PgFailure::BadData
 }
 
 async fn dead_letter(

@@ -11,7 +11,7 @@ use resourcify_readmodel::replay::{
     IndexedTables, build_indexes, discard_replay, drop_retired, lock_live_checkpoint,
     prepare_replay, replay_connect_options, switch_over,
 };
-use resourcify_readmodel::{PoolSettings, connect, lock_checkpoint, save_checkpoint};
+use resourcify_readmodel::{PgFailure, PoolSettings, connect, lock_checkpoint, save_checkpoint};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Acquire, ConnectOptions, Connection, PgConnection};
 use tokio::sync::mpsc;
@@ -453,8 +453,5 @@ async fn switch(
 const SWITCH_LOCK_WAIT: Duration = Duration::from_millis(200);
 
 fn is_lock_timeout(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "55P03")
+    PgFailure::of(error) == PgFailure::LockTimeout
 }

@@ -20,7 +20,7 @@ pub use checkpoint::{lock_checkpoint, save_checkpoint};
 pub use dead_letters::{
     DeadLetter, DeadLetterRow, lock_dead_letter, record_dead_letter, remove_dead_letter,
 };
-pub use error::ReadModelError;
+pub use error::{PgFailure, ReadModelError};
 pub use notice::ViewNotice;
 pub use pool::{PoolSettings, connect};
 pub use queries::{CheckpointRow, ReadModel, RunningQuery};
