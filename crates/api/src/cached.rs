@@ -7,6 +7,7 @@ use poem_openapi::ApiResponse;
 use poem_openapi::types::{ToJSON, Type};
 use resourcify_app::{CacheOutcome, RenderedView};
 
+use crate::extract::{IfNoneMatch, Page};
 use crate::header_text::HeaderText;
 use crate::rendered::RenderedJson;
 
@@ -42,25 +43,37 @@ const HIT: HeaderText = HeaderText::from_static("hit");
 const MISS: HeaderText = HeaderText::from_static("miss");
 
 impl<T: Type + ToJSON + Send> CachedResponse<T> {
-    /// The answer for `view`; `next_page` turns its next cursor into the
-    /// path of the next page.
-    pub(crate) fn new(
+    /// The answer for a single view.
+    pub(crate) fn view(
+        view: (Arc<RenderedView>, CacheOutcome),
+        if_none_match: &IfNoneMatch,
+    ) -> Self {
+        Self::answer(view, if_none_match, None)
+    }
+
+    /// The answer for a page of a list, linking the next page.
+    pub(crate) fn page(
+        view: (Arc<RenderedView>, CacheOutcome),
+        if_none_match: &IfNoneMatch,
+        page: &Page,
+    ) -> Self {
+        let link = page.next_link(view.0.next_cursor.as_deref());
+        Self::answer(view, if_none_match, link)
+    }
+
+    fn answer(
         (view, outcome): (Arc<RenderedView>, CacheOutcome),
-        if_none_match: Option<&str>,
-        next_page: impl FnOnce(&str) -> String,
+        if_none_match: &IfNoneMatch,
+        link: Option<String>,
     ) -> Self {
         let etag = HeaderText(view.etag_header.clone());
-        if etag_matches(if_none_match, &view.etag) {
+        if etag_matches(if_none_match.0.as_deref(), &view.etag) {
             return Self::NotModified(etag, PUBLIC);
         }
         let cache = match outcome {
             CacheOutcome::Hit => HIT,
             CacheOutcome::Miss => MISS,
         };
-        let link = view
-            .next_cursor
-            .as_deref()
-            .map(|cursor| format!("<{}>; rel=\"next\"", next_page(cursor)));
         Self::Ok(
             RenderedJson::from_bytes(view.body.clone()),
             etag,
@@ -97,18 +110,6 @@ mod tests {
     }
 }
 
-/// `path?name=value&…&cursor=…`, with the given parameters that are set.
-pub(crate) fn page_path(path: &str, params: &[(&str, Option<String>)], cursor: &str) -> String {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in params {
-        if let Some(value) = value {
-            query.append_pair(name, value);
-        }
-    }
-    query.append_pair("cursor", cursor);
-    format!("{path}?{}", query.finish())
-}
-
 /// One user's data: never cached by anyone but the user.
 #[derive(ApiResponse)]
 pub(crate) enum PrivateResponse<T: Type + ToJSON + Send> {
@@ -123,11 +124,21 @@ pub(crate) enum PrivateResponse<T: Type + ToJSON + Send> {
 }
 
 impl<T: Type + ToJSON + Send> PrivateResponse<T> {
-    pub(crate) fn new(body: T, next_page: Option<String>) -> Self {
+    /// One user's single thing.
+    pub(crate) fn one(body: T) -> Self {
+        Self::Ok(poem_openapi::payload::Json(body), PRIVATE.to_owned(), None)
+    }
+
+    /// A page of one user's list, linking the next page.
+    pub(crate) fn page<I>(items: resourcify_app::Page<I>, page: &Page) -> Self
+    where
+        T: From<resourcify_app::Page<I>>,
+    {
+        let link = page.next_link(items.next_cursor.as_deref());
         Self::Ok(
-            poem_openapi::payload::Json(body),
+            poem_openapi::payload::Json(items.into()),
             PRIVATE.to_owned(),
-            next_page.map(|path| format!("<{path}>; rel=\"next\"")),
+            link,
         )
     }
 }

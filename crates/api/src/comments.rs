@@ -1,16 +1,15 @@
 //! Comments: posting and replying, editing and deleting one's own,
 //! removal by moderators.
 
-use poem_openapi::param::{Header, Path};
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::PageRequest;
 use uuid::Uuid;
 
 use crate::ApiError;
-use crate::cached::{CachedResponse, page_path};
+use crate::cached::CachedResponse;
 use crate::dto::{CommentList, CommentPatch, ModerationReason, NewComment};
-use crate::extract::{IdempotencyKey, MinPosition, Page};
+use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
 use crate::security::BearerAuth;
@@ -42,29 +41,17 @@ impl CommentsApi {
         &self,
         id: Path<Uuid>,
         page: Page,
-        /// Answers 304 when the page still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<CachedResponse<CommentList>, ApiError> {
         let position = min_position.0;
-        let page = PageRequest {
-            limit: page.limit,
-            cursor: page.cursor.as_deref(),
-        };
         let view = self
             .comments
-            .thread_view(id.0, page, position, |page| {
+            .thread_view(id.0, page.request(), position, |page| {
                 RenderedJson::render(&CommentList::from(page))
             })
             .await?;
-        let path = format!("/v1/resources/{}/comments", id.0);
-        let params = [("limit", page.limit.map(|l| l.to_string()))];
-        Ok(CachedResponse::new(
-            view,
-            if_none_match.0.as_deref(),
-            |next| page_path(&path, &params, next),
-        ))
+        Ok(CachedResponse::page(view, &if_none_match, &page))
     }
 
     /// Comment on a resource, or reply to a comment

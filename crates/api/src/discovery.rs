@@ -1,15 +1,14 @@
 //! Finding things: the front-page feed, full-text search, tags, and the
 //! public moderation log.
 
-use poem_openapi::param::{Header, Query};
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use resourcify_app::PageRequest;
 
 use crate::ApiError;
-use crate::cached::{CachedResponse, PUBLIC_REVALIDATE, page_path};
+use crate::cached::{CachedResponse, PUBLIC_REVALIDATE};
 use crate::dto::{ModerationLog, ResourceList, TagList};
-use crate::extract::{MinPosition, Page};
+use crate::extract::{IfNoneMatch, MinPosition, Page};
 use crate::rendered::RenderedJson;
 
 #[derive(Tags)]
@@ -46,28 +45,17 @@ impl DiscoveryApi {
     async fn feed(
         &self,
         page: Page,
-        /// Answers 304 when the page still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
         let position = min_position.0;
-        let page = PageRequest {
-            limit: page.limit,
-            cursor: page.cursor.as_deref(),
-        };
         let view = self
             .resources
-            .feed_view(page, position, |page| {
+            .feed_view(page.request(), position, |page| {
                 RenderedJson::render(&ResourceList::from(page))
             })
             .await?;
-        let params = [("limit", page.limit.map(|l| l.to_string()))];
-        Ok(CachedResponse::new(
-            view,
-            if_none_match.0.as_deref(),
-            |next| page_path("/v1/feed", &params, next),
-        ))
+        Ok(CachedResponse::page(view, &if_none_match, &page))
     }
 
     /// Search resources
@@ -81,31 +69,17 @@ impl DiscoveryApi {
         #[oai(validator(min_length = 1, max_length = 200))]
         q: Query<String>,
         page: Page,
-        /// Answers 304 when the page still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
         let position = min_position.0;
-        let page = PageRequest {
-            limit: page.limit,
-            cursor: page.cursor.as_deref(),
-        };
         let view = self
             .resources
-            .search_view(&q.0, page, position, |page| {
+            .search_view(&q.0, page.request(), position, |page| {
                 RenderedJson::render(&ResourceList::from(page))
             })
             .await?;
-        let params = [
-            ("q", Some(q.0.clone())),
-            ("limit", page.limit.map(|l| l.to_string())),
-        ];
-        Ok(CachedResponse::new(
-            view,
-            if_none_match.0.as_deref(),
-            |next| page_path("/v1/search", &params, next),
-        ))
+        Ok(CachedResponse::page(view, &if_none_match, &page))
     }
 
     /// Tags, most used first
@@ -113,28 +87,17 @@ impl DiscoveryApi {
     async fn tags(
         &self,
         page: Page,
-        /// Answers 304 when the page still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<CachedResponse<TagList>, ApiError> {
         let position = min_position.0;
-        let page = PageRequest {
-            limit: page.limit,
-            cursor: page.cursor.as_deref(),
-        };
         let view = self
             .resources
-            .tags_view(page, position, |page| {
+            .tags_view(page.request(), position, |page| {
                 RenderedJson::render(&TagList::from(page))
             })
             .await?;
-        let params = [("limit", page.limit.map(|l| l.to_string()))];
-        Ok(CachedResponse::new(
-            view,
-            if_none_match.0.as_deref(),
-            |next| page_path("/v1/tags", &params, next),
-        ))
+        Ok(CachedResponse::page(view, &if_none_match, &page))
     }
 
     /// The public moderation log, newest first
@@ -149,18 +112,8 @@ impl DiscoveryApi {
         min_position: MinPosition,
     ) -> Result<ModerationLogResponse, ApiError> {
         let position = min_position.0;
-        let page = PageRequest {
-            limit: page.limit,
-            cursor: page.cursor.as_deref(),
-        };
-        let log = self.moderation.log(page, position).await?;
-        let params = [("limit", page.limit.map(|l| l.to_string()))];
-        let link = log.next_cursor.as_deref().map(|next| {
-            format!(
-                "<{}>; rel=\"next\"",
-                page_path("/v1/moderation-log", &params, next)
-            )
-        });
+        let log = self.moderation.log(page.request(), position).await?;
+        let link = page.next_link(log.next_cursor.as_deref());
         Ok(ModerationLogResponse::Ok(
             Json(log.into()),
             PUBLIC_REVALIDATE.to_owned(),

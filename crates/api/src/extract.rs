@@ -6,11 +6,13 @@
 
 use poem::http::StatusCode;
 use poem::{FromRequest, Request, RequestBody};
+use resourcify_app::PageRequest;
 
 /// The names the wire uses, which the document's shared parameters repeat.
 pub(crate) const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 pub(crate) const MIN_POSITION_HEADER: &str = "X-Resourcify-Min-Position";
 pub(crate) const MIN_POSITION_QUERY: &str = "min_position";
+pub(crate) const IF_NONE_MATCH: &str = "If-None-Match";
 /// A page holds 1 to this many items; 20 when not said.
 pub(crate) const PAGE_LIMIT_MAX: u32 = 100;
 
@@ -23,12 +25,43 @@ pub(crate) struct IdempotencyKey(pub(crate) Option<String>);
 #[derive(Debug, Default)]
 pub(crate) struct MinPosition(pub(crate) Option<u64>);
 
-/// Which page of a list: its size, and the cursor the previous page gave.
+/// Which page of a list: its size, the cursor the previous page gave, and
+/// the list's own address, which the next page's `Link` keeps (every
+/// parameter but the cursor and the position to wait for).
 #[derive(Debug, Default)]
 pub(crate) struct Page {
     pub(crate) limit: Option<u32>,
     pub(crate) cursor: Option<String>,
+    list: String,
+    list_query: Vec<(String, String)>,
 }
+
+impl Page {
+    pub(crate) fn request(&self) -> PageRequest<'_> {
+        PageRequest {
+            limit: self.limit,
+            cursor: self.cursor.as_deref(),
+        }
+    }
+
+    /// The RFC 8288 `Link` to the page after this one, if there is one.
+    pub(crate) fn next_link(&self, next_cursor: Option<&str>) -> Option<String> {
+        next_cursor.map(|cursor| format!("<{}>; rel=\"next\"", self.after(cursor)))
+    }
+
+    /// The address of the page after `cursor`: this list, as asked.
+    fn after(&self, cursor: &str) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(&self.list_query);
+        query.append_pair("cursor", cursor);
+        format!("{}?{}", self.list, query.finish())
+    }
+}
+
+/// The ETags a client holds for a view (`If-None-Match`): a match answers
+/// 304 with no body.
+#[derive(Debug, Default)]
+pub(crate) struct IfNoneMatch(pub(crate) Option<String>);
 
 fn bad_parameter(name: &str, what: &str) -> poem::Error {
     poem::Error::from_string(format!("`{name}` {what}"), StatusCode::BAD_REQUEST)
@@ -97,9 +130,28 @@ impl<'a> FromRequest<'a> for Page {
             },
             None => None,
         };
+        let list_query =
+            url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+                .filter(|(key, _)| key != "cursor" && key != MIN_POSITION_QUERY)
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect();
         Ok(Self {
             limit,
             cursor: query_value(request, "cursor"),
+            list: request.uri().path().to_owned(),
+            list_query,
         })
+    }
+}
+
+impl<'a> FromRequest<'a> for IfNoneMatch {
+    async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+        Ok(Self(
+            request
+                .headers()
+                .get(IF_NONE_MATCH)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned),
+        ))
     }
 }

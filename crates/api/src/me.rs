@@ -3,11 +3,10 @@
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::PageRequest;
 use resourcify_domain::user::ProfileChange;
 
 use crate::ApiError;
-use crate::cached::{PrivateResponse, page_path};
+use crate::cached::PrivateResponse;
 use crate::dto::{Account, PasswordChange, ProfilePatch, ResourceList};
 use crate::extract::{IdempotencyKey, MinPosition, Page};
 use crate::responses::{CommandResponse, command_meta};
@@ -37,7 +36,7 @@ impl MeApi {
     ) -> Result<PrivateResponse<Account>, ApiError> {
         let position = min_position.0;
         let account = self.accounts.account(&auth.0, position).await?;
-        Ok(PrivateResponse::new(account.into(), None))
+        Ok(PrivateResponse::one(account.into()))
     }
 
     /// One's bookmarks, newest first
@@ -49,17 +48,11 @@ impl MeApi {
         min_position: MinPosition,
     ) -> Result<PrivateResponse<ResourceList>, ApiError> {
         let position = min_position.0;
-        let page = PageRequest {
-            limit: page.limit,
-            cursor: page.cursor.as_deref(),
-        };
-        let bookmarks = self.resources.bookmarks(&auth.0, page, position).await?;
-        let params = [("limit", page.limit.map(|l| l.to_string()))];
-        let next = bookmarks
-            .next_cursor
-            .as_deref()
-            .map(|next| page_path("/v1/me/bookmarks", &params, next));
-        Ok(PrivateResponse::new(bookmarks.into(), next))
+        let bookmarks = self
+            .resources
+            .bookmarks(&auth.0, page.request(), position)
+            .await?;
+        Ok(PrivateResponse::page(bookmarks, &page))
     }
 
     /// One's feed: resources with a followed tag or by a followed user, newest first
@@ -71,17 +64,8 @@ impl MeApi {
         min_position: MinPosition,
     ) -> Result<PrivateResponse<ResourceList>, ApiError> {
         let position = min_position.0;
-        let page = PageRequest {
-            limit: page.limit,
-            cursor: page.cursor.as_deref(),
-        };
-        let feed = self.follows.feed(&auth.0, page, position).await?;
-        let params = [("limit", page.limit.map(|l| l.to_string()))];
-        let next = feed
-            .next_cursor
-            .as_deref()
-            .map(|next| page_path("/v1/me/feed", &params, next));
-        Ok(PrivateResponse::new(feed.into(), next))
+        let feed = self.follows.feed(&auth.0, page.request(), position).await?;
+        Ok(PrivateResponse::page(feed, &page))
     }
 
     /// Change the public profile

@@ -1,7 +1,7 @@
 //! Resources: submitting, reading, editing, retracting, voting,
 //! bookmarking and moderating.
 
-use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 use resourcify_app::ResourceQuery;
@@ -9,11 +9,11 @@ use resourcify_domain::resource::{ResourceEdit, Submission};
 use uuid::Uuid;
 
 use crate::ApiError;
-use crate::cached::{CachedResponse, page_path};
+use crate::cached::CachedResponse;
 use crate::dto::{
     ListOrder, ModerationReason, NewResource, Resource, ResourceKind, ResourceList, ResourcePatch,
 };
-use crate::extract::{IdempotencyKey, MinPosition, Page};
+use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
 use crate::security::BearerAuth;
@@ -231,9 +231,7 @@ impl ResourcesApi {
     async fn get(
         &self,
         id: Path<Uuid>,
-        /// Answers 304 when the resource still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<CachedResponse<Resource>, ApiError> {
         let position = min_position.0;
@@ -243,11 +241,7 @@ impl ResourcesApi {
                 RenderedJson::render(&Resource::from(row))
             })
             .await?;
-        Ok(CachedResponse::new(
-            view,
-            if_none_match.0.as_deref(),
-            |_| String::new(),
-        ))
+        Ok(CachedResponse::view(view, &if_none_match))
     }
 
     /// List resources
@@ -268,9 +262,7 @@ impl ResourcesApi {
         /// `new` (default), `top` or `hot`.
         sort: Query<Option<ListOrder>>,
         page: Page,
-        /// Answers 304 when the page still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
         let position = min_position.0;
@@ -288,17 +280,6 @@ impl ResourcesApi {
                 RenderedJson::render(&ResourceList::from(page))
             })
             .await?;
-        let params = [
-            ("tag", tag.0.clone()),
-            ("kind", kind.0.map(|k| k.as_str().to_owned())),
-            ("author", author.0.clone()),
-            ("sort", sort.0.map(|s| s.as_str().to_owned())),
-            ("limit", page.limit.map(|l| l.to_string())),
-        ];
-        Ok(CachedResponse::new(
-            view,
-            if_none_match.0.as_deref(),
-            |next| page_path("/v1/resources", &params, next),
-        ))
+        Ok(CachedResponse::page(view, &if_none_match, &page))
     }
 }

@@ -1,17 +1,17 @@
 //! Sign-up, and what staff do to accounts: roles and suspensions.
 
-use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 use resourcify_app::ResourceQuery;
 use resourcify_domain::user::Registration;
 
 use crate::ApiError;
-use crate::cached::{CachedResponse, PUBLIC_REVALIDATE, page_path};
+use crate::cached::{CachedResponse, PUBLIC_REVALIDATE};
 use crate::dto::{
     ListOrder, ModerationReason, NewUser, Profile, RegisteredUser, ResourceList, StaffRole,
 };
-use crate::extract::{IdempotencyKey, MinPosition, Page};
+use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, command_meta};
 use crate::security::BearerAuth;
@@ -122,9 +122,7 @@ impl UsersApi {
         /// `new` (default), `top` or `hot`.
         sort: Query<Option<ListOrder>>,
         page: Page,
-        /// Answers 304 when the page still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
         let position = min_position.0;
@@ -141,16 +139,7 @@ impl UsersApi {
                 RenderedJson::render(&ResourceList::from(page))
             })
             .await?;
-        let path = format!("/v1/users/{}/resources", username.0);
-        let params = [
-            ("sort", sort.0.map(|s| s.as_str().to_owned())),
-            ("limit", page.limit.map(|l| l.to_string())),
-        ];
-        Ok(CachedResponse::new(
-            view,
-            if_none_match.0.as_deref(),
-            |next| page_path(&path, &params, next),
-        ))
+        Ok(CachedResponse::page(view, &if_none_match, &page))
     }
 
     /// Grant a role (administrators only)

@@ -362,11 +362,12 @@ const WRITES_THAT_READ: &[&str] = &["login"];
 /// `components/parameters` and named by every operation that takes them:
 /// every write takes an `Idempotency-Key` (its handler builds its command
 /// with one); every read of a view, a position to wait for; every list, a
-/// page. A test asks each operation that documents a position or a page to
+/// page; every view answered with an ETag (and so a 304), the client's
+/// ETags. A test asks each operation that documents a position or a page to
 /// honour it.
 fn add_shared_parameters(document: &mut Value) {
     use crate::extract::{
-        IDEMPOTENCY_KEY, MIN_POSITION_HEADER, MIN_POSITION_QUERY, PAGE_LIMIT_MAX,
+        IDEMPOTENCY_KEY, IF_NONE_MATCH, MIN_POSITION_HEADER, MIN_POSITION_QUERY, PAGE_LIMIT_MAX,
     };
     let position = json!({"type": "integer", "format": "uint64", "minimum": 0});
     document["components"]["parameters"] = json!({
@@ -387,6 +388,11 @@ fn add_shared_parameters(document: &mut Value) {
             "name": MIN_POSITION_HEADER, "in": "header", "required": false,
             "description": "The same as `min_position`; the larger of the two is waited for.",
             "schema": position
+        },
+        "IfNoneMatch": {
+            "name": IF_NONE_MATCH, "in": "header", "required": false,
+            "description": "Answers 304 when the view still has this ETag.",
+            "schema": {"type": "string"}
         },
         "Limit": {
             "name": "limit", "in": "query", "required": false,
@@ -440,6 +446,9 @@ fn add_shared_parameters(document: &mut Value) {
             }
             if lists {
                 shared.extend(["Limit", "Cursor"]);
+            }
+            if operation.pointer("/responses/304").is_some() {
+                shared.push("IfNoneMatch");
             }
             if shared.is_empty() {
                 continue;

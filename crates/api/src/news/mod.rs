@@ -5,17 +5,17 @@ mod dto;
 mod syndication;
 
 use poem::Request;
-use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::{NewsQuery, PageRequest};
+use resourcify_app::NewsQuery;
 use resourcify_domain::news_source::{NewsSourceEdit, NewsSourceInput};
 use uuid::Uuid;
 
 use crate::ApiError;
-use crate::cached::{CachedResponse, PrivateResponse, page_path};
+use crate::cached::{CachedResponse, PrivateResponse};
 use crate::dto::ResourceList;
-use crate::extract::{IdempotencyKey, MinPosition, Page};
+use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
 use crate::security::BearerAuth;
@@ -99,17 +99,8 @@ impl NewsApi {
         min_position: MinPosition,
     ) -> Result<PrivateResponse<NewsSourceList>, ApiError> {
         let position = min_position.0;
-        let page = PageRequest {
-            limit: page.limit,
-            cursor: page.cursor.as_deref(),
-        };
-        let sources = self.news.sources(&auth.0, page, position).await?;
-        let params = [("limit", page.limit.map(|l| l.to_string()))];
-        let next = sources
-            .next_cursor
-            .as_deref()
-            .map(|next| page_path("/v1/news-sources", &params, next));
-        Ok(PrivateResponse::new(sources.into(), next))
+        let sources = self.news.sources(&auth.0, page.request(), position).await?;
+        Ok(PrivateResponse::page(sources, &page))
     }
 
     /// Read a news source (admins)
@@ -126,7 +117,7 @@ impl NewsApi {
     ) -> Result<PrivateResponse<NewsSource>, ApiError> {
         let position = min_position.0;
         let source = self.news.source(&auth.0, id.0, position).await?;
-        Ok(PrivateResponse::new(source.into(), None))
+        Ok(PrivateResponse::one(source.into()))
     }
 
     /// Change a news source (admins)
@@ -213,19 +204,14 @@ impl NewsApi {
         /// Only items with this tag.
         tag: Query<Option<String>>,
         page: Page,
-        /// Answers 304 when the page still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
         let position = min_position.0;
         let query = NewsQuery {
             source: source.0,
             tag: tag.0.as_deref(),
-            page: PageRequest {
-                limit: page.limit,
-                cursor: page.cursor.as_deref(),
-            },
+            page: page.request(),
         };
         let view = self
             .news
@@ -233,16 +219,7 @@ impl NewsApi {
                 RenderedJson::render(&ResourceList::from(page))
             })
             .await?;
-        let params = [
-            ("source", source.0.map(|s| s.to_string())),
-            ("tag", tag.0.clone()),
-            ("limit", page.limit.map(|l| l.to_string())),
-        ];
-        Ok(CachedResponse::new(
-            view,
-            if_none_match.0.as_deref(),
-            |next| page_path("/v1/news", &params, next),
-        ))
+        Ok(CachedResponse::page(view, &if_none_match, &page))
     }
 
     /// Share a news item as a resource
@@ -276,9 +253,7 @@ impl NewsApi {
     async fn feed_atom(
         &self,
         request: &Request,
-        /// Answers 304 when the feed still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<FeedResponse<AtomXml>, ApiError> {
         let position = min_position.0;
@@ -291,9 +266,7 @@ impl NewsApi {
     async fn feed_rss(
         &self,
         request: &Request,
-        /// Answers 304 when the feed still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<FeedResponse<RssXml>, ApiError> {
         let position = min_position.0;
@@ -311,9 +284,7 @@ impl NewsApi {
         &self,
         request: &Request,
         tag: Path<String>,
-        /// Answers 304 when the feed still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<FeedResponse<AtomXml>, ApiError> {
         let position = min_position.0;
@@ -331,9 +302,7 @@ impl NewsApi {
         &self,
         request: &Request,
         tag: Path<String>,
-        /// Answers 304 when the feed still has this ETag.
-        #[oai(name = "If-None-Match")]
-        if_none_match: Header<Option<String>>,
+        if_none_match: IfNoneMatch,
         min_position: MinPosition,
     ) -> Result<FeedResponse<RssXml>, ApiError> {
         let position = min_position.0;
@@ -348,7 +317,7 @@ impl NewsApi {
         format: &'static str,
         tag: Option<&str>,
         request: &Request,
-        if_none_match: &Header<Option<String>>,
+        if_none_match: &IfNoneMatch,
         min_position: Option<u64>,
     ) -> Result<FeedResponse<T>, ApiError>
     where
