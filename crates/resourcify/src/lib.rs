@@ -8,6 +8,6 @@ mod node;
 mod operator;
 mod settings;
 
-pub use logging::init_tracing;
+pub use logging::{init_tracing, init_tracing_at};
 pub use node::{RunningNode, migrate, start};
 pub use settings::{NodeSettings, Roles};

@@ -25,6 +25,13 @@ async fn read_model(database: &PgConnectOptions) -> anyhow::Result<ReadModel> {
     Ok(ReadModel::new(pool, Duration::from_secs(5)))
 }
 
+/// Connection options for an operator command. Postgres' notices (a
+/// replay's "table does not exist, skipping", dozens of them) tell an
+/// operator nothing; warnings and errors still come through.
+pub fn quiet(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([("client_min_messages", "warning")])
+}
+
 fn projection(name: &str) -> anyhow::Result<Projection> {
     Projection::from_name(name).with_context(|| {
         let known: Vec<_> = Projection::ALL.iter().map(|p| p.name()).collect();
