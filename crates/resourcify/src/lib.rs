@@ -3,6 +3,7 @@
 //! start nodes through here.
 
 pub mod cli;
+mod connect;
 mod logging;
 mod node;
 mod operator;

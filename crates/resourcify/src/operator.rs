@@ -14,14 +14,13 @@ use resourcify_projector::{
     Projection, ReplayProgress, ReplaySettings, RetryOutcome, retry_dead_letter, skip_dead_letter,
 };
 use resourcify_readmodel::ReadModel;
-use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
 
+use crate::connect::{connect_nats, operator_pool, reach_postgres};
+
 async fn read_model(database: &PgConnectOptions) -> anyhow::Result<ReadModel> {
-    let pool = PgPool::connect_with(database.clone())
-        .await
-        .context("connecting to Postgres")?;
+    let pool = operator_pool(database).await?;
     Ok(ReadModel::new(pool, Duration::from_secs(5)))
 }
 
@@ -45,9 +44,7 @@ pub async fn status(
     nats_url: &str,
     namespace: Namespace,
 ) -> anyhow::Result<()> {
-    let client = async_nats::connect(nats_url)
-        .await
-        .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+    let client = connect_nats(nats_url).await?;
     let store = EventStore::open(client, EventStoreSettings::new(namespace)).await?;
     let reads = read_model(database).await?;
     let statuses = projection_statuses(&store, &reads)
@@ -132,9 +129,7 @@ pub async fn set_role(
     role: &str,
     granted: bool,
 ) -> anyhow::Result<()> {
-    let client = async_nats::connect(nats_url)
-        .await
-        .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+    let client = connect_nats(nats_url).await?;
     let store = EventStore::open(client, EventStoreSettings::new(namespace.clone())).await?;
     let reservations = ReservationBook::open(store.jetstream(), &namespace, 1).await?;
     let idempotency_keys = IdempotencyKeys::open(store.jetstream(), &namespace, 1).await?;
@@ -181,14 +176,15 @@ pub async fn replay(
         Some(name) => vec![projection(name)?],
         None => Projection::ALL.to_vec(),
     };
-    let client = async_nats::connect(nats_url)
-        .await
-        .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+    let client = connect_nats(nats_url).await?;
     let store = EventStore::open(client, EventStoreSettings::new(namespace)).await?;
     let settings = ReplaySettings {
         restart,
         ..ReplaySettings::default()
     };
+    // Replay opens connections of its own: it is the address that is
+    // checked here, before any work.
+    reach_postgres(database).await?;
     // The projections replay side by side from one reading of the log; one
     // line on stderr shows them all.
     let mut board = ProgressBoard::default();
