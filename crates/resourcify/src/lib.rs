@@ -7,6 +7,7 @@ mod connect;
 mod logging;
 mod node;
 mod operator;
+mod progress;
 mod settings;
 
 pub use logging::{init_tracing, init_tracing_at};

@@ -11,13 +11,14 @@ use resourcify_eventstore::{
     EventStore, EventStoreSettings, IdempotencyKeys, Namespace, ReservationBook,
 };
 use resourcify_projector::{
-    Projection, ReplayProgress, ReplaySettings, RetryOutcome, retry_dead_letter, skip_dead_letter,
+    Projection, ReplaySettings, RetryOutcome, retry_dead_letter, skip_dead_letter,
 };
 use resourcify_readmodel::ReadModel;
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
 
 use crate::connect::{connect_nats, operator_pool, reach_postgres};
+use crate::progress::ReplayBoard;
 
 async fn read_model(database: &PgConnectOptions) -> anyhow::Result<ReadModel> {
     let pool = operator_pool(database).await?;
@@ -164,7 +165,7 @@ pub async fn set_role(
 }
 
 /// Rebuilds one projection (or all) beside the live tables and switches
-/// over, with a progress line on stderr.
+/// over, with a progress bar per projection on stderr.
 pub async fn replay(
     database: &PgConnectOptions,
     nats_url: &str,
@@ -185,16 +186,15 @@ pub async fn replay(
     // Replay opens connections of its own: it is the address that is
     // checked here, before any work.
     reach_postgres(database).await?;
-    // The projections replay side by side from one reading of the log; one
-    // line on stderr shows them all.
-    let mut board = ProgressBoard::default();
+    // The projections replay side by side from one reading of the log.
+    let mut board = ReplayBoard::on_stderr(&projections);
     let started = std::time::Instant::now();
     let reports =
         resourcify_projector::replay_all(&store, database, &projections, &settings, |progress| {
             board.update(progress)
         })
         .await?;
-    eprintln!();
+    board.finish(&reports);
     let mut events = 0;
     for report in reports {
         events = events.max(report.events + report.resumed_from);
@@ -218,47 +218,4 @@ pub async fn replay(
         events as f64 / elapsed
     );
     Ok(())
-}
-
-/// The latest progress of each running replay, shown as one line.
-#[derive(Default)]
-struct ProgressBoard {
-    latest: Vec<ReplayProgress>,
-    shown: Option<std::time::Instant>,
-}
-
-impl ProgressBoard {
-    fn update(&mut self, progress: ReplayProgress) {
-        match self
-            .latest
-            .iter_mut()
-            .find(|p| p.projection == progress.projection)
-        {
-            Some(slot) => *slot = progress,
-            None => self.latest.push(progress),
-        }
-        if self
-            .shown
-            .is_some_and(|at| at.elapsed() < Duration::from_millis(250))
-        {
-            return;
-        }
-        self.shown = Some(std::time::Instant::now());
-        let line: Vec<String> = self
-            .latest
-            .iter()
-            .map(|p| {
-                let percent = 100.0 * p.position as f64 / p.head.max(1) as f64;
-                let left = p.head.saturating_sub(p.position) as f64;
-                let eta = if p.rate > 0.0 { left / p.rate } else { 0.0 };
-                format!(
-                    "{} [{:<10}] {percent:.0}% {:.0}/s ETA {eta:.0}s",
-                    p.projection.name(),
-                    "#".repeat(((percent / 10.0) as usize).min(10)),
-                    p.rate
-                )
-            })
-            .collect();
-        eprint!("\r{}   ", line.join(" | "));
-    }
 }
