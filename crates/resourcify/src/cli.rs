@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::{NodeSettings, Roles};
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
 use resourcify_app::{AppSettings, TokenSecret};
 use resourcify_eventstore::Namespace;
@@ -28,9 +28,11 @@ const DEV_JWT_SECRET: &str = "resourcify-development-secret-do-not-use-in-produc
 )]
 pub struct Cli {
     /// PostgreSQL for the read models.
+    // The URL may hold a password: help shows the variable, not its value.
     #[arg(
         long,
         env = "DATABASE_URL",
+        hide_env_values = true,
         global = true,
         default_value = "postgres://postgres@127.0.0.1:5432/resourcify"
     )]
@@ -40,6 +42,7 @@ pub struct Cli {
     #[arg(
         long,
         env = "NATS_URL",
+        hide_env_values = true,
         global = true,
         default_value = "nats://127.0.0.1:4222"
     )]
@@ -58,6 +61,12 @@ pub struct Cli {
     /// Log format.
     #[arg(long, env = "RESOURCIFY_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// More log output on stderr, a level per -v. Operator commands print
+    /// their answer and warnings only (-v info, -vv debug); `serve` logs
+    /// from info (-v debug). RUST_LOG, when set, decides instead.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    verbose: u8,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -86,10 +95,10 @@ enum Command {
     /// event, beside the live ones, then switch over in one transaction.
     /// Reads are served throughout; an interrupted replay resumes.
     Replay {
-        /// The projection: users, resources, comments, bookmarks.
+        /// The projection: users, resources, comments, bookmarks, news.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         projection: Option<String>,
-        /// Every projection, one after the other.
+        /// Every projection, side by side from one reading of the log.
         #[arg(long)]
         all: bool,
         /// Start from the first event even if an interrupted replay left progress.
@@ -300,6 +309,11 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let database = PgConnectOptions::from_str(&self.database_url)
             .context("DATABASE_URL is not a PostgreSQL URL")?;
+        let database = if self.serves() {
+            database
+        } else {
+            operator::quiet(database)
+        };
         match self.command {
             Some(Command::Migrate) => {
                 crate::migrate(&database).await?;
@@ -439,6 +453,17 @@ impl Cli {
     }
 }
 
-pub fn init_tracing(format: &LogFormat) {
-    crate::init_tracing(matches!(format, LogFormat::Json));
+impl Cli {
+    /// Starts logging on stderr at the level the command and `-v` ask for.
+    pub fn init_tracing(&self) {
+        const LEVELS: [&str; 4] = ["warn", "info", "debug", "trace"];
+        // A server's log is its record; an operator wants the answer.
+        let base = usize::from(self.serves());
+        let level = LEVELS[(base + usize::from(self.verbose)).min(LEVELS.len() - 1)];
+        crate::init_tracing_at(matches!(self.log_format, LogFormat::Json), level);
+    }
+
+    fn serves(&self) -> bool {
+        matches!(self.command, None | Some(Command::Serve(_)))
+    }
 }

@@ -3,11 +3,13 @@
 //! start nodes through here.
 
 pub mod cli;
+mod connect;
 mod logging;
 mod node;
 mod operator;
+mod progress;
 mod settings;
 
-pub use logging::init_tracing;
+pub use logging::{init_tracing, init_tracing_at};
 pub use node::{RunningNode, migrate, start};
 pub use settings::{NodeSettings, Roles};

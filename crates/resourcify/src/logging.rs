@@ -10,8 +10,14 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), as text or JSON.
 pub fn init_tracing(json: bool) {
+    init_tracing_at(json, "info");
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` or else by `default_filter`
+/// (e.g. `warn`), as text or JSON.
+pub fn init_tracing_at(json: bool, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

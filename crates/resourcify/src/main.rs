@@ -1,11 +1,11 @@
 //! `resourcify`: the server and its operator commands.
 
 use clap::Parser;
-use resourcify::cli::{Cli, init_tracing};
+use resourcify::cli::Cli;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing(&cli.log_format);
+    cli.init_tracing();
     cli.run().await
 }

@@ -23,9 +23,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::NodeSettings;
+use crate::connect::{connect_nats, reach_postgres};
 
 /// Creates the database if it does not exist and applies pending migrations.
 pub async fn migrate(database: &PgConnectOptions) -> anyhow::Result<()> {
+    reach_postgres(database).await?;
     let url = database.to_url_lossy().to_string();
     if !sqlx::Postgres::database_exists(&url).await? {
         sqlx::Postgres::create_database(&url)
@@ -100,12 +102,12 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
     resourcify_news::fetch::install_crypto_provider();
     if settings.migrate {
         migrate(&settings.database).await?;
+    } else {
+        // The pools would wait out their acquire timeout for an address
+        // nobody answers at, and then say only that they timed out.
+        reach_postgres(&settings.database).await?;
     }
-    let nats = async_nats::ConnectOptions::new()
-        .name("resourcify")
-        .connect(&settings.nats_url)
-        .await
-        .with_context(|| format!("connecting to NATS at {}", settings.nats_url))?;
+    let nats = connect_nats(&settings.nats_url).await?;
     let mut store_settings = EventStoreSettings::new(settings.namespace.clone());
     store_settings.replicas = settings.replicas;
     let store = EventStore::open(nats.clone(), store_settings)

@@ -12,18 +12,25 @@ use resourcify_eventstore::{
 };
 use resourcify_fetch_guard::AllowList;
 use resourcify_projector::{
-    Projection, ReplayProgress, ReplaySettings, RetryOutcome, retry_dead_letter, skip_dead_letter,
+    Projection, ReplaySettings, RetryOutcome, retry_dead_letter, skip_dead_letter,
 };
 use resourcify_readmodel::ReadModel;
-use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use uuid::Uuid;
 
+use crate::connect::{connect_nats, operator_pool, reach_postgres};
+use crate::progress::ReplayBoard;
+
 async fn read_model(database: &PgConnectOptions) -> anyhow::Result<ReadModel> {
-    let pool = PgPool::connect_with(database.clone())
-        .await
-        .context("connecting to Postgres")?;
+    let pool = operator_pool(database).await?;
     Ok(ReadModel::new(pool, Duration::from_secs(5)))
+}
+
+/// Connection options for an operator command. Postgres' notices (a
+/// replay's "table does not exist, skipping", dozens of them) tell an
+/// operator nothing; warnings and errors still come through.
+pub fn quiet(options: PgConnectOptions) -> PgConnectOptions {
+    options.options([("client_min_messages", "warning")])
 }
 
 fn projection(name: &str) -> anyhow::Result<Projection> {
@@ -39,9 +46,7 @@ pub async fn status(
     nats_url: &str,
     namespace: Namespace,
 ) -> anyhow::Result<()> {
-    let client = async_nats::connect(nats_url)
-        .await
-        .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+    let client = connect_nats(nats_url).await?;
     let store = EventStore::open(client, EventStoreSettings::new(namespace)).await?;
     let reads = read_model(database).await?;
     let statuses = projection_statuses(&store, &reads)
@@ -126,9 +131,7 @@ pub async fn set_role(
     role: &str,
     granted: bool,
 ) -> anyhow::Result<()> {
-    let client = async_nats::connect(nats_url)
-        .await
-        .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+    let client = connect_nats(nats_url).await?;
     let store = EventStore::open(client, EventStoreSettings::new(namespace.clone())).await?;
     let reservations = ReservationBook::open(store.jetstream(), &namespace, 1).await?;
     let idempotency_keys = IdempotencyKeys::open(store.jetstream(), &namespace, 1).await?;
@@ -165,7 +168,7 @@ pub async fn set_role(
 }
 
 /// Rebuilds one projection (or all) beside the live tables and switches
-/// over, with a progress line on stderr.
+/// over, with a progress bar per projection on stderr.
 pub async fn replay(
     database: &PgConnectOptions,
     nats_url: &str,
@@ -177,24 +180,24 @@ pub async fn replay(
         Some(name) => vec![projection(name)?],
         None => Projection::ALL.to_vec(),
     };
-    let client = async_nats::connect(nats_url)
-        .await
-        .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+    let client = connect_nats(nats_url).await?;
     let store = EventStore::open(client, EventStoreSettings::new(namespace)).await?;
     let settings = ReplaySettings {
         restart,
         ..ReplaySettings::default()
     };
-    // The projections replay side by side from one reading of the log; one
-    // line on stderr shows them all.
-    let mut board = ProgressBoard::default();
+    // Replay opens connections of its own: it is the address that is
+    // checked here, before any work.
+    reach_postgres(database).await?;
+    // The projections replay side by side from one reading of the log.
+    let mut board = ReplayBoard::on_stderr(&projections);
     let started = std::time::Instant::now();
     let reports =
         resourcify_projector::replay_all(&store, database, &projections, &settings, |progress| {
             board.update(progress)
         })
         .await?;
-    eprintln!();
+    board.finish(&reports);
     let mut events = 0;
     for report in reports {
         events = events.max(report.events + report.resumed_from);
@@ -218,47 +221,4 @@ pub async fn replay(
         events as f64 / elapsed
     );
     Ok(())
-}
-
-/// The latest progress of each running replay, shown as one line.
-#[derive(Default)]
-struct ProgressBoard {
-    latest: Vec<ReplayProgress>,
-    shown: Option<std::time::Instant>,
-}
-
-impl ProgressBoard {
-    fn update(&mut self, progress: ReplayProgress) {
-        match self
-            .latest
-            .iter_mut()
-            .find(|p| p.projection == progress.projection)
-        {
-            Some(slot) => *slot = progress,
-            None => self.latest.push(progress),
-        }
-        if self
-            .shown
-            .is_some_and(|at| at.elapsed() < Duration::from_millis(250))
-        {
-            return;
-        }
-        self.shown = Some(std::time::Instant::now());
-        let line: Vec<String> = self
-            .latest
-            .iter()
-            .map(|p| {
-                let percent = 100.0 * p.position as f64 / p.head.max(1) as f64;
-                let left = p.head.saturating_sub(p.position) as f64;
-                let eta = if p.rate > 0.0 { left / p.rate } else { 0.0 };
-                format!(
-                    "{} [{:<10}] {percent:.0}% {:.0}/s ETA {eta:.0}s",
-                    p.projection.name(),
-                    "#".repeat(((percent / 10.0) as usize).min(10)),
-                    p.rate
-                )
-            })
-            .collect();
-        eprint!("\r{}   ", line.join(" | "));
-    }
 }

@@ -1,0 +1,285 @@
+//! What the binary prints: an unreachable service named by its address
+//! within seconds (never with the URL's password), and a replay that ends
+//! every projection's bar at 100 % with no notices or connection chatter.
+
+use std::net::TcpListener;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt;
+use resourcify_domain::DomainEvent;
+use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
+use resourcify_domain::user::{UserEvent, UserRegistered};
+use resourcify_eventstore::{EventStore, EventStoreSettings, NewEvent};
+use resourcify_projector::Projection;
+use resourcify_testkit::{NamespaceGuard, nats_url};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use uuid::Uuid;
+
+/// Longer than the connect timeout (3 s), with room for a slow machine.
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+const PASSWORD: &str = "s3cret-Pa55word";
+
+/// One run of the binary.
+#[derive(Debug)]
+struct Run {
+    succeeded: bool,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+/// Runs `resourcify args…` with these services and no `RUST_LOG`: the
+/// defaults an operator gets.
+async fn resourcify(database_url: &str, nats_url: &str, namespace: &str, args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_resourcify"));
+    command
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("NATS_URL", nats_url)
+        .env("RESOURCIFY_NAMESPACE", namespace)
+        .env_remove("RUST_LOG")
+        .env_remove("RESOURCIFY_LOG_FORMAT");
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let output = command.output().expect("the binary runs");
+        Run {
+            succeeded: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            took: started.elapsed(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// A loopback port that was free a moment ago: nothing answers there.
+fn a_port_nobody_listens_on() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// The URL of the test's database, for the binary.
+fn url_of(db: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        db.get_username(),
+        db.get_host(),
+        db.get_port(),
+        db.get_database().expect("sqlx::test names the database")
+    )
+}
+
+/// A Postgres server that answers, for commands that should fail on NATS first.
+fn reachable_postgres() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn assert_names_the_address(run: &Run, service: &str, port: u16) {
+    assert!(!run.succeeded, "{run:#?}");
+    assert!(run.took < ANSWER_WITHIN, "took {:?}: {run:#?}", run.took);
+    let expected = format!("cannot reach {service} at 127.0.0.1:{port}");
+    assert!(run.stderr.contains(&expected), "{run:#?}");
+    assert!(!run.stderr.contains(PASSWORD), "{run:#?}");
+    assert!(!run.stdout.contains(PASSWORD), "{run:#?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_named_by_address_within_seconds() {
+    let port = a_port_nobody_listens_on();
+    let database_url = format!("postgres://operator:{PASSWORD}@127.0.0.1:{port}/resourcify");
+    let namespace = NamespaceGuard::new();
+    for args in [
+        &["dead-letters", "list"][..],
+        &["migrate"],
+        &["serve", "--listen", "127.0.0.1:0"],
+    ] {
+        let run = resourcify(
+            &database_url,
+            &nats_url(),
+            namespace.namespace().as_str(),
+            args,
+        )
+        .await;
+        assert_names_the_address(&run, "PostgreSQL", port);
+        assert!(
+            run.stderr
+                .contains("connection refused (gave up after 3 s)"),
+            "{args:?}: {run:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_nats_is_named_by_address_within_seconds() {
+    let port = a_port_nobody_listens_on();
+    let nats_url = format!("nats://operator:{PASSWORD}@127.0.0.1:{port}");
+    let namespace = NamespaceGuard::new();
+    for args in [
+        &["status"][..],
+        &["admin", "grant", "ada"],
+        &["replay", "--all"],
+        &["serve", "--no-migrate", "--listen", "127.0.0.1:0"],
+    ] {
+        let run = resourcify(
+            &reachable_postgres(),
+            &nats_url,
+            namespace.namespace().as_str(),
+            args,
+        )
+        .await;
+        assert_names_the_address(&run, "NATS", port);
+    }
+}
+
+fn new_event(event: DomainEvent) -> NewEvent {
+    NewEvent {
+        event,
+        msg_id: Uuid::new_v4().to_string(),
+        request_id: None,
+        time: Utc::now(),
+    }
+}
+
+/// Appends a few users and their resources; returns the head of the log.
+async fn some_history(store: &EventStore) -> u64 {
+    let users: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    let mut events = Vec::new();
+    for (i, &id) in users.iter().enumerate() {
+        let event = UserEvent::Registered(UserRegistered {
+            user_id: id,
+            username: format!("user{i}"),
+            email: format!("user{i}@example.org"),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            registered_at: Utc::now(),
+        });
+        events.push(("user", id, new_event(DomainEvent::User(event))));
+    }
+    for i in 0..200 {
+        let id = Uuid::now_v7();
+        let url = format!("https://example.org/cli/{i}");
+        let event = ResourceEvent::Submitted(ResourceSubmitted {
+            resource_id: id,
+            author_id: users[i % users.len()],
+            title: format!("Resource {i}"),
+            canonical_url: url.clone(),
+            url,
+            description: String::new(),
+            tags: vec![format!("t{}", i % 7)],
+            kind: ResourceKind::ALL[i % ResourceKind::ALL.len()],
+            submitted_at: Utc::now(),
+        });
+        events.push(("resource", id, new_event(DomainEvent::Resource(event))));
+    }
+    let mut appends = futures::stream::iter(events)
+        .map(|(aggregate, id, event)| store.append(aggregate, id, 0, event))
+        .buffer_unordered(64);
+    while let Some(appended) = appends.next().await {
+        appended.expect("the log takes the event");
+    }
+    store.head().await.unwrap()
+}
+
+/// Lines a default run must not show: Postgres notices, and the NATS
+/// client's (or anyone's) info lines.
+fn assert_quiet(run: &Run) {
+    for line in run.stderr.lines().chain(run.stdout.lines()) {
+        assert!(
+            !line.contains("NOTICE") && !line.contains("notice") && !line.contains("INFO"),
+            "{line:?} in {run:#?}"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_replay_of_everything_ends_each_projection_at_100_percent_and_says_nothing_else(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let guard = NamespaceGuard::new();
+    let namespace = guard.namespace().as_str();
+    let client = async_nats::connect(nats_url()).await.unwrap();
+    let store = EventStore::open(client, EventStoreSettings::new(guard.namespace().clone()))
+        .await
+        .unwrap();
+    let head = some_history(&store).await;
+    let database_url = url_of(&db);
+
+    let run = resourcify(&database_url, &nats_url(), namespace, &["replay", "--all"]).await;
+    assert!(run.succeeded, "{run:#?}");
+    assert_quiet(&run);
+    // stderr is not a terminal here: plain lines, never drawn over.
+    assert!(!run.stderr.contains('\r'), "{run:#?}");
+    for projection in Projection::ALL {
+        let name = projection.name();
+        let last = run
+            .stderr
+            .lines()
+            .rfind(|line| line.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no line for {name}: {run:#?}"));
+        assert!(
+            last.contains(&format!(" {head}/{head} 100%")) && last.contains("done in"),
+            "{name}: {last:?}"
+        );
+        assert!(
+            run.stdout
+                .contains(&format!("replayed {name}: {head} events")),
+            "{run:#?}"
+        );
+    }
+
+    // The other commands print their answer alone. A projector runs, as
+    // it would in production, so that the grant's view catches up.
+    let projector = Projector::start(&database_url, namespace);
+    let status = resourcify(&database_url, &nats_url(), namespace, &["status"]).await;
+    assert!(status.succeeded, "{status:#?}");
+    assert_eq!(status.stderr, "", "{status:#?}");
+    assert!(status.stdout.starts_with("projection"), "{status:#?}");
+    let grant = resourcify(
+        &database_url,
+        &nats_url(),
+        namespace,
+        &["admin", "grant", "user0"],
+    )
+    .await;
+    assert!(grant.succeeded, "{grant:#?}");
+    assert_eq!(grant.stderr, "", "{grant:#?}");
+    assert!(
+        grant.stdout.starts_with("granted admin for user0"),
+        "{grant:#?}"
+    );
+
+    // -v asks for more.
+    let verbose = resourcify(&database_url, &nats_url(), namespace, &["status", "-v"]).await;
+    assert!(verbose.succeeded, "{verbose:#?}");
+    assert!(verbose.stderr.contains("INFO"), "{verbose:#?}");
+    drop(projector);
+}
+
+/// `resourcify serve --role projector`, killed when dropped.
+struct Projector(Child);
+
+impl Projector {
+    fn start(database_url: &str, namespace: &str) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_resourcify"))
+            .args(["serve", "--role", "projector", "--no-migrate"])
+            .env("DATABASE_URL", database_url)
+            .env("NATS_URL", nats_url())
+            .env("RESOURCIFY_NAMESPACE", namespace)
+            .env("RUST_LOG", "warn")
+            .env("RESOURCIFY_JWT_SECRET", "a projector issues no tokens")
+            .spawn()
+            .expect("the projector starts");
+        Self(child)
+    }
+}
+
+impl Drop for Projector {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
