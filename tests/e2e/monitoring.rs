@@ -1,5 +1,6 @@
 //! Metrics, health and readiness, request ids, and the database guards.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use resourcify::{NodeSettings, Roles};
@@ -237,4 +238,108 @@ async fn a_cached_resource_answers_304_to_its_etag(_: PgPoolOptions, db: PgConne
     assert_eq!(again.status(), 304);
     assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
     assert!(again.bytes().await.unwrap().is_empty());
+}
+
+/// Every `route` label value in an exposition.
+fn route_labels(metrics: &str) -> BTreeSet<String> {
+    metrics
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once("route=\"")?.1.split_once('"'))
+        .map(|(route, _)| route.to_owned())
+        .collect()
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn the_route_label_is_an_operation_id_or_unmatched(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.rate_limits.logins = "1/min".parse().unwrap();
+    })
+    .await;
+    let document = app.get("/openapi.json").await.body;
+    let mut names: BTreeSet<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|methods| methods.as_object().unwrap().values())
+        .map(|operation| operation["operationId"].as_str().unwrap().to_owned())
+        .collect();
+    names.extend(resourcify_api::ROUTES_BESIDE_THE_DOCUMENT.map(str::to_owned));
+    names.insert(resourcify_api::UNMATCHED_ROUTE.to_owned());
+
+    let count = |metrics: &str, route: &str, method: &str, status: &str| {
+        let series = format!(
+            "resourcify_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}}"
+        );
+        sample(metrics, &series).unwrap_or(0.0)
+    };
+    let before = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    let user = app.register("ada").await;
+    let answers = [
+        (app.get("/nowhere").await.status, "unmatched", "GET", "4xx"),
+        (
+            app.get("/v1/nowhere/at/all").await.status,
+            "unmatched",
+            "GET",
+            "4xx",
+        ),
+        (
+            app.delete("/v1/feed", &user.token).await.status,
+            "unmatched",
+            "DELETE",
+            "4xx",
+        ),
+        (
+            app.get("/v1/resources").await.status,
+            "listResources",
+            "GET",
+            "2xx",
+        ),
+        (app.get("/docs").await.status, "docs", "GET", "2xx"),
+        (
+            app.get("/openapi.json").await.status,
+            "openapi",
+            "GET",
+            "2xx",
+        ),
+        // Refused by the contract before any handler ran.
+        (
+            app.post("/v1/resources", &json!({"title": 7}), Some(&user.token))
+                .await
+                .status,
+            "submitResource",
+            "POST",
+            "4xx",
+        ),
+        (
+            app.get("/v1/resources/a%00b").await.status,
+            "getResource",
+            "GET",
+            "4xx",
+        ),
+        // Refused by the rate limits before routing (the sign-up logged in).
+        (
+            app.post(
+                "/v1/sessions",
+                &json!({"login": "ada", "password": "x"}),
+                None,
+            )
+            .await
+            .status,
+            "login",
+            "POST",
+            "4xx",
+        ),
+    ];
+    let after = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    for (status, route, method, class) in answers {
+        assert_eq!(&status.as_str()[..1], &class[..1], "{route} {method}");
+        assert!(
+            count(&after, route, method, class) > count(&before, route, method, class),
+            "{route} {method} {class} not counted\n{after}"
+        );
+    }
+    let labels = route_labels(&after);
+    let strangers: Vec<_> = labels.difference(&names).collect();
+    assert!(strangers.is_empty(), "{strangers:?} name no route");
 }
