@@ -39,7 +39,7 @@ pub use problem::{ApiError, Problem};
 pub use route_names::{
     BESIDE_THE_DOCUMENT as ROUTES_BESIDE_THE_DOCUMENT, UNMATCHED as UNMATCHED_ROUTE,
 };
-pub use telemetry::prometheus;
+pub use telemetry::{METRIC_FAMILIES, describe_metrics, prometheus};
 
 /// How the HTTP layer protects itself.
 #[derive(Debug, Clone)]

@@ -7,6 +7,11 @@ use resourcify_eventstore::EventStore;
 use resourcify_readmodel::ReadModel;
 use resourcify_readmodel::projections::Projection;
 
+use crate::metric_families::{
+    DB_LONG_RUNNING_QUERIES, DEAD_LETTERS_PENDING, NATS_CONNECTED, POOL_STATES, POSTGRES_CONNECTED,
+    POSTGRES_POOL_CONNECTIONS, PROJECTION_CHECKPOINT, PROJECTION_HEAD, PROJECTION_LAG_EVENTS,
+    PROJECTION_LAG_SECONDS,
+};
 use crate::{App, AppError};
 
 /// One projection's progress against the head of the log.
@@ -112,19 +117,18 @@ impl App {
 
     async fn sample_health(&self) {
         let nats = self.inner.store.is_connected();
-        metrics::gauge!("resourcify_nats_connected").set(f64::from(u8::from(nats)));
+        metrics::gauge!(NATS_CONNECTED).set(f64::from(u8::from(nats)));
         let postgres = self.inner.reads.ping().await.is_ok();
-        metrics::gauge!("resourcify_postgres_connected").set(f64::from(u8::from(postgres)));
+        metrics::gauge!(POSTGRES_CONNECTED).set(f64::from(u8::from(postgres)));
         let pool = self.inner.reads.pool();
-        metrics::gauge!("resourcify_postgres_pool_connections", "state" => "open")
-            .set(f64::from(pool.size()));
-        metrics::gauge!("resourcify_postgres_pool_connections", "state" => "idle")
-            .set(pool.num_idle() as f64);
+        let [open, idle] = POOL_STATES;
+        metrics::gauge!(POSTGRES_POOL_CONNECTIONS, "state" => open).set(f64::from(pool.size()));
+        metrics::gauge!(POSTGRES_POOL_CONNECTIONS, "state" => idle).set(pool.num_idle() as f64);
 
         let threshold = self.inner.settings.long_running_query;
         match self.inner.reads.long_running_queries(threshold).await {
             Ok(running) => {
-                metrics::gauge!("resourcify_db_long_running_queries").set(running.len() as f64);
+                metrics::gauge!(DB_LONG_RUNNING_QUERIES).set(running.len() as f64);
                 for query in running {
                     tracing::warn!(
                         pid = query.pid,
@@ -141,15 +145,13 @@ impl App {
             Ok(statuses) => {
                 for s in statuses {
                     let p = s.projection;
-                    metrics::gauge!("resourcify_projection_checkpoint", "projection" => p)
+                    metrics::gauge!(PROJECTION_CHECKPOINT, "projection" => p)
                         .set(s.checkpoint as f64);
-                    metrics::gauge!("resourcify_projection_head", "projection" => p)
-                        .set(s.head as f64);
-                    metrics::gauge!("resourcify_projection_lag_events", "projection" => p)
+                    metrics::gauge!(PROJECTION_HEAD, "projection" => p).set(s.head as f64);
+                    metrics::gauge!(PROJECTION_LAG_EVENTS, "projection" => p)
                         .set(s.lag_events as f64);
-                    metrics::gauge!("resourcify_projection_lag_seconds", "projection" => p)
-                        .set(s.lag_seconds);
-                    metrics::gauge!("resourcify_dead_letters", "projection" => p)
+                    metrics::gauge!(PROJECTION_LAG_SECONDS, "projection" => p).set(s.lag_seconds);
+                    metrics::gauge!(DEAD_LETTERS_PENDING, "projection" => p)
                         .set(s.dead_letters as f64);
                 }
             }

@@ -4,10 +4,12 @@
 
 pub mod cli;
 mod logging;
+mod metric_families;
 mod node;
 mod operator;
 mod settings;
 
 pub use logging::init_tracing;
+pub use metric_families::{install_metrics, metric_families};
 pub use node::{RunningNode, migrate, start};
 pub use settings::{NodeSettings, Roles};

@@ -19,6 +19,7 @@ use poem::http::Method;
 use poem_openapi::OperationId;
 
 use crate::route_names::{RouteNames, UNMATCHED};
+use crate::telemetry::{HTTP_REQUEST_DURATION, HTTP_REQUESTS};
 
 /// The status classes a route's handles may be made for at start, from 2xx.
 const CLASSES: [&str; 4] = ["2xx", "3xx", "4xx", "5xx"];
@@ -40,8 +41,8 @@ impl Handles {
     fn new(route: &'static str, method: &'static str, status: &'static str) -> Self {
         let labels = [("route", route), ("method", method), ("status", status)];
         Self {
-            requests: metrics::counter!("resourcify_http_requests_total", &labels),
-            duration: metrics::histogram!("resourcify_http_request_duration_seconds", &labels),
+            requests: metrics::counter!(HTTP_REQUESTS, &labels),
+            duration: metrics::histogram!(HTTP_REQUEST_DURATION, &labels),
         }
     }
 }

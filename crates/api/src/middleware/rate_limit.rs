@@ -25,6 +25,7 @@ use resourcify_app::App;
 
 use crate::ApiError;
 use crate::route_names::{self, RouteNames};
+use crate::telemetry::RATE_LIMITED_REQUESTS;
 
 /// `count` requests per `period`, refilled continuously; bursts up to `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +145,8 @@ struct Limiter<K: Clone + Eq + std::hash::Hash> {
     /// `RateLimit-Policy`, the same for every answer.
     policy: HeaderValue,
     state: KeyedLimiter<K>,
+    /// Requests refused; registered with the budget, so listed from the start.
+    refused: metrics::Counter,
 }
 
 /// Headers and outcome of one check.
@@ -173,6 +176,7 @@ impl<K: Clone + Eq + std::hash::Hash> Limiter<K> {
                 foldhash::fast::RandomState::default(),
             )
             .with_middleware(),
+            refused: metrics::counter!(RATE_LIMITED_REQUESTS, "budget" => name),
         }
     }
 
@@ -191,8 +195,7 @@ impl<K: Clone + Eq + std::hash::Hash> Limiter<K> {
                 }
             }
             Err(not_until) => {
-                metrics::counter!("resourcify_rate_limited_requests_total", "budget" => self.name)
-                    .increment(1);
+                self.refused.increment(1);
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 Verdict {
                     policy,
