@@ -290,6 +290,7 @@ async fn a_fresh_node_lists_every_metric_family_with_help_and_type(
     // Every projection, cache, named query and route is there with zero.
     for present in [
         "resourcify_dead_letters_pending{projection=\"news\"}",
+        "resourcify_replay_eta_seconds{projection=\"resources\"}",
         "resourcify_cache_requests_total{cache=\"list\",result=\"hit\"}",
         "resourcify_db_slow_queries_total{query=\"resources_search\"}",
         "resourcify_news_fetches_total{status=\"failed\"}",
