@@ -1,10 +1,12 @@
 //! Metrics, health and readiness, request ids, and the database guards.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use resourcify::{NodeSettings, Roles};
 use resourcify_readmodel::PoolSettings;
-use resourcify_testkit::{metric_sample as sample, spawn_app_configured};
+use resourcify_testkit::{metric_sample as sample, spawn_app, spawn_app_configured};
 use serde_json::json;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -237,4 +239,275 @@ async fn a_cached_resource_answers_304_to_its_etag(_: PgPoolOptions, db: PgConne
     assert_eq!(again.status(), 304);
     assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
     assert!(again.bytes().await.unwrap().is_empty());
+}
+
+/// Each family of a Prometheus exposition, with its `# TYPE`, and whether
+/// it has a `# HELP`.
+fn families(metrics: &str) -> BTreeMap<String, (Option<String>, bool)> {
+    let mut families: BTreeMap<String, (Option<String>, bool)> = BTreeMap::new();
+    for line in metrics.lines() {
+        if let Some(help) = line.strip_prefix("# HELP ") {
+            let name = help.split(' ').next().unwrap();
+            families.entry(name.to_owned()).or_default().1 = true;
+        } else if let Some(kind) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = kind.split_once(' ').unwrap();
+            families.entry(name.to_owned()).or_default().0 = Some(kind.to_owned());
+        }
+    }
+    families
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_fresh_node_lists_every_metric_family_with_help_and_type(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    // The first request: nothing has been read, written, fetched or replayed.
+    let metrics = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    let exported = families(&metrics);
+    let catalogue: BTreeSet<&str> = resourcify::metric_families().collect();
+    assert_eq!(
+        catalogue.len(),
+        resourcify::metric_families().count(),
+        "named twice"
+    );
+    for family in &catalogue {
+        let (kind, help) = exported.get(*family).cloned().unwrap_or_default();
+        assert!(
+            kind.is_some() && help,
+            "{family} is not listed with HELP and TYPE\n{metrics}"
+        );
+    }
+    // Nor is anything exported that the catalogue does not name (other
+    // tests of this process may have recorded by now: still only these).
+    for family in exported.keys() {
+        assert!(
+            catalogue.contains(family.as_str()),
+            "{family} is not in the catalogue"
+        );
+    }
+    // Every projection, cache, named query and route is there with zero.
+    for present in [
+        "resourcify_dead_letters_pending{projection=\"news\"}",
+        "resourcify_replay_eta_seconds{projection=\"resources\"}",
+        "resourcify_cache_requests_total{cache=\"list\",result=\"hit\"}",
+        "resourcify_db_slow_queries_total{query=\"resources_search\"}",
+        "resourcify_news_fetches_total{status=\"failed\"}",
+        "resourcify_rate_limited_requests_total{budget=\"signups\"}",
+        "resourcify_http_requests_total{route=\"tagFeedRss\",method=\"GET\",status=\"5xx\"}",
+    ] {
+        assert!(
+            sample(&metrics, present).is_some(),
+            "{present} missing\n{metrics}"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn metric_names_follow_the_prometheus_conventions(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let metrics = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    let exported = families(&metrics);
+    let kind = |name: &str| exported[name].0.clone().unwrap();
+    // The names a family's samples take: a histogram's are suffixed.
+    let mut sample_names = BTreeMap::new();
+    for name in exported.keys() {
+        assert!(name.starts_with("resourcify_"), "{name}");
+        let counter = kind(name) == "counter";
+        assert_eq!(
+            counter,
+            name.ends_with("_total"),
+            "{name}: only counters end in _total"
+        );
+        let stem = name.strip_suffix("_total").unwrap_or(name);
+        let mut names = vec![stem.to_owned()];
+        if kind(name) == "histogram" {
+            assert!(
+                name.ends_with("_seconds") || name.ends_with("_bytes"),
+                "{name} has no unit"
+            );
+            names.extend(["_bucket", "_sum", "_count"].map(|suffix| format!("{name}{suffix}")));
+        }
+        for taken in names {
+            if let Some(other) = sample_names.insert(taken.clone(), name.clone()) {
+                panic!("{name} and {other} both use {taken}");
+            }
+        }
+    }
+    assert!(exported.contains_key("resourcify_dead_letters_total"));
+    assert!(!exported.contains_key("resourcify_dead_letters"));
+}
+
+/// Every `route` label value in an exposition.
+fn route_labels(metrics: &str) -> BTreeSet<String> {
+    metrics
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once("route=\"")?.1.split_once('"'))
+        .map(|(route, _)| route.to_owned())
+        .collect()
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn the_route_label_is_an_operation_id_or_unmatched(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.rate_limits.logins = "1/min".parse().unwrap();
+    })
+    .await;
+    let document = app.get("/openapi.json").await.body;
+    let mut names: BTreeSet<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|methods| methods.as_object().unwrap().values())
+        .map(|operation| operation["operationId"].as_str().unwrap().to_owned())
+        .collect();
+    names.extend(resourcify_api::ROUTES_BESIDE_THE_DOCUMENT.map(str::to_owned));
+    names.insert(resourcify_api::UNMATCHED_ROUTE.to_owned());
+
+    let count = |metrics: &str, route: &str, method: &str, status: &str| {
+        let series = format!(
+            "resourcify_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}}"
+        );
+        sample(metrics, &series).unwrap_or(0.0)
+    };
+    let before = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    let user = app.register("ada").await;
+    let answers = [
+        (app.get("/nowhere").await.status, "unmatched", "GET", "4xx"),
+        (
+            app.get("/v1/nowhere/at/all").await.status,
+            "unmatched",
+            "GET",
+            "4xx",
+        ),
+        (
+            app.delete("/v1/feed", &user.token).await.status,
+            "unmatched",
+            "DELETE",
+            "4xx",
+        ),
+        (
+            app.get("/v1/resources").await.status,
+            "listResources",
+            "GET",
+            "2xx",
+        ),
+        (app.get("/docs").await.status, "docs", "GET", "2xx"),
+        (
+            app.get("/openapi.json").await.status,
+            "openapi",
+            "GET",
+            "2xx",
+        ),
+        // Refused by the contract before any handler ran.
+        (
+            app.post("/v1/resources", &json!({"title": 7}), Some(&user.token))
+                .await
+                .status,
+            "submitResource",
+            "POST",
+            "4xx",
+        ),
+        (
+            app.get("/v1/resources/a%00b").await.status,
+            "getResource",
+            "GET",
+            "4xx",
+        ),
+        // Refused by the rate limits before routing (the sign-up logged in).
+        (
+            app.post(
+                "/v1/sessions",
+                &json!({"login": "ada", "password": "x"}),
+                None,
+            )
+            .await
+            .status,
+            "login",
+            "POST",
+            "4xx",
+        ),
+    ];
+    let after = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    for (status, route, method, class) in answers {
+        assert_eq!(&status.as_str()[..1], &class[..1], "{route} {method}");
+        assert!(
+            count(&after, route, method, class) > count(&before, route, method, class),
+            "{route} {method} {class} not counted\n{after}"
+        );
+    }
+    let labels = route_labels(&after);
+    let strangers: Vec<_> = labels.difference(&names).collect();
+    assert!(strangers.is_empty(), "{strangers:?} name no route");
+}
+
+/// The `.rs` files under `dir`, at any depth.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn every_metric_the_code_records_is_named_in_the_catalogue() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let catalogue: BTreeSet<&str> = resourcify::metric_families().collect();
+    let sources: Vec<(PathBuf, String)> = std::fs::read_dir(&crates)
+        .unwrap()
+        .flat_map(|krate| rust_files(&krate.unwrap().path().join("src")))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            (path, text)
+        })
+        .collect();
+    // A crate's catalogue is the module that lists its families; its
+    // constants are the only names the recorders may use.
+    let mut names = BTreeMap::new();
+    for (path, text) in &sources {
+        if !text.contains("pub const METRIC_FAMILIES") {
+            continue;
+        }
+        for line in text.lines() {
+            let Some(definition) = line.trim().strip_prefix("pub const ") else {
+                continue;
+            };
+            if let Some((constant, value)) = definition.split_once(": &str = \"") {
+                let value = value.trim_end_matches("\";");
+                assert!(
+                    catalogue.contains(value),
+                    "{value} ({path:?}) is not listed"
+                );
+                names.insert(constant.to_owned(), value.to_owned());
+            }
+        }
+    }
+    assert_eq!(names.len(), catalogue.len(), "{names:?}");
+    for (path, text) in &sources {
+        if text.contains("pub const METRIC_FAMILIES") {
+            continue;
+        }
+        for recorder in ["counter!(", "gauge!(", "histogram!("] {
+            for (at, _) in text.match_indices(recorder) {
+                if text[..at].ends_with("describe_") {
+                    continue;
+                }
+                let rest = &text[at + recorder.len()..];
+                let argument = rest[..rest.find([',', ')']).unwrap()].trim();
+                let constant = argument.rsplit("::").next().unwrap();
+                assert!(
+                    names.contains_key(constant),
+                    "{path:?} records {argument}, which is not a catalogue constant"
+                );
+            }
+        }
+    }
 }

@@ -20,6 +20,7 @@ mod problem;
 mod rendered;
 mod resources;
 mod responses;
+mod route_names;
 mod security;
 mod sessions;
 mod streams;
@@ -29,13 +30,16 @@ mod users;
 use std::sync::Arc;
 
 use poem::{EndpointExt, Route};
-use poem_openapi::OpenApiService;
+use poem_openapi::{OpenApiService, OperationId};
 use resourcify_app::App;
 
 pub use middleware::rate_limit::{Budget, RateLimitSettings, RateLimits};
 pub use middleware::request_id::current as current_request_id;
 pub use problem::{ApiError, Problem};
-pub use telemetry::prometheus;
+pub use route_names::{
+    BESIDE_THE_DOCUMENT as ROUTES_BESIDE_THE_DOCUMENT, UNMATCHED as UNMATCHED_ROUTE,
+};
+pub use telemetry::{METRIC_FAMILIES, describe_metrics, prometheus};
 
 /// How the HTTP layer protects itself.
 #[derive(Debug, Clone)]
@@ -91,21 +95,39 @@ pub fn routes(
     let contract = Arc::new(contract::Contract::new(&api.spec()));
     let document = contract.document.clone();
     let spec = poem::endpoint::make_sync(move |_| {
-        poem::Response::builder()
+        let mut response = poem::Response::builder()
             .content_type("application/json; charset=utf-8")
-            .body(document.clone())
+            .body(document.clone());
+        response.set_data(OperationId(route_names::OPENAPI.id));
+        response
     });
-    let docs = api.swagger_ui().with(docs_headers());
+    // Named as poem-openapi names its operations, for the metrics.
+    let docs = api
+        .swagger_ui()
+        .with(docs_headers())
+        .after(|answer| async move {
+            let name = OperationId(route_names::DOCS.id);
+            answer
+                .map(|mut response| {
+                    response.set_data(name);
+                    response
+                })
+                .map_err(|mut error| {
+                    error.set_data(name);
+                    error
+                })
+        });
     let max_body = settings.max_body_bytes;
     let bare = settings.bare;
+    let checked = contract.clone();
     let routes = Route::new()
-        .at("/openapi.json", spec)
-        .nest("/docs", docs)
+        .at(route_names::OPENAPI.path, spec)
+        .nest(route_names::DOCS.path, docs)
         .nest("/", api)
         // One layer for both (each layer of futures costs on every request,
         // ADR 10); the bench's bare node measures what the checks cost too.
         .around(move |next, request| {
-            let contract = (!bare).then(|| contract.clone());
+            let contract = (!bare).then(|| checked.clone());
             contract::check(next, request, max_body, contract)
         })
         .catch_all_error(problem::from_poem_error);
@@ -115,8 +137,9 @@ pub fn routes(
     let guarded = middleware::Guarded {
         inner: routes,
         limits: limits.clone(),
-        metrics: middleware::http_metrics::HttpMetrics::default(),
+        metrics: middleware::http_metrics::HttpMetrics::new(route_names::table()),
         ids: middleware::request_id::RequestIds::new(),
+        contract,
     }
     .data(app.sessions)
     .data(limits);

@@ -1,7 +1,7 @@
 //! RFC 9457 problem details: the one place where errors become HTTP.
 
 use poem::http::{Method, StatusCode};
-use poem::{IntoResponse, PathPattern, Response};
+use poem::{IntoResponse, Response};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OperationId};
 use resourcify_app::AppError;
@@ -270,13 +270,9 @@ impl ApiError {
 /// missing token, an unknown route) into problem+json too. Handler errors
 /// already are problem+json and pass through untouched.
 pub(crate) async fn from_poem_error(error: poem::Error) -> Response {
-    // Keep the matched route for the HTTP metrics.
-    let route = error.data::<PathPattern>().cloned();
+    // Keep the route's name for the HTTP metrics.
     let operation = error.data::<OperationId>().copied();
     let mut response = problem_response(error);
-    if let Some(route) = route {
-        response.set_data(route);
-    }
     if let Some(operation) = operation {
         response.set_data(operation);
     }

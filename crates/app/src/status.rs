@@ -9,6 +9,11 @@ use resourcify_readmodel::projections::Projection;
 
 use crate::AppError;
 use crate::core::Core;
+use crate::metric_families::{
+    DB_LONG_RUNNING_QUERIES, DEAD_LETTERS_PENDING, NATS_CONNECTED, POOL_STATES, POSTGRES_CONNECTED,
+    POSTGRES_POOL_CONNECTIONS, PROJECTION_CHECKPOINT, PROJECTION_HEAD, PROJECTION_LAG_EVENTS,
+    PROJECTION_LAG_SECONDS,
+};
 
 /// One projection's progress against the head of the log.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,19 +128,18 @@ impl Status {
 
     async fn sample_health(&self) {
         let nats = self.core.store().is_connected();
-        metrics::gauge!("resourcify_nats_connected").set(f64::from(u8::from(nats)));
+        metrics::gauge!(NATS_CONNECTED).set(f64::from(u8::from(nats)));
         let postgres = self.core.reads().ping().await.is_ok();
-        metrics::gauge!("resourcify_postgres_connected").set(f64::from(u8::from(postgres)));
+        metrics::gauge!(POSTGRES_CONNECTED).set(f64::from(u8::from(postgres)));
         let pool = self.core.reads().pool();
-        metrics::gauge!("resourcify_postgres_pool_connections", "state" => "open")
-            .set(f64::from(pool.size()));
-        metrics::gauge!("resourcify_postgres_pool_connections", "state" => "idle")
-            .set(pool.num_idle() as f64);
+        let [open, idle] = POOL_STATES;
+        metrics::gauge!(POSTGRES_POOL_CONNECTIONS, "state" => open).set(f64::from(pool.size()));
+        metrics::gauge!(POSTGRES_POOL_CONNECTIONS, "state" => idle).set(pool.num_idle() as f64);
 
         let threshold = self.core.settings().long_running_query;
         match self.core.reads().long_running_queries(threshold).await {
             Ok(running) => {
-                metrics::gauge!("resourcify_db_long_running_queries").set(running.len() as f64);
+                metrics::gauge!(DB_LONG_RUNNING_QUERIES).set(running.len() as f64);
                 for query in running {
                     tracing::warn!(
                         pid = query.pid,
@@ -152,15 +156,13 @@ impl Status {
             Ok(statuses) => {
                 for s in statuses {
                     let p = s.projection;
-                    metrics::gauge!("resourcify_projection_checkpoint", "projection" => p)
+                    metrics::gauge!(PROJECTION_CHECKPOINT, "projection" => p)
                         .set(s.checkpoint as f64);
-                    metrics::gauge!("resourcify_projection_head", "projection" => p)
-                        .set(s.head as f64);
-                    metrics::gauge!("resourcify_projection_lag_events", "projection" => p)
+                    metrics::gauge!(PROJECTION_HEAD, "projection" => p).set(s.head as f64);
+                    metrics::gauge!(PROJECTION_LAG_EVENTS, "projection" => p)
                         .set(s.lag_events as f64);
-                    metrics::gauge!("resourcify_projection_lag_seconds", "projection" => p)
-                        .set(s.lag_seconds);
-                    metrics::gauge!("resourcify_dead_letters", "projection" => p)
+                    metrics::gauge!(PROJECTION_LAG_SECONDS, "projection" => p).set(s.lag_seconds);
+                    metrics::gauge!(DEAD_LETTERS_PENDING, "projection" => p)
                         .set(s.dead_letters as f64);
                 }
             }

@@ -11,6 +11,7 @@ use resourcify_domain::{Aggregate, DomainEvent};
 use uuid::Uuid;
 
 use crate::envelope::{self, RawEvent};
+use crate::metric_families::EVENTS_APPENDED;
 use crate::{EventStoreError, Namespace};
 
 /// How the stream is created when it does not exist yet.
@@ -156,8 +157,7 @@ impl EventStore {
                 _ => EventStoreError::unavailable(e),
             })?;
         if !ack.duplicate {
-            metrics::counter!("resourcify_events_appended_total", "type" => event_type.ce_type())
-                .increment(1);
+            metrics::counter!(EVENTS_APPENDED, "type" => event_type.ce_type()).increment(1);
         }
         Ok(Appended {
             position: ack.sequence,

@@ -25,6 +25,7 @@ use resourcify_readmodel::{ReadModel, ReadModelError};
 use uuid::Uuid;
 
 use crate::fetch::{Fetched, Fetcher, Validators};
+use crate::metric_families::{FETCH_OUTCOMES, NEWS_FETCHES, NEWS_ITEMS_PUBLISHED};
 use crate::parse::{FeedEntry, parse_feed};
 
 const NEWS_ITEM_IDS: Uuid = Uuid::from_u128(0x3d5e_8a71_c4f2_4b09_8e6d_1a2b_7c9f_05e4);
@@ -202,15 +203,16 @@ impl Ingester {
             },
             Err(error) => FetchResult::Failed { error },
         };
+        let [read, not_modified, failed] = FETCH_OUTCOMES;
         let status = match &result {
-            FetchResult::Read { .. } => "read",
-            FetchResult::NotModified => "not-modified",
+            FetchResult::Read { .. } => read,
+            FetchResult::NotModified => not_modified,
             FetchResult::Failed { error } => {
                 tracing::info!(%error, url = %source.url, "news source failed");
-                "failed"
+                failed
             }
         };
-        metrics::counter!("resourcify_news_fetches_total", "status" => status).increment(1);
+        metrics::counter!(NEWS_FETCHES, "status" => status).increment(1);
         self.report(id, result).await
     }
 
@@ -293,7 +295,7 @@ impl Ingester {
                 }
             }
         }
-        metrics::counter!("resourcify_news_items_published_total").increment(u64::from(new_items));
+        metrics::counter!(NEWS_ITEMS_PUBLISHED).increment(u64::from(new_items));
         Ok(new_items)
     }
 

@@ -3,6 +3,8 @@
 
 pub mod fetch;
 mod ingester;
+mod metric_families;
 pub mod parse;
 
 pub use ingester::{IngestError, Ingester, IngesterSettings, news_item_id};
+pub use metric_families::{METRIC_FAMILIES, describe_metrics};

@@ -6,11 +6,13 @@
 mod dead_letters;
 mod engine;
 mod live;
+mod metric_families;
 mod replay;
 mod retry;
 
 pub use dead_letters::{RetryOutcome, retry_dead_letter, skip_dead_letter};
 pub use engine::{BatchOutcome, apply_batch, apply_batch_with};
 pub use live::{ProjectorSettings, Projectors};
+pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use replay::{ReplayError, ReplayProgress, ReplayReport, ReplaySettings, replay, replay_all};
 pub use resourcify_readmodel::projections::Projection;

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::engine::{BatchOutcome, apply_events};
+use crate::metric_families::{DEAD_LETTERS, LOST_COMMITS};
 use crate::retry::Backoff;
 
 #[derive(Debug, Clone)]
@@ -169,10 +170,7 @@ impl Projectors {
 /// Times a projection found that the database had lost commits it saw
 /// succeed, and applied the events again.
 fn lost_commits(projection: Projection) -> metrics::Counter {
-    metrics::counter!(
-        "resourcify_projection_lost_commits_total",
-        "projection" => projection.name()
-    )
+    metrics::counter!(LOST_COMMITS, "projection" => projection.name())
 }
 
 /// What became of a batch.
@@ -332,11 +330,8 @@ impl Worker {
 
     async fn committed(&mut self, outcome: BatchOutcome) {
         // Counted once committed, so a retried batch is not counted twice.
-        metrics::counter!(
-            "resourcify_dead_letters_total",
-            "projection" => self.projection.name()
-        )
-        .increment(outcome.dead_lettered as u64);
+        metrics::counter!(DEAD_LETTERS, "projection" => self.projection.name())
+            .increment(outcome.dead_lettered as u64);
         self.applied_up_to = outcome.checkpoint;
         self.announce(outcome).await;
     }

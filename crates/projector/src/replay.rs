@@ -16,6 +16,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{Acquire, ConnectOptions, Connection, PgConnection};
 use tokio::sync::mpsc;
 
+use crate::metric_families::{REPLAY_ETA, REPLAY_LAG_EVENTS, REPLAY_POSITION};
 use crate::{apply_batch, apply_batch_with};
 
 /// How a replay runs.
@@ -46,6 +47,33 @@ pub struct ReplayProgress {
     pub head: u64,
     /// Events applied per second so far in this run.
     pub rate: f64,
+}
+
+impl ReplayProgress {
+    /// Events between the position and the head.
+    pub fn remaining(&self) -> u64 {
+        self.head.saturating_sub(self.position)
+    }
+
+    /// How long until the replay reaches the head at its rate so far; zero
+    /// once it has, `None` while it has no rate yet.
+    pub fn eta(&self) -> Option<Duration> {
+        let remaining = self.remaining();
+        if remaining == 0 {
+            return Some(Duration::ZERO);
+        }
+        (self.rate > 0.0).then(|| Duration::from_secs_f64(remaining as f64 / self.rate))
+    }
+
+    /// The progress as gauges, for a dashboard of a long replay.
+    fn record(&self) {
+        let projection = self.projection.name();
+        metrics::gauge!(REPLAY_POSITION, "projection" => projection).set(self.position as f64);
+        metrics::gauge!(REPLAY_LAG_EVENTS, "projection" => projection).set(self.remaining() as f64);
+        if let Some(eta) = self.eta() {
+            metrics::gauge!(REPLAY_ETA, "projection" => projection).set(eta.as_secs_f64());
+        }
+    }
 }
 
 /// What a finished replay did.
@@ -152,13 +180,15 @@ pub async fn replay_all(
             head_checked = Instant::now();
         }
         for rebuild in &rebuilds {
-            progress(ReplayProgress {
+            let now = ReplayProgress {
                 projection: rebuild.projection,
                 position: rebuild.position,
                 head,
                 rate: (rebuild.position - rebuild.resumed_from) as f64
                     / started.elapsed().as_secs_f64(),
-            });
+            };
+            now.record();
+            progress(now);
         }
     }
     drop(batches);
@@ -454,4 +484,46 @@ const SWITCH_LOCK_WAIT: Duration = Duration::from_millis(200);
 
 fn is_lock_timeout(error: &sqlx::Error) -> bool {
     PgFailure::of(error) == PgFailure::LockTimeout
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::{Projection, ReplayProgress};
+
+    fn progress(position: u64, head: u64, rate: f64) -> ReplayProgress {
+        ReplayProgress {
+            projection: Projection::Resources,
+            position,
+            head,
+            rate,
+        }
+    }
+
+    #[test]
+    fn the_eta_is_what_is_left_at_the_rate_so_far() {
+        assert_eq!(
+            progress(1_000, 5_000, 2_000.0).eta(),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(progress(5_000, 5_000, 0.0).eta(), Some(Duration::ZERO));
+        assert_eq!(progress(0, 5_000, 0.0).eta(), None);
+    }
+
+    #[test]
+    fn progress_is_recorded_as_gauges_per_projection() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        metrics::with_local_recorder(&recorder, || progress(1_000, 5_000, 2_000.0).record());
+        let metrics = recorder.handle().render();
+        for line in [
+            "resourcify_replay_position{projection=\"resources\"} 1000",
+            "resourcify_replay_lag_events{projection=\"resources\"} 4000",
+            "resourcify_replay_eta_seconds{projection=\"resources\"} 2",
+        ] {
+            assert!(metrics.lines().any(|l| l == line), "{line}\n{metrics}");
+        }
+    }
 }

@@ -7,6 +7,7 @@ mod checkpoint;
 mod dead_letters;
 mod error;
 mod instrument;
+mod metric_families;
 mod notice;
 mod pool;
 pub mod projections;
@@ -21,6 +22,7 @@ pub use dead_letters::{
     DeadLetter, DeadLetterRow, lock_dead_letter, record_dead_letter, remove_dead_letter,
 };
 pub use error::{PgFailure, ReadModelError};
+pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use notice::ViewNotice;
 pub use pool::{PoolSettings, connect};
 pub use queries::{CheckpointRow, ReadModel, RunningQuery};

@@ -53,13 +53,9 @@ impl ReadModel {
 
     /// The last position a projection has applied, 0 before its first batch.
     pub async fn projection_checkpoint(&self, projection: &str) -> Result<u64, ReadModelError> {
-        let position = timed(
-            "projection_checkpoint",
-            self.slow_after,
-            sqlx::query_file_scalar!("queries/projection_checkpoint.sql", projection)
-                .fetch_optional(&self.pool),
-        )
-        .await?;
+        let run = sqlx::query_file_scalar!("queries/projection_checkpoint.sql", projection)
+            .fetch_optional(&self.pool);
+        let position = timed("projection_checkpoint", self.slow_after, run).await?;
         Ok(position.map_or(0, |p| p as u64))
     }
 

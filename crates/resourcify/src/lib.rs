@@ -5,11 +5,13 @@
 pub mod cli;
 mod connect;
 mod logging;
+mod metric_families;
 mod node;
 mod operator;
 mod progress;
 mod settings;
 
 pub use logging::{init_tracing, init_tracing_at};
+pub use metric_families::{install_metrics, metric_families};
 pub use node::{RunningNode, migrate, start};
 pub use settings::{NodeSettings, Roles};

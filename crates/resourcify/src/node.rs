@@ -97,6 +97,7 @@ impl Drop for RunningNode {
 
 /// Connects to NATS and Postgres and starts the node's roles.
 pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
+    crate::install_metrics();
     // https feeds need rustls, which then backs every reqwest client of
     // the process; the plain ones need a provider installed.
     resourcify_news::fetch::install_crypto_provider();

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use poem::http::{Method, StatusCode, header};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use poem_openapi::OperationId;
 use resourcify_domain::is_text_char;
 use serde_json::Value;
 
 use crate::problem::{FieldProblem, Refusal};
+use crate::route_names;
 
 /// More segments than any path of the API has: such a path is no operation.
 const MAX_SEGMENTS: usize = 8;
@@ -31,6 +33,8 @@ pub(crate) struct Contract {
 
 #[derive(Debug)]
 struct Operation {
+    /// Its name in the route table (`None` in documents made up by tests).
+    route: Option<&'static str>,
     method: Method,
     /// The path template split at `/`; `None` for a `{parameter}`.
     segments: Vec<Option<String>>,
@@ -78,7 +82,12 @@ impl Contract {
                     path.split('/').count() <= MAX_SEGMENTS,
                     "{path} is longer than lookup splits"
                 );
+                let route = operation
+                    .get("operationId")
+                    .and_then(Value::as_str)
+                    .map(|id| named_route(id, &method, path));
                 operations.push(Operation {
+                    route,
                     method,
                     segments: path
                         .split('/')
@@ -92,6 +101,24 @@ impl Contract {
         Self {
             document: Bytes::from(serde_json::to_vec(&document).expect("JSON serialises")),
             operations,
+        }
+    }
+
+    /// Names `response`'s route, unless the routes did: for answers made
+    /// before routing, which are looked up here. Not for every request:
+    /// the router has found the operation of those it routes.
+    pub(crate) fn name(&self, response: &mut Response, request: &Request) {
+        if response.data::<OperationId>().is_some() {
+            return;
+        }
+        let path = request.uri().path();
+        let route = match self.lookup(request.method(), path) {
+            Lookup::Found(operation) => operation.route,
+            Lookup::OtherMethods(_) => None,
+            Lookup::Unknown => route_names::beside_the_document(path),
+        };
+        if let Some(route) = route {
+            response.set_data(OperationId(route));
         }
     }
 
@@ -134,6 +161,31 @@ impl Contract {
     }
 }
 
+/// The route table's name for the document's operation `id`, which must be
+/// there with the same method and path: both are written from the same
+/// description, and this holds them to it at start.
+fn named_route(id: &str, method: &Method, path: &str) -> &'static str {
+    let named = route_names::table()
+        .get(id)
+        .unwrap_or_else(|| panic!("the route table has no {id}"));
+    assert!(
+        named.method == method && named.path == path,
+        "the route table has {id} at {} {}, the document at {method} {path}",
+        named.method,
+        named.path
+    );
+    named.id
+}
+
+/// An answer made here for `operation`, named as the routes name theirs.
+fn answer_for(operation: &Operation, refusal: Refusal) -> Response {
+    let mut response = refusal.into_response();
+    if let Some(route) = operation.route {
+        response.set_data(OperationId(route));
+    }
+    response
+}
+
 /// The compiled schema of an operation's JSON body, if it takes one.
 fn body_schema(document: &Value, operation: &Value) -> Option<BodySchema> {
     let content = operation.pointer("/requestBody/content")?.as_object()?;
@@ -174,12 +226,21 @@ pub(crate) async fn check<E: Endpoint>(
     max_body: usize,
     contract: Option<Arc<Contract>>,
 ) -> poem::Result<Response> {
-    crate::middleware::body_limit::enforce(&mut request, max_body).await?;
+    use crate::middleware::body_limit;
     let Some(contract) = contract else {
+        body_limit::enforce(&mut request, max_body).await?;
         return next.call(request).await.map(IntoResponse::into_response);
     };
+    // Refusals made before routing are named here, for the metrics.
+    if let Err(error) = body_limit::enforce(&mut request, max_body).await {
+        let mut response = crate::problem::from_poem_error(error).await;
+        contract.name(&mut response, &request);
+        return Ok(response);
+    }
     if let Some(refusal) = control_characters(&request) {
-        return Ok(refusal.into_response());
+        let mut response = refusal.into_response();
+        contract.name(&mut response, &request);
+        return Ok(response);
     }
     // A clone of the URI shares its bytes; it outlives the request.
     let uri = request.uri().clone();
@@ -195,10 +256,10 @@ pub(crate) async fn check<E: Endpoint>(
         }
         Some(Lookup::Unknown) | None => None,
     };
-    let answer = match operation.and_then(|operation| operation.body.as_ref()) {
+    let answer = match operation.and_then(|op| op.body.as_ref().map(|schema| (op, schema))) {
         // Boxed: its state (the body, its value) would otherwise make the
         // future of every request, reads too, larger to create and move.
-        Some(schema) => Box::pin(check_body(next, request, schema)).await,
+        Some((operation, schema)) => Box::pin(check_body(next, request, operation, schema)).await,
         None => next.call(request).await.map(IntoResponse::into_response),
     };
     let Err(error) = answer else {
@@ -227,7 +288,7 @@ pub(crate) async fn check<E: Endpoint>(
             if refused.is_empty() {
                 Err(error)
             } else {
-                Ok(Refusal::bad_parameters(refused).into_response())
+                Ok(answer_for(operation, Refusal::bad_parameters(refused)))
             }
         }
         _ => Err(error),
@@ -238,6 +299,7 @@ pub(crate) async fn check<E: Endpoint>(
 async fn check_body<E: Endpoint>(
     next: E,
     mut request: Request,
+    operation: &Operation,
     schema: &BodySchema,
 ) -> poem::Result<Response> {
     // Without credentials the answer is 401 whatever the body; and a body
@@ -255,7 +317,7 @@ async fn check_body<E: Endpoint>(
     let bytes = request.take_body().into_bytes().await?;
     let value: Value = match serde_json::from_slice(&bytes) {
         Ok(value) => value,
-        Err(error) => return Ok(Refusal::malformed_json(&error).into_response()),
+        Err(error) => return Ok(answer_for(operation, Refusal::malformed_json(&error))),
     };
     let problems: Vec<FieldProblem> = schema
         .validator
@@ -263,7 +325,7 @@ async fn check_body<E: Endpoint>(
         .map(|error| field_problem(&error))
         .collect();
     if !problems.is_empty() {
-        return Ok(Refusal::invalid_fields(problems).into_response());
+        return Ok(answer_for(operation, Refusal::invalid_fields(problems)));
     }
     request.set_body(Body::from_bytes(bytes));
     // A handler's refusal arrives as an error: made a response here (as the
@@ -369,8 +431,7 @@ fn type_names(kind: &jsonschema::error::TypeKind) -> String {
 /// A handler's 422 names fields as the domain knows them (`title`); where
 /// such a field is a property of the body, the problem also points at it.
 async fn point_at_body_fields(response: Response, properties: &[String]) -> Response {
-    let route = response.data::<poem::PathPattern>().cloned();
-    let operation = response.data::<poem_openapi::OperationId>().copied();
+    let operation = response.data::<OperationId>().copied();
     let (parts, body) = response.into_parts();
     let Ok(bytes) = body.into_bytes().await else {
         return Response::from_parts(parts, Body::empty());
@@ -399,9 +460,6 @@ async fn point_at_body_fields(response: Response, properties: &[String]) -> Resp
     };
     let mut response = Response::from_parts(parts, Body::from_bytes(bytes));
     response.headers_mut().remove(header::CONTENT_LENGTH);
-    if let Some(route) = route {
-        response.set_data(route);
-    }
     if let Some(operation) = operation {
         response.set_data(operation);
     }

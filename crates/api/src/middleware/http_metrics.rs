@@ -1,66 +1,35 @@
-//! Request counts and latency per operation and status class.
+//! Request counts and latency per route and status class.
 //!
-//! The metric handles for each (operation, method, status class) are looked
-//! up once and kept: resolving labelled metrics through the registry on
-//! every request costs more than the warm read it measures.
+//! The `route` label is the route's name from the route table (the
+//! operation id), or `unmatched`: never a raw path, so the label set stays
+//! small whatever clients send. The handles of every route, for its own
+//! method and each status class it may answer, are made at start from the
+//! table: every route is listed with zero before its first answer, and an
+//! answer finds its handles by the route's position, without a lock.
+//! Resolving labelled metrics through the registry on every request costs
+//! more than the warm read it measures.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::Instant;
 
 use metrics::{Counter, Histogram};
+use poem::Response;
 use poem::http::Method;
-use poem::{PathPattern, Response};
 use poem_openapi::OperationId;
 
-/// What the `route` label names: the operation, or the route template for
-/// routes outside the OpenAPI service (docs, unmatched paths).
-#[derive(Clone)]
-enum Route {
-    Operation(&'static str),
-    Pattern(Arc<str>),
-    Unmatched,
+use crate::route_names::{RouteNames, UNMATCHED};
+use crate::telemetry::{HTTP_REQUEST_DURATION, HTTP_REQUESTS};
+
+/// The status classes a route's handles may be made for at start, from 2xx.
+const CLASSES: [&str; 4] = ["2xx", "3xx", "4xx", "5xx"];
+
+/// Whether a route is listed at start with answers of `class`: any route
+/// may succeed, refuse (the contract's checks, the rate limits) or fail
+/// (503), but only some redirect or answer 304, as the document says.
+fn may_answer(statuses: &[u16], class: &str) -> bool {
+    class != "3xx" || statuses.iter().any(|status| status / 100 == 3)
 }
-
-// An operation is known by the address of its name, a `&'static str`
-// that poem-openapi hands out for every call: hashing a pointer instead of
-// the text. Two copies of one name would only share their metrics, which
-// the registry finds by the labels.
-impl PartialEq for Route {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Self::Operation(a), Self::Operation(b)) => std::ptr::eq(*a, *b),
-            (Self::Pattern(a), Self::Pattern(b)) => a == b,
-            (Self::Unmatched, Self::Unmatched) => true,
-            _ => false,
-        }
-    }
-}
-
-impl Eq for Route {}
-
-impl Hash for Route {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        match self {
-            Self::Operation(name) => name.as_ptr().hash(state),
-            Self::Pattern(pattern) => pattern.hash(state),
-            Self::Unmatched => {}
-        }
-    }
-}
-
-impl Route {
-    fn label(&self) -> &str {
-        match self {
-            Self::Operation(name) => name,
-            Self::Pattern(pattern) => pattern,
-            Self::Unmatched => "unmatched",
-        }
-    }
-}
-
-type Labels = (Route, &'static str, &'static str);
 
 /// The counter and histogram of one label set.
 struct Handles {
@@ -68,10 +37,28 @@ struct Handles {
     duration: Histogram,
 }
 
+impl Handles {
+    fn new(route: &'static str, method: &'static str, status: &'static str) -> Self {
+        let labels = [("route", route), ("method", method), ("status", status)];
+        Self {
+            requests: metrics::counter!(HTTP_REQUESTS, &labels),
+            duration: metrics::histogram!(HTTP_REQUEST_DURATION, &labels),
+        }
+    }
+}
+
+/// Labels outside the table's own: (route, method, status class).
+type OtherLabels = (&'static str, &'static str, &'static str);
+
 /// Resolved metric handles, shared by every request of a node.
-#[derive(Default)]
 pub(crate) struct HttpMetrics {
-    handles: RwLock<HashMap<Labels, Handles, foldhash::fast::RandomState>>,
+    names: &'static RouteNames,
+    /// Per route of the table, in its order: the handles for the route's
+    /// own method, by status class.
+    routes: Vec<[Option<Handles>; CLASSES.len()]>,
+    /// Everything else (unmatched answers, HEAD on a GET route, 1xx):
+    /// registered on first use, and kept.
+    others: RwLock<HashMap<OtherLabels, Handles, foldhash::fast::RandomState>>,
 }
 
 impl std::fmt::Debug for HttpMetrics {
@@ -104,51 +91,69 @@ fn status_label(status: u16) -> &'static str {
 }
 
 impl HttpMetrics {
-    /// Runs `use_them` with the handles of `labels`, registered on first use.
-    fn with_handles(&self, labels: Labels, use_them: impl Fn(&Handles)) {
+    /// Registers every route of `names` with zero answers.
+    pub(crate) fn new(names: &'static RouteNames) -> Self {
+        let routes = names
+            .routes()
+            .iter()
+            .map(|route| {
+                let method = method_label(&route.method);
+                CLASSES.map(|status| {
+                    may_answer(&route.statuses, status)
+                        .then(|| Handles::new(route.id, method, status))
+                })
+            })
+            .collect();
+        Self {
+            names,
+            routes,
+            others: RwLock::default(),
+        }
+    }
+
+    /// Counts one answered request and how long it took.
+    pub(crate) fn record(&self, method: &Method, started: Instant, response: &Response) {
+        let elapsed = started.elapsed().as_secs_f64();
+        let status = response.status().as_u16();
+        // poem-openapi names the operation it routed to on the answer; the
+        // routes beside it and the refusals made before routing name theirs
+        // the same way (see `lib.rs` and `contract`).
+        let route = response.data::<OperationId>().map(|operation| operation.0);
+        let record = |handles: &Handles| {
+            handles.requests.increment(1);
+            handles.duration.record(elapsed);
+        };
+        if let Some(handles) = route.and_then(|route| self.own(route, method, status)) {
+            return record(handles);
+        }
+        let labels = (
+            route.unwrap_or(UNMATCHED),
+            method_label(method),
+            status_label(status),
+        );
         if let Some(found) = self
-            .handles
+            .others
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&labels)
         {
-            return use_them(found);
+            return record(found);
         }
-        let (route, method, status) = &labels;
-        let set = [
-            ("route", route.label().to_owned()),
-            ("method", (*method).to_owned()),
-            ("status", (*status).to_owned()),
-        ];
-        let handles = Handles {
-            requests: metrics::counter!("resourcify_http_requests_total", &set),
-            duration: metrics::histogram!("resourcify_http_request_duration_seconds", &set),
-        };
-        use_them(&handles);
-        self.handles
+        let handles = Handles::new(labels.0, labels.1, labels.2);
+        record(&handles);
+        self.others
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(labels, handles);
     }
-}
 
-impl HttpMetrics {
-    /// Counts one answered request and how long it took.
-    pub(crate) fn record(&self, method: &Method, started: Instant, response: &Response) {
-        let elapsed = started.elapsed().as_secs_f64();
-        // The operation (or else the route template), never the raw path, so
-        // the label set stays small whatever clients send.
-        let route = if let Some(operation) = response.data::<OperationId>() {
-            Route::Operation(operation.0)
-        } else if let Some(pattern) = response.data::<PathPattern>() {
-            Route::Pattern(pattern.0.clone())
-        } else {
-            Route::Unmatched
-        };
-        let status = status_label(response.status().as_u16());
-        self.with_handles((route, method_label(method), status), |handles| {
-            handles.requests.increment(1);
-            handles.duration.record(elapsed);
-        });
+    /// The handles made at start for an answer of `route` to its own method.
+    fn own(&self, route: &str, method: &Method, status: u16) -> Option<&Handles> {
+        let position = self.names.position(route)?;
+        if self.names.routes()[position].method != method {
+            return None;
+        }
+        let class = usize::from(status / 100).checked_sub(2)?;
+        self.routes[position].get(class)?.as_ref()
     }
 }

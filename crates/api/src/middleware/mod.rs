@@ -15,12 +15,16 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 
 use rate_limit::{Admission, RateLimits};
 
+use crate::contract::Contract;
+
 /// The protective layer around the routes.
 pub(crate) struct Guarded<E> {
     pub(crate) inner: E,
     pub(crate) limits: Arc<RateLimits>,
     pub(crate) metrics: http_metrics::HttpMetrics,
     pub(crate) ids: request_id::RequestIds,
+    /// Names the route of a refusal made before routing.
+    pub(crate) contract: Arc<Contract>,
 }
 
 impl<E: Endpoint> Endpoint for Guarded<E> {
@@ -31,7 +35,12 @@ impl<E: Endpoint> Endpoint for Guarded<E> {
         let method = request.method().clone();
         let id = self.ids.pick(&request);
         let (verdict, slot) = match self.limits.admit(&request) {
-            Admission::Refused(refusal) => return Ok(self.finish(refusal, &method, started, id)),
+            Admission::Refused(mut refusal) => {
+                // Refused before routing: named from the document, which
+                // only refusals pay for.
+                self.contract.name(&mut refusal, &request);
+                return Ok(self.finish(refusal, &method, started, id));
+            }
             Admission::Exempt => (None, None),
             Admission::Admitted(verdict, budget, slot) => (Some((verdict, budget)), slot),
         };

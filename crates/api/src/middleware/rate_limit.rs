@@ -20,10 +20,12 @@ use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 use poem::http::header::AUTHORIZATION;
 use poem::http::{HeaderName, HeaderValue, Method};
-use poem::{IntoResponse, PathPattern, Request, Response};
+use poem::{IntoResponse, Request, Response};
 use resourcify_app::Sessions;
 
 use crate::ApiError;
+use crate::route_names::{self, RouteNames};
+use crate::telemetry::RATE_LIMITED_REQUESTS;
 
 /// `count` requests per `period`, refilled continuously; bursts up to `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +145,8 @@ struct Limiter<K: Clone + Eq + std::hash::Hash> {
     /// `RateLimit-Policy`, the same for every answer.
     policy: HeaderValue,
     state: KeyedLimiter<K>,
+    /// Requests refused; registered with the budget, so listed from the start.
+    refused: metrics::Counter,
 }
 
 /// Headers and outcome of one check.
@@ -172,6 +176,7 @@ impl<K: Clone + Eq + std::hash::Hash> Limiter<K> {
                 foldhash::fast::RandomState::default(),
             )
             .with_middleware(),
+            refused: metrics::counter!(RATE_LIMITED_REQUESTS, "budget" => name),
         }
     }
 
@@ -190,8 +195,7 @@ impl<K: Clone + Eq + std::hash::Hash> Limiter<K> {
                 }
             }
             Err(not_until) => {
-                metrics::counter!("resourcify_rate_limited_requests_total", "budget" => self.name)
-                    .increment(1);
+                self.refused.increment(1);
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 Verdict {
                     policy,
@@ -204,8 +208,54 @@ impl<K: Clone + Eq + std::hash::Hash> Limiter<K> {
     }
 }
 
+/// A budget other than reads and writes, for the operations below.
+#[derive(Debug, Clone, Copy)]
+enum OwnBudget {
+    Logins,
+    Signups,
+    /// Spends no budget: health checks and metrics answer however busy a
+    /// client has been.
+    Exempt,
+}
+
+/// The operations with a budget of their own, by name; every other spends
+/// reads or writes, by method.
+const OWN_BUDGETS: [(&str, OwnBudget); 5] = [
+    ("login", OwnBudget::Logins),
+    ("register", OwnBudget::Signups),
+    ("healthz", OwnBudget::Exempt),
+    ("readyz", OwnBudget::Exempt),
+    ("metrics", OwnBudget::Exempt),
+];
+
+/// An operation of [`OWN_BUDGETS`] as requests address it.
+struct OwnRoute {
+    method: Method,
+    path: &'static str,
+    budget: OwnBudget,
+}
+
+impl OwnRoute {
+    /// Finds the operations' paths in the route table, once: a request is
+    /// then matched by comparing its path, without a lookup.
+    fn all(names: &'static RouteNames) -> Vec<Self> {
+        OWN_BUDGETS
+            .iter()
+            .map(|&(id, budget)| {
+                let route = names.literal(id);
+                Self {
+                    method: route.method.clone(),
+                    path: route.path.as_str(),
+                    budget,
+                }
+            })
+            .collect()
+    }
+}
+
 /// All budgets of one API node.
 pub struct RateLimits {
+    own: Vec<OwnRoute>,
     reads: Limiter<Client>,
     writes: Limiter<Client>,
     signups: Limiter<Client>,
@@ -225,6 +275,7 @@ impl fmt::Debug for RateLimits {
 impl RateLimits {
     pub fn new(settings: &RateLimitSettings) -> Self {
         Self {
+            own: OwnRoute::all(route_names::table()),
             reads: Limiter::new("reads", settings.reads),
             writes: Limiter::new("writes", settings.writes),
             signups: Limiter::new("signups", settings.signups),
@@ -277,14 +328,18 @@ impl RateLimits {
     }
 
     fn classify(&self, request: &Request) -> Option<&Limiter<Client>> {
-        let path = request.uri().path();
-        if matches!(path, "/healthz" | "/readyz" | "/metrics") {
-            return None;
+        let (method, path) = (request.method(), request.uri().path());
+        for own in self.own.iter().filter(|own| own.path == path) {
+            match own.budget {
+                // By path alone: these paths spend nothing, whatever the method.
+                OwnBudget::Exempt => return None,
+                OwnBudget::Logins if own.method == method => return Some(&self.logins),
+                OwnBudget::Signups if own.method == method => return Some(&self.signups),
+                OwnBudget::Logins | OwnBudget::Signups => {}
+            }
         }
-        Some(match (request.method(), path) {
-            (&Method::POST, "/v1/sessions") => &self.logins,
-            (&Method::POST, "/v1/users") => &self.signups,
-            (&Method::GET | &Method::HEAD | &Method::OPTIONS, _) => &self.reads,
+        Some(match *method {
+            Method::GET | Method::HEAD | Method::OPTIONS => &self.reads,
             _ => &self.writes,
         })
     }
@@ -323,13 +378,6 @@ impl Drop for WaitingRead {
             }
         }
     }
-}
-
-/// A refusal made before routing, labelled as such for the HTTP metrics.
-fn labelled_refusal(refused: ApiError) -> Response {
-    let mut response = refused.into_response();
-    response.set_data(PathPattern(Arc::from("(rate limited)")));
-    response
 }
 
 fn waits_for_position(request: &Request) -> bool {
@@ -379,7 +427,7 @@ impl RateLimits {
                 retry_after,
                 &verdict.policy,
             );
-            return Admission::Refused(labelled_refusal(refused));
+            return Admission::Refused(refused.into_response());
         }
         let slot = if waits_for_position(request) {
             let Some(slot) = self.hold_waiting_read(client) else {
@@ -388,7 +436,7 @@ impl RateLimits {
                     1,
                     &verdict.policy,
                 );
-                return Admission::Refused(labelled_refusal(refused));
+                return Admission::Refused(refused.into_response());
             };
             Some(slot)
         } else {
@@ -437,6 +485,24 @@ mod tests {
         let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
         assert_eq!(header("ratelimit-policy"), "\"reads\";q=4000000000;w=1");
         assert_eq!(header("ratelimit"), "\"reads\";r=3999999999;t=1");
+    }
+
+    #[test]
+    fn operations_with_budgets_of_their_own_are_found_by_name() {
+        let limits = RateLimits::new(&RateLimitSettings::default());
+        let budget = |method: Method, path: &'static str| {
+            let request = Request::builder()
+                .method(method)
+                .uri(poem::http::Uri::from_static(path))
+                .finish();
+            limits.classify(&request).map(|limiter| limiter.name)
+        };
+        assert_eq!(budget(Method::POST, "/v1/sessions"), Some("logins"));
+        assert_eq!(budget(Method::DELETE, "/v1/sessions"), Some("writes"));
+        assert_eq!(budget(Method::POST, "/v1/users"), Some("signups"));
+        assert_eq!(budget(Method::GET, "/v1/users/ada"), Some("reads"));
+        assert_eq!(budget(Method::GET, "/healthz"), None);
+        assert_eq!(budget(Method::POST, "/metrics"), None);
     }
 
     #[test]

@@ -22,6 +22,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::watch;
 
+use crate::metric_families::CACHE_REQUESTS;
+
 /// A view as sent to clients.
 #[derive(Debug)]
 pub struct RenderedView {
@@ -112,8 +114,8 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
     pub fn new(name: &'static str, capacity: u64, ttl: Duration) -> Self {
         Self {
             name,
-            hits: metrics::counter!("resourcify_cache_requests_total", "cache" => name, "result" => "hit"),
-            misses: metrics::counter!("resourcify_cache_requests_total", "cache" => name, "result" => "miss"),
+            hits: metrics::counter!(CACHE_REQUESTS, "cache" => name, "result" => "hit"),
+            misses: metrics::counter!(CACHE_REQUESTS, "cache" => name, "result" => "miss"),
             entries: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
