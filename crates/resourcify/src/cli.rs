@@ -104,6 +104,10 @@ enum Command {
         /// Start from the first event even if an interrupted replay left progress.
         #[arg(long)]
         restart: bool,
+        /// Serve `/metrics` on this address while replaying (position,
+        /// events left and ETA per projection), e.g. 127.0.0.1:9464.
+        #[arg(long, value_name = "ADDR")]
+        metrics_listen: Option<SocketAddr>,
     },
     /// Grant or revoke staff roles as the operator, e.g. to make the first
     /// administrator. Recorded as events like any other change.
@@ -341,8 +345,13 @@ impl Cli {
                 ref projection,
                 all: _,
                 restart,
+                metrics_listen,
             }) => {
                 let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
+                if let Some(listen) = metrics_listen {
+                    let bound = crate::metrics_endpoint::serve_metrics(listen).await?;
+                    eprintln!("replay metrics on http://{bound}/metrics");
+                }
                 operator::replay(
                     &database,
                     &self.nats_url,

@@ -6,6 +6,7 @@ pub mod cli;
 mod connect;
 mod logging;
 mod metric_families;
+mod metrics_endpoint;
 mod node;
 mod operator;
 mod progress;
