@@ -12,6 +12,7 @@ use crate::dto::{CommentList, CommentPatch, ModerationReason, NewComment};
 use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
+use crate::route_names;
 use crate::security::BearerAuth;
 
 #[derive(Tags)]
@@ -72,10 +73,10 @@ impl CommentsApi {
             .comments
             .post(&auth.0, id.0, body.parent_id, &body.body, &meta)
             .await?;
-        Ok(CreatedResponse::at(
-            format!("/v1/comments/{}", outcome.id),
-            outcome,
-        ))
+        // A comment's address is where it is edited and deleted; it is read
+        // in its resource's thread.
+        let location = route_names::table().path_to("editComment", outcome.id);
+        Ok(CreatedResponse::at(location, outcome))
     }
 
     /// Edit one's own comment

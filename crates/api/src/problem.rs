@@ -6,6 +6,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OperationId};
 use resourcify_app::AppError;
 
+use crate::route_names;
+
 const PROBLEM_JSON: &str = "application/problem+json";
 
 /// A problem details document (RFC 9457).
@@ -154,7 +156,7 @@ impl From<AppError> for ApiError {
                     "Already submitted",
                     detail,
                 );
-                body.0.existing = Some(format!("/v1/resources/{existing}"));
+                body.0.existing = Some(route_names::table().path_to("getResource", existing));
                 Self::Conflict(body)
             }
             AppError::Conflict(_) => Self::Conflict(problem(

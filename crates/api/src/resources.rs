@@ -16,6 +16,7 @@ use crate::dto::{
 use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
+use crate::route_names;
 use crate::security::BearerAuth;
 
 #[derive(Tags)]
@@ -52,7 +53,7 @@ impl ResourcesApi {
             .submit(&auth.0, submission, &command_meta(idempotency_key))
             .await?;
         Ok(CreatedResponse::at(
-            format!("/v1/resources/{}", submitted.id),
+            route_names::table().path_to("getResource", submitted.id),
             submitted,
         ))
     }

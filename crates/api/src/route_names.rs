@@ -124,6 +124,19 @@ impl RouteNames {
         self.position(id).map(|index| &self.routes[index])
     }
 
+    /// The path of the route named `id` for one thing: its template's one
+    /// parameter filled in with `value`. What a command created is named by
+    /// the operation that reads it (`Location`, `existing`).
+    pub(crate) fn path_to(&self, id: &str, value: impl std::fmt::Display) -> String {
+        let route = self
+            .get(id)
+            .unwrap_or_else(|| panic!("no route is named {id}"));
+        let (before, rest) = (route.path.split_once('{'))
+            .unwrap_or_else(|| panic!("{id}'s path {} has no parameter", route.path));
+        let after = rest.split_once('}').map_or("", |(_, after)| after);
+        format!("{before}{value}{after}")
+    }
+
     /// The route named `id`, whose path must be a literal one (no
     /// `{parameter}`): for code that matches the path as it comes.
     pub(crate) fn literal(&self, id: &str) -> &NamedRoute {
@@ -179,6 +192,13 @@ mod tests {
             assert_eq!(table.get(route.id).map(|r| r.id), Some(route.id));
         }
         assert!(table.get(UNMATCHED).is_none());
+    }
+
+    #[test]
+    fn what_a_command_made_is_named_by_the_path_that_reads_it() {
+        let table = table();
+        assert_eq!(table.path_to("getResource", 7), "/v1/resources/7");
+        assert_eq!(table.path_to("getUser", "ada"), "/v1/users/ada");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::dto::{
 use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, command_meta};
+use crate::route_names;
 use crate::security::BearerAuth;
 
 #[derive(Tags)]
@@ -74,7 +75,7 @@ impl UsersApi {
             .accounts
             .register(registration, &command_meta(idempotency_key))
             .await?;
-        let location = format!("/v1/users/{}", registered.username);
+        let location = route_names::table().path_to("getUser", &registered.username);
         Ok(RegisterResponse::Created(
             Json(RegisteredUser {
                 user_id: registered.user_id,

@@ -18,6 +18,7 @@ use crate::dto::ResourceList;
 use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
 use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
+use crate::route_names;
 use crate::security::BearerAuth;
 
 use dto::{NewNewsSource, NewsSource, NewsSourceList, NewsSourcePatch};
@@ -79,7 +80,7 @@ impl NewsApi {
             .add_source(&auth.0, input, &command_meta(idempotency_key))
             .await?;
         Ok(CreatedResponse::at(
-            format!("/v1/news-sources/{}", added.id),
+            route_names::table().path_to("getNewsSource", added.id),
             added,
         ))
     }
@@ -243,7 +244,7 @@ impl NewsApi {
             .share_item(&auth.0, id.0, &command_meta(idempotency_key))
             .await?;
         Ok(CreatedResponse::at(
-            format!("/v1/resources/{}", shared.id),
+            route_names::table().path_to("getResource", shared.id),
             shared,
         ))
     }
