@@ -147,8 +147,7 @@ impl Comments {
                         .reads()
                         .comments_by_resource(resource_id, &after, paging.fetch())
                         .await?;
-                    let page = paging.page(items, |last| Cursor::Path(last.path.clone()));
-                    Ok((render(&page), page.next_cursor))
+                    Ok(paging.rendered(items, |last| Cursor::Path(last.path.clone()), render))
                 },
             )
             .await

@@ -5,6 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use resourcify_readmodel::ResourceRow;
 
 /// "Continue strictly after this key" in one kind of list.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +23,27 @@ pub enum Cursor {
 }
 
 impl Cursor {
+    /// After `row` in a newest-first list of resources.
+    pub(crate) fn newest(row: &ResourceRow) -> Self {
+        Self::Before(row.listed_at)
+    }
+
+    /// After `row` in a most-upvoted list.
+    pub(crate) fn top(row: &ResourceRow) -> Self {
+        Self::Top {
+            votes: row.votes,
+            listed_at: row.listed_at,
+        }
+    }
+
+    /// After `row` in a list by score (hot, or search rank).
+    pub(crate) fn scored(row: &ResourceRow) -> Self {
+        Self::Scored {
+            score: row.score,
+            listed_at: row.listed_at,
+        }
+    }
+
     pub fn encode(&self) -> String {
         let text = match self {
             Self::Before(position) => format!("v2:n:{position}"),

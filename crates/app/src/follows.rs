@@ -104,6 +104,6 @@ impl Follows {
                 .resources_in_scopes(&scopes, before, paging.fetch())
                 .await?
         };
-        Ok(paging.page(items, |last| Cursor::Before(last.listed_at)))
+        Ok(paging.page(items, Cursor::newest))
     }
 }

@@ -254,21 +254,14 @@ impl News {
             query.page.cursor.unwrap_or("")
         );
         self.core
-            .cached(
-                &self.core.views().lists,
-                Projection::Resources,
-                key,
-                min_position,
-                || async move {
-                    let items = self
-                        .core
-                        .reads()
-                        .resources_newest(&scope, before, paging.fetch())
-                        .await?;
-                    let page = paging.page(items, |last| Cursor::Before(last.listed_at));
-                    Ok((render(&page), page.next_cursor))
-                },
-            )
+            .cached_list(key, min_position, || async move {
+                let items = self
+                    .core
+                    .reads()
+                    .resources_newest(&scope, before, paging.fetch())
+                    .await?;
+                Ok(paging.rendered(items, Cursor::newest, render))
+            })
             .await
     }
 
@@ -294,20 +287,14 @@ impl News {
         // The documents link absolutely, to where the client found them.
         let key = format!("syndication {format} {origin} {} {}", scopes[0], scopes[1]);
         self.core
-            .cached(
-                &self.core.views().lists,
-                Projection::Resources,
-                key,
-                min_position,
-                || async move {
-                    let items = self
-                        .core
-                        .reads()
-                        .resources_in_scopes(&scopes, i64::MAX, SYNDICATION_ENTRIES)
-                        .await?;
-                    Ok((render(&items), None))
-                },
-            )
+            .cached_list(key, min_position, || async move {
+                let items = self
+                    .core
+                    .reads()
+                    .resources_in_scopes(&scopes, i64::MAX, SYNDICATION_ENTRIES)
+                    .await?;
+                Ok((render(&items), None))
+            })
             .await
     }
 }

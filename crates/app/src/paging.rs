@@ -1,6 +1,7 @@
 //! Paging, as every list takes it: a size and an opaque cursor in, one
 //! page and the next cursor out.
 
+use bytes::Bytes;
 use resourcify_domain::ValidationErrors;
 
 use crate::{AppError, Cursor};
@@ -32,6 +33,18 @@ impl Paging {
     /// One row more than asked tells whether another page exists.
     pub(crate) fn fetch(&self) -> i64 {
         i64::from(self.limit) + 1
+    }
+
+    /// The page of `items`, rendered, and its next cursor: what a cached
+    /// list keeps.
+    pub(crate) fn rendered<T>(
+        &self,
+        items: Vec<T>,
+        key: impl Fn(&T) -> Cursor,
+        render: impl FnOnce(&Page<T>) -> Bytes,
+    ) -> (Bytes, Option<String>) {
+        let page = self.page(items, key);
+        (render(&page), page.next_cursor)
     }
 
     /// Cuts the extra row and makes the next cursor from the last row kept.

@@ -77,6 +77,23 @@ impl Core {
             .await
     }
 
+    /// A page of a public list of resources (ADR 4's list cache), or built
+    /// by `build`.
+    pub(crate) async fn cached_list<F, Fut>(
+        &self,
+        key: String,
+        min_position: Option<u64>,
+        build: F,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(Bytes, Option<String>), AppError>>,
+    {
+        let lists = &self.parts.views.lists;
+        self.cached(lists, Projection::Resources, key, min_position, build)
+            .await
+    }
+
     /// A resource everyone may see (not hidden, not retracted).
     pub(crate) async fn public_resource(
         &self,

@@ -137,23 +137,15 @@ impl Resources {
             query.cursor.unwrap_or("")
         );
         self.core
-            .cached(
-                &self.core.views().lists,
-                Projection::Resources,
-                key,
-                min_position,
-                || async move {
-                    // Lists are kept by author id, which outlives a rename.
-                    let scope = match author {
-                        Some(author) => {
-                            Scope::Author(self.core.user_id_by_username(&author).await?)
-                        }
-                        None => listed,
-                    };
-                    let page = self.resource_page(&scope, sort, &paging).await?;
-                    Ok((render(&page), page.next_cursor))
-                },
-            )
+            .cached_list(key, min_position, || async move {
+                // Lists are kept by author id, which outlives a rename.
+                let scope = match author {
+                    Some(author) => Scope::Author(self.core.user_id_by_username(&author).await?),
+                    None => listed,
+                };
+                let page = self.resource_page(&scope, sort, &paging).await?;
+                Ok((render(&page), page.next_cursor))
+            })
             .await
     }
 
@@ -192,17 +184,12 @@ impl Resources {
             }
             _ => return Err(wrong_cursor()),
         };
-        Ok(paging.page(items, |last| match sort {
-            Sort::New => Cursor::Before(last.listed_at),
-            Sort::Top => Cursor::Top {
-                votes: last.votes,
-                listed_at: last.listed_at,
-            },
-            Sort::Hot => Cursor::Scored {
-                score: last.score,
-                listed_at: last.listed_at,
-            },
-        }))
+        let next = match sort {
+            Sort::New => Cursor::newest,
+            Sort::Top => Cursor::top,
+            Sort::Hot => Cursor::scored,
+        };
+        Ok(paging.page(items, next))
     }
 
     /// The front page: members' resources and news, hot first.
@@ -216,24 +203,14 @@ impl Resources {
         let after = paging.after_scored()?;
         let key = format!("feed {} {}", paging.limit, page.cursor.unwrap_or(""));
         self.core
-            .cached(
-                &self.core.views().lists,
-                Projection::Resources,
-                key,
-                min_position,
-                || async move {
-                    let items = self
-                        .core
-                        .reads()
-                        .resources_hot_in_scopes(&Scope::FRONT_PAGE, after, paging.fetch())
-                        .await?;
-                    let page = paging.page(items, |last| Cursor::Scored {
-                        score: last.score,
-                        listed_at: last.listed_at,
-                    });
-                    Ok((render(&page), page.next_cursor))
-                },
-            )
+            .cached_list(key, min_position, || async move {
+                let items = self
+                    .core
+                    .reads()
+                    .resources_hot_in_scopes(&Scope::FRONT_PAGE, after, paging.fetch())
+                    .await?;
+                Ok(paging.rendered(items, Cursor::scored, render))
+            })
             .await
     }
 
@@ -267,24 +244,14 @@ impl Resources {
             page.cursor.unwrap_or("")
         );
         self.core
-            .cached(
-                &self.core.views().lists,
-                Projection::Resources,
-                key,
-                min_position,
-                || async move {
-                    let items = self
-                        .core
-                        .reads()
-                        .resources_search(text, after, paging.fetch())
-                        .await?;
-                    let page = paging.page(items, |last| Cursor::Scored {
-                        score: last.score,
-                        listed_at: last.listed_at,
-                    });
-                    Ok((render(&page), page.next_cursor))
-                },
-            )
+            .cached_list(key, min_position, || async move {
+                let items = self
+                    .core
+                    .reads()
+                    .resources_search(text, after, paging.fetch())
+                    .await?;
+                Ok(paging.rendered(items, Cursor::scored, render))
+            })
             .await
     }
 
@@ -303,24 +270,21 @@ impl Resources {
         };
         let key = format!("tags {} {}", paging.limit, page.cursor.unwrap_or(""));
         self.core
-            .cached(
-                &self.core.views().lists,
-                Projection::Resources,
-                key,
-                min_position,
-                || async move {
-                    let items = self
-                        .core
-                        .reads()
-                        .tags_by_count((after.0, &after.1), paging.fetch())
-                        .await?;
-                    let page = paging.page(items, |last| Cursor::Tag {
+            .cached_list(key, min_position, || async move {
+                let items = self
+                    .core
+                    .reads()
+                    .tags_by_count((after.0, &after.1), paging.fetch())
+                    .await?;
+                Ok(paging.rendered(
+                    items,
+                    |last| Cursor::Tag {
                         count: last.resources,
                         tag: last.tag.clone(),
-                    });
-                    Ok((render(&page), page.next_cursor))
-                },
-            )
+                    },
+                    render,
+                ))
+            })
             .await
     }
 
@@ -345,6 +309,6 @@ impl Resources {
             .reads()
             .bookmarks_by_user(caller.user_id, before, paging.fetch())
             .await?;
-        Ok(paging.page(items, |last| Cursor::Before(last.listed_at)))
+        Ok(paging.page(items, Cursor::newest))
     }
 }
