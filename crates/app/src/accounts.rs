@@ -11,8 +11,9 @@ use resourcify_readmodel::{AccountRow, FollowedUser, ProfileRow};
 use uuid::Uuid;
 
 use crate::auth::{AuthenticatedUser, Passwords};
+use crate::core::{CommandMeta, CommandOutcome};
 use crate::core::{Core, created_id};
-use crate::{AppError, CommandMeta, CommandOutcome};
+use crate::error::AppError;
 
 /// A new account.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use resourcify_domain::Actor;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::AppError;
+use crate::error::AppError;
 
 /// The HMAC key for access tokens. Never printed.
 #[derive(Clone)]

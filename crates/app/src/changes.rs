@@ -20,8 +20,8 @@ use resourcify_readmodel::projections::Projection;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::AppError;
 use crate::core::Core;
+use crate::error::AppError;
 
 /// What happened to a resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

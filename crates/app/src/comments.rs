@@ -13,10 +13,13 @@ use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
 use crate::auth::AuthenticatedUser;
+use crate::core::{CommandMeta, CommandOutcome};
 use crate::core::{Core, created_id};
+use crate::cursor::Cursor;
+use crate::error::AppError;
+use crate::paging::{Page, PageRequest};
 use crate::paging::{paging, wrong_cursor};
 use crate::views::{CacheOutcome, RenderedView};
-use crate::{AppError, CommandMeta, CommandOutcome, Cursor, Page, PageRequest};
 
 fn body(raw: &str) -> Result<CommentBody, AppError> {
     CommentBody::parse(raw)

@@ -10,8 +10,11 @@ use resourcify_readmodel::projections::Projection;
 
 use crate::auth::AuthenticatedUser;
 use crate::core::Core;
+use crate::core::{CommandMeta, CommandOutcome};
+use crate::cursor::Cursor;
+use crate::error::AppError;
 use crate::paging::paging;
-use crate::{AppError, CommandMeta, CommandOutcome, Cursor, PageRequest, ResourcePage};
+use crate::paging::{PageRequest, ResourcePage};
 
 /// Who and what members follow, and the feed it makes.
 #[derive(Debug, Clone)]

@@ -20,10 +20,9 @@ mod paging;
 mod positions;
 mod resources;
 mod sessions;
+mod settings;
 mod status;
 mod views;
-
-use std::time::Duration;
 
 use futures::StreamExt;
 use resourcify_eventstore::{EventStore, IdempotencyKeys, ReservationBook};
@@ -41,7 +40,7 @@ pub use follows::Follows;
 pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use moderation::Moderation;
 pub use news::{News, NewsQuery, SYNDICATION_ENTRIES};
-pub use paging::{Page, PageRequest};
+pub use paging::{Page, PageRequest, ResourcePage};
 pub use positions::ViewPositions;
 pub use resources::{ResourceQuery, Resources, Sort};
 pub use resourcify_readmodel::{
@@ -49,51 +48,9 @@ pub use resourcify_readmodel::{
     TagCount,
 };
 pub use sessions::{SessionTokens, Sessions};
+pub use settings::AppSettings;
 pub use status::{ProjectionStatus, Readiness, Status, projection_statuses};
 pub use views::{CacheOutcome, RenderedView};
-
-/// One page of resources.
-pub type ResourcePage = Page<ResourceRow>;
-
-/// Settings the application layer needs, read once by the binary.
-#[derive(Debug, Clone)]
-pub struct AppSettings {
-    pub token_secret: TokenSecret,
-    /// How long an access token is good for.
-    pub token_ttl: Duration,
-    /// How long a session lasts without a refresh.
-    pub session_ttl: chrono::TimeDelta,
-    /// How long a read waits for a projection to reach a requested position.
-    pub read_wait: Duration,
-    /// Active queries older than this are reported as long-running.
-    pub long_running_query: Duration,
-    /// `/readyz` fails while any projection is more events behind than this.
-    pub ready_max_lag_events: u64,
-    /// How long a cached view lives if no notice invalidates it first.
-    pub cache_ttl: Duration,
-    /// How many views each cache holds at most.
-    pub cache_capacity: u64,
-    /// How many resource changes a stream subscriber may fall behind
-    /// before it is disconnected.
-    pub stream_buffer: usize,
-}
-
-impl AppSettings {
-    /// Settings for development and tests, with the given token secret.
-    pub fn with_secret(token_secret: TokenSecret) -> Self {
-        Self {
-            token_secret,
-            token_ttl: Duration::from_secs(900),
-            session_ttl: chrono::TimeDelta::days(30),
-            read_wait: Duration::from_secs(5),
-            long_running_query: Duration::from_secs(5),
-            ready_max_lag_events: 1_000,
-            cache_ttl: Duration::from_secs(60),
-            cache_capacity: 100_000,
-            stream_buffer: 1_024,
-        }
-    }
-}
 
 /// The application: one service per feature, built once per node over a
 /// shared core. A request handler holds the services it calls.

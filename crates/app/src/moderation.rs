@@ -13,8 +13,11 @@ use uuid::Uuid;
 
 use crate::auth::AuthenticatedUser;
 use crate::core::Core;
+use crate::core::{CommandMeta, CommandOutcome};
+use crate::cursor::Cursor;
+use crate::error::AppError;
 use crate::paging::paging;
-use crate::{AppError, CommandMeta, CommandOutcome, Cursor, Page, PageRequest};
+use crate::paging::{Page, PageRequest};
 
 fn checked_reason(raw: &str) -> Result<String, AppError> {
     parse_reason(raw)

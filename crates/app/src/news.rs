@@ -19,11 +19,14 @@ use resourcify_fetch_guard::AllowList;
 use resourcify_readmodel::Scope;
 
 use crate::auth::AuthenticatedUser;
+use crate::core::{CommandMeta, CommandOutcome};
 use crate::core::{Core, created_id};
+use crate::cursor::Cursor;
+use crate::error::AppError;
 use crate::paging::paging;
+use crate::paging::{Page, PageRequest, ResourcePage};
 use crate::resources::Resources;
 use crate::views::{CacheOutcome, RenderedView};
-use crate::{AppError, CommandMeta, CommandOutcome, Cursor, Page, PageRequest, ResourcePage};
 
 /// How many entries a syndication feed carries.
 pub const SYNDICATION_ENTRIES: i64 = 50;

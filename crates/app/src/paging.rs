@@ -3,8 +3,10 @@
 
 use bytes::Bytes;
 use resourcify_domain::ValidationErrors;
+use resourcify_readmodel::ResourceRow;
 
-use crate::{AppError, Cursor};
+use crate::cursor::Cursor;
+use crate::error::AppError;
 
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -15,6 +17,9 @@ pub struct PageRequest<'a> {
     pub limit: Option<u32>,
     pub cursor: Option<&'a str>,
 }
+
+/// One page of resources.
+pub type ResourcePage = Page<ResourceRow>;
 
 /// One page of a list.
 #[derive(Debug, Clone)]

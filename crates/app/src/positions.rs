@@ -12,7 +12,7 @@ use resourcify_readmodel::{ReadModel, ViewNotice};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::AppError;
+use crate::error::AppError;
 
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 

@@ -7,8 +7,8 @@ use resourcify_eventstore::EventStore;
 use resourcify_readmodel::ReadModel;
 use resourcify_readmodel::projections::Projection;
 
-use crate::AppError;
 use crate::core::Core;
+use crate::error::AppError;
 use crate::metric_families::{
     DB_LONG_RUNNING_QUERIES, DEAD_LETTERS_PENDING, NATS_CONNECTED, POOL_STATES, POSTGRES_CONNECTED,
     POSTGRES_POOL_CONNECTIONS, PROJECTION_CHECKPOINT, PROJECTION_HEAD, PROJECTION_LAG_EVENTS,

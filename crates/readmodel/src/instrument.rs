@@ -8,37 +8,6 @@ use std::time::{Duration, Instant};
 use crate::ReadModelError;
 use crate::metric_families::{DB_QUERY_DURATION, DB_SLOW_QUERIES};
 
-/// Every named query, as [`timed`] names it: one file each under
-/// `queries/`, of the same name. Their metrics are listed from the start.
-pub(crate) const NAMED_QUERIES: [&str; 26] = [
-    "access_by_session",
-    "account_by_id",
-    "bookmarks_by_user",
-    "comments_by_resource",
-    "credentials_by_login",
-    "dead_letters_page",
-    "followed_tags_by_user",
-    "followed_users_by_user",
-    "long_running_queries",
-    "moderation_log_page",
-    "news_source_by_id",
-    "news_sources_due",
-    "news_sources_page",
-    "ping",
-    "profile_by_username",
-    "projection_checkpoint",
-    "projection_checkpoints",
-    "resource_by_id",
-    "resources_hot",
-    "resources_hot_in_scopes",
-    "resources_in_scopes",
-    "resources_newest",
-    "resources_search",
-    "resources_top",
-    "tags_by_count",
-    "user_id_by_username",
-];
-
 /// Runs one named query, recording how long it took.
 pub(crate) async fn timed<T>(
     query: &'static str,
@@ -61,7 +30,7 @@ mod tests {
     use std::collections::BTreeSet;
     use std::path::Path;
 
-    use super::NAMED_QUERIES;
+    use crate::metric_families::NAMED_QUERIES;
 
     /// The query files `source` runs (`"queries/<name>.sql"`): each is run
     /// through `timed`, by `named_queries!` or by hand, under its name.

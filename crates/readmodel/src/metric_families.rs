@@ -4,7 +4,36 @@
 
 use metrics::Unit;
 
-use crate::instrument::NAMED_QUERIES;
+/// Every named query, as `instrument::timed` labels it: one file each under
+/// `queries/`, of the same name. Their metrics are listed from the start.
+pub(crate) const NAMED_QUERIES: [&str; 26] = [
+    "access_by_session",
+    "account_by_id",
+    "bookmarks_by_user",
+    "comments_by_resource",
+    "credentials_by_login",
+    "dead_letters_page",
+    "followed_tags_by_user",
+    "followed_users_by_user",
+    "long_running_queries",
+    "moderation_log_page",
+    "news_source_by_id",
+    "news_sources_due",
+    "news_sources_page",
+    "ping",
+    "profile_by_username",
+    "projection_checkpoint",
+    "projection_checkpoints",
+    "resource_by_id",
+    "resources_hot",
+    "resources_hot_in_scopes",
+    "resources_in_scopes",
+    "resources_newest",
+    "resources_search",
+    "resources_top",
+    "tags_by_count",
+    "user_id_by_username",
+];
 
 /// Time each named query took, by query.
 pub const DB_QUERY_DURATION: &str = "resourcify_db_query_duration_seconds";

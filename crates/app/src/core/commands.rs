@@ -16,8 +16,8 @@ use resourcify_domain::Actor;
 use resourcify_domain::user::{User, UserCommand};
 
 use super::Core;
-use crate::AppError;
 use crate::auth::AuthenticatedUser;
+use crate::error::AppError;
 
 /// How often a command is decided in all before a lost race is reported
 /// (409). Each retry waits a little, at random, so that racing requests

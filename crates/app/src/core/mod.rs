@@ -11,8 +11,9 @@ use std::sync::Arc;
 use resourcify_eventstore::{EventStore, IdempotencyKeys, ReservationBook};
 use resourcify_readmodel::ReadModel;
 
+use crate::positions::ViewPositions;
+use crate::settings::AppSettings;
 use crate::views::Views;
-use crate::{AppSettings, ViewPositions};
 
 pub(crate) use commands::created_id;
 pub use commands::{CommandMeta, CommandOutcome};

@@ -11,7 +11,7 @@ use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
 use super::Core;
-use crate::AppError;
+use crate::error::AppError;
 use crate::views::{CacheOutcome, RenderedView, ViewCache};
 
 impl Core {

@@ -13,9 +13,11 @@ use uuid::Uuid;
 
 use super::Resources;
 use crate::auth::AuthenticatedUser;
+use crate::cursor::Cursor;
+use crate::error::AppError;
+use crate::paging::{Page, PageRequest, ResourcePage};
 use crate::paging::{Paging, check_paging, paging, wrong_cursor};
 use crate::views::{CacheOutcome, RenderedView};
-use crate::{AppError, Cursor, Page, PageRequest, ResourcePage};
 
 /// How a list of resources is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
