@@ -10,9 +10,9 @@ use resourcify_readmodel::projections::Projection;
 use resourcify_readmodel::{AccountRow, FollowedUser, ProfileRow};
 use uuid::Uuid;
 
-use crate::auth::{AuthenticatedUser, Passwords};
 use crate::core::{CommandMeta, CommandOutcome};
 use crate::core::{Core, created_id};
+use crate::credentials::{AuthenticatedUser, Passwords};
 use crate::error::AppError;
 
 /// A new account.

@@ -12,9 +12,9 @@ use resourcify_readmodel::CommentRow;
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
-use crate::auth::AuthenticatedUser;
 use crate::core::{CommandMeta, CommandOutcome};
 use crate::core::{Core, created_id};
+use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
 use crate::paging::{Page, PageRequest};

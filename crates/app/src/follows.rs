@@ -8,9 +8,9 @@ use resourcify_domain::user::UserCommand;
 use resourcify_readmodel::Scope;
 use resourcify_readmodel::projections::Projection;
 
-use crate::auth::AuthenticatedUser;
 use crate::core::Core;
 use crate::core::{CommandMeta, CommandOutcome};
+use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
 use crate::paging::paging;

@@ -2,14 +2,14 @@
 //! follows, resources, comments, moderation, news, changes, status), each
 //! owning its commands (validate → load → decide → append) and its queries
 //! (wait for a position → named read query → cached rendering), over a
-//! shared core (`core/`). The HTTP layer calls these one-line methods and
-//! nothing else.
+//! shared core (`core/`). Each HTTP handler makes one call into these
+//! services and nothing else.
 
 mod accounts;
-mod auth;
 mod changes;
 mod comments;
 mod core;
+mod credentials;
 mod cursor;
 mod error;
 mod follows;
@@ -30,10 +30,10 @@ use resourcify_fetch_guard::AllowList;
 use resourcify_readmodel::{ReadModel, ViewNotice};
 
 pub use accounts::{Account, Accounts, Registered};
-pub use auth::{AccessToken, AuthenticatedUser, Passwords, TokenSecret, Tokens};
 pub use changes::{ChangeKind, ChangeNotice, Changes, ResourceChange};
 pub use comments::Comments;
 pub use core::{CommandMeta, CommandOutcome};
+pub use credentials::{AccessToken, AuthenticatedUser, Passwords, TokenSecret, Tokens};
 pub use cursor::Cursor;
 pub use error::AppError;
 pub use follows::Follows;

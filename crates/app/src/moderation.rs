@@ -11,9 +11,9 @@ use resourcify_readmodel::ModerationEntry;
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
-use crate::auth::AuthenticatedUser;
 use crate::core::Core;
 use crate::core::{CommandMeta, CommandOutcome};
+use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
 use crate::paging::paging;

@@ -18,9 +18,9 @@ use uuid::Uuid;
 use resourcify_fetch_guard::AllowList;
 use resourcify_readmodel::Scope;
 
-use crate::auth::AuthenticatedUser;
 use crate::core::{CommandMeta, CommandOutcome};
 use crate::core::{Core, created_id};
+use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
 use crate::paging::paging;

@@ -8,9 +8,9 @@ use resourcify_domain::{Actor, Role};
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
-use crate::auth::{AccessToken, AuthenticatedUser, Passwords, RefreshClaims, Tokens};
 use crate::core::{CommandMeta, CommandOutcome};
 use crate::core::{Core, created_id};
+use crate::credentials::{AccessToken, AuthenticatedUser, Passwords, RefreshClaims, Tokens};
 use crate::error::AppError;
 
 /// The tokens of a session, as a login or refresh answers them.

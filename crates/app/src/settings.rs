@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::auth::TokenSecret;
+use crate::credentials::TokenSecret;
 
 /// Settings the application layer needs, read once by the binary.
 #[derive(Debug, Clone)]

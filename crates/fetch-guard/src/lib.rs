@@ -1,15 +1,16 @@
 //! Which addresses the news fetcher may reach on its own, and which hosts
 //! an operator has exempted. Kept apart from the HTTP code so the rules can
-//! be read, and tested, as plain tables, and so the API can refuse a source
-//! up front without depending on an HTTP client.
+//! be read, and tested, as plain tables, and so the application layer can
+//! refuse a source up front without depending on an HTTP client.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 
 /// Refuses, before any network I/O, a URL that is not http(s), or whose
-/// host is an IP literal that is not public and not allow-listed. The API
-/// asks when an admin adds a source (so creation can answer 422); the
+/// host is an IP literal that is not public and not allow-listed. The
+/// application layer asks when an admin adds a source (so creation can
+/// answer 422); the
 /// fetcher asks again on every hop. The `Err` says why, for a person.
 ///
 /// Host names are left to the fetcher's resolver, with one exception: a

@@ -16,7 +16,7 @@ use resourcify_domain::Actor;
 use resourcify_domain::user::{User, UserCommand};
 
 use super::Core;
-use crate::auth::AuthenticatedUser;
+use crate::credentials::AuthenticatedUser;
 use crate::error::AppError;
 
 /// How often a command is decided in all before a lost race is reported

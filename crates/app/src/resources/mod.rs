@@ -15,9 +15,9 @@ mod reads;
 
 pub use reads::{ResourceQuery, Sort};
 
-use crate::auth::AuthenticatedUser;
 use crate::core::{CommandMeta, CommandOutcome};
 use crate::core::{Core, created_id};
+use crate::credentials::AuthenticatedUser;
 use crate::error::AppError;
 
 /// Everything done to and read of resources.

@@ -12,7 +12,7 @@ use resourcify_readmodel::{ResourceRow, Scope, TagCount};
 use uuid::Uuid;
 
 use super::Resources;
-use crate::auth::AuthenticatedUser;
+use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
 use crate::paging::{Page, PageRequest, ResourcePage};

@@ -1,4 +1,5 @@
-//! Password hashing (argon2id) and signed access tokens (JWT, HS256).
+//! Who a request speaks for, and what proves it: password hashing
+//! (argon2id), signed access and refresh tokens (JWT, HS256).
 
 use std::time::Duration;
 
