@@ -13,9 +13,10 @@ default:
 services:
     scripts/services.sh
 
-# Serve API, projectors and migrations on 127.0.0.1:8080.
+# Serve API, projectors and migrations on 127.0.0.1:8080 (settings from
+# the environment, then `.env`, where a signing secret is made on first run).
 run *args: services
-    cargo run --release --bin resourcify -- serve {{args}}
+    scripts/local-env.sh cargo run --release --bin resourcify -- serve {{args}}
 
 # Run every test against the real services.
 test *args: services

@@ -24,6 +24,7 @@ mod read_your_writes;
 mod replay;
 mod schemas;
 mod scopes;
+mod secrets;
 mod sessions;
 mod streams;
 mod uniqueness;

@@ -58,9 +58,10 @@ impl Accounts {
         let username = valid.username.as_str().to_owned();
         let outcome = self
             .core
-            .idempotent(
+            .idempotent_with_secrets(
                 "anonymous:register",
                 &registration,
+                &[registration.password],
                 meta,
                 |msg_id| async move {
                     let user_id = created_id("user", meta.idempotency_key.as_deref());
@@ -184,17 +185,33 @@ impl Accounts {
             )));
         }
         let password_hash = self.passwords.hash(new_password).await?;
-        // The fingerprint must not depend on the (salted) new hash.
-        let request = ("change_password", current_password, new_password);
+        // The fingerprint must not depend on the (salted) new hash, and
+        // holds the passwords only keyed.
+        let secrets = [current_password, new_password];
+        let user_id = caller.user_id;
+        let command = UserCommand::ChangePassword {
+            actor: caller.actor.clone(),
+            password_hash,
+            at: Utc::now(),
+        };
         let outcome = self
             .core
-            .on_own_account(caller, &request, meta, |actor| {
-                UserCommand::ChangePassword {
-                    actor,
-                    password_hash,
-                    at: Utc::now(),
-                }
-            })
+            .idempotent_with_secrets(
+                &user_id.to_string(),
+                &"change_password",
+                &secrets,
+                meta,
+                |msg_id| async move {
+                    let executed = self
+                        .core
+                        .execute::<User>(user_id, &msg_id, meta, &command)
+                        .await?;
+                    Ok(CommandOutcome {
+                        id: user_id,
+                        position: executed.position,
+                    })
+                },
+            )
             .await?;
         self.core.settle(Projection::Users, outcome.position).await;
         Ok(outcome)

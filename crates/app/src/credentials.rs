@@ -12,22 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::AppError;
-
-/// The HMAC key for access tokens. Never printed.
-#[derive(Clone)]
-pub struct TokenSecret(String);
-
-impl TokenSecret {
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
-}
-
-impl std::fmt::Debug for TokenSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TokenSecret(..)")
-    }
-}
+use crate::keys::TokenSecret;
 
 /// Who a request speaks for: the token's user and session, with the
 /// standing the users view holds for them right now.
@@ -85,7 +70,11 @@ const REFRESH: &str = "refresh";
 #[derive(Clone)]
 pub struct Tokens {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The signing key's id, in every token's header.
+    key_id: String,
+    /// Verifying keys by id: the signing key's, and a rotated-out one's
+    /// while the operator keeps it configured.
+    decoding: Vec<(String, DecodingKey)>,
     access_validation: Validation,
     refresh_validation: Validation,
     ttl: Duration,
@@ -109,10 +98,18 @@ fn validation(audience: &str) -> Validation {
 }
 
 impl Tokens {
-    pub fn new(secret: &TokenSecret, ttl: Duration) -> Self {
+    /// Signs with `secret`; verifies tokens of `secret` and of `previous`
+    /// (the key before a rotation), told apart by their key id.
+    pub fn new(secret: &TokenSecret, previous: Option<&TokenSecret>, ttl: Duration) -> Self {
+        let decoding = [Some(secret), previous]
+            .into_iter()
+            .flatten()
+            .map(|key| (key.key_id(), DecodingKey::from_secret(key.bytes())))
+            .collect();
         Self {
-            encoding: EncodingKey::from_secret(secret.0.as_bytes()),
-            decoding: DecodingKey::from_secret(secret.0.as_bytes()),
+            encoding: EncodingKey::from_secret(secret.bytes()),
+            key_id: secret.key_id(),
+            decoding,
             access_validation: validation(ACCESS),
             refresh_validation: validation(REFRESH),
             ttl,
@@ -120,8 +117,28 @@ impl Tokens {
     }
 
     fn sign(&self, claims: &Claims) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.key_id.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
             .expect("HS256 signing with an HMAC key cannot fail")
+    }
+
+    /// The key that signed `token`, by the id in its header; a token
+    /// without one (signed before keys had ids) is tried with the signing
+    /// key.
+    fn key_of(&self, token: &str) -> Option<&DecodingKey> {
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid;
+        let wanted = kid.as_deref().unwrap_or(&self.key_id);
+        (self.decoding.iter())
+            .find(|(id, _)| id == wanted)
+            .map(|(_, key)| key)
+    }
+
+    fn decode(&self, token: &str, validation: &Validation) -> Option<Claims> {
+        let key = self.key_of(token)?;
+        jsonwebtoken::decode::<Claims>(token, key, validation)
+            .ok()
+            .map(|data| data.claims)
     }
 
     /// A short-lived token for `session_id`'s requests.
@@ -166,26 +183,29 @@ impl Tokens {
 
     /// Checks an access token's signature, issuer, audience and expiry.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, AppError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.access_validation)
-            .map_err(|_| {
-            AppError::Unauthorized("the access token is invalid or has expired")
-        })?;
+        let claims = self
+            .decode(token, &self.access_validation)
+            .ok_or(AppError::Unauthorized(
+                "the access token is invalid or has expired",
+            ))?;
         Ok(AccessClaims {
-            user_id: data.claims.sub,
-            username: data.claims.name.unwrap_or_default(),
-            session_id: data.claims.sid,
+            user_id: claims.sub,
+            username: claims.name.unwrap_or_default(),
+            session_id: claims.sid,
         })
     }
 
     /// Checks a refresh token's signature, issuer, audience and expiry.
     pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, AppError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.refresh_validation)
-            .map_err(|_| AppError::Unauthorized("the refresh token is invalid or has expired"))?;
+        let claims = self
+            .decode(token, &self.refresh_validation)
+            .ok_or(AppError::Unauthorized(
+                "the refresh token is invalid or has expired",
+            ))?;
         Ok(RefreshClaims {
-            user_id: data.claims.sub,
-            session_id: data.claims.sid,
-            generation: data
-                .claims
+            user_id: claims.sub,
+            session_id: claims.sid,
+            generation: claims
                 .generation
                 .ok_or(AppError::Unauthorized("the refresh token is invalid"))?,
         })
@@ -242,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_token_round_trips_and_a_forged_one_fails() {
-        let tokens = Tokens::new(&TokenSecret::new("s3cret"), Duration::from_secs(60));
+        let tokens = Tokens::new(&TokenSecret::new("s3cret"), None, Duration::from_secs(60));
         let (id, sid) = (Uuid::now_v7(), Uuid::now_v7());
         let issued = tokens.issue(id, "ada", sid);
         let claims = tokens.verify(&issued.token).unwrap();
@@ -255,14 +275,37 @@ mod tests {
             }
         );
 
-        let other = Tokens::new(&TokenSecret::new("other"), Duration::from_secs(60));
+        let other = Tokens::new(&TokenSecret::new("other"), None, Duration::from_secs(60));
         assert!(other.verify(&issued.token).is_err());
         assert!(tokens.verify("not.a.token").is_err());
     }
 
     #[test]
+    fn after_a_rotation_the_previous_key_verifies_while_it_is_kept() {
+        let ttl = Duration::from_secs(60);
+        let (old, new) = (
+            TokenSecret::new("o".repeat(32)),
+            TokenSecret::new("n".repeat(32)),
+        );
+        let before = Tokens::new(&old, None, ttl);
+        let issued = before.issue(Uuid::now_v7(), "ada", Uuid::now_v7());
+        let rotated = Tokens::new(&new, Some(&old), ttl);
+        assert!(
+            rotated.verify(&issued.token).is_ok(),
+            "kept: still verifies"
+        );
+        let fresh = rotated.issue(Uuid::now_v7(), "ada", Uuid::now_v7());
+        assert!(rotated.verify(&fresh.token).is_ok());
+        let header = jsonwebtoken::decode_header(&fresh.token).unwrap();
+        assert_eq!(header.kid, Some(new.key_id()), "signed with the new key");
+        let dropped = Tokens::new(&new, None, ttl);
+        assert!(dropped.verify(&issued.token).is_err(), "dropped: no longer");
+        assert!(before.verify(&fresh.token).is_err());
+    }
+
+    #[test]
     fn access_and_refresh_tokens_are_not_interchangeable() {
-        let tokens = Tokens::new(&TokenSecret::new("s3cret"), Duration::from_secs(60));
+        let tokens = Tokens::new(&TokenSecret::new("s3cret"), None, Duration::from_secs(60));
         let claims = RefreshClaims {
             user_id: Uuid::now_v7(),
             session_id: Uuid::now_v7(),
@@ -283,7 +326,7 @@ mod tests {
 
     #[test]
     fn an_expired_token_fails() {
-        let tokens = Tokens::new(&TokenSecret::new("s3cret"), Duration::ZERO);
+        let tokens = Tokens::new(&TokenSecret::new("s3cret"), None, Duration::ZERO);
         let expired = tokens.sign(&Claims {
             sub: Uuid::nil(),
             sid: Uuid::nil(),

@@ -13,6 +13,7 @@ mod credentials;
 mod cursor;
 mod error;
 mod follows;
+mod keys;
 mod metric_families;
 mod moderation;
 mod news;
@@ -33,10 +34,11 @@ pub use accounts::{Account, Accounts, Registered};
 pub use changes::{ChangeKind, ChangeNotice, Changes, ResourceChange};
 pub use comments::Comments;
 pub use core::{CommandMeta, CommandOutcome};
-pub use credentials::{AccessToken, AuthenticatedUser, Passwords, TokenSecret, Tokens};
+pub use credentials::{AccessToken, AuthenticatedUser, Passwords, Tokens};
 pub use cursor::Cursor;
 pub use error::AppError;
 pub use follows::Follows;
+pub use keys::{MIN_SECRET_BYTES, TokenSecret};
 pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use moderation::Moderation;
 pub use news::{News, NewsQuery, SYNDICATION_ENTRIES};
@@ -80,7 +82,11 @@ impl App {
         settings: AppSettings,
         news_allow_hosts: AllowList,
     ) -> Self {
-        let tokens = Tokens::new(&settings.token_secret, settings.token_ttl);
+        let tokens = Tokens::new(
+            &settings.token_secret,
+            settings.previous_token_secret.as_ref(),
+            settings.token_ttl,
+        );
         let core = core::Core::new(
             store,
             reservations,

@@ -2,12 +2,16 @@
 
 use std::time::Duration;
 
-use crate::credentials::TokenSecret;
+use crate::keys::TokenSecret;
 
 /// Settings the application layer needs, read once by the binary.
 #[derive(Debug, Clone)]
 pub struct AppSettings {
+    /// Signs tokens, and keys the fingerprints of idempotent requests.
     pub token_secret: TokenSecret,
+    /// The signing secret before a rotation: tokens it signed keep
+    /// verifying while it is set (keep it one token lifetime).
+    pub previous_token_secret: Option<TokenSecret>,
     /// How long an access token is good for.
     pub token_ttl: Duration,
     /// How long a session lasts without a refresh.
@@ -32,6 +36,7 @@ impl AppSettings {
     pub fn with_secret(token_secret: TokenSecret) -> Self {
         Self {
             token_secret,
+            previous_token_secret: None,
             token_ttl: Duration::from_secs(900),
             session_ttl: chrono::TimeDelta::days(30),
             read_wait: Duration::from_secs(5),

@@ -9,7 +9,7 @@ use crate::{NodeSettings, Roles};
 use anyhow::Context;
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
-use resourcify_app::{AppSettings, TokenSecret};
+use resourcify_app::{AppSettings, MIN_SECRET_BYTES, TokenSecret};
 use resourcify_eventstore::Namespace;
 use resourcify_news::IngesterSettings;
 use resourcify_news::fetch::{AllowList, FetchSettings};
@@ -18,7 +18,30 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::operator;
 
-const DEV_JWT_SECRET: &str = "resourcify-development-secret-do-not-use-in-production";
+/// The signing secrets: required, and long enough, where the API runs
+/// (it signs and checks tokens); elsewhere a random one stands in, since
+/// nothing is signed there.
+fn signing_secrets(
+    args: &ServeArgs,
+    api: bool,
+) -> anyhow::Result<(TokenSecret, Option<TokenSecret>)> {
+    let previous = (args.jwt_previous_secret.as_deref())
+        .map(|raw| TokenSecret::parse(raw, "RESOURCIFY_JWT_PREVIOUS_SECRET"))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let current = match args.jwt_secret.as_deref() {
+        Some(raw) => {
+            TokenSecret::parse(raw, "RESOURCIFY_JWT_SECRET").map_err(anyhow::Error::msg)?
+        }
+        None if api => anyhow::bail!(
+            "RESOURCIFY_JWT_SECRET is not set: the API signs tokens with it, and \
+             refuses to start without one of at least {MIN_SECRET_BYTES} bytes \
+             (`openssl rand -base64 48`; `just run` makes one for local use in .env)"
+        ),
+        None => TokenSecret::new(uuid::Uuid::new_v4().to_string()),
+    };
+    Ok((current, previous))
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -171,9 +194,16 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_NO_MIGRATE")]
     no_migrate: bool,
 
-    /// HMAC secret for access tokens.
+    /// HMAC secret that signs access and refresh tokens, at least 32 bytes
+    /// (`openssl rand -base64 48`). Required where the API runs; `just run`
+    /// makes one for local use in `.env`.
     #[arg(long, env = "RESOURCIFY_JWT_SECRET", hide_env_values = true)]
     jwt_secret: Option<String>,
+
+    /// The signing secret before a rotation: tokens it signed keep
+    /// verifying while it is set. Keep it for one token lifetime, then drop it.
+    #[arg(long, env = "RESOURCIFY_JWT_PREVIOUS_SECRET", hide_env_values = true)]
+    jwt_previous_secret: Option<String>,
 
     /// Lifetime of an access token, in seconds.
     #[arg(long, env = "RESOURCIFY_TOKEN_TTL_SECS", default_value_t = 900)]
@@ -303,6 +333,17 @@ struct ServeArgs {
     bench_bare: bool,
 }
 
+impl ServeArgs {
+    fn roles(&self) -> Roles {
+        match self.role {
+            Role::All => Roles::ALL,
+            Role::Api => Roles::API_ONLY,
+            Role::Projector => Roles::PROJECTOR_ONLY,
+            Role::Ingest => Roles::INGEST_ONLY,
+        }
+    }
+}
+
 impl Default for ServeArgs {
     fn default() -> Self {
         Self::parse_from(["serve"])
@@ -384,13 +425,8 @@ impl Cli {
 
     async fn serve(&self, database: PgConnectOptions, args: &ServeArgs) -> anyhow::Result<()> {
         let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
-        let secret = args.jwt_secret.clone().unwrap_or_else(|| {
-            tracing::warn!(
-                "RESOURCIFY_JWT_SECRET is not set: using the development secret; \
-                 anyone can forge tokens for this server"
-            );
-            DEV_JWT_SECRET.to_owned()
-        });
+        let roles = args.roles();
+        let (secret, previous_secret) = signing_secrets(args, roles.api)?;
         let pool = PoolSettings {
             max_connections: args.api_pool_size,
             statement_timeout: Duration::from_millis(args.statement_timeout_ms),
@@ -404,12 +440,7 @@ impl Cli {
             listen: args.listen,
             namespace,
             replicas: args.replicas,
-            roles: match args.role {
-                Role::All => Roles::ALL,
-                Role::Api => Roles::API_ONLY,
-                Role::Projector => Roles::PROJECTOR_ONLY,
-                Role::Ingest => Roles::INGEST_ONLY,
-            },
+            roles,
             migrate: !args.no_migrate,
             app: AppSettings {
                 token_ttl: Duration::from_secs(args.token_ttl_secs),
@@ -417,7 +448,8 @@ impl Cli {
                 read_wait: Duration::from_millis(args.read_wait_ms),
                 long_running_query: Duration::from_millis(args.long_running_query_ms),
                 ready_max_lag_events: args.ready_max_lag,
-                ..AppSettings::with_secret(TokenSecret::new(secret))
+                previous_token_secret: previous_secret,
+                ..AppSettings::with_secret(secret)
             },
             api: ApiSettings {
                 rate_limits: RateLimitSettings {

@@ -20,6 +20,8 @@ use uuid::Uuid;
 /// Longer than the connect timeout (3 s), with room for a slow machine.
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 const PASSWORD: &str = "s3cret-Pa55word";
+/// A signing secret long enough to be accepted.
+const SIGNING_SECRET: &str = "a-signing-secret-only-these-tests-use-0123456789";
 
 /// One run of the binary.
 #[derive(Debug)]
@@ -39,6 +41,8 @@ async fn resourcify(database_url: &str, nats_url: &str, namespace: &str, args: &
         .env("DATABASE_URL", database_url)
         .env("NATS_URL", nats_url)
         .env("RESOURCIFY_NAMESPACE", namespace)
+        .env("RESOURCIFY_JWT_SECRET", SIGNING_SECRET)
+        .env_remove("RESOURCIFY_JWT_PREVIOUS_SECRET")
         .env_remove("RUST_LOG")
         .env_remove("RESOURCIFY_LOG_FORMAT");
     tokio::task::spawn_blocking(move || {
@@ -110,6 +114,39 @@ async fn an_unreachable_postgres_is_named_by_address_within_seconds() {
                 .contains("connection refused (gave up after 3 s)"),
             "{args:?}: {run:#?}"
         );
+    }
+}
+
+/// It refuses before it connects to anything, so nothing is created.
+#[test]
+fn serve_refuses_to_start_without_a_long_enough_signing_secret() {
+    let serve = |secret: Option<&'static str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_resourcify"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--no-migrate"])
+            .env("DATABASE_URL", reachable_postgres())
+            .env("NATS_URL", nats_url())
+            .env("RESOURCIFY_NAMESPACE", "refused")
+            .env_remove("RESOURCIFY_JWT_SECRET")
+            .env_remove("RESOURCIFY_JWT_PREVIOUS_SECRET")
+            .env_remove("RUST_LOG");
+        if let Some(secret) = secret {
+            command.env("RESOURCIFY_JWT_SECRET", secret);
+        }
+        command.output().expect("the binary runs")
+    };
+    for (secret, says) in [
+        (None, "RESOURCIFY_JWT_SECRET is not set"),
+        (
+            Some("short-and-guessable"),
+            "RESOURCIFY_JWT_SECRET must be at least 32 bytes",
+        ),
+    ] {
+        let output = serve(secret);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains("short-and-guessable"), "{stderr}");
     }
 }
 
@@ -270,7 +307,7 @@ impl Projector {
             .env("NATS_URL", nats_url())
             .env("RESOURCIFY_NAMESPACE", namespace)
             .env("RUST_LOG", "warn")
-            .env("RESOURCIFY_JWT_SECRET", "a projector issues no tokens")
+            .env("RESOURCIFY_JWT_SECRET", SIGNING_SECRET)
             .spawn()
             .expect("the projector starts");
         Self(child)

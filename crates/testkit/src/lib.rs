@@ -83,7 +83,9 @@ pub async fn spawn_app_configured(
         app: AppSettings {
             token_ttl: Duration::from_secs(600),
             read_wait: Duration::from_secs(5),
-            ..AppSettings::with_secret(TokenSecret::new("test-secret"))
+            ..AppSettings::with_secret(TokenSecret::new(
+                "test-secret-for-tests-only-0123456789abcdef",
+            ))
         },
         // Tests send many requests from one address; the rate-limit tests
         // set their own budgets.

@@ -86,6 +86,25 @@ impl Core {
         F: FnOnce(String) -> Fut,
         Fut: Future<Output = Result<CommandOutcome, AppError>>,
     {
+        self.idempotent_with_secrets(scope, request, &[], meta, run)
+            .await
+    }
+
+    /// [`Self::idempotent`] for a request that carries secrets (passwords):
+    /// `request`'s `Debug` holds none of them, and they count in its
+    /// fingerprint only as their keyed hashes.
+    pub(crate) async fn idempotent_with_secrets<F, Fut>(
+        &self,
+        scope: &str,
+        request: &(dyn Debug + Sync),
+        secrets: &[&str],
+        meta: &CommandMeta,
+        run: F,
+    ) -> Result<CommandOutcome, AppError>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = Result<CommandOutcome, AppError>>,
+    {
         let Some(key) = meta.idempotency_key.as_deref() else {
             let outcome = run(Uuid::now_v7().to_string()).await?;
             self.parts.positions.saw_head(outcome.position);
@@ -93,10 +112,17 @@ impl Core {
         };
         let scoped = format!("{scope}:{key}");
         let msg_id = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, scoped.as_bytes()).to_string();
-        let fingerprint =
-            Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{request:?}").as_bytes()).to_string();
+        let mut fingerprint = self.parts.fingerprints.of(request, secrets);
         let keys = &self.parts.idempotency_keys;
-        let claim = keys.claim(&scoped, &fingerprint).await?;
+        let mut claim = keys.claim(&scoped, &fingerprint).await?;
+        if let (KeyClaim::Mismatch, Some(previous)) = (&claim, &self.parts.previous_fingerprints) {
+            // Claimed before the signing key was rotated, perhaps.
+            let before = previous.of(request, secrets);
+            let again = keys.claim(&scoped, &before).await?;
+            if again != KeyClaim::Mismatch {
+                (fingerprint, claim) = (before, again);
+            }
+        }
         match claim {
             KeyClaim::Mismatch => return Err(AppError::IdempotencyKeyReused),
             KeyClaim::Repeat(Some(done)) => {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use resourcify_eventstore::{EventStore, IdempotencyKeys, ReservationBook};
 use resourcify_readmodel::ReadModel;
 
+use crate::keys::Fingerprints;
 use crate::positions::ViewPositions;
 use crate::settings::AppSettings;
 use crate::views::Views;
@@ -31,6 +32,10 @@ struct Parts {
     reads: ReadModel,
     positions: ViewPositions,
     views: Views,
+    /// Fingerprints of idempotent requests, and those the key before a
+    /// rotation made (a repeat that straddles the rotation still matches).
+    fingerprints: Fingerprints,
+    previous_fingerprints: Option<Fingerprints>,
     settings: AppSettings,
 }
 
@@ -44,6 +49,11 @@ impl Core {
         settings: AppSettings,
     ) -> Self {
         let views = Views::new(settings.cache_capacity, settings.cache_ttl);
+        let fingerprints = Fingerprints::new(&settings.token_secret);
+        let previous_fingerprints = settings
+            .previous_token_secret
+            .as_ref()
+            .map(Fingerprints::new);
         Self {
             parts: Arc::new(Parts {
                 store,
@@ -52,6 +62,8 @@ impl Core {
                 reads,
                 positions,
                 views,
+                fingerprints,
+                previous_fingerprints,
                 settings,
             }),
         }

@@ -70,11 +70,22 @@ pub fn check_password(password: &str) -> Result<(), String> {
 }
 
 /// Registration input as it arrives, before any rule is applied.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Registration<'a> {
     pub username: &'a str,
     pub email: &'a str,
     pub password: &'a str,
+}
+
+/// Never the password: this is what logs and fingerprints see.
+impl std::fmt::Debug for Registration<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("password", &"[redacted]")
+            .finish()
+    }
 }
 
 /// Registration input that passed every field rule.
