@@ -41,10 +41,20 @@ pub struct RefreshClaims {
 }
 
 /// A freshly issued access token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AccessToken {
     pub token: String,
     pub expires_in: Duration,
+}
+
+/// Never the token itself.
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

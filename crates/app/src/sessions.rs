@@ -14,7 +14,7 @@ use crate::credentials::{AccessToken, AuthenticatedUser, Passwords, RefreshClaim
 use crate::error::AppError;
 
 /// The tokens of a session, as a login or refresh answers them.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionTokens {
     pub session_id: Uuid,
     pub access: AccessToken,
@@ -29,6 +29,19 @@ pub struct Sessions {
     core: Core,
     tokens: Tokens,
     passwords: Passwords,
+}
+
+/// Never the refresh token itself (the access token redacts itself).
+impl std::fmt::Debug for SessionTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionTokens")
+            .field("session_id", &self.session_id)
+            .field("access", &self.access)
+            .field("refresh_token", &"[redacted]")
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("position", &self.position)
+            .finish()
+    }
 }
 
 impl Sessions {

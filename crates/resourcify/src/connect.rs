@@ -61,6 +61,16 @@ pub async fn connect_nats(url: &str) -> anyhow::Result<async_nats::Client> {
     .await
 }
 
+/// Where PostgreSQL is, without user, password or database: for messages.
+pub(crate) fn postgres_address(options: &PgConnectOptions) -> String {
+    Service::Postgres(options).address()
+}
+
+/// Where NATS is, without the URL's credentials: for messages.
+pub(crate) fn nats_address(url: &str) -> String {
+    Service::Nats(url).address()
+}
+
 /// The service being reached, for the error that names it.
 #[derive(Clone, Copy)]
 enum Service<'a> {

@@ -44,7 +44,7 @@ impl Roles {
     };
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NodeSettings {
     pub database: PgConnectOptions,
     pub nats_url: String,
@@ -67,4 +67,59 @@ pub struct NodeSettings {
     /// How news sources are fetched; the API refuses, up front, source URLs
     /// the fetcher would refuse.
     pub news_fetch: FetchSettings,
+}
+
+/// The database and NATS by address only: their URLs may hold passwords.
+impl std::fmt::Debug for NodeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeSettings")
+            .field(
+                "database",
+                &crate::connect::postgres_address(&self.database),
+            )
+            .field("nats", &crate::connect::nats_address(&self.nats_url))
+            .field("listen", &self.listen)
+            .field("namespace", &self.namespace)
+            .field("replicas", &self.replicas)
+            .field("roles", &self.roles)
+            .field("app", &self.app)
+            .field("api", &self.api)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    #[test]
+    fn settings_never_show_the_services_passwords() {
+        let settings = NodeSettings {
+            database: PgConnectOptions::from_str("postgres://app:pg-s3cret@db.internal:5433/views")
+                .unwrap(),
+            nats_url: "nats://app:nats-s3cret@nats.internal:4222".into(),
+            listen: "127.0.0.1:8080".parse().unwrap(),
+            namespace: Namespace::parse("shown").unwrap(),
+            replicas: 1,
+            roles: Roles::ALL,
+            migrate: true,
+            app: AppSettings::with_secret(resourcify_app::TokenSecret::new(
+                "test-signing-secret-0123456789abcdef",
+            )),
+            api: ApiSettings::default(),
+            slow_query: Duration::from_millis(500),
+            api_pool: PoolSettings::default(),
+            projector_pool: PoolSettings::default(),
+            ingester: IngesterSettings::default(),
+            news_fetch: FetchSettings::default(),
+        };
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("db.internal:5433"), "{shown}");
+        assert!(shown.contains("nats.internal:4222"), "{shown}");
+        for secret in ["pg-s3cret", "nats-s3cret", "test-signing"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 }

@@ -7,7 +7,30 @@ use uuid::Uuid;
 
 use super::shared::{EXAMPLE_USER, example_time};
 
-#[derive(Debug, Object)]
+/// `Debug` that names every field but shows the secret ones (passwords,
+/// tokens) only as `[redacted]`: a `Debug` of a body may reach a log.
+macro_rules! debug_redacting {
+    ($ty:ident { $($field:ident),* } secret { $($secret:ident),* }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    $(.field(stringify!($secret), &"[redacted]"))*
+                    .finish()
+            }
+        }
+    };
+}
+
+debug_redacting!(NewUser { username, email } secret { password });
+debug_redacting!(LoginRequest { login } secret { password });
+debug_redacting!(RefreshRequest {} secret { refresh_token });
+debug_redacting!(PasswordChange {} secret { current_password, new_password });
+debug_redacting!(SessionTokens {
+    session_id, token_type, expires_in, refresh_expires_at, position
+} secret { access_token, refresh_token });
+
+#[derive(Object)]
 #[oai(example, skip_serializing_if_is_none)]
 pub struct NewUser {
     /// 3 to 32 characters from `[a-z0-9_]` (stored lower-case).
@@ -51,7 +74,7 @@ impl Example for RegisteredUser {
     }
 }
 
-#[derive(Debug, Object)]
+#[derive(Object)]
 #[oai(example, skip_serializing_if_is_none)]
 pub struct LoginRequest {
     /// Username or e-mail address.
@@ -71,7 +94,7 @@ impl Example for LoginRequest {
 }
 
 /// A session's tokens.
-#[derive(Debug, Object)]
+#[derive(Object)]
 #[oai(example, skip_serializing_if_is_none)]
 pub struct SessionTokens {
     pub session_id: Uuid,
@@ -118,7 +141,7 @@ impl From<resourcify_app::SessionTokens> for SessionTokens {
     }
 }
 
-#[derive(Debug, Object)]
+#[derive(Object)]
 #[oai(example, skip_serializing_if_is_none)]
 pub struct RefreshRequest {
     #[oai(validator(max_length = 512))]
@@ -159,7 +182,7 @@ impl Example for ProfilePatch {
     }
 }
 
-#[derive(Debug, Object)]
+#[derive(Object)]
 #[oai(example, skip_serializing_if_is_none)]
 pub struct PasswordChange {
     #[oai(validator(max_length = 128))]
@@ -278,5 +301,36 @@ impl From<resourcify_app::Account> for Account {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::Example;
+
+    use super::*;
+
+    #[test]
+    fn bodies_with_secrets_never_show_them() {
+        let shown = [
+            format!("{:?}", NewUser::example()),
+            format!("{:?}", LoginRequest::example()),
+            format!("{:?}", PasswordChange::example()),
+            format!("{:?}", RefreshRequest::example()),
+            format!("{:?}", SessionTokens::example()),
+        ];
+        let secrets = [
+            NewUser::example().password,
+            PasswordChange::example().new_password,
+            RefreshRequest::example().refresh_token,
+            SessionTokens::example().access_token,
+        ];
+        for text in &shown {
+            assert!(text.contains("[redacted]"), "{text}");
+            for secret in &secrets {
+                assert!(!text.contains(secret.as_str()), "{text}");
+            }
+        }
+        assert!(shown[0].contains("ada@example.org"), "{}", shown[0]);
     }
 }
