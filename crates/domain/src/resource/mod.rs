@@ -316,12 +316,13 @@ mod tests {
         ] {
             assert_eq!(canonical(variant), expected, "{variant}");
         }
-        assert_eq!(canonical("http://example.org/"), "http://example.org/");
+        // One page whatever its scheme (#21); other ports stay apart.
+        assert_eq!(canonical("http://example.org/"), "https://example.org/");
         assert_eq!(
             canonical("http://example.org:8080/x"),
-            "http://example.org:8080/x"
+            "https://example.org:8080/x"
         );
-        assert_ne!(
+        assert_eq!(
             canonical("http://example.org/a"),
             canonical("https://example.org/a")
         );

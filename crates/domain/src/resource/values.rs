@@ -74,6 +74,10 @@ impl ResourceUrl {
         if url.host_str().is_none_or(str::is_empty) {
             return Err("must name a host".into());
         }
+        // A password in a shared link leaks it to everyone who reads it.
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("may not contain a user name or password".into());
+        }
         Ok(Self(url))
     }
 
@@ -81,16 +85,25 @@ impl ResourceUrl {
         self.0.as_str()
     }
 
-    /// The form under which two submissions count as the same resource:
-    /// scheme and host lower-cased and default ports dropped (by parsing),
-    /// the fragment and tracking parameters (`utm_*`, `fbclid`, `gclid`)
-    /// removed, and a trailing slash dropped from any path but `/`.
+    /// The form under which two submissions count as the same resource,
+    /// one page whatever its spelling: `https` for either scheme; scheme
+    /// and host lower-cased, a trailing dot and default ports dropped;
+    /// percent-escapes of unreserved characters decoded and the others in
+    /// upper case; runs of `/` in the path made one, and a trailing slash
+    /// dropped from any path but `/`; the fragment and tracking parameters
+    /// (`utm_*`, `fbclid`, `gclid`, in any case) removed.
     pub fn canonical(&self) -> String {
         let mut url = self.0.clone();
         url.set_fragment(None);
+        // Both schemes have a default port, which parsing already dropped.
+        let _ = url.set_scheme("https");
+        if let Some(host) = url.host_str().filter(|h| h.ends_with('.')) {
+            let host = host.trim_end_matches('.').to_owned();
+            let _ = url.set_host(Some(&host));
+        }
         let kept: Vec<(String, String)> = url
             .query_pairs()
-            .filter(|(key, _)| !(key.starts_with("utm_") || key == "fbclid" || key == "gclid"))
+            .filter(|(key, _)| !is_tracking_parameter(key))
             .map(|(key, value)| (key.into_owned(), value.into_owned()))
             .collect();
         if kept.is_empty() {
@@ -98,12 +111,53 @@ impl ResourceUrl {
         } else {
             url.query_pairs_mut().clear().extend_pairs(kept);
         }
-        let path = url.path().to_owned();
-        if path.len() > 1 && path.ends_with('/') {
-            url.set_path(path.trim_end_matches('/'));
+        let mut path = normalise_escapes(url.path());
+        while path.contains("//") {
+            path = path.replace("//", "/");
         }
+        if path.len() > 1 && path.ends_with('/') {
+            path.truncate(path.trim_end_matches('/').len().max(1));
+        }
+        url.set_path(&path);
         url.to_string()
     }
+}
+
+fn is_tracking_parameter(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("utm_") || key == "fbclid" || key == "gclid"
+}
+
+/// Decodes `%XX` escapes of unreserved characters (RFC 3986 2.3: letters,
+/// digits, `-._~`), which mean the same as the character, and upper-cases
+/// the hex digits of the others.
+fn normalise_escapes(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escape = (bytes[i] == b'%')
+            .then(|| path.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escape {
+            Some(byte) if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) => {
+                out.push(char::from(byte));
+                i += 3;
+            }
+            Some(byte) => {
+                out.push_str(&format!("%{byte:02X}"));
+                i += 3;
+            }
+            None => {
+                // Within `path`, which is a `&str`: a whole character at a time.
+                let c = path[i..].chars().next().expect("within the string");
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
 }
 
 /// Free text of at most 5,000 characters.
@@ -397,5 +451,56 @@ impl NewsItemDraft<'_> {
             summary,
             tags: Tags(tags),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ResourceUrl;
+
+    fn canonical(raw: &str) -> String {
+        ResourceUrl::parse(raw).unwrap().canonical()
+    }
+
+    #[test]
+    fn one_page_is_one_resource_however_its_url_is_spelled() {
+        let pairs = [
+            ("http://example.org/page", "https://example.org/page"),
+            ("https://example.org./page", "https://example.org/page"),
+            ("https://example.org/%70ath", "https://example.org/path"),
+            ("https://example.org/a%2fb", "https://example.org/a%2Fb"),
+            ("https://example.org//path", "https://example.org/path"),
+            ("https://example.org/a//b/", "https://example.org/a/b"),
+            (
+                "https://example.org/p?UTM_Source=x&id=1",
+                "https://example.org/p?id=1",
+            ),
+            ("https://example.org/p?FBCLID=y", "https://example.org/p"),
+            ("HTTP://Example.ORG:80/p#top", "https://example.org/p"),
+        ];
+        for (one, other) in pairs {
+            assert_eq!(canonical(one), canonical(other), "{one} ~ {other}");
+        }
+        // Not everything is the same page.
+        assert_ne!(
+            canonical("https://example.org/a%2Fb"),
+            canonical("https://example.org/a/b")
+        );
+        assert_ne!(
+            canonical("https://example.org/p?id=1"),
+            canonical("https://example.org/p?id=2")
+        );
+        assert_eq!(canonical("https://example.org/"), "https://example.org/");
+    }
+
+    #[test]
+    fn a_url_with_a_user_name_or_password_is_refused() {
+        for raw in [
+            "https://ada:s3cret@example.org/",
+            "https://ada@example.org/",
+        ] {
+            let refusal = ResourceUrl::parse(raw).unwrap_err();
+            assert!(refusal.contains("user name or password"), "{refusal}");
+        }
     }
 }
