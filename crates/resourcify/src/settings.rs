@@ -49,6 +49,9 @@ pub struct NodeSettings {
     pub database: PgConnectOptions,
     pub nats_url: String,
     pub listen: SocketAddr,
+    /// The operator address, where `/metrics` is served apart from the API
+    /// (every role); `None` serves no metrics.
+    pub metrics_listen: Option<SocketAddr>,
     pub namespace: Namespace,
     /// Stream and bucket replicas (3 on a JetStream cluster).
     pub replicas: usize,
