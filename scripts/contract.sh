@@ -44,6 +44,8 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:5432/resourcify_$run_id"
 export NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
 export RESOURCIFY_NAMESPACE="$run_id"
 export RESOURCIFY_LISTEN="127.0.0.1:$api_port"
+# The operator address (/metrics) on any free port: the contract is the public one.
+export RESOURCIFY_METRICS_LISTEN="127.0.0.1:0"
 export RESOURCIFY_JWT_SECRET="contract-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export RESOURCIFY_CORS_ORIGINS="http://localhost:$page_port"
 # A fuzzer is one very busy client; the rate limits have tests of their own.
@@ -71,6 +73,9 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 curl -sf "$base/healthz" >/dev/null || die "the server does not answer on $base"
+# Metrics are for operators, on an address of their own (ADR 15).
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/metrics")" = 404 ] ||
+  die "the public port serves /metrics"
 
 # A member made administrator, so that every operation can be reached.
 register() { # username -> position

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use resourcify::{NodeSettings, Roles};
 use resourcify_readmodel::PoolSettings;
-use resourcify_testkit::{metric_sample as sample, spawn_app, spawn_app_configured};
+use resourcify_testkit::{
+    metric_sample as sample, operator_metrics_url, scrape, spawn_api_only, spawn_app,
+    spawn_app_configured,
+};
 use serde_json::json;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
@@ -36,15 +39,7 @@ async fn metrics_expose_every_family_after_a_small_workload(
         .await
         .assert_problem(429);
 
-    let response = app.get("/metrics").await;
-    assert_eq!(response.status, 200);
-    assert!(
-        response
-            .header("content-type")
-            .unwrap()
-            .starts_with("text/plain")
-    );
-    let metrics = response.body.as_str().unwrap();
+    let metrics = &app.metrics().await;
     let positive = [
         "resourcify_http_requests_total{route=\"getResource\",method=\"GET\",status=\"2xx\"}",
         "resourcify_http_request_duration_seconds_count{route=\"submitResource\",method=\"POST\",status=\"2xx\"}",
@@ -80,6 +75,65 @@ async fn metrics_expose_every_family_after_a_small_workload(
             "{family} missing\n{metrics}"
         );
     }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn metrics_are_served_on_the_operator_address_and_the_public_port_answers_404(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    // As any path the API does not have: nothing about the node's activity.
+    let public = app.get("/metrics").await;
+    public.assert_problem(404);
+    assert!(
+        !public.body.to_string().contains("resourcify_"),
+        "{public:#?}"
+    );
+    let document = app.get("/openapi.json").await.body;
+    assert!(document["paths"].get("/metrics").is_none());
+
+    let metrics = app.metrics().await;
+    assert!(metrics.contains("# HELP resourcify_http_requests_total "));
+    assert!(metrics.contains("# TYPE resourcify_http_requests_total counter"));
+    // The operator address serves metrics only, never the API.
+    assert_ne!(app.metrics_url, app.url("/metrics"));
+    let operator = reqwest::Url::parse(&app.metrics_url).unwrap();
+    let api_there = app.http.get(operator.join("/v1/resources").unwrap()).send();
+    assert_eq!(api_there.await.unwrap().status(), 404);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn projector_and_ingest_nodes_serve_their_metrics_on_operator_addresses_of_their_own(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_api_only(db).await;
+    app.register("ada").await;
+    let projector = app.another_node_with(Roles::PROJECTOR_ONLY).await;
+    let ingester = app.another_node_with(Roles::INGEST_ONLY).await;
+    // The projector node is the one that brings the views up to the log.
+    app.wait_until_caught_up().await;
+
+    for (node, family) in [
+        (&projector, "resourcify_projection_lost_commits_total"),
+        (&ingester, "resourcify_news_fetches_total"),
+    ] {
+        assert_eq!(node.addr, None, "no API on this node");
+        assert_ne!(node.metrics_addr, app.node.metrics_addr);
+        let metrics = scrape(&operator_metrics_url(node)).await;
+        assert!(metrics.contains(&format!("# HELP {family} ")), "{metrics}");
+        assert!(metrics.contains(&format!("# TYPE {family} counter")));
+    }
+
+    // A node that stops closes its operator address with the rest.
+    let url = operator_metrics_url(&projector);
+    projector.shut_down().await;
+    ingester.shut_down().await;
+    assert!(
+        app.http.get(&url).send().await.is_err(),
+        "{url} still answers"
+    );
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -120,7 +174,7 @@ async fn a_query_held_up_by_a_lock_is_cancelled_counted_and_answered_with_503(
         "cancelled, not hung"
     );
 
-    let metrics = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    let metrics = app.metrics().await;
     let slow = sample(
         &metrics,
         "resourcify_db_slow_queries_total{query=\"resources_newest\"}",
@@ -264,7 +318,7 @@ async fn a_fresh_node_lists_every_metric_family_with_help_and_type(
 ) {
     let app = spawn_app(db).await;
     // The first request: nothing has been read, written, fetched or replayed.
-    let metrics = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    let metrics = app.metrics().await;
     let exported = families(&metrics);
     let catalogue: BTreeSet<&str> = resourcify::metric_families().collect();
     assert_eq!(
@@ -307,7 +361,7 @@ async fn a_fresh_node_lists_every_metric_family_with_help_and_type(
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn metric_names_follow_the_prometheus_conventions(_: PgPoolOptions, db: PgConnectOptions) {
     let app = spawn_app(db).await;
-    let metrics = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    let metrics = app.metrics().await;
     let exported = families(&metrics);
     let kind = |name: &str| exported[name].0.clone().unwrap();
     // The names a family's samples take: a histogram's are suffixed.
@@ -372,7 +426,7 @@ async fn the_route_label_is_an_operation_id_or_unmatched(_: PgPoolOptions, db: P
         );
         sample(metrics, &series).unwrap_or(0.0)
     };
-    let before = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    let before = app.metrics().await;
     let user = app.register("ada").await;
     let answers = [
         (app.get("/nowhere").await.status, "unmatched", "GET", "4xx"),
@@ -430,7 +484,7 @@ async fn the_route_label_is_an_operation_id_or_unmatched(_: PgPoolOptions, db: P
             "4xx",
         ),
     ];
-    let after = app.get("/metrics").await.body.as_str().unwrap().to_owned();
+    let after = app.metrics().await;
     for (status, route, method, class) in answers {
         assert_eq!(&status.as_str()[..1], &class[..1], "{route} {method}");
         assert!(

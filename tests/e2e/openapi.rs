@@ -64,7 +64,6 @@ const OPERATIONS: &[&str] = &[
     "GET /v1/streams/resources",
     "GET /healthz",
     "GET /readyz",
-    "GET /metrics",
 ];
 
 fn operations(spec: &Value) -> Vec<(String, String, Value)> {

@@ -135,9 +135,8 @@ async fn a_projector_whose_database_lost_commits_applies_them_again(
     assert_eq!(rows("resource_authors"), 2, "{digest:?}");
 
     // Operators can tell: the database lost commits and they were made good.
-    let metrics = app.get("/metrics").await;
     let lost = metric_sample(
-        metrics.body.as_str().unwrap(),
+        &app.metrics().await,
         "resourcify_projection_lost_commits_total{projection=\"resources\"}",
     );
     assert!(lost.is_some_and(|n| n >= 1.0), "{lost:?}");

@@ -246,7 +246,6 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
             },
             ops::OpsApi {
                 status: app.status.clone(),
-                metrics: prometheus().clone(),
             },
         ),
         "Resourcify",

@@ -1,21 +1,22 @@
-//! Operations endpoints: liveness, readiness and Prometheus metrics.
+//! Operations endpoints: liveness and readiness. Metrics are not served
+//! here but on the operator address (`resourcify`'s `metrics_endpoint`,
+//! ADR 15): they are for operators, not the public.
 
 use std::collections::BTreeMap;
 
-use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use resourcify_app::Readiness;
 
 #[derive(Tags)]
 enum ApiTags {
-    /// For load balancers, orchestrators and Prometheus.
+    /// For load balancers and orchestrators.
     Operations,
 }
 
 #[derive(Debug)]
 pub struct OpsApi {
     pub status: resourcify_app::Status,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 /// An `application/health+json` document (draft-inadarei-api-health-check).
@@ -50,13 +51,6 @@ enum HealthResponse {
     Pass(Json<Health>),
     #[oai(status = 503, content_type = "application/health+json")]
     Fail(Json<Health>),
-}
-
-#[derive(ApiResponse)]
-enum MetricsResponse {
-    /// Prometheus text exposition format.
-    #[oai(status = 200, content_type = "text/plain; version=0.0.4")]
-    Ok(PlainText<String>),
 }
 
 fn verdict(pass: bool) -> String {
@@ -110,11 +104,5 @@ impl OpsApi {
         } else {
             HealthResponse::Fail(document)
         }
-    }
-
-    /// Metrics in Prometheus text format
-    #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self) -> MetricsResponse {
-        MetricsResponse::Ok(PlainText(self.metrics.render()))
     }
 }

@@ -61,6 +61,8 @@ fn settings(
         database: database.clone(),
         nats_url: resourcify_testkit::nats_url(),
         listen: "127.0.0.1:0".parse().expect("an address"),
+        // Nothing scrapes a benchmark's node.
+        metrics_listen: None,
         namespace: guard.namespace().clone(),
         replicas: 1,
         roles,

@@ -186,6 +186,16 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
 
+    /// The operator address, where `/metrics` is served apart from the API
+    /// (by every role); `off` serves none. Keep it off the public network.
+    #[arg(
+        long,
+        env = "RESOURCIFY_METRICS_LISTEN",
+        value_name = "ADDR|off",
+        default_value = "127.0.0.1:9464"
+    )]
+    metrics_listen: OperatorListen,
+
     /// Run only part of the system on this node.
     #[arg(long, env = "RESOURCIFY_ROLE", value_enum, default_value_t = Role::All)]
     role: Role,
@@ -344,6 +354,21 @@ impl ServeArgs {
     }
 }
 
+/// An address to listen on, or `off` (or nothing) for none.
+#[derive(Debug, Clone, Copy)]
+struct OperatorListen(Option<SocketAddr>);
+
+impl FromStr for OperatorListen {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim() {
+            "" | "off" => Ok(Self(None)),
+            address => address.parse().map(|a| Self(Some(a))),
+        }
+    }
+}
+
 impl Default for ServeArgs {
     fn default() -> Self {
         Self::parse_from(["serve"])
@@ -390,7 +415,7 @@ impl Cli {
             }) => {
                 let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
                 if let Some(listen) = metrics_listen {
-                    let bound = crate::metrics_endpoint::serve_metrics(listen).await?;
+                    let (bound, _) = crate::metrics_endpoint::serve_metrics(listen).await?;
                     eprintln!("replay metrics on http://{bound}/metrics");
                 }
                 operator::replay(
@@ -438,6 +463,7 @@ impl Cli {
             database,
             nats_url: self.nats_url.clone(),
             listen: args.listen,
+            metrics_listen: args.metrics_listen.0,
             namespace,
             replicas: args.replicas,
             roles,

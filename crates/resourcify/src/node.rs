@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 
 use crate::NodeSettings;
 use crate::connect::{connect_nats, reach_postgres};
+use crate::metrics_endpoint;
 
 /// Creates the database if it does not exist and applies pending migrations.
 pub async fn migrate(database: &PgConnectOptions) -> anyhow::Result<()> {
@@ -46,6 +47,9 @@ pub async fn migrate(database: &PgConnectOptions) -> anyhow::Result<()> {
 pub struct RunningNode {
     /// Where the API listens (the real port when the settings asked for port 0).
     pub addr: Option<SocketAddr>,
+    /// Where `/metrics` is served, apart from the API (the operator
+    /// address; none when the settings turned it off).
+    pub metrics_addr: Option<SocketAddr>,
     pub store: EventStore,
     /// The application behind the API (API role only).
     pub app: Option<App>,
@@ -115,7 +119,14 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         .await
         .context("opening the event stream")?;
 
-    let mut tasks = Vec::new();
+    let mut tasks = vec![tokio::spawn(metrics_endpoint::keep_up())];
+    let mut metrics_addr = None;
+    if let Some(listen) = settings.metrics_listen {
+        let (bound, server) = metrics_endpoint::serve_metrics(listen).await?;
+        tracing::info!(%bound, "metrics on the operator address");
+        metrics_addr = Some(bound);
+        tasks.push(server);
+    }
     let mut pools = Vec::new();
     if settings.roles.projector {
         let pool =
@@ -206,6 +217,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
 
     Ok(RunningNode {
         addr,
+        metrics_addr,
         store,
         app: api_app,
         shutdown: Some(shutdown),
@@ -255,13 +267,11 @@ async fn start_ingester(
     Ok((ingester, pool))
 }
 
-/// Periodic chores of an API node: drop idle rate-limit state, and fold the
-/// metrics recorder's buffered samples into its histograms.
+/// A periodic chore of an API node: drop idle rate-limit state.
 async fn housekeeping(limits: Arc<RateLimits>) {
     let mut ticker = tokio::time::interval(Duration::from_secs(10));
     loop {
         ticker.tick().await;
         limits.forget_idle_clients();
-        resourcify_api::prometheus().run_upkeep();
     }
 }

@@ -49,6 +49,9 @@ pub struct NodeSettings {
     pub database: PgConnectOptions,
     pub nats_url: String,
     pub listen: SocketAddr,
+    /// The operator address, where `/metrics` is served apart from the API
+    /// (every role); `None` serves no metrics.
+    pub metrics_listen: Option<SocketAddr>,
     pub namespace: Namespace,
     /// Stream and bucket replicas (3 on a JetStream cluster).
     pub replicas: usize,
@@ -79,6 +82,7 @@ impl std::fmt::Debug for NodeSettings {
             )
             .field("nats", &crate::connect::nats_address(&self.nats_url))
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("namespace", &self.namespace)
             .field("replicas", &self.replicas)
             .field("roles", &self.roles)
@@ -114,6 +118,7 @@ mod tests {
             projector_pool: PoolSettings::default(),
             ingester: IngesterSettings::default(),
             news_fetch: FetchSettings::default(),
+            metrics_listen: None,
         };
         let shown = format!("{settings:?}");
         assert!(shown.contains("db.internal:5433"), "{shown}");

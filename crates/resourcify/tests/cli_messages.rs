@@ -43,6 +43,7 @@ async fn resourcify(database_url: &str, nats_url: &str, namespace: &str, args: &
         .env("RESOURCIFY_NAMESPACE", namespace)
         .env("RESOURCIFY_JWT_SECRET", SIGNING_SECRET)
         .env_remove("RESOURCIFY_JWT_PREVIOUS_SECRET")
+        .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
         .env_remove("RUST_LOG")
         .env_remove("RESOURCIFY_LOG_FORMAT");
     tokio::task::spawn_blocking(move || {
@@ -307,6 +308,8 @@ impl Projector {
             .env("NATS_URL", nats_url())
             .env("RESOURCIFY_NAMESPACE", namespace)
             .env("RUST_LOG", "warn")
+            // Any free port: projectors of other tests may run beside this one.
+            .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
             .env("RESOURCIFY_JWT_SECRET", SIGNING_SECRET)
             .spawn()
             .expect("the projector starts");

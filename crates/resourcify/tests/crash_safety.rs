@@ -100,6 +100,8 @@ fn start_projector(database_url: &str, namespace: &str) -> Child {
         .env("NATS_URL", nats_url())
         .env("RESOURCIFY_NAMESPACE", namespace)
         .env("RUST_LOG", "warn")
+        // Any free port: projectors of other tests may run beside this one.
+        .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
         .spawn()
         .expect("the projector starts")
 }

@@ -31,6 +31,8 @@ pub fn nats_url() -> String {
 #[derive(Debug)]
 pub struct TestApp {
     pub base_url: String,
+    /// The node's operator address, where `/metrics` is served.
+    pub metrics_url: String,
     pub http: reqwest::Client,
     pub namespace: Namespace,
     pub nats: async_nats::Client,
@@ -72,6 +74,7 @@ pub async fn spawn_app_configured(
         database: database.clone(),
         nats_url: nats_url(),
         listen: "127.0.0.1:0".parse().expect("a socket address"),
+        metrics_listen: Some("127.0.0.1:0".parse().expect("a socket address")),
         namespace: namespace.clone(),
         replicas: 1,
         // The news tests start the ingester; the others need no poller.
@@ -114,12 +117,14 @@ pub async fn spawn_app_configured(
         .await
         .expect("the node starts");
     let addr = node.addr.expect("the API role listens");
+    let metrics_url = operator_metrics_url(&node);
     let nats = async_nats::connect(nats_url()).await.expect("NATS answers");
     let pool = sqlx::PgPool::connect_with(database.clone())
         .await
         .expect("Postgres answers");
     TestApp {
         base_url: format!("http://{addr}"),
+        metrics_url,
         http: reqwest::Client::new(),
         namespace,
         nats,
@@ -154,12 +159,35 @@ impl TestApp {
         outcome.position
     }
 
+    /// The node's metrics, in the Prometheus text format, from its operator
+    /// address.
+    pub async fn metrics(&self) -> String {
+        scrape(&self.metrics_url).await
+    }
+
     /// Stops the node and waits until its database connections are closed,
     /// so the test's database can be dropped. Tests that leave streams open
     /// end with this: the streams keep the node's pools alive otherwise.
     pub async fn shut_down(self) {
         self.node.shut_down().await;
     }
+}
+
+/// `/metrics` on `node`'s operator address.
+pub fn operator_metrics_url(node: &RunningNode) -> String {
+    let addr = node.metrics_addr.expect("the node serves metrics");
+    format!("http://{addr}/metrics")
+}
+
+/// The Prometheus text served at `url`, which must answer 200 with it.
+pub async fn scrape(url: &str) -> String {
+    let response = reqwest::get(url)
+        .await
+        .expect("the operator address answers");
+    assert_eq!(response.status(), 200, "{url}");
+    let content_type = response.headers()[reqwest::header::CONTENT_TYPE].clone();
+    assert_eq!(content_type, "text/plain; version=0.0.4", "{url}");
+    response.text().await.expect("a body")
 }
 
 /// A second API node of a test's deployment.
@@ -193,10 +221,19 @@ impl TestApp {
             node,
         }
     }
+
+    /// Starts another node of this test's deployment (namespace, database
+    /// and settings) running only `roles`, e.g. a projector node, which
+    /// serves no API.
+    pub async fn another_node_with(&self, roles: Roles) -> RunningNode {
+        let mut settings = self.settings.clone();
+        settings.roles = roles;
+        resourcify::start(settings)
+            .await
+            .expect("the other node starts")
+    }
 }
 
-/// A digest of every read-model table (not the checkpoints, whose
-/// timestamps differ), to compare views exactly.
 /// The value of the first sample in a Prometheus exposition `metrics`
 /// whose line starts with `prefix`.
 pub fn metric_sample(metrics: &str, prefix: &str) -> Option<f64> {
@@ -206,6 +243,8 @@ pub fn metric_sample(metrics: &str, prefix: &str) -> Option<f64> {
         .and_then(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
+/// A digest of every read-model table (not the checkpoints, whose
+/// timestamps differ), to compare views exactly.
 pub async fn views_digest(pool: &sqlx::PgPool) -> Vec<(String, i64, String)> {
     let mut digest = Vec::new();
     let tables: Vec<String> = sqlx::query_scalar(

@@ -213,19 +213,18 @@ impl<K: Clone + Eq + std::hash::Hash> Limiter<K> {
 enum OwnBudget {
     Logins,
     Signups,
-    /// Spends no budget: health checks and metrics answer however busy a
-    /// client has been.
+    /// Spends no budget: health checks answer however busy a client has
+    /// been.
     Exempt,
 }
 
 /// The operations with a budget of their own, by name; every other spends
 /// reads or writes, by method.
-const OWN_BUDGETS: [(&str, OwnBudget); 5] = [
+const OWN_BUDGETS: [(&str, OwnBudget); 4] = [
     ("login", OwnBudget::Logins),
     ("register", OwnBudget::Signups),
     ("healthz", OwnBudget::Exempt),
     ("readyz", OwnBudget::Exempt),
-    ("metrics", OwnBudget::Exempt),
 ];
 
 /// An operation of [`OWN_BUDGETS`] as requests address it.
@@ -390,7 +389,7 @@ fn waits_for_position(request: &Request) -> bool {
 
 /// The rate-limit decision for one request.
 pub(crate) enum Admission {
-    /// Not subject to a budget (health checks, metrics).
+    /// Not subject to a budget (health checks).
     Exempt,
     /// Within budget: the headers to add, and the long-poll slot to hold.
     Admitted(Verdict, &'static str, Option<WaitingRead>),
@@ -502,7 +501,9 @@ mod tests {
         assert_eq!(budget(Method::POST, "/v1/users"), Some("signups"));
         assert_eq!(budget(Method::GET, "/v1/users/ada"), Some("reads"));
         assert_eq!(budget(Method::GET, "/healthz"), None);
-        assert_eq!(budget(Method::POST, "/metrics"), None);
+        assert_eq!(budget(Method::GET, "/readyz"), None);
+        // Metrics are not served here (the operator address has them).
+        assert_eq!(budget(Method::GET, "/metrics"), Some("reads"));
     }
 
     #[test]
