@@ -251,6 +251,49 @@ async fn streams_are_bounded_and_an_unknown_position_asks_for_a_resync_with_an_i
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_client_that_goes_away_frees_its_stream_slot_within_seconds(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db, |s| s.api.max_streams_per_client = 1).await;
+    // Answered 200: the slot is taken before the stream begins.
+    let gone = SseReader::open(&app, "", None).await;
+    // Its only slot is taken while it listens.
+    app.get("/v1/streams/resources").await.assert_problem(429);
+    let left_at = std::time::Instant::now();
+    drop(gone);
+    // A client of its own connection, so that nothing is pooled.
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(250));
+    let status = loop {
+        ticks.tick().await;
+        let response = fresh
+            .get(app.url("/v1/streams/resources"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 429 || left_at.elapsed().as_secs() >= 15 {
+            break response.status();
+        }
+    };
+    assert_eq!(
+        status,
+        200,
+        "the slot was still held after {:?}",
+        left_at.elapsed()
+    );
+    assert!(
+        left_at.elapsed().as_secs() < 10,
+        "freed after {:?}",
+        left_at.elapsed()
+    );
+    app.shut_down().await;
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn a_subscriber_that_falls_behind_is_cut_off_while_others_keep_receiving(
     _: PgPoolOptions,
     db: PgConnectOptions,

@@ -120,6 +120,11 @@ pub struct StreamsApi {
 }
 
 /// How long a client should wait before reconnecting, in milliseconds.
+/// How often an idle stream sends a comment line. A client that went away
+/// is only noticed when a write to it fails, and the write after the next
+/// one does: its slot is free again within about twice this.
+const KEEP_ALIVE: Duration = Duration::from_secs(2);
+
 const RETRY_MS: u64 = 3_000;
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Streams")]
@@ -197,7 +202,7 @@ impl StreamsApi {
             })
             .boxed();
         Ok(EventStream::new(stream)
-            .keep_alive(Duration::from_secs(15))
+            .keep_alive(KEEP_ALIVE)
             .to_event(|message| {
                 if message.kind == "retry" {
                     return Event::retry(RETRY_MS);
