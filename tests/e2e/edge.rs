@@ -632,3 +632,38 @@ async fn parameters_outside_the_document_are_400_naming_them(
     }
     app.shut_down().await;
 }
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn feeds_link_to_the_configured_public_url_whatever_host_a_client_sends(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db, |s| {
+        s.api.public_url = "https://resourcify.example/".into();
+    })
+    .await;
+    let ada = app.register("ada").await;
+    let submitted = app.submit(&ada.token, json!({"tags": ["rust"]})).await;
+    let position = submitted.body["position"].as_u64().unwrap();
+    for path in ["/v1/feed.atom", "/v1/feed.rss", "/v1/tags/rust/feed.atom"] {
+        // A forged Host first: its answer would be cached for everyone.
+        let forged = app
+            .send(
+                app.http
+                    .get(app.url(&format!("{path}?min_position={position}")))
+                    .header("Host", "evil.example.org")
+                    .header("X-Forwarded-Proto", "https"),
+            )
+            .await;
+        assert_eq!(forged.status, 200, "{path}: {forged:#?}");
+        for document in [forged, app.get_at(path, position).await] {
+            let text = document.body.as_str().unwrap();
+            assert!(!text.contains("evil.example.org"), "{path}: {text}");
+            assert!(
+                text.contains("https://resourcify.example/v1/"),
+                "{path}: {text}"
+            );
+            feed_rs::parser::parse(text.as_bytes()).expect("a feed");
+        }
+    }
+}

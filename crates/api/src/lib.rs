@@ -53,6 +53,10 @@ pub struct ApiSettings {
     /// Origins (`https://app.example`) whose browser pages may call the API;
     /// empty: none.
     pub cors_origins: Vec<String>,
+    /// Where clients reach the API (`https://api.example.org`, no path):
+    /// the absolute links of the feeds. Never taken from a request's
+    /// `Host`, which anyone can set, and whose answers are cached for all.
+    pub public_url: String,
     /// Leaves out request ids, metrics, rate limits and the contract's
     /// checks. Only for measuring what they cost (`just bench`); never in
     /// production.
@@ -67,6 +71,7 @@ impl Default for ApiSettings {
             max_streams: 10_000,
             max_streams_per_client: 8,
             cors_origins: Vec::new(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
             bare: false,
         }
     }
@@ -235,6 +240,7 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
             },
             news::NewsApi {
                 news: app.news.clone(),
+                public_url: settings.public_url.trim_end_matches('/').into(),
             },
             streams::StreamsApi {
                 accounts: app.accounts.clone(),

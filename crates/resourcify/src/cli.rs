@@ -18,6 +18,24 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::operator;
 
+/// The configured public URL (an http(s) origin, no path), or one made of
+/// the listen address.
+fn public_url(args: &ServeArgs) -> anyhow::Result<String> {
+    let Some(raw) = args
+        .public_url
+        .as_deref()
+        .filter(|raw| !raw.trim().is_empty())
+    else {
+        return Ok(format!("http://{}", args.listen));
+    };
+    let url = url::Url::parse(raw.trim())
+        .map_err(|e| anyhow::anyhow!("RESOURCIFY_PUBLIC_URL is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        anyhow::bail!("RESOURCIFY_PUBLIC_URL must be an http(s) URL with a host");
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
 /// The signing secrets: required, and long enough, where the API runs
 /// (it signs and checks tokens); elsewhere a random one stands in, since
 /// nothing is signed there.
@@ -312,6 +330,12 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
 
+    /// Where clients reach the API, e.g. `https://api.example.org`: the
+    /// absolute links of the Atom and RSS feeds. Default: `http://` and the
+    /// listen address. A request's `Host` is never used.
+    #[arg(long, env = "RESOURCIFY_PUBLIC_URL")]
+    public_url: Option<String>,
+
     /// Hosts news sources may be fetched from even though they resolve to
     /// loopback or private addresses (comma-separated `host[:port]`).
     #[arg(long, env = "RESOURCIFY_NEWS_ALLOW_HOSTS", default_value = "")]
@@ -491,6 +515,7 @@ impl Cli {
                 max_streams: args.max_streams,
                 max_streams_per_client: args.max_streams_per_client,
                 cors_origins: args.cors_origins.clone(),
+                public_url: public_url(args)?,
                 bare: args.bench_bare,
             },
             slow_query: Duration::from_millis(args.slow_query_ms),

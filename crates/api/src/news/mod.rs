@@ -33,24 +33,8 @@ enum ApiTags {
 #[derive(Debug)]
 pub struct NewsApi {
     pub news: resourcify_app::News,
-}
-
-/// `scheme://host` as the client addressed us, for the feeds' absolute links.
-fn origin(request: &Request) -> String {
-    let headers = request.headers();
-    let host = headers
-        .get(poem::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .unwrap_or("localhost");
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-    {
-        Some("https") => "https",
-        _ => "http",
-    };
-    format!("{scheme}://{host}")
+    /// The configured public URL: the feeds' absolute links start with it.
+    pub public_url: std::sync::Arc<str>,
 }
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::News")]
@@ -324,13 +308,13 @@ impl NewsApi {
     where
         T: poem_openapi::payload::Payload + poem::IntoResponse + From<bytes::Bytes> + Send,
     {
-        let origin = origin(request);
+        let origin = &*self.public_url;
         let self_path = request.uri().path().to_owned();
         let view = self
             .news
-            .syndication_view(format, &origin, tag, min_position, |rows| {
+            .syndication_view(format, origin, tag, min_position, |rows| {
                 let scope = FeedScope {
-                    origin: &origin,
+                    origin,
                     self_path: &self_path,
                     tag,
                 };
