@@ -178,3 +178,42 @@ async fn a_client_may_hold_only_so_many_waiting_reads(_: PgPoolOptions, db: PgCo
     statuses.sort_unstable();
     assert_eq!(statuses, [429, 503, 503]);
 }
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn comment_and_follow_bursts_are_refused_per_member(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.rate_limits.comments = budget("3/min");
+        s.api.rate_limits.follows = budget("2/min");
+    })
+    .await;
+    let (ada, grace) = (app.register("ada").await, app.register("grace").await);
+    let resource = app.submit(&ada.token, json!({})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/v1/resources/{resource}/comments");
+    let body = json!({"body": "Another thought."});
+    let comment =
+        |token: &str| app.request(reqwest::Method::POST, &path, Some(&body), Some(token), None);
+    for _ in 0..3 {
+        assert_eq!(comment(&ada.token).await.status, 201);
+    }
+    let refused = comment(&ada.token).await;
+    refused.assert_problem(429);
+    assert!(refused.header("retry-after").is_some(), "{refused:#?}");
+    // Another member's budget is their own.
+    assert_eq!(comment(&grace.token).await.status, 201);
+
+    let follow = |tag: &str| {
+        app.request(
+            reqwest::Method::PUT,
+            &format!("/v1/me/followed-tags/{tag}"),
+            None,
+            Some(&ada.token),
+            None,
+        )
+    };
+    assert!(follow("rust").await.status.is_success());
+    assert!(follow("go").await.status.is_success());
+    follow("zig").await.assert_problem(429);
+}

@@ -1,12 +1,14 @@
 //! Comments: posting and replying, editing and deleting one's own,
 //! removal by moderators.
 
+use std::sync::Arc;
+
+use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 use uuid::Uuid;
 
-use crate::ApiError;
 use crate::cached::CachedResponse;
 use crate::dto::{CommentList, CommentPatch, ModerationReason, NewComment};
 use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
@@ -14,6 +16,7 @@ use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse, command_meta};
 use crate::route_names;
 use crate::security::BearerAuth;
+use crate::{ApiError, RateLimits};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -67,7 +70,9 @@ impl CommentsApi {
         id: Path<Uuid>,
         body: Json<NewComment>,
         idempotency_key: IdempotencyKey,
+        limits: Data<&Arc<RateLimits>>,
     ) -> Result<CreatedResponse, ApiError> {
+        limits.check_comment(auth.0.user_id)?;
         let meta = command_meta(idempotency_key);
         let outcome = self
             .comments

@@ -1,16 +1,19 @@
 //! The caller's own account: profile, password, follows, deletion.
 
+use std::sync::Arc;
+
+use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 use resourcify_domain::user::ProfileChange;
 
-use crate::ApiError;
 use crate::cached::PrivateResponse;
 use crate::dto::{Account, PasswordChange, ProfilePatch, ResourceList};
 use crate::extract::{IdempotencyKey, MinPosition, Page};
 use crate::responses::{CommandResponse, command_meta};
 use crate::security::BearerAuth;
+use crate::{ApiError, RateLimits};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -133,7 +136,9 @@ impl MeApi {
         auth: BearerAuth,
         tag: Path<String>,
         idempotency_key: IdempotencyKey,
+        limits: Data<&Arc<RateLimits>>,
     ) -> Result<CommandResponse, ApiError> {
+        limits.check_follow(auth.0.user_id)?;
         let meta = command_meta(idempotency_key);
         Ok(self.follows.tag(&auth.0, &tag, true, &meta).await?.into())
     }
@@ -165,7 +170,9 @@ impl MeApi {
         auth: BearerAuth,
         username: Path<String>,
         idempotency_key: IdempotencyKey,
+        limits: Data<&Arc<RateLimits>>,
     ) -> Result<CommandResponse, ApiError> {
+        limits.check_follow(auth.0.user_id)?;
         let meta = command_meta(idempotency_key);
         let outcome = self.follows.user(&auth.0, &username, true, &meta).await?;
         Ok(outcome.into())

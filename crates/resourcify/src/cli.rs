@@ -305,6 +305,14 @@ struct ServeArgs {
     )]
     rate_logins_per_account: Budget,
 
+    /// Comments per member (on top of writes), e.g. `10/min`.
+    #[arg(long, env = "RESOURCIFY_RATE_COMMENTS", default_value = "10/min")]
+    rate_comments: Budget,
+
+    /// Follows of tags and members per member (on top of writes).
+    #[arg(long, env = "RESOURCIFY_RATE_FOLLOWS", default_value = "30/min")]
+    rate_follows: Budget,
+
     /// Reads waiting for a position that one client may hold open at once.
     #[arg(long, env = "RESOURCIFY_MAX_WAITING_READS", default_value_t = 16)]
     max_waiting_reads: usize,
@@ -508,6 +516,8 @@ impl Cli {
                     signups: args.rate_signups,
                     logins: args.rate_logins,
                     logins_per_account: args.rate_logins_per_account,
+                    comments: args.rate_comments,
+                    follows: args.rate_follows,
                     max_waiting_reads: args.max_waiting_reads,
                     trusted_proxies: args.trusted_proxies.clone(),
                 },

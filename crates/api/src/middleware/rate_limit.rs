@@ -82,6 +82,11 @@ pub struct RateLimitSettings {
     pub logins: Budget,
     /// Login attempts per account, whatever address they come from.
     pub logins_per_account: Budget,
+    /// Comments per member, on top of writes: a pace no person keeps up
+    /// and a script does at once.
+    pub comments: Budget,
+    /// Follows (of tags and members) per member, on top of writes.
+    pub follows: Budget,
     /// Long-polling reads (`X-Resourcify-Min-Position`) one client may hold open at once.
     pub max_waiting_reads: usize,
     /// Peers whose `X-Forwarded-For` is believed.
@@ -97,6 +102,8 @@ impl Default for RateLimitSettings {
             signups: budget("10/h"),
             logins: budget("30/min"),
             logins_per_account: budget("10/min"),
+            comments: budget("10/min"),
+            follows: budget("30/min"),
             max_waiting_reads: 16,
             trusted_proxies: Vec::new(),
         }
@@ -124,6 +131,8 @@ impl RateLimitSettings {
             signups: budget,
             logins: budget,
             logins_per_account: budget,
+            comments: budget,
+            follows: budget,
             ..Self::default()
         }
     }
@@ -260,6 +269,8 @@ pub struct RateLimits {
     signups: Limiter<Client>,
     logins: Limiter<Client>,
     logins_per_account: Limiter<String>,
+    comments: Limiter<uuid::Uuid>,
+    follows: Limiter<uuid::Uuid>,
     max_waiting_reads: usize,
     waiting_reads: Mutex<HashMap<Client, usize>>,
     trusted_proxies: Vec<IpAddr>,
@@ -280,6 +291,8 @@ impl RateLimits {
             signups: Limiter::new("signups", settings.signups),
             logins: Limiter::new("logins", settings.logins),
             logins_per_account: Limiter::new("logins_per_account", settings.logins_per_account),
+            comments: Limiter::new("comments", settings.comments),
+            follows: Limiter::new("follows", settings.follows),
             max_waiting_reads: settings.max_waiting_reads,
             waiting_reads: Mutex::new(HashMap::new()),
             trusted_proxies: settings.trusted_proxies.clone(),
@@ -295,6 +308,10 @@ impl RateLimits {
         }
         self.logins_per_account.state.retain_recent();
         self.logins_per_account.state.shrink_to_fit();
+        for limiter in [&self.comments, &self.follows] {
+            limiter.state.retain_recent();
+            limiter.state.shrink_to_fit();
+        }
     }
 
     /// Checks the per-account login budget; called by the login handler,
@@ -305,6 +322,32 @@ impl RateLimits {
             None => Ok(()),
             Some(retry_after) => Err(ApiError::too_many_requests(
                 "too many login attempts for this account; wait before trying again",
+                retry_after,
+                &verdict.policy,
+            )),
+        }
+    }
+
+    /// Checks `member`'s comment budget; called by the handler that posts.
+    pub(crate) fn check_comment(&self, member: uuid::Uuid) -> Result<(), ApiError> {
+        Self::spend(&self.comments, member, "too many comments in a short time")
+    }
+
+    /// Checks `member`'s follow budget; called by the handlers that follow.
+    pub(crate) fn check_follow(&self, member: uuid::Uuid) -> Result<(), ApiError> {
+        Self::spend(&self.follows, member, "too many follows in a short time")
+    }
+
+    fn spend(
+        limiter: &Limiter<uuid::Uuid>,
+        member: uuid::Uuid,
+        detail: &str,
+    ) -> Result<(), ApiError> {
+        let verdict = limiter.check(&member);
+        match verdict.retry_after {
+            None => Ok(()),
+            Some(retry_after) => Err(ApiError::too_many_requests(
+                format!("{detail}; wait before trying again"),
                 retry_after,
                 &verdict.policy,
             )),

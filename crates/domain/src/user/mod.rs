@@ -18,6 +18,9 @@ pub use values::{
     check_password,
 };
 
+/// How many tags and members one member may follow, together.
+pub const MAX_FOLLOWS: usize = 1_000;
+
 /// Commands on a user. `actor` is who asks; the aggregate is the target.
 #[derive(Debug, Clone)]
 pub enum UserCommand {
@@ -130,6 +133,18 @@ impl User {
         }
     }
 
+    /// Refuses one follow more than [`MAX_FOLLOWS`], tags and members
+    /// together: a feed of more is no one's reading, and each follow is a
+    /// list the personal feed merges.
+    fn ensure_room_to_follow(&self) -> Result<(), DomainError> {
+        if self.followed_tags.len() + self.followed_users.len() >= MAX_FOLLOWS {
+            return Err(DomainError::Conflict(
+                "you follow as many tags and members as one may (1,000); unfollow some first",
+            ));
+        }
+        Ok(())
+    }
+
     /// The account, if `actor` owns it and may change things: neither the
     /// token's view of the actor nor the account itself is suspended.
     fn owned_by_active(&self, actor: &Actor) -> Result<Uuid, DomainError> {
@@ -223,6 +238,7 @@ impl Aggregate for User {
                 if self.followed_tags.contains(tag.as_str()) {
                     return Ok(vec![]);
                 }
+                self.ensure_room_to_follow()?;
                 UserEvent::TagFollowed(TagFollowed {
                     user_id,
                     tag: tag.as_str().to_owned(),
@@ -254,6 +270,7 @@ impl Aggregate for User {
                 if self.followed_users.contains(followee_id) {
                     return Ok(vec![]);
                 }
+                self.ensure_room_to_follow()?;
                 UserEvent::UserFollowed(UserFollowed {
                     user_id,
                     followee_id: *followee_id,
@@ -516,6 +533,37 @@ mod tests {
         };
         assert_eq!(deleted.decide(&follow), Err(DomainError::NotFound("user")));
         assert!(deleted.password_hash.is_empty());
+    }
+
+    #[test]
+    fn follows_stop_at_the_cap_and_unfollowing_makes_room() {
+        let id = Uuid::from_u128(1);
+        let owner = Actor::member(id);
+        let mut user = registered(1);
+        user.followed_users = (0..MAX_FOLLOWS as u128 - 1)
+            .map(|n| Uuid::from_u128(1_000 + n))
+            .collect();
+        let follow = |tag: &str| UserCommand::FollowTag {
+            actor: owner.clone(),
+            tag: Tag::parse(tag).unwrap(),
+            at: DateTime::UNIX_EPOCH,
+        };
+        let events = user.decide(&follow("rust")).unwrap();
+        let user = events.iter().fold(user, |u, e| u.evolve(e));
+        assert!(matches!(
+            user.decide(&follow("go")),
+            Err(DomainError::Conflict(_))
+        ));
+        // Following again what one follows is still no change, not a refusal.
+        assert_eq!(user.decide(&follow("rust")), Ok(vec![]));
+        let unfollow = UserCommand::UnfollowUser {
+            actor: owner.clone(),
+            followee_id: Uuid::from_u128(1_000),
+            at: DateTime::UNIX_EPOCH,
+        };
+        let events = user.decide(&unfollow).unwrap();
+        let user = events.iter().fold(user, |u, e| u.evolve(e));
+        assert_eq!(user.decide(&follow("go")).map(|e| e.len()), Ok(1));
     }
 
     #[test]
