@@ -18,6 +18,20 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::operator;
 
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM (what orchestrators
+/// send); the handlers are in place when this returns.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
 /// The configured public URL (an http(s) origin, no path), or one made of
 /// the listen address.
 fn public_url(args: &ServeArgs) -> anyhow::Result<String> {
@@ -546,8 +560,11 @@ impl Cli {
                 ..FetchSettings::default()
             },
         };
+        // Listened for before the node starts, so that an interrupt during
+        // start-up is not the default one that kills the process.
+        let stop_asked = stop_signal()?;
         let mut node = crate::start(settings).await?;
-        tokio::signal::ctrl_c().await?;
+        stop_asked.await;
         tracing::info!("shutting down");
         node.stop();
         node.wait().await;

@@ -54,17 +54,23 @@ pub struct RunningNode {
     /// The application behind the API (API role only).
     pub app: Option<App>,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The API's server, which a stop lets finish its requests.
+    http_server: Option<JoinHandle<()>>,
+    /// Everything else, which runs until it is ended.
     tasks: Vec<JoinHandle<()>>,
     /// Closed by `shut_down`: connections still open keep the database in use.
     pools: Vec<PgPool>,
 }
 
 impl RunningNode {
-    /// Waits until the HTTP server stops (after `stop`, or on failure).
+    /// After `stop`: lets the API's server finish the requests in flight
+    /// (up to its grace period), then ends everything else and closes the
+    /// pools, so that the process can exit.
     pub async fn wait(mut self) {
-        for task in self.tasks.drain(..) {
-            let _ = task.await;
+        if let Some(server) = self.http_server.take() {
+            let _ = server.await;
         }
+        self.shut_down().await;
     }
 
     /// Stops accepting requests, lets in-flight ones finish, stops the projectors.
@@ -80,7 +86,7 @@ impl RunningNode {
     /// for a while.
     pub async fn shut_down(mut self) {
         self.stop();
-        for task in self.tasks.drain(..) {
+        for task in self.tasks.drain(..).chain(self.http_server.take()) {
             task.abort();
             let _ = task.await;
         }
@@ -93,7 +99,7 @@ impl RunningNode {
 impl Drop for RunningNode {
     fn drop(&mut self) {
         self.stop();
-        for task in &self.tasks {
+        for task in self.tasks.iter().chain(&self.http_server) {
             task.abort();
         }
     }
@@ -151,7 +157,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
     }
 
     let (shutdown, shutdown_requested) = oneshot::channel();
-    let (mut addr, mut api_app) = (None, None);
+    let (mut addr, mut api_app, mut http_server) = (None, None, None);
     if settings.roles.api {
         let pool = resourcify_readmodel::connect(settings.database.clone(), &settings.api_pool)
             .await
@@ -208,7 +214,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             },
             Some(std::time::Duration::from_secs(10)),
         );
-        tasks.push(tokio::spawn(async move {
+        http_server = Some(tokio::spawn(async move {
             if let Err(error) = server.await {
                 tracing::error!(%error, "HTTP server failed");
             }
@@ -221,6 +227,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         store,
         app: api_app,
         shutdown: Some(shutdown),
+        http_server,
         tasks,
         pools,
     })

@@ -323,3 +323,60 @@ impl Drop for Projector {
         let _ = self.0.wait();
     }
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM ends `serve`: the server finishes what is in
+/// flight, every other task ends, and the process exits with success.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn serve_exits_on_an_interrupt_or_a_termination(_: PgPoolOptions, db: PgConnectOptions) {
+    let namespace = NamespaceGuard::new();
+    for signal in ["-INT", "-TERM"] {
+        let port = a_port_nobody_listens_on();
+        let mut serve = Command::new(env!("CARGO_BIN_EXE_resourcify"))
+            .args([
+                "serve",
+                "--no-migrate",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("DATABASE_URL", url_of(&db))
+            .env("NATS_URL", nats_url())
+            .env("RESOURCIFY_NAMESPACE", namespace.namespace().as_str())
+            .env("RESOURCIFY_JWT_SECRET", SIGNING_SECRET)
+            .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("serve starts");
+        // Listening means every role has started.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "serve never listened");
+            assert!(serve.try_wait().unwrap().is_none(), "serve ended early");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let interrupted = Command::new("kill")
+            .args([signal, &serve.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(interrupted.success());
+        let asked = Instant::now();
+        let status = loop {
+            if let Some(status) = serve.try_wait().unwrap() {
+                break status;
+            }
+            if asked.elapsed() > Duration::from_secs(15) {
+                serve.kill().unwrap();
+                panic!(
+                    "serve was still running {:?} after the interrupt",
+                    asked.elapsed()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(status.success(), "{status:?}");
+        assert!(
+            asked.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            asked.elapsed()
+        );
+    }
+}
