@@ -2,8 +2,9 @@
 //! within seconds (never with the URL's password), and a replay that ends
 //! every projection's bar at 100 % with no notices or connection chatter.
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -343,34 +344,54 @@ async fn serve_exits_on_an_interrupt_or_a_termination(_: PgPoolOptions, db: PgCo
             .env("RESOURCIFY_NAMESPACE", namespace.namespace().as_str())
             .env("RESOURCIFY_JWT_SECRET", SIGNING_SECRET)
             .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
+            // Says when it listens, which comes after every role started.
+            .env("RUST_LOG", "warn,resourcify::node=info")
+            .env_remove("RESOURCIFY_LOG_FORMAT")
+            .stderr(Stdio::piped())
             .spawn()
             .expect("serve starts");
-        // Listening means every role has started.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "serve never listened");
-            assert!(serve.try_wait().unwrap().is_none(), "serve ended early");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let stderr = serve.stderr.take().expect("stderr is piped");
+        let listening = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stderr).lines();
+            let mut seen = String::new();
+            for line in lines.by_ref() {
+                let line = line.unwrap_or_default();
+                seen.push_str(&line);
+                seen.push('\n');
+                if line.contains("API listening") {
+                    // Keep the pipe drained, so that logging never blocks it.
+                    std::thread::spawn(move || lines.for_each(drop));
+                    return Ok(());
+                }
+            }
+            Err(seen)
+        });
+        match tokio::time::timeout(Duration::from_secs(60), listening).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(seen))) => panic!("serve ended before it listened:\n{seen}"),
+            Ok(Err(panicked)) => panic!("{panicked}"),
+            Err(_) => {
+                serve.kill().unwrap();
+                panic!("serve did not listen within 60 s");
+            }
         }
+        let pid = serve.id().to_string();
         let interrupted = Command::new("kill")
-            .args([signal, &serve.id().to_string()])
+            .args([signal, pid.as_str()])
             .status()
             .unwrap();
         assert!(interrupted.success());
         let asked = Instant::now();
-        let status = loop {
-            if let Some(status) = serve.try_wait().unwrap() {
-                break status;
+        let exited = tokio::task::spawn_blocking(move || serve.wait());
+        let status = match tokio::time::timeout(Duration::from_secs(15), exited).await {
+            Ok(status) => status.unwrap().unwrap(),
+            Err(_) => {
+                Command::new("kill")
+                    .args(["-KILL", pid.as_str()])
+                    .status()
+                    .unwrap();
+                panic!("serve was still running 15 s after {signal}");
             }
-            if asked.elapsed() > Duration::from_secs(15) {
-                serve.kill().unwrap();
-                panic!(
-                    "serve was still running {:?} after the interrupt",
-                    asked.elapsed()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         };
         assert!(status.success(), "{status:?}");
         assert!(
