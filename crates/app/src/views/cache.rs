@@ -5,7 +5,9 @@
 //! and expire after a TTL as a backstop in case a notice is lost. A read
 //! that raced with an invalidation must not put its (possibly stale) result
 //! back: every invalidation bumps a generation, and an insert only lands if
-//! the generation is the one seen before the read began.
+//! the generation is the one seen before the read began, or if the read
+//! began at or after the newest change announced (it already shows them all:
+//! a read can beat the notice of a change it sees).
 //!
 //! Requests that miss the same key at the same time share one read: the
 //! first loads, the others wait for its result. A thousand requests for a
@@ -74,6 +76,8 @@ pub struct ViewCache<K> {
     hits: metrics::Counter,
     misses: metrics::Counter,
     generation: AtomicU64,
+    /// The newest position any invalidation announced.
+    invalidated_through: AtomicU64,
     /// Makes "check the generation, then insert" one step with respect to
     /// "bump the generation, then invalidate". Held for nanoseconds, on
     /// misses and invalidations only.
@@ -122,6 +126,7 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
                 .support_invalidation_closures()
                 .build(),
             generation: AtomicU64::new(0),
+            invalidated_through: AtomicU64::new(0),
             writes: Mutex::new(()),
             loading: Mutex::new(HashMap::new()),
         }
@@ -207,10 +212,13 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Caches `view` unless some key was invalidated since `generation` was read.
+    /// Caches `view` unless some key was invalidated, since `generation` was
+    /// read, by a change newer than the view.
     pub fn insert_unless_invalidated(&self, key: K, view: Arc<RenderedView>, generation: u64) {
         let _writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        if self.generation.load(Ordering::Acquire) == generation {
+        if self.generation.load(Ordering::Acquire) == generation
+            || view.position >= self.invalidated_through.load(Ordering::Acquire)
+        {
             self.entries.insert(key, view);
         }
     }
@@ -219,7 +227,7 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
     /// change may touch. Entries read at or after it already show it.
     pub fn invalidate_read_before(&self, position: u64) {
         let _writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.bump(position);
         // Only fails when closures are not enabled, which `new` does.
         let _ = self
             .entries
@@ -231,7 +239,7 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
     /// the change (a read can beat the change's notice) and stays.
     pub fn invalidate(&self, keys: impl IntoIterator<Item = K>, position: u64) {
         let _writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.bump(position);
         for key in keys {
             if self
                 .entries
@@ -241,6 +249,13 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
                 self.entries.invalidate(&key);
             }
         }
+    }
+
+    /// Marks a change at `position`; the caller holds `writes`.
+    fn bump(&self, position: u64) {
+        self.invalidated_through
+            .fetch_max(position, Ordering::AcqRel);
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -260,14 +275,29 @@ mod tests {
     fn a_read_that_raced_an_invalidation_is_not_cached() {
         let cache = cache();
         let seen = cache.generation();
-        // The projector changes key 1 while the read is in flight.
+        // The projector changes key 1 at 5 while a read from 4 is in flight.
         cache.invalidate([1], 5);
-        cache.insert_unless_invalidated(1, view(5), seen);
+        cache.insert_unless_invalidated(1, view(4), seen);
         assert!(cache.get(&1, None).is_none());
 
         let seen = cache.generation();
         cache.insert_unless_invalidated(1, view(6), seen);
         assert_eq!(cache.get(&1, None).unwrap().position, 6);
+    }
+
+    #[test]
+    fn a_read_that_already_shows_the_raced_change_is_cached() {
+        let cache = cache();
+        let seen = cache.generation();
+        // The read began once 5 was committed; 5's notice lands during it.
+        cache.invalidate([1], 5);
+        cache.insert_unless_invalidated(1, view(5), seen);
+        assert_eq!(cache.get(&1, None).unwrap().position, 5);
+        // A later change of another key still keeps an older read out.
+        let seen = cache.generation();
+        cache.invalidate([2], 8);
+        cache.insert_unless_invalidated(1, view(7), seen);
+        assert_eq!(cache.get(&1, None).unwrap().position, 5);
     }
 
     #[test]
