@@ -50,7 +50,7 @@ async fn dead_letters_are_listed_retried_and_skipped(_: PgPoolOptions, db: PgCon
 
     // Retrying what is still broken keeps it, with the error of this attempt.
     let pool = app.reads.pool();
-    let again = retry_dead_letter(pool, Projection::Resources, broken)
+    let again = retry_dead_letter(pool, &app.store, Projection::Resources, broken)
         .await
         .unwrap();
     assert!(
@@ -59,7 +59,7 @@ async fn dead_letters_are_listed_retried_and_skipped(_: PgPoolOptions, db: PgCon
     );
     assert_eq!(dead_letters(&app).await, 1);
     assert_eq!(
-        retry_dead_letter(pool, Projection::Resources, broken + 1000)
+        retry_dead_letter(pool, &app.store, Projection::Resources, broken + 1000)
             .await
             .unwrap(),
         RetryOutcome::NotFound
@@ -111,9 +111,14 @@ async fn a_dead_letter_that_applies_now_is_removed(_: PgPoolOptions, db: PgConne
     tx.commit().await.unwrap();
     assert_eq!(dead_letters(&app).await, 1);
 
-    let outcome = retry_dead_letter(app.reads.pool(), Projection::Resources, position)
-        .await
-        .unwrap();
+    let outcome = retry_dead_letter(
+        app.reads.pool(),
+        &app.store,
+        Projection::Resources,
+        position,
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome, RetryOutcome::Applied);
     assert_eq!(dead_letters(&app).await, 0);
     let listed = app.get("/v1/resources?tag=parked").await;

@@ -102,7 +102,7 @@ async fn events_carry_cloudevents_headers_on_their_aggregate_subject() {
     assert_eq!(header("ce-specversion").as_deref(), Some("1.0"));
     assert_eq!(
         header("ce-type").as_deref(),
-        Some("resourcify.user.registered.v1")
+        Some("resourcify.user.registered.v2")
     );
     assert_eq!(header("ce-source").as_deref(), Some("/resourcify"));
     assert_eq!(header("ce-subject"), Some(format!("user/{id}")));

@@ -9,6 +9,7 @@ mod concurrency;
 mod dead_letters;
 mod duplicates;
 mod edge;
+mod erasure;
 mod event_store;
 mod idempotency;
 mod lists;

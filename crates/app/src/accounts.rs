@@ -217,9 +217,12 @@ impl Accounts {
         Ok(outcome)
     }
 
-    /// Deletes the caller's account. The e-mail address is freed; the
-    /// username stays reserved so that no one can take over the name that
-    /// the account's resources were shown under.
+    /// Deletes the caller's account and erases them: once the deletion is
+    /// in the log, their key is destroyed (every personal field of theirs in
+    /// the log, sealed, now reads as erased), what was written in clear
+    /// before sealing is erased from the stream, and their username and
+    /// e-mail address are free again. Their resources stay, shown as a
+    /// deleted member's.
     pub async fn delete_account(
         &self,
         caller: &AuthenticatedUser,
@@ -235,9 +238,12 @@ impl Accounts {
                 }
             })
             .await?;
-        self.core
-            .reservations()
-            .release(Reservation::Email, &account.email, caller.user_id)
+        let erased = self.core.store().erase_member(caller.user_id).await?;
+        tracing::info!(user_id = %caller.user_id, events_erased = erased, "member erased");
+        let book = self.core.reservations();
+        book.release(Reservation::Email, &account.email, caller.user_id)
+            .await?;
+        book.release(Reservation::Username, &account.username, caller.user_id)
             .await?;
         self.core.settle(Projection::Users, outcome.position).await;
         Ok(outcome)

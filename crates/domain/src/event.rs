@@ -22,9 +22,15 @@ pub struct EventType {
 }
 
 impl EventType {
+    /// The plain forms of the events with personal data: what the domain
+    /// reads and writes, and what the log held before sealing. The log now
+    /// holds their `_SEALED` forms (see [`crate::personal`]).
     pub const USER_REGISTERED: Self = Self::new("user.registered", 1);
     pub const USER_PROFILE_UPDATED: Self = Self::new("user.profile-updated", 1);
     pub const USER_PASSWORD_CHANGED: Self = Self::new("user.password-changed", 1);
+    pub const USER_REGISTERED_SEALED: Self = Self::new("user.registered", 2);
+    pub const USER_PROFILE_UPDATED_SEALED: Self = Self::new("user.profile-updated", 2);
+    pub const USER_PASSWORD_CHANGED_SEALED: Self = Self::new("user.password-changed", 2);
     pub const USER_TAG_FOLLOWED: Self = Self::new("user.tag-followed", 1);
     pub const USER_TAG_UNFOLLOWED: Self = Self::new("user.tag-unfollowed", 1);
     pub const USER_USER_FOLLOWED: Self = Self::new("user.user-followed", 1);
@@ -69,9 +75,9 @@ impl EventType {
 
     /// Every event type the code writes today.
     pub const ALL: &'static [Self] = &[
-        Self::USER_REGISTERED,
-        Self::USER_PROFILE_UPDATED,
-        Self::USER_PASSWORD_CHANGED,
+        Self::USER_REGISTERED_SEALED,
+        Self::USER_PROFILE_UPDATED_SEALED,
+        Self::USER_PASSWORD_CHANGED_SEALED,
         Self::USER_TAG_FOLLOWED,
         Self::USER_TAG_UNFOLLOWED,
         Self::USER_USER_FOLLOWED,
@@ -107,7 +113,12 @@ impl EventType {
     ];
 
     /// Versions no longer written but still in the log, read by upcasting.
-    pub const SUPERSEDED: &'static [Self] = &[Self::RESOURCE_SUBMITTED_V1];
+    pub const SUPERSEDED: &'static [Self] = &[
+        Self::RESOURCE_SUBMITTED_V1,
+        Self::USER_REGISTERED,
+        Self::USER_PROFILE_UPDATED,
+        Self::USER_PASSWORD_CHANGED,
+    ];
 
     const fn new(name: &'static str, version: u32) -> Self {
         Self { name, version }
@@ -178,7 +189,13 @@ impl DomainEvent {
     /// What is in the log is not trusted blindly: texts lose the characters
     /// the API refuses today ([`crate::is_text_char`]), whoever wrote them
     /// and whenever, so that no view or feed has to store or render them.
+    ///
+    /// A sealed payload must be opened (by the event store, which holds the
+    /// keys) and decoded under its plain type; here it is refused.
     pub fn decode(event_type: EventType, payload: &[u8]) -> Result<Self, DecodeError> {
+        if crate::personal::PersonalFields::of_sealed(event_type).is_some() {
+            return Err(DecodeError::Sealed(event_type.ce_type()));
+        }
         let payload = &*crate::validation::clean_payload(payload);
         if event_type == EventType::RESOURCE_SUBMITTED_V1 {
             let v1: crate::resource::ResourceSubmittedV1 = serde_json::from_slice(payload)?;
@@ -268,6 +285,10 @@ pub(crate) use event_set;
 pub enum DecodeError {
     #[error("unknown event type {0}")]
     UnknownType(String),
+    #[error("{0} holds sealed personal data and was not opened")]
+    Sealed(String),
+    #[error("sealed personal data does not open: {0}")]
+    Unsealable(String),
     #[error("payload does not match its schema: {0}")]
     Payload(#[from] serde_json::Error),
 }

@@ -16,6 +16,7 @@ pub mod comment;
 mod error;
 mod event;
 pub mod news_source;
+pub mod personal;
 pub mod resource;
 pub mod session;
 pub mod user;

@@ -11,7 +11,7 @@ pub(crate) const SPEC_VERSION: &str = "1.0";
 
 /// Builds the headers of one event about to be appended.
 pub(crate) fn headers(
-    event: &DomainEvent,
+    event_type: EventType,
     aggregate: &str,
     id: Uuid,
     source: &str,
@@ -22,7 +22,7 @@ pub(crate) fn headers(
     headers.insert("ce-specversion", SPEC_VERSION);
     headers.insert("ce-id", Uuid::now_v7().to_string().as_str());
     headers.insert("ce-source", source);
-    headers.insert("ce-type", event.event_type().ce_type().as_str());
+    headers.insert("ce-type", event_type.ce_type().as_str());
     headers.insert(
         "ce-time",
         time.to_rfc3339_opts(SecondsFormat::Micros, true).as_str(),
@@ -42,7 +42,11 @@ pub struct RawEvent {
     pub ce_type: Option<String>,
     pub ce_id: Option<String>,
     pub ce_time: Option<String>,
+    /// As stored: sealed, for an event with personal data.
     pub payload: Bytes,
+    /// For a sealed event, once the event store opened it: its plain type
+    /// and payload, or why it does not open.
+    pub(crate) opened: Option<Result<(EventType, Bytes), String>>,
 }
 
 impl RawEvent {
@@ -55,6 +59,7 @@ impl RawEvent {
             ce_id: None,
             ce_time: None,
             payload,
+            opened: None,
         }
     }
 
@@ -76,10 +81,13 @@ impl RawEvent {
             ce_id: header("ce-id"),
             ce_time: header("ce-time"),
             payload,
+            opened: None,
         }
     }
 
     /// Decodes the payload by its `ce-type`. Old versions are upcast here.
+    /// A sealed event decodes only once the event store has opened it (every
+    /// feed and load does).
     pub fn decode(&self) -> Result<RecordedEvent, DecodeError> {
         let ce_type = self
             .ce_type
@@ -87,7 +95,11 @@ impl RawEvent {
             .ok_or_else(|| DecodeError::UnknownType("(no ce-type header)".into()))?;
         let event_type = EventType::from_ce_type(ce_type)
             .ok_or_else(|| DecodeError::UnknownType(ce_type.to_owned()))?;
-        let event = DomainEvent::decode(event_type, &self.payload)?;
+        let event = match &self.opened {
+            Some(Ok((plain, payload))) => DomainEvent::decode(*plain, payload)?,
+            Some(Err(reason)) => return Err(DecodeError::Unsealable(reason.clone())),
+            None => DomainEvent::decode(event_type, &self.payload)?,
+        };
         let time = self
             .ce_time
             .as_deref()

@@ -11,6 +11,7 @@ mod leases;
 mod metric_families;
 mod namespace;
 mod reservations;
+mod sealing;
 mod store;
 
 pub use envelope::{RawEvent, RecordedEvent};
@@ -20,6 +21,7 @@ pub use leases::{Lease, Leases};
 pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use namespace::Namespace;
 pub use reservations::{Reservation, ReservationBook, Reserved};
+pub use sealing::MemberKeys;
 pub use store::{Appended, EventFeed, EventStore, EventStoreSettings, Loaded, NewEvent};
 
 /// Every key-value bucket a namespace owns, by its name within the namespace.
@@ -27,5 +29,9 @@ pub fn bucket_names() -> impl Iterator<Item = &'static str> {
     Reservation::ALL
         .into_iter()
         .map(Reservation::bucket)
-        .chain([IdempotencyKeys::BUCKET, Leases::NEWS_SOURCES])
+        .chain([
+            IdempotencyKeys::BUCKET,
+            Leases::NEWS_SOURCES,
+            MemberKeys::BUCKET,
+        ])
 }

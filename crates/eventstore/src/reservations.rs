@@ -6,10 +6,12 @@
 
 use async_nats::jetstream::{self, kv, stream};
 use bytes::Bytes;
+use futures::TryStreamExt;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::{EventStoreError, Namespace};
+use crate::{EventStore, EventStoreError};
 
 /// A kind of unique name, each in its own bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +44,29 @@ impl Reservation {
     }
 
     /// KV keys allow only `[-/_=.a-zA-Z0-9]`, and subjects have a length
-    /// limit: short names are stored hex-encoded, URLs by their SHA-256.
-    fn key(self, name: &str) -> String {
-        let bytes: Vec<u8> = match self {
-            Self::Username | Self::Email => name.as_bytes().to_vec(),
-            Self::ResourceUrl | Self::NewsItemUrl => Sha256::digest(name.as_bytes()).to_vec(),
-        };
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    /// limit: usernames (public anyway) are stored hex-encoded, URLs by their
+    /// SHA-256, and e-mail addresses (personal) only as a keyed hash, whose
+    /// key is kept with the members' keys: the bucket alone allows no guess.
+    fn key(self, name: &str, email_key: &[u8]) -> String {
+        match self {
+            Self::Username => hex(name.as_bytes()),
+            Self::Email => {
+                let mut mac =
+                    Hmac::<Sha256>::new_from_slice(email_key).expect("HMAC takes any key");
+                mac.update(name.as_bytes());
+                format!("{KEYED_PREFIX}{}", hex(&mac.finalize().into_bytes()))
+            }
+            Self::ResourceUrl | Self::NewsItemUrl => hex(&Sha256::digest(name.as_bytes())),
+        }
     }
+}
+
+/// Marks an e-mail key as a keyed hash; before it, e-mail keys were the
+/// address itself, hex-encoded.
+const KEYED_PREFIX: &str = "k1-";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The outcome of a claim.
@@ -68,6 +85,7 @@ pub struct ReservationBook {
     emails: kv::Store,
     resource_urls: kv::Store,
     news_item_urls: kv::Store,
+    email_key: Vec<u8>,
 }
 
 impl std::fmt::Debug for ReservationBook {
@@ -77,34 +95,62 @@ impl std::fmt::Debug for ReservationBook {
 }
 
 impl ReservationBook {
-    /// Opens the namespace's buckets, creating them if missing.
-    pub async fn open(
-        js: &jetstream::Context,
-        namespace: &Namespace,
-        replicas: usize,
-    ) -> Result<Self, EventStoreError> {
-        Ok(Self {
-            usernames: open_bucket(
-                js,
-                &namespace.bucket(Reservation::Username.bucket()),
-                replicas,
-            )
-            .await?,
-            emails: open_bucket(js, &namespace.bucket(Reservation::Email.bucket()), replicas)
-                .await?,
-            resource_urls: open_bucket(
-                js,
-                &namespace.bucket(Reservation::ResourceUrl.bucket()),
-                replicas,
-            )
-            .await?,
-            news_item_urls: open_bucket(
-                js,
-                &namespace.bucket(Reservation::NewsItemUrl.bucket()),
-                replicas,
-            )
-            .await?,
-        })
+    /// Opens the namespace's buckets, creating them if missing, and moves
+    /// any e-mail reservation still held under the address itself to its
+    /// keyed hash.
+    pub async fn open(store: &EventStore) -> Result<Self, EventStoreError> {
+        let js = store.jetstream();
+        let namespace = store.namespace();
+        let replicas = store.replicas();
+        let bucket = |kind: Reservation| namespace.bucket(kind.bucket());
+        let book = Self {
+            usernames: open_bucket(js, &bucket(Reservation::Username), replicas).await?,
+            emails: open_bucket(js, &bucket(Reservation::Email), replicas).await?,
+            resource_urls: open_bucket(js, &bucket(Reservation::ResourceUrl), replicas).await?,
+            news_item_urls: open_bucket(js, &bucket(Reservation::NewsItemUrl), replicas).await?,
+            email_key: store.member_keys().email_hash_key().await?,
+        };
+        book.hash_emails_held_in_clear().await?;
+        Ok(book)
+    }
+
+    /// Rewrites each e-mail reservation made before keyed hashes under its
+    /// keyed hash, then deletes the one in clear. Safe to run on several
+    /// nodes at once: the create of the keyed one happens once.
+    async fn hash_emails_held_in_clear(&self) -> Result<(), EventStoreError> {
+        let keys: Vec<String> = self
+            .emails
+            .keys()
+            .await
+            .map_err(EventStoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(EventStoreError::unavailable)?;
+        for legacy in keys.iter().filter(|k| !k.starts_with(KEYED_PREFIX)) {
+            let Some(address) = unhex(legacy) else {
+                continue;
+            };
+            let Some(entry) = self
+                .emails
+                .entry(legacy.clone())
+                .await
+                .map_err(EventStoreError::unavailable)?
+                .filter(|e| e.operation == kv::Operation::Put)
+            else {
+                continue;
+            };
+            let keyed = Reservation::Email.key(&address, &self.email_key);
+            match self.emails.create(&keyed, entry.value.clone()).await {
+                Ok(_) => {}
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
+                Err(e) => return Err(EventStoreError::unavailable(e)),
+            }
+            self.emails
+                .purge(legacy)
+                .await
+                .map_err(EventStoreError::unavailable)?;
+        }
+        Ok(())
     }
 
     fn store(&self, kind: Reservation) -> &kv::Store {
@@ -125,7 +171,7 @@ impl ReservationBook {
         owner: Uuid,
     ) -> Result<Reserved, EventStoreError> {
         let store = self.store(kind);
-        let key = kind.key(name);
+        let key = kind.key(name, &self.email_key);
         match store.create(&key, Bytes::from(owner.to_string())).await {
             Ok(_) => Ok(Reserved::Held),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
@@ -151,7 +197,7 @@ impl ReservationBook {
     ) -> Result<Option<Uuid>, EventStoreError> {
         let value = self
             .store(kind)
-            .get(kind.key(name))
+            .get(kind.key(name, &self.email_key))
             .await
             .map_err(EventStoreError::unavailable)?;
         Ok(value.and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
@@ -166,7 +212,7 @@ impl ReservationBook {
         owner: Uuid,
     ) -> Result<(), EventStoreError> {
         let store = self.store(kind);
-        let key = kind.key(name);
+        let key = kind.key(name, &self.email_key);
         let Some(entry) = store
             .entry(key.clone())
             .await
@@ -190,7 +236,7 @@ impl ReservationBook {
 /// `$KV.<bucket>.>`, rollups, direct get), rather than by
 /// `create_key_value`: that call first reads the account info, whose reply
 /// from 2.9 servers async-nats cannot parse.
-async fn open_bucket(
+pub(crate) async fn open_bucket(
     js: &jetstream::Context,
     bucket: &str,
     replicas: usize,
@@ -228,15 +274,28 @@ pub(crate) async fn open_bucket_with_max_age(
         .map_err(EventStoreError::unavailable)
 }
 
+fn unhex(text: &str) -> Option<String> {
+    let bytes = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Reservation;
+    use super::{Reservation, unhex};
 
     #[test]
     fn keys_are_hex_and_kv_safe() {
-        assert_eq!(Reservation::Email.key("a+b@c.d"), "612b6240632e64");
-        let url =
-            Reservation::ResourceUrl.key(&format!("https://example.org/{}", "x".repeat(2000)));
+        assert_eq!(Reservation::Username.key("ada_1", b"k"), "6164615f31");
+        assert_eq!(unhex("6164615f31").as_deref(), Some("ada_1"));
+        let email = Reservation::Email.key("a+b@c.d", b"one key");
+        assert!(email.starts_with("k1-") && email.len() == 67, "{email}");
+        assert!(!email.contains("612b6240632e64"), "no address in clear");
+        assert_ne!(email, Reservation::Email.key("a+b@c.d", b"another key"));
+        let url = Reservation::ResourceUrl
+            .key(&format!("https://example.org/{}", "x".repeat(2000)), b"k");
         assert_eq!(url.len(), 64);
         assert!(url.chars().all(|c| c.is_ascii_hexdigit()));
     }

@@ -7,12 +7,13 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, context::PublishErrorKind, stream};
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
-use resourcify_domain::{Aggregate, DomainEvent};
+use resourcify_domain::personal::PersonalFields;
+use resourcify_domain::{Aggregate, DomainEvent, EventType};
 use uuid::Uuid;
 
 use crate::envelope::{self, RawEvent};
 use crate::metric_families::EVENTS_APPENDED;
-use crate::{EventStoreError, Namespace};
+use crate::{EventStoreError, MemberKeys, Namespace};
 
 /// How the stream is created when it does not exist yet.
 #[derive(Debug, Clone)]
@@ -72,6 +73,7 @@ pub struct EventStore {
     js: jetstream::Context,
     stream: stream::Stream,
     settings: EventStoreSettings,
+    keys: MemberKeys,
 }
 
 impl std::fmt::Debug for EventStore {
@@ -103,12 +105,24 @@ impl EventStore {
             },
         )
         .await?;
+        let keys = MemberKeys::open(&js, ns, settings.replicas).await?;
         Ok(Self {
             client,
             js,
             stream,
             settings,
+            keys,
         })
+    }
+
+    /// How many copies JetStream keeps of the stream and the buckets.
+    pub fn replicas(&self) -> usize {
+        self.settings.replicas
+    }
+
+    /// The members' keys that seal their personal data in this log.
+    pub fn member_keys(&self) -> &MemberKeys {
+        &self.keys
     }
 
     pub fn namespace(&self) -> &Namespace {
@@ -130,9 +144,12 @@ impl EventStore {
         new: NewEvent,
     ) -> Result<Appended, EventStoreError> {
         let subject = self.settings.namespace.aggregate_subject(aggregate, id);
-        let event_type = new.event.event_type();
+        let (event_type, payload) = self
+            .keys
+            .seal(new.event.event_type(), new.event.to_payload())
+            .await?;
         let mut headers = envelope::headers(
-            &new.event,
+            event_type,
             aggregate,
             id,
             &self.settings.source,
@@ -143,7 +160,7 @@ impl EventStore {
             headers.insert("ce-requestid", request_id.as_str());
         }
         let publish = jetstream::message::PublishMessage::build()
-            .payload(new.event.to_payload().into())
+            .payload(payload.into())
             .headers(headers)
             .expected_last_subject_sequence(expected);
         let ack = self
@@ -236,6 +253,50 @@ impl EventStore {
         self.client.connection_state() == async_nats::connection::State::Connected
     }
 
+    /// Opens a sealed event read outside a feed (a dead letter, say).
+    pub async fn open_event(&self, raw: RawEvent) -> Result<RawEvent, EventStoreError> {
+        open_raw(&self.keys, raw).await
+    }
+
+    /// Erases a member from the log: destroys their key, so every sealed
+    /// field of theirs opens to placeholders from now on, and erases (JetStream
+    /// overwrites, then removes) the events of theirs that were written with
+    /// personal fields in clear before sealing began. Replays step over the
+    /// gaps: positions were never dense. Returns how many events were erased.
+    pub async fn erase_member(&self, user_id: Uuid) -> Result<usize, EventStoreError> {
+        self.keys.erase(user_id).await?;
+        let subject = self.settings.namespace.aggregate_subject("user", user_id);
+        let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
+            Ok(message) => message.sequence,
+            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => return Ok(0),
+            Err(e) => return Err(EventStoreError::unavailable(e)),
+        };
+        let mut in_clear = Vec::new();
+        let mut feed = self.consume(subject, 1).await?;
+        while let Some(raw) = feed.next().await {
+            let raw = raw?;
+            let plain_personal = raw
+                .ce_type
+                .as_deref()
+                .and_then(EventType::from_ce_type)
+                .and_then(PersonalFields::of_plain)
+                .is_some();
+            if plain_personal {
+                in_clear.push(raw.position);
+            }
+            if raw.position >= last {
+                break;
+            }
+        }
+        for position in &in_clear {
+            self.stream
+                .delete_message(*position)
+                .await
+                .map_err(EventStoreError::unavailable)?;
+        }
+        Ok(in_clear.len())
+    }
+
     /// Every event after `position`, in order, then live ones as they are appended.
     pub async fn feed_after(&self, position: u64) -> Result<EventFeed, EventStoreError> {
         self.consume(self.settings.namespace.all_events_subject(), position + 1)
@@ -258,14 +319,59 @@ impl EventStore {
             .messages()
             .await
             .map_err(EventStoreError::unavailable)?;
-        Ok(EventFeed { messages })
+        let keys = self.keys.clone();
+        let events = messages.map(to_raw).then(move |raw| {
+            let keys = keys.clone();
+            async move { open_raw(&keys, raw?).await }
+        });
+        Ok(EventFeed {
+            events: Box::pin(events),
+        })
     }
 }
 
-/// An ordered, gap-free run of stored events. The ordered consumer behind it
-/// recreates itself from the last sequence it saw if NATS drops a message.
+fn to_raw(
+    message: Result<jetstream::Message, consumer::pull::OrderedError>,
+) -> Result<RawEvent, EventStoreError> {
+    let message = message.map_err(EventStoreError::unavailable)?;
+    let position = message
+        .info()
+        .map_err(EventStoreError::unavailable)?
+        .stream_sequence;
+    Ok(RawEvent::new(
+        position,
+        message.subject.as_str(),
+        message.headers.as_ref(),
+        message.payload.clone(),
+    ))
+}
+
+/// Opens a sealed event with its owner's key; and forgets a member's key
+/// on seeing their deletion, so this node stops opening their events.
+async fn open_raw(keys: &MemberKeys, mut raw: RawEvent) -> Result<RawEvent, EventStoreError> {
+    let ce_type = raw.ce_type.as_deref();
+    if ce_type == Some(EventType::USER_DELETED.ce_type().as_str()) {
+        if let Some(user_id) = raw
+            .subject
+            .rsplit('.')
+            .next()
+            .and_then(|id| id.parse().ok())
+        {
+            keys.forget(user_id);
+        }
+        return Ok(raw);
+    }
+    raw.opened = keys.open_sealed(ce_type, &raw.payload).await?;
+    Ok(raw)
+}
+
+type RawEvents = Pin<Box<dyn Stream<Item = Result<RawEvent, EventStoreError>> + Send>>;
+
+/// An ordered, gap-free run of stored events, sealed ones opened. The
+/// ordered consumer behind it recreates itself from the last sequence it
+/// saw if NATS drops a message.
 pub struct EventFeed {
-    messages: consumer::pull::Ordered,
+    events: RawEvents,
 }
 
 impl std::fmt::Debug for EventFeed {
@@ -278,20 +384,6 @@ impl Stream for EventFeed {
     type Item = Result<RawEvent, EventStoreError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.messages.poll_next_unpin(cx).map(|next| {
-            next.map(|message| {
-                let message = message.map_err(EventStoreError::unavailable)?;
-                let position = message
-                    .info()
-                    .map_err(EventStoreError::unavailable)?
-                    .stream_sequence;
-                Ok(RawEvent::new(
-                    position,
-                    message.subject.as_str(),
-                    message.headers.as_ref(),
-                    message.payload.clone(),
-                ))
-            })
-        })
+        self.events.poll_next_unpin(cx)
     }
 }

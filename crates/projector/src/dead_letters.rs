@@ -1,6 +1,6 @@
 //! Operator actions on dead letters: apply one again, or give up on it.
 
-use resourcify_eventstore::RawEvent;
+use resourcify_eventstore::{EventStore, RawEvent};
 use resourcify_readmodel::projections::{Positioned, Projection};
 use resourcify_readmodel::{DeadLetter, lock_dead_letter, record_dead_letter, remove_dead_letter};
 use sqlx::{Acquire, PgPool};
@@ -23,6 +23,7 @@ pub enum RetryOutcome {
 /// not depend on order (all of today's); the error is kept if it fails again.
 pub async fn retry_dead_letter(
     pool: &PgPool,
+    store: &EventStore,
     projection: Projection,
     position: u64,
 ) -> sqlx::Result<RetryOutcome> {
@@ -37,6 +38,11 @@ pub async fn retry_dead_letter(
         letter.event_type.as_deref(),
         letter.payload.into(),
     );
+    // A sealed event opens with its owner's key (or to placeholders).
+    let raw = store
+        .open_event(raw)
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("opening the dead letter: {e}")))?;
     let outcome = match raw.decode() {
         Err(error) => RetryOutcome::StillFailing(error.to_string()),
         Ok(recorded) => {

@@ -447,7 +447,12 @@ impl Cli {
                 DeadLetterAction::Retry {
                     projection,
                     position,
-                } => operator::retry(&database, projection, *position).await,
+                } => {
+                    let namespace =
+                        Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
+                    operator::retry(&database, &self.nats_url, namespace, projection, *position)
+                        .await
+                }
                 DeadLetterAction::Skip {
                     projection,
                     position,

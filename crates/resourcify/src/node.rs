@@ -165,10 +165,9 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         pools.push(pool.clone());
         let reads = ReadModel::new(pool, settings.slow_query);
         let positions = ViewPositions::new(reads.clone());
-        let reservations =
-            ReservationBook::open(store.jetstream(), &settings.namespace, settings.replicas)
-                .await
-                .context("opening the reservation buckets")?;
+        let reservations = ReservationBook::open(&store)
+            .await
+            .context("opening the reservation buckets")?;
         let idempotency_keys =
             IdempotencyKeys::open(store.jetstream(), &settings.namespace, settings.replicas)
                 .await
@@ -249,7 +248,7 @@ async fn start_ingester(
     .await
     .context("connecting the ingester pool")?;
     let js = store.jetstream();
-    let reservations = ReservationBook::open(js, &settings.namespace, settings.replicas)
+    let reservations = ReservationBook::open(store)
         .await
         .context("opening the reservation buckets")?;
     let holder = format!("pid-{}-{}", std::process::id(), uuid::Uuid::now_v7());

@@ -100,10 +100,18 @@ pub async fn list_dead_letters(
 }
 
 /// Applies one dead letter again.
-pub async fn retry(database: &PgConnectOptions, name: &str, position: u64) -> anyhow::Result<()> {
+pub async fn retry(
+    database: &PgConnectOptions,
+    nats_url: &str,
+    namespace: Namespace,
+    name: &str,
+    position: u64,
+) -> anyhow::Result<()> {
     let projection = projection(name)?;
     let reads = read_model(database).await?;
-    match retry_dead_letter(reads.pool(), projection, position).await? {
+    let client = connect_nats(nats_url).await?;
+    let store = EventStore::open(client, EventStoreSettings::new(namespace)).await?;
+    match retry_dead_letter(reads.pool(), &store, projection, position).await? {
         RetryOutcome::Applied => println!("applied {name} {position}; dead letter removed"),
         RetryOutcome::StillFailing(error) => bail!("{name} {position} still fails: {error}"),
         RetryOutcome::NotFound => bail!("no dead letter {name} {position}"),
@@ -133,7 +141,7 @@ pub async fn set_role(
 ) -> anyhow::Result<()> {
     let client = connect_nats(nats_url).await?;
     let store = EventStore::open(client, EventStoreSettings::new(namespace.clone())).await?;
-    let reservations = ReservationBook::open(store.jetstream(), &namespace, 1).await?;
+    let reservations = ReservationBook::open(&store).await?;
     let idempotency_keys = IdempotencyKeys::open(store.jetstream(), &namespace, 1).await?;
     let reads = read_model(database).await?;
     let positions = ViewPositions::new(reads.clone());

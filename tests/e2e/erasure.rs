@@ -1,0 +1,389 @@
+//! Crypto-shredding: a member's personal fields are in the log only sealed
+//! with their own key; `DELETE /v1/me` destroys the key, and erases what
+//! was written in clear before sealing, so that neither the stream, nor a
+//! full replay, nor any view holds them again, while everything else stays.
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::message::PublishMessage;
+use clap::Parser;
+use resourcify::cli::Cli;
+use resourcify_app::Passwords;
+use resourcify_domain::user::User;
+use resourcify_eventstore::{
+    EventStore, EventStoreSettings, Reservation, ReservationBook, Reserved,
+};
+use resourcify_testkit::{NamespaceGuard, PASSWORD, TestApp, nats_url, spawn_app};
+use serde_json::{Value, json};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use uuid::Uuid;
+
+/// Every message in the stream, headers and payload, as text.
+async fn raw_log(app: &TestApp) -> Vec<(u64, String, String)> {
+    let stream = app
+        .store
+        .jetstream()
+        .get_stream(app.namespace.stream_name())
+        .await
+        .unwrap();
+    let head = app.store.head().await.unwrap();
+    let mut log = Vec::new();
+    for position in 1..=head {
+        let Ok(message) = stream.get_raw_message(position).await else {
+            continue; // erased
+        };
+        let ce_type = message
+            .headers
+            .get("ce-type")
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default();
+        let text = format!(
+            "{:?} {}",
+            message.headers,
+            String::from_utf8_lossy(&message.payload)
+        );
+        log.push((position, ce_type, text));
+    }
+    log
+}
+
+/// The rows of every table in the database (views, checkpoints, dead
+/// letters, replay schemas) whose text contains `needle`.
+async fn rows_holding(app: &TestApp, needle: &str) -> Vec<String> {
+    let pool = app.reads.pool();
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_schema, table_name FROM information_schema.tables
+         WHERE table_type = 'BASE TABLE'
+           AND table_schema NOT IN ('pg_catalog', 'information_schema')",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut found = Vec::new();
+    for (schema, table) in tables {
+        let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM \"{schema}\".\"{table}\" t
+             WHERE row_to_json(t)::text ILIKE '%' || $1 || '%'"
+        )))
+        .bind(needle)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if count > 0 {
+            found.push(format!("{schema}.{table}"));
+        }
+    }
+    found
+}
+
+async fn replay_everything(app: &TestApp) {
+    let db = &app.database;
+    let database_url = format!(
+        "postgres://{}@{}:{}/{}",
+        db.get_username(),
+        db.get_host(),
+        db.get_port(),
+        db.get_database().unwrap()
+    );
+    Cli::try_parse_from([
+        "resourcify",
+        "--database-url",
+        &database_url,
+        "--nats-url",
+        &nats_url(),
+        "--namespace",
+        app.namespace.as_str(),
+        "replay",
+        "--all",
+    ])
+    .unwrap()
+    .run()
+    .await
+    .unwrap();
+}
+
+const SECRETS: [&str; 4] = [
+    "ada.lovelace@example.org",
+    "Countess of Lovelace",
+    "Analytical Engine notes",
+    "ada-lovelace.example",
+];
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn an_erased_member_is_gone_from_the_log_the_replay_and_the_views(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let signed_up = app
+        .post(
+            "/v1/users",
+            &json!({"username": "countess_ada", "email": SECRETS[0], "password": PASSWORD}),
+            None,
+        )
+        .await;
+    assert_eq!(signed_up.status, 201, "{signed_up:#?}");
+    let user_id: Uuid = signed_up.body["user_id"].as_str().unwrap().parse().unwrap();
+    let login = app
+        .login(
+            "countess_ada",
+            PASSWORD,
+            signed_up.body["position"].as_u64().unwrap(),
+        )
+        .await;
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    let profile = json!({
+        "display_name": SECRETS[1],
+        "bio": SECRETS[2],
+        "website": format!("https://{}/", SECRETS[3]),
+    });
+    let updated = app.patch("/v1/me", &profile, &token).await;
+    assert_eq!(updated.status, 200, "{updated:#?}");
+    let grace = app.register("grace").await;
+    let submitted = app.submit(&token, json!({})).await;
+    let resource = submitted.body["id"].as_str().unwrap().to_owned();
+    app.put(&format!("/v1/resources/{resource}/vote"), &grace.token)
+        .await;
+    let commented = app
+        .post(
+            &format!("/v1/resources/{resource}/comments"),
+            &json!({"body": "A first comment"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(commented.status, 201, "{commented:#?}");
+
+    // Before: the log holds the personal fields only sealed, the key store
+    // holds the key, and through it the store reads them back.
+    let before = raw_log(&app).await;
+    for (position, ce_type, text) in &before {
+        for secret in SECRETS.iter().chain(&["countess_ada"]) {
+            assert!(
+                !text.contains(secret),
+                "{secret} in clear at {position} ({ce_type})"
+            );
+        }
+    }
+    let sealed: Vec<_> = before
+        .iter()
+        .filter(|(_, _, text)| text.contains("\"sealed\":{"))
+        .map(|(_, ce_type, _)| ce_type.as_str())
+        .collect();
+    assert_eq!(
+        sealed
+            .iter()
+            .filter(|t| t.starts_with("resourcify.user.registered.v2"))
+            .count(),
+        2,
+        "{sealed:?}"
+    );
+    assert!(
+        sealed.contains(&"resourcify.user.profile-updated.v2"),
+        "{sealed:?}"
+    );
+    let keys = app.store.member_keys();
+    assert!(keys.has_key(user_id).await.unwrap());
+    let account = app.store.load::<User>(user_id).await.unwrap().state;
+    assert_eq!(account.email, SECRETS[0]);
+    assert_eq!(account.profile.display_name, SECRETS[1]);
+    app.wait_until_caught_up().await;
+    assert!(
+        !rows_holding(&app, SECRETS[0]).await.is_empty(),
+        "the views have it"
+    );
+
+    let deleted = app.delete("/v1/me", &token).await;
+    assert_eq!(deleted.status, 200, "{deleted:#?}");
+    app.wait_until_caught_up().await;
+    let (resources, votes, comments) = counts(&app).await;
+
+    // After: no key; a fresh reader of the log (another process) opens the
+    // member's fields to placeholders; a full replay and every table hold
+    // none of them; the resource, the vote and the comment stay.
+    assert!(!keys.has_key(user_id).await.unwrap());
+    let fresh = EventStore::open(
+        async_nats::connect(nats_url()).await.unwrap(),
+        EventStoreSettings::new(app.namespace.clone()),
+    )
+    .await
+    .unwrap();
+    let erased = fresh.load::<User>(user_id).await.unwrap().state;
+    assert!(erased.deleted);
+    assert!(
+        erased.email.ends_with("@erased.invalid"),
+        "{}",
+        erased.email
+    );
+    assert_eq!(erased.profile.display_name, "");
+    replay_everything(&app).await;
+    app.wait_until_caught_up().await;
+    for secret in SECRETS.iter().chain(&["countess_ada"]) {
+        assert_eq!(
+            rows_holding(&app, secret).await,
+            Vec::<String>::new(),
+            "{secret}"
+        );
+        for (position, ce_type, text) in raw_log(&app).await {
+            assert!(!text.contains(secret), "{secret} at {position} ({ce_type})");
+        }
+    }
+    assert_eq!(counts(&app).await, (resources, votes, comments));
+    assert_eq!((resources, votes, comments), (1, 1, 1));
+    let shown = app.get(&format!("/v1/resources/{resource}")).await;
+    assert_eq!(shown.body["author"]["username"], Value::Null);
+    assert_eq!(shown.body["votes"], 1, "{shown:#?}");
+}
+
+async fn counts(app: &TestApp) -> (i64, i64, i64) {
+    let pool = app.reads.pool();
+    let count = |sql: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    (
+        count("SELECT count(*) FROM resources").await,
+        count("SELECT count(*) FROM resource_votes").await,
+        count("SELECT count(*) FROM comments").await,
+    )
+}
+
+/// A member whose events were written before sealing began (version 1, in
+/// clear): erasing them erases those messages from the stream, and a full
+/// replay steps over the gaps.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_member_written_in_clear_before_sealing_is_erased_too(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let user_id = Uuid::now_v7();
+    let hash = Passwords.hash(PASSWORD).await.unwrap();
+    let now = chrono::Utc::now();
+    let registered = append_in_clear(
+        &app,
+        user_id,
+        "resourcify.user.registered.v1",
+        json!({
+            "user_id": user_id, "username": "old_timer", "email": "old.timer@example.org",
+            "password_hash": hash, "registered_at": now,
+        }),
+    )
+    .await;
+    let profile = append_in_clear(
+        &app,
+        user_id,
+        "resourcify.user.profile-updated.v1",
+        json!({
+            "user_id": user_id, "display_name": "Old Timer Esquire", "bio": "", "website": "",
+            "at": now,
+        }),
+    )
+    .await;
+    let login = app.login("old_timer", PASSWORD, profile).await;
+    assert_eq!(login.status, 200, "{login:#?}");
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    let submitted = app.submit(&token, json!({})).await;
+    assert_eq!(submitted.status, 201);
+    assert!(
+        raw_log(&app)
+            .await
+            .iter()
+            .any(|(_, _, t)| t.contains("old.timer@example.org"))
+    );
+
+    let deleted = app.delete("/v1/me", &token).await;
+    assert_eq!(deleted.status, 200, "{deleted:#?}");
+    let log = raw_log(&app).await;
+    let positions: Vec<u64> = log.iter().map(|(p, _, _)| *p).collect();
+    assert!(!positions.contains(&registered) && !positions.contains(&profile));
+    replay_everything(&app).await;
+    app.wait_until_caught_up().await;
+    for secret in ["old.timer@example.org", "Old Timer Esquire", "old_timer"] {
+        for (position, ce_type, text) in &log {
+            assert!(!text.contains(secret), "{secret} at {position} ({ce_type})");
+        }
+        assert_eq!(
+            rows_holding(&app, secret).await,
+            Vec::<String>::new(),
+            "{secret}"
+        );
+    }
+    assert_eq!(counts(&app).await.0, 1, "the resource stays");
+}
+
+/// Appends an event the way the code wrote it before sealing.
+async fn append_in_clear(app: &TestApp, user_id: Uuid, ce_type: &str, payload: Value) -> u64 {
+    let mut headers = HeaderMap::new();
+    headers.insert("ce-specversion", "1.0");
+    headers.insert("ce-id", Uuid::now_v7().to_string().as_str());
+    headers.insert("ce-source", "/resourcify");
+    headers.insert("ce-type", ce_type);
+    headers.insert("ce-time", chrono::Utc::now().to_rfc3339().as_str());
+    headers.insert("ce-subject", format!("user/{user_id}").as_str());
+    headers.insert("content-type", "application/json");
+    let subject = app.namespace.aggregate_subject("user", user_id);
+    app.store
+        .jetstream()
+        .send_publish(
+            subject,
+            PublishMessage::build()
+                .payload(serde_json::to_vec(&payload).unwrap().into())
+                .headers(headers),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+        .sequence
+}
+
+/// E-mail reservations made before keyed hashes (the address, hex-encoded)
+/// move to their keyed hash when a node opens the buckets, and keep working.
+#[tokio::test]
+async fn email_reservations_in_clear_move_to_keyed_hashes() {
+    let guard = NamespaceGuard::new();
+    let store = EventStore::open(
+        async_nats::connect(nats_url()).await.unwrap(),
+        EventStoreSettings::new(guard.namespace().clone()),
+    )
+    .await
+    .unwrap();
+    // A first open makes the buckets; then a reservation the old way.
+    ReservationBook::open(&store).await.unwrap();
+    let owner = Uuid::now_v7();
+    let address = "old.style@example.org";
+    let emails = store
+        .jetstream()
+        .get_key_value(guard.namespace().bucket(Reservation::Email.bucket()))
+        .await
+        .unwrap();
+    let in_clear = hex::encode(address);
+    emails
+        .create(&in_clear, owner.to_string().into())
+        .await
+        .unwrap();
+
+    let book = ReservationBook::open(&store).await.unwrap();
+    assert_eq!(
+        emails.get(&in_clear).await.unwrap(),
+        None,
+        "the address is gone"
+    );
+    assert_eq!(
+        book.reserve(Reservation::Email, address, Uuid::now_v7())
+            .await
+            .unwrap(),
+        Reserved::TakenBy(owner)
+    );
+    let mut keys = Vec::new();
+    let mut listed = emails.keys().await.unwrap();
+    while let Some(key) = futures::StreamExt::next(&mut listed).await {
+        keys.push(key.unwrap());
+    }
+    assert_eq!(keys.len(), 1);
+    assert!(
+        keys[0].starts_with("k1-") && !keys[0].contains(&in_clear),
+        "{keys:?}"
+    );
+}
