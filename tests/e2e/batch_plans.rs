@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use resourcify_domain::EventType;
+use resourcify_domain::personal::PersonalFields;
 use resourcify_eventstore::RawEvent;
 use resourcify_projector::{Projection, apply_batch};
 use serde_json::{Value, json};
@@ -163,9 +164,11 @@ fn submission(k: usize, seeded: &Seeded) -> Value {
 /// `VOTES` votes and `SUBMISSIONS` submissions; placed after every seeded
 /// checkpoint.
 fn batch(seeded: &Seeded) -> Vec<RawEvent> {
+    // Sealed types as the projectors see them: opened, in their plain form.
     let every_type = EventType::ALL
         .iter()
-        .flat_map(|&event_type| (0..COPIES).map(move |k| (event_type, k)))
+        .map(|&t| PersonalFields::of_sealed(t).map_or(t, |p| p.plain))
+        .flat_map(|event_type| (0..COPIES).map(move |k| (event_type, k)))
         .map(|(event_type, k)| (event_type, aimed(event_type, k, seeded)));
     let votes = (0..VOTES).map(|k| (EventType::VOTE_CAST, vote(k, seeded)));
     let submissions =

@@ -112,8 +112,12 @@ async fn events_carry_cloudevents_headers_on_their_aggregate_subject() {
     let ce_id: Uuid = header("ce-id").unwrap().parse().unwrap();
     assert_eq!(ce_id.get_version_num(), 7);
     assert!(chrono::DateTime::parse_from_rfc3339(&header("ce-time").unwrap()).is_ok());
+    // The personal fields are sealed; the store opens them again.
     let payload: serde_json::Value = serde_json::from_slice(&stored.payload).unwrap();
-    assert_eq!(payload["username"], "headers");
+    assert_eq!(payload["user_id"], id.to_string());
+    assert!(payload.get("username").is_none() && payload["sealed"].is_object());
+    let loaded = store.load::<User>(id).await.unwrap();
+    assert_eq!(loaded.state.username, "headers");
 }
 
 #[tokio::test]
