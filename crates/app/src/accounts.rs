@@ -217,18 +217,13 @@ impl Accounts {
         Ok(outcome)
     }
 
-    /// Deletes the caller's account and erases them: once the deletion is
-    /// in the log, their key is destroyed (every personal field of theirs in
-    /// the log, sealed, now reads as erased), what was written in clear
-    /// before sealing is erased from the stream, and their username and
-    /// e-mail address are free again. Their resources stay, shown as a
-    /// deleted member's.
+    /// Deletes the caller's account, then erases them ([`Self::erase`]).
+    /// Their resources stay, shown as a deleted member's.
     pub async fn delete_account(
         &self,
         caller: &AuthenticatedUser,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
-        let account = self.core.store().load::<User>(caller.user_id).await?.state;
         let outcome = self
             .core
             .on_own_account(caller, &"delete_account", meta, |actor| {
@@ -238,15 +233,34 @@ impl Accounts {
                 }
             })
             .await?;
-        let erased = self.core.store().erase_member(caller.user_id).await?;
-        tracing::info!(user_id = %caller.user_id, events_erased = erased, "member erased");
-        let book = self.core.reservations();
-        book.release(Reservation::Email, &account.email, caller.user_id)
-            .await?;
-        book.release(Reservation::Username, &account.username, caller.user_id)
-            .await?;
+        self.erase(caller.user_id).await?;
         self.core.settle(Projection::Users, outcome.position).await;
         Ok(outcome)
+    }
+
+    /// Erases a deleted member: frees their username and e-mail address,
+    /// destroys their key (every personal field of theirs in the log, sealed,
+    /// reads as erased from now on) and erases from the stream what was
+    /// written in clear before sealing. Safe to repeat: the operator's
+    /// `resourcify admin erase` finishes an erasure that a failure cut short.
+    /// Returns how many events written in clear were erased.
+    pub async fn erase(&self, user_id: Uuid) -> Result<usize, AppError> {
+        let store = self.core.store();
+        let account = store.load::<User>(user_id).await?.state;
+        if !account.deleted {
+            return Err(AppError::Conflict(
+                "only a deleted account can be erased".into(),
+            ));
+        }
+        // Names first: once the key is gone they can no longer be read.
+        let book = self.core.reservations();
+        book.release(Reservation::Email, &account.email, user_id)
+            .await?;
+        book.release(Reservation::Username, &account.username, user_id)
+            .await?;
+        let erased = store.erase_member(user_id).await?;
+        tracing::info!(%user_id, events_erased = erased, "member erased");
+        Ok(erased)
     }
 
     /// The id of a (not deleted) user, by username.

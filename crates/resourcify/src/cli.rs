@@ -186,6 +186,10 @@ enum AdminAction {
         #[arg(long, default_value = "admin")]
         role: String,
     },
+    /// Finish erasing a deleted member (if `DELETE /v1/me` was cut short):
+    /// destroy their key, erase their events written in clear, free their
+    /// names. Safe to repeat.
+    Erase { user_id: uuid::Uuid },
 }
 
 #[derive(Debug, Subcommand)]
@@ -483,6 +487,10 @@ impl Cli {
                 let (username, role, granted) = match action {
                     AdminAction::Grant { username, role } => (username, role, true),
                     AdminAction::Revoke { username, role } => (username, role, false),
+                    AdminAction::Erase { user_id } => {
+                        return operator::erase(&database, &self.nats_url, namespace, *user_id)
+                            .await;
+                    }
                 };
                 operator::set_role(
                     &database,

@@ -130,6 +130,32 @@ pub async fn skip(database: &PgConnectOptions, name: &str, position: u64) -> any
     Ok(())
 }
 
+/// The application as the operator drives it from the command line: no
+/// HTTP, no projectors; it issues no tokens.
+async fn operator_app(
+    database: &PgConnectOptions,
+    nats_url: &str,
+    namespace: Namespace,
+) -> anyhow::Result<App> {
+    let client = connect_nats(nats_url).await?;
+    let store = EventStore::open(client, EventStoreSettings::new(namespace.clone())).await?;
+    let reservations = ReservationBook::open(&store).await?;
+    let idempotency_keys = IdempotencyKeys::open(store.jetstream(), &namespace, 1).await?;
+    let reads = read_model(database).await?;
+    let positions = ViewPositions::new(reads.clone());
+    // The secret is never used: the operator signs no tokens.
+    let settings = AppSettings::with_secret(TokenSecret::new(Uuid::new_v4().to_string()));
+    Ok(App::new(
+        store,
+        reservations,
+        idempotency_keys,
+        reads,
+        positions,
+        settings,
+        AllowList::default(),
+    ))
+}
+
 /// Grants or revokes a role as the operator (`resourcify admin grant`).
 pub async fn set_role(
     database: &PgConnectOptions,
@@ -139,23 +165,7 @@ pub async fn set_role(
     role: &str,
     granted: bool,
 ) -> anyhow::Result<()> {
-    let client = connect_nats(nats_url).await?;
-    let store = EventStore::open(client, EventStoreSettings::new(namespace.clone())).await?;
-    let reservations = ReservationBook::open(&store).await?;
-    let idempotency_keys = IdempotencyKeys::open(store.jetstream(), &namespace, 1).await?;
-    let reads = read_model(database).await?;
-    let positions = ViewPositions::new(reads.clone());
-    // The operator issues no tokens; the secret is never used.
-    let settings = AppSettings::with_secret(TokenSecret::new(Uuid::new_v4().to_string()));
-    let app = App::new(
-        store,
-        reservations,
-        idempotency_keys,
-        reads,
-        positions,
-        settings,
-        AllowList::default(),
-    );
+    let app = operator_app(database, nats_url, namespace).await?;
     let outcome = app
         .moderation
         .set_role(
@@ -171,6 +181,25 @@ pub async fn set_role(
     println!(
         "{verb} {role} for {username} (user {}, position {})",
         outcome.id, outcome.position
+    );
+    Ok(())
+}
+
+/// Finishes erasing a deleted member (`resourcify admin erase`).
+pub async fn erase(
+    database: &PgConnectOptions,
+    nats_url: &str,
+    namespace: Namespace,
+    user_id: Uuid,
+) -> anyhow::Result<()> {
+    let app = operator_app(database, nats_url, namespace).await?;
+    let erased = app
+        .accounts
+        .erase(user_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "erased member {user_id}: key destroyed, {erased} event(s) written in clear erased, names freed"
     );
     Ok(())
 }
