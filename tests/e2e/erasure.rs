@@ -103,11 +103,13 @@ async fn operator(app: &TestApp, command: &[&str]) -> anyhow::Result<()> {
     Cli::try_parse_from(args).unwrap().run().await
 }
 
-const SECRETS: [&str; 4] = [
+const SECRETS: [&str; 6] = [
     "ada.lovelace@example.org",
     "Countess of Lovelace",
     "Analytical Engine notes",
     "ada-lovelace.example",
+    "countess_ada",
+    "A first comment on the engine",
 ];
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -148,11 +150,19 @@ async fn an_erased_member_is_gone_from_the_log_the_replay_and_the_views(
     let commented = app
         .post(
             &format!("/v1/resources/{resource}/comments"),
-            &json!({"body": "A first comment"}),
+            &json!({"body": SECRETS[5]}),
             Some(&token),
         )
         .await;
     assert_eq!(commented.status, 201, "{commented:#?}");
+    let replied = app
+        .post(
+            &format!("/v1/resources/{resource}/comments"),
+            &json!({"body": "Grace replies and stays", "parent_id": commented.body["id"]}),
+            Some(&grace.token),
+        )
+        .await;
+    assert_eq!(replied.status, 201, "{replied:#?}");
 
     // Before: the log holds the personal fields only sealed, the key store
     // holds the key, and through it the store reads them back.
@@ -246,10 +256,17 @@ async fn an_erased_member_is_gone_from_the_log_the_replay_and_the_views(
         }
     }
     assert_eq!(counts(&app).await, (resources, votes, comments));
-    assert_eq!((resources, votes, comments), (1, 1, 1));
+    assert_eq!((resources, votes, comments), (1, 1, 2));
     let shown = app.get(&format!("/v1/resources/{resource}")).await;
     assert_eq!(shown.body["author"]["username"], Value::Null);
     assert_eq!(shown.body["votes"], 1, "{shown:#?}");
+    // The erased member's comment keeps its place, without its text; the
+    // reply under it is untouched.
+    let thread = app.get(&format!("/v1/resources/{resource}/comments")).await;
+    let items = thread.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{thread:#?}");
+    assert_eq!(items[1]["body"], "Grace replies and stays", "{thread:#?}");
+    assert!(!thread.body.to_string().contains(SECRETS[5]));
 }
 
 async fn counts(app: &TestApp) -> (i64, i64, i64) {

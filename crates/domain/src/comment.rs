@@ -75,6 +75,10 @@ pub struct CommentPosted {
 pub struct CommentEdited {
     pub comment_id: Uuid,
     pub resource_id: Uuid,
+    /// Whose key seals the body. Absent in edits written before sealing
+    /// (version 1), which held the body in clear.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<Uuid>,
     pub body: String,
     pub at: DateTime<Utc>,
 }
@@ -191,6 +195,7 @@ impl Aggregate for Comment {
                 CommentEvent::Edited(CommentEdited {
                     comment_id,
                     resource_id: self.resource_id,
+                    author_id: Some(self.author_id),
                     body: body.as_str().to_owned(),
                     at: *at,
                 })

@@ -60,8 +60,11 @@ impl EventType {
     pub const BOOKMARK_ADDED: Self = Self::new("bookmark.added", 1);
     pub const BOOKMARK_REMOVED: Self = Self::new("bookmark.removed", 1);
 
+    /// Plain forms; the log holds the `_SEALED` ones (the body is personal).
     pub const COMMENT_POSTED: Self = Self::new("comment.posted", 1);
     pub const COMMENT_EDITED: Self = Self::new("comment.edited", 1);
+    pub const COMMENT_POSTED_SEALED: Self = Self::new("comment.posted", 2);
+    pub const COMMENT_EDITED_SEALED: Self = Self::new("comment.edited", 2);
     pub const COMMENT_DELETED: Self = Self::new("comment.deleted", 1);
     pub const COMMENT_REMOVED: Self = Self::new("comment.removed", 1);
 
@@ -100,8 +103,8 @@ impl EventType {
         Self::VOTE_WITHDRAWN,
         Self::BOOKMARK_ADDED,
         Self::BOOKMARK_REMOVED,
-        Self::COMMENT_POSTED,
-        Self::COMMENT_EDITED,
+        Self::COMMENT_POSTED_SEALED,
+        Self::COMMENT_EDITED_SEALED,
         Self::COMMENT_DELETED,
         Self::COMMENT_REMOVED,
         Self::NEWS_SOURCE_ADDED,
@@ -118,6 +121,8 @@ impl EventType {
         Self::USER_REGISTERED,
         Self::USER_PROFILE_UPDATED,
         Self::USER_PASSWORD_CHANGED,
+        Self::COMMENT_POSTED,
+        Self::COMMENT_EDITED,
     ];
 
     const fn new(name: &'static str, version: u32) -> Self {

@@ -52,6 +52,20 @@ pub const PERSONAL_EVENTS: &[PersonalFields] = &[
         owner: "user_id",
         fields: &["password_hash"],
     },
+    // What a member writes in a comment is theirs: erased with them, while
+    // the comment keeps its place in the thread.
+    PersonalFields {
+        plain: EventType::COMMENT_POSTED,
+        sealed: EventType::COMMENT_POSTED_SEALED,
+        owner: "author_id",
+        fields: &["body"],
+    },
+    PersonalFields {
+        plain: EventType::COMMENT_EDITED,
+        sealed: EventType::COMMENT_EDITED_SEALED,
+        owner: "author_id",
+        fields: &["body"],
+    },
 ];
 
 /// Why a payload could not be split or joined.

@@ -2,6 +2,7 @@
 
 use resourcify_domain::DomainEvent;
 use resourcify_domain::comment::CommentEvent;
+use resourcify_domain::user::UserEvent;
 use sqlx::PgConnection;
 
 use super::{Positioned, keys, runs};
@@ -11,6 +12,9 @@ enum Change {
     Posted,
     Edited,
     Gone,
+    /// The author was erased: their texts go (a replay, with their key
+    /// destroyed, reads them as empty), their comments keep their places.
+    AuthorErased,
 }
 
 fn change_of(event: &DomainEvent) -> Option<Change> {
@@ -20,6 +24,7 @@ fn change_of(event: &DomainEvent) -> Option<Change> {
         DomainEvent::Comment(CommentEvent::Deleted(_) | CommentEvent::Removed(_)) => {
             Some(Change::Gone)
         }
+        DomainEvent::User(UserEvent::Deleted(_)) => Some(Change::AuthorErased),
         _ => None,
     }
 }
@@ -69,6 +74,20 @@ pub(super) async fn apply(
                  WHERE c.id = b.comment_id AND NOT c.gone",
                 rows
             ),
+            // The threads it changes are known only once it ran.
+            Change::AuthorErased => {
+                let threads = sqlx::query_scalar!(
+                    r#"UPDATE comments c SET gone = true, body = ''
+                       FROM jsonb_to_recordset($1::jsonb) AS b(user_id uuid)
+                       WHERE c.author_id = b.user_id AND NOT c.gone
+                       RETURNING c.resource_id::text AS "resource_id!""#,
+                    rows
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                touched.extend(threads);
+                continue;
+            }
             Change::Gone => sqlx::query!(
                 "UPDATE comments c SET gone = true, body = ''
                  FROM jsonb_to_recordset($1::jsonb) AS b(comment_id uuid)

@@ -172,6 +172,7 @@ impl Projection {
                 EventType::COMMENT_REMOVED.name,
             ],
             Self::Comments => &[
+                EventType::USER_DELETED.name,
                 EventType::COMMENT_POSTED.name,
                 EventType::COMMENT_EDITED.name,
                 EventType::COMMENT_DELETED.name,
