@@ -113,19 +113,47 @@ async fn login_attempts_are_limited_per_account(_: PgPoolOptions, db: PgConnectO
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_forwarded_address_from_an_untrusted_peer_is_ignored(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.rate_limits.reads = budget("2/min");
+        // A proxy at another address than the tests' own.
+        s.api.rate_limits.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()].into();
+    })
+    .await;
+    let get_as = |client: &'static str| {
+        app.http
+            .get(app.url("/v1/resources"))
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    // A fresh address on every request buys nothing: the peer is the client.
+    for (spoofed, status) in [
+        ("192.0.2.10", 200),
+        ("192.0.2.11", 200),
+        ("192.0.2.12", 429),
+    ] {
+        assert_eq!(get_as(spoofed).await.unwrap().status(), status);
+    }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn anonymous_clients_are_told_apart_by_address_through_trusted_proxies(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
     let app = spawn_app_configured(db, |s: &mut NodeSettings| {
         s.api.rate_limits.reads = budget("2/min");
-        s.api.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        // An address or a network; loopback is the tests' proxy.
+        s.api.rate_limits.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()].into();
     })
     .await;
-    let get_from = |client: &'static str| {
+    let get_from = |forwarded: &'static str| {
         app.http
             .get(app.url("/v1/resources"))
-            .header("x-forwarded-for", client)
+            .header("x-forwarded-for", forwarded)
             .send()
     };
     // Documentation addresses (RFC 5737): only header values, no traffic.
@@ -133,6 +161,10 @@ async fn anonymous_clients_are_told_apart_by_address_through_trusted_proxies(
         assert_eq!(get_from("192.0.2.10").await.unwrap().status(), 200);
     }
     assert_eq!(get_from("192.0.2.10").await.unwrap().status(), 429);
+    // What the client wrote left of the address our proxy added proves
+    // nothing: this is 192.0.2.10 again.
+    let prefixed = get_from("203.0.113.99, 192.0.2.10").await.unwrap();
+    assert_eq!(prefixed.status(), 429);
     assert_eq!(get_from("198.51.100.7").await.unwrap().status(), 200);
 }
 

@@ -1,14 +1,14 @@
 //! Command-line and environment configuration, read once here and handed
 //! down as plain settings.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
 use crate::{NodeSettings, Roles};
 use anyhow::Context;
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
-use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
+use resourcify_api::{ApiSettings, Budget, RateLimitSettings, TrustedProxy};
 use resourcify_app::{AppSettings, MIN_SECRET_BYTES, TokenSecret};
 use resourcify_eventstore::Namespace;
 use resourcify_news::IngesterSettings;
@@ -331,9 +331,10 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_MAX_WAITING_READS", default_value_t = 16)]
     max_waiting_reads: usize,
 
-    /// Proxies whose X-Forwarded-For is believed (comma-separated IPs).
+    /// Proxies whose X-Forwarded-For is believed (comma-separated
+    /// addresses or networks, e.g. `10.0.0.0/8`); none by default.
     #[arg(long, env = "RESOURCIFY_TRUSTED_PROXIES", value_delimiter = ',')]
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<TrustedProxy>,
 
     /// Larger request bodies are refused with 413.
     #[arg(long, env = "RESOURCIFY_MAX_BODY_BYTES", default_value_t = 65536)]
@@ -533,7 +534,7 @@ impl Cli {
                     comments: args.rate_comments,
                     follows: args.rate_follows,
                     max_waiting_reads: args.max_waiting_reads,
-                    trusted_proxies: args.trusted_proxies.clone(),
+                    trusted_proxies: args.trusted_proxies.clone().into(),
                 },
                 max_body_bytes: args.max_body_bytes,
                 max_streams: args.max_streams,

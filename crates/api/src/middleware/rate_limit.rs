@@ -3,8 +3,8 @@
 //! long-polling reads one client may hold open.
 //!
 //! A client is its user id when it presents a valid token, else its IP
-//! address; `X-Forwarded-For` counts only when the direct peer is a trusted
-//! proxy, so nobody can pick a fresh identity per request.
+//! address as [`TrustedProxies::client_of`] finds it, so nobody can pick a
+//! fresh identity per request.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -24,6 +24,7 @@ use poem::{IntoResponse, Request, Response};
 use resourcify_app::Sessions;
 
 use crate::ApiError;
+use crate::client_address::TrustedProxies;
 use crate::route_names::{self, RouteNames};
 use crate::telemetry::RATE_LIMITED_REQUESTS;
 
@@ -90,7 +91,7 @@ pub struct RateLimitSettings {
     /// Long-polling reads (`X-Resourcify-Min-Position`) one client may hold open at once.
     pub max_waiting_reads: usize,
     /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for RateLimitSettings {
@@ -105,7 +106,7 @@ impl Default for RateLimitSettings {
             comments: budget("10/min"),
             follows: budget("30/min"),
             max_waiting_reads: 16,
-            trusted_proxies: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -273,7 +274,7 @@ pub struct RateLimits {
     follows: Limiter<uuid::Uuid>,
     max_waiting_reads: usize,
     waiting_reads: Mutex<HashMap<Client, usize>>,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: TrustedProxies,
 }
 
 impl fmt::Debug for RateLimits {
@@ -328,6 +329,11 @@ impl RateLimits {
         }
     }
 
+    /// Who may write `X-Forwarded-For`.
+    pub(crate) fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.trusted_proxies
+    }
+
     /// Checks `member`'s comment budget; called by the handler that posts.
     pub(crate) fn check_comment(&self, member: uuid::Uuid) -> Result<(), ApiError> {
         Self::spend(&self.comments, member, "too many comments in a short time")
@@ -352,21 +358,6 @@ impl RateLimits {
                 &verdict.policy,
             )),
         }
-    }
-
-    fn client_ip(&self, request: &Request) -> Option<IpAddr> {
-        let peer = request.remote_addr().as_socket_addr().map(|a| a.ip())?;
-        if !self.trusted_proxies.contains(&peer) {
-            return Some(peer);
-        }
-        // The right-most address not added by one of our proxies.
-        request
-            .header("x-forwarded-for")
-            .into_iter()
-            .flat_map(|v| v.rsplit(','))
-            .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-            .find(|ip| !self.trusted_proxies.contains(ip))
-            .or(Some(peer))
     }
 
     fn classify(&self, request: &Request) -> Option<&Limiter<Client>> {
@@ -459,7 +450,7 @@ impl RateLimits {
         let per_address = matches!(limiter.name, "signups" | "logins");
         let client = match (&user, per_address) {
             (Some(user), false) => Client::User(user.user_id),
-            _ => Client::Address(self.client_ip(request)),
+            _ => Client::Address(self.trusted_proxies.client_of(request)),
         };
 
         let verdict = limiter.check(&client);
