@@ -311,13 +311,18 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_RATE_LOGINS", default_value = "30/min")]
     rate_logins: Budget,
 
-    /// Login attempts per account, from any address.
+    /// Failed logins per account and client address (by username or
+    /// e-mail alike); a success costs nothing.
+    #[arg(long, env = "RESOURCIFY_RATE_LOGIN_FAILURES", default_value = "10/h")]
+    rate_login_failures: Budget,
+
+    /// Failed logins per account from all addresses together.
     #[arg(
         long,
-        env = "RESOURCIFY_RATE_LOGINS_PER_ACCOUNT",
-        default_value = "10/min"
+        env = "RESOURCIFY_RATE_LOGIN_FAILURES_PER_ACCOUNT",
+        default_value = "100/h"
     )]
-    rate_logins_per_account: Budget,
+    rate_login_failures_per_account: Budget,
 
     /// Comments per member (on top of writes), e.g. `10/min`.
     #[arg(long, env = "RESOURCIFY_RATE_COMMENTS", default_value = "10/min")]
@@ -530,7 +535,8 @@ impl Cli {
                     writes: args.rate_writes,
                     signups: args.rate_signups,
                     logins: args.rate_logins,
-                    logins_per_account: args.rate_logins_per_account,
+                    login_failures: args.rate_login_failures,
+                    login_failures_per_account: args.rate_login_failures_per_account,
                     comments: args.rate_comments,
                     follows: args.rate_follows,
                     max_waiting_reads: args.max_waiting_reads,
