@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use resourcify::{NodeSettings, Roles};
-use resourcify_testkit::spawn_app_configured;
+use resourcify_testkit::{PASSWORD, spawn_app_configured};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -80,36 +80,146 @@ async fn one_users_burst_does_not_limit_another(_: PgPoolOptions, db: PgConnectO
     assert_eq!(app.submit(&grace.token, json!({})).await.status, 201);
 }
 
+/// A client whose requests come from `address`, another loopback address
+/// than the tests' own (127.0.0.1): the server sees another peer.
+fn client_from(address: &str) -> reqwest::Client {
+    let address: std::net::IpAddr = address.parse().unwrap();
+    reqwest::Client::builder()
+        .local_address(address)
+        .build()
+        .unwrap()
+}
+
+fn login(login: &str, password: &str) -> serde_json::Value {
+    json!({"login": login, "password": password})
+}
+
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
-async fn login_attempts_are_limited_per_account(_: PgPoolOptions, db: PgConnectOptions) {
+async fn failed_logins_by_username_and_by_email_spend_one_budget_of_the_account(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
     let app = spawn_app_configured(db, |s: &mut NodeSettings| {
-        s.api.rate_limits.logins_per_account = budget("3/min");
+        s.api.rate_limits.login_failures = budget("3/min");
     })
     .await;
     let ada = app.register("ada").await;
     let grace = app.register("grace").await;
-    let login = |login: &str, password: &str| json!({"login": login, "password": password});
     let path = format!("/v1/sessions?min_position={}", grace.position);
 
-    // Registering logged ada in once; two wrong guesses use up the rest.
-    for _ in 0..2 {
-        app.post(&path, &login("ada", "guessing wrong"), None)
+    // Successes spend nothing, however many.
+    for _ in 0..4 {
+        let ok = app.post(&path, &login("ada", PASSWORD), None).await;
+        assert_eq!(ok.status, 200, "{ok:#?}");
+    }
+    // Three failures, by username and by e-mail, are ada's three.
+    for typed in ["ada", " ADA ", "ada@example.org"] {
+        app.post(&path, &login(typed, "guessing wrong"), None)
             .await
             .assert_problem(401);
     }
-    // Guessing stops working even with the right password, also by e-mail.
-    let limited = app
-        .post(&path, &login(" ADA ", "correct horse battery"), None)
-        .await;
-    limited.assert_problem(429);
-    assert!(limited.header("retry-after").is_some());
+    // Now no password is checked, the right one included, by either name.
+    for typed in ["ada", "Ada@Example.org"] {
+        let locked = app.post(&path, &login(typed, PASSWORD), None).await;
+        locked.assert_problem(429);
+        let retry_after: u64 = locked.header("retry-after").unwrap().parse().unwrap();
+        assert!((1..=20).contains(&retry_after), "{locked:#?}");
+        assert_eq!(
+            locked.header("ratelimit-policy"),
+            Some("\"login_failures\";q=3;w=60")
+        );
+    }
     assert_eq!(ada.username, "ada");
 
     // Another account, from the same address, is not affected.
-    let other = app
-        .post(&path, &login("grace", "correct horse battery"), None)
-        .await;
+    let other = app.post(&path, &login("grace", PASSWORD), None).await;
     assert_eq!(other.status, 200, "{other:#?}");
+
+    // A login that names no account is limited, and answered, alike: the
+    // answers do not tell which accounts exist.
+    for _ in 0..3 {
+        app.post(&path, &login("nobody", "guessing wrong"), None)
+            .await
+            .assert_problem(401);
+    }
+    let unknown = app.post(&path, &login("nobody", PASSWORD), None).await;
+    unknown.assert_problem(429);
+    let known = app.post(&path, &login("ada", PASSWORD), None).await;
+    assert_eq!(unknown.body["type"], known.body["type"]);
+    assert_eq!(unknown.body["detail"], known.body["detail"]);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn an_address_guessing_at_an_account_does_not_lock_the_member_out_of_theirs(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.rate_limits.login_failures = budget("3/min");
+        s.api.rate_limits.login_failures_per_account = budget("5/min");
+    })
+    .await;
+    let ada = app.register("ada").await;
+    let path = format!("/v1/sessions?min_position={}", ada.position);
+    let from = |client: &reqwest::Client, body: serde_json::Value| {
+        app.send(client.post(app.url(&path)).json(&body))
+    };
+    let (attacker, accomplice) = (client_from("127.0.0.2"), client_from("127.0.0.3"));
+
+    // The attacker uses up ada's budget at its address, by both names.
+    for typed in ["ada", "ada@example.org", "ada"] {
+        from(&attacker, login(typed, "guessing wrong"))
+            .await
+            .assert_problem(401);
+    }
+    let locked = from(&attacker, login("ada", "guessing again")).await;
+    locked.assert_problem(429);
+    assert!(locked.header("retry-after").is_some(), "{locked:#?}");
+
+    // Ada, from her own address, logs in; it costs her nothing.
+    let member = app.post(&path, &login("ada", PASSWORD), None).await;
+    assert_eq!(member.status, 200, "{member:#?}");
+
+    // A guess spread over addresses meets the account's ceiling: two more
+    // failures from elsewhere make five, and then no address gets in.
+    for _ in 0..2 {
+        from(&accomplice, login("ada", "guessing wrong"))
+            .await
+            .assert_problem(401);
+    }
+    let ceiling = app.post(&path, &login("ada", PASSWORD), None).await;
+    ceiling.assert_problem(429);
+    assert_eq!(
+        ceiling.header("ratelimit-policy"),
+        Some("\"login_failures_per_account\";q=5;w=60")
+    );
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_forwarded_address_from_an_untrusted_peer_is_ignored(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.api.rate_limits.reads = budget("2/min");
+        // A proxy at another address than the tests' own.
+        s.api.rate_limits.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()].into();
+    })
+    .await;
+    let get_as = |client: &'static str| {
+        app.http
+            .get(app.url("/v1/resources"))
+            .header("x-forwarded-for", client)
+            .send()
+    };
+    // A fresh address on every request buys nothing: the peer is the client.
+    for (spoofed, status) in [
+        ("192.0.2.10", 200),
+        ("192.0.2.11", 200),
+        ("192.0.2.12", 429),
+    ] {
+        assert_eq!(get_as(spoofed).await.unwrap().status(), status);
+    }
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -119,13 +229,14 @@ async fn anonymous_clients_are_told_apart_by_address_through_trusted_proxies(
 ) {
     let app = spawn_app_configured(db, |s: &mut NodeSettings| {
         s.api.rate_limits.reads = budget("2/min");
-        s.api.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        // An address or a network; loopback is the tests' proxy.
+        s.api.rate_limits.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()].into();
     })
     .await;
-    let get_from = |client: &'static str| {
+    let get_from = |forwarded: &'static str| {
         app.http
             .get(app.url("/v1/resources"))
-            .header("x-forwarded-for", client)
+            .header("x-forwarded-for", forwarded)
             .send()
     };
     // Documentation addresses (RFC 5737): only header values, no traffic.
@@ -133,6 +244,10 @@ async fn anonymous_clients_are_told_apart_by_address_through_trusted_proxies(
         assert_eq!(get_from("192.0.2.10").await.unwrap().status(), 200);
     }
     assert_eq!(get_from("192.0.2.10").await.unwrap().status(), 429);
+    // What the client wrote left of the address our proxy added proves
+    // nothing: this is 192.0.2.10 again.
+    let prefixed = get_from("203.0.113.99, 192.0.2.10").await.unwrap();
+    assert_eq!(prefixed.status(), 429);
     assert_eq!(get_from("198.51.100.7").await.unwrap().status(), 200);
 }
 

@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 mod cached;
+mod client_address;
 mod comments;
 mod contract;
 mod discovery;
@@ -33,6 +34,7 @@ use poem::{EndpointExt, Route};
 use poem_openapi::{OpenApiService, OperationId};
 use resourcify_app::App;
 
+pub use client_address::{TrustedProxies, TrustedProxy};
 pub use middleware::rate_limit::{Budget, RateLimitSettings, RateLimits};
 pub use middleware::request_id::current as current_request_id;
 pub use problem::{ApiError, Problem};

@@ -201,6 +201,26 @@ impl From<AppError> for ApiError {
                 ),
                 1,
             ),
+            AppError::TooManyFailedLogins {
+                budget,
+                limit,
+                window,
+                retry_after,
+            } => {
+                let policy = format!("\"{budget}\";q={limit};w={}", window.as_secs());
+                let retry_after = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+                Self::TooManyRequests(
+                    problem(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "rate-limited",
+                        "Too many requests",
+                        detail,
+                    ),
+                    retry_after,
+                    policy,
+                    format!("\"{budget}\";r=0;t={retry_after}"),
+                )
+            }
             AppError::Contended(_) => Self::Conflict(problem(
                 StatusCode::CONFLICT,
                 "concurrent-modification",

@@ -6,6 +6,7 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
+use crate::client_address::ClientAddress;
 use crate::dto::{LoginRequest, RefreshRequest, SessionTokens};
 use crate::extract::{IdempotencyKey, MinPosition};
 use crate::responses::{CommandResponse, command_meta};
@@ -55,13 +56,19 @@ impl SessionsApi {
         min_position: MinPosition,
         idempotency_key: IdempotencyKey,
         limits: Data<&Arc<RateLimits>>,
+        client: ClientAddress,
     ) -> Result<TokensResponse, ApiError> {
-        limits.check_login_account(&body.login)?;
-        let position = min_position.0;
+        let failures = limits.login_failures_from(client.0);
         let meta = command_meta(idempotency_key);
         let tokens = self
             .sessions
-            .login(&body.login, &body.password, position, &meta)
+            .login(
+                &body.login,
+                &body.password,
+                &failures,
+                min_position.0,
+                &meta,
+            )
             .await?;
         Ok(tokens.into())
     }

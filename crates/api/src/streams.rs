@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use poem::web::RemoteAddr;
 use poem::web::sse::Event;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::EventStream;
@@ -18,6 +17,7 @@ use resourcify_app::ChangeNotice;
 use uuid::Uuid;
 
 use crate::ApiError;
+use crate::client_address::ClientAddress;
 use crate::dto::Resource;
 
 #[derive(Tags)]
@@ -151,12 +151,9 @@ impl StreamsApi {
         /// Resume after this position (what the browser sends on reconnect).
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<u64>>,
-        remote: &RemoteAddr,
+        client: ClientAddress,
     ) -> Result<EventStream<BoxStream<'static, StreamMessage>>, ApiError> {
-        let client = remote
-            .as_socket_addr()
-            .map(|a| a.ip())
-            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let client = client.0.unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let slot = self.limits.open(client)?;
         let tags: Vec<String> = tag.0.iter().map(|t| t.trim().to_lowercase()).collect();
         let author = match author.0.as_deref() {

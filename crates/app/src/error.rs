@@ -19,6 +19,16 @@ pub enum AppError {
     DuplicateResource { existing: uuid::Uuid },
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// Too many failed logins for the account the login names; no password
+    /// is checked until `retry_after` has passed. `budget` names the
+    /// budget refused, of `limit` failures per `window`.
+    #[error("too many failed logins for this account; wait before trying again")]
+    TooManyFailedLogins {
+        budget: &'static str,
+        limit: u32,
+        window: std::time::Duration,
+        retry_after: std::time::Duration,
+    },
     /// Authenticated, but not allowed to do this.
     #[error("{0}")]
     Forbidden(&'static str),

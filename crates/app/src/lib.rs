@@ -49,7 +49,7 @@ pub use resourcify_readmodel::{
     AccountRow, CommentRow, FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow,
     TagCount,
 };
-pub use sessions::{SessionTokens, Sessions};
+pub use sessions::{LoginAccount, LoginFailures, SessionTokens, Sessions};
 pub use settings::AppSettings;
 pub use status::{ProjectionStatus, Readiness, Status, projection_statuses};
 pub use views::{CacheOutcome, RenderedView};

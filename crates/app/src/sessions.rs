@@ -23,6 +23,30 @@ pub struct SessionTokens {
     pub position: u64,
 }
 
+/// The account a login is counted against when it fails: the account it
+/// names, whether by username or by e-mail, so that both spend one budget.
+/// A login that names no account is counted under its own normalised text,
+/// so guesses at unknown names are limited, and answered, as known ones are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LoginAccount {
+    Known(Uuid),
+    Unknown(String),
+}
+
+/// Counts failed logins per account, so that passwords cannot be guessed at
+/// speed; the API's rate limits keep the count, per client address too.
+///
+/// A login takes room for one failure before it checks the password, so
+/// that guesses sent at once cannot overshoot the budget, and gives it back
+/// when the password was right: only failures count.
+pub trait LoginFailures {
+    /// Room for one more failure of `account`'s, or
+    /// [`AppError::TooManyFailedLogins`].
+    fn take(&self, account: &LoginAccount) -> Result<(), AppError>;
+    /// Gives back what [`Self::take`] took: the login succeeded.
+    fn give_back(&self, account: &LoginAccount);
+}
+
 /// Sessions and the tokens that stand for them.
 #[derive(Debug, Clone)]
 pub struct Sessions {
@@ -93,12 +117,15 @@ impl Sessions {
 
     /// Checks a login (username or e-mail) and password against the users
     /// view and starts a session. Answers once the session is in the view,
-    /// so its access token works on the next request.
-    #[tracing::instrument(level = "debug", skip(self, password, meta))]
+    /// so its access token works on the next request. `failures` counts
+    /// the wrong passwords the account has been given (see
+    /// [`LoginFailures`]); when it refuses, no password is checked.
+    #[tracing::instrument(level = "debug", skip(self, password, failures, meta))]
     pub async fn login(
         &self,
         login: &str,
         password: &str,
+        failures: &(dyn LoginFailures + Sync),
         min_position: Option<u64>,
         meta: &CommandMeta,
     ) -> Result<SessionTokens, AppError> {
@@ -109,11 +136,20 @@ impl Sessions {
             Some(c) => (Some(c.password_hash), Some((c.user_id, c.username))),
             None => (None, None),
         };
+        let account = match &user {
+            Some((user_id, _)) => LoginAccount::Known(*user_id),
+            None => LoginAccount::Unknown(normalised),
+        };
+        // Refused alike for known and unknown logins, and before the
+        // (slow) verification, so neither the answer nor its time tells
+        // whether the account exists.
+        failures.take(&account)?;
         // An unknown login still costs one verification (see `Passwords::verify`).
         let verified = self.passwords.verify(password, hash).await;
         let Some((user_id, username)) = user.filter(|_| verified) else {
             return Err(AppError::Unauthorized("the login or password is wrong"));
         };
+        failures.give_back(&account);
 
         let scope = format!("login:{user_id}");
         let session_id = created_id(&scope, meta.idempotency_key.as_deref());

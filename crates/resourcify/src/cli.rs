@@ -1,14 +1,14 @@
 //! Command-line and environment configuration, read once here and handed
 //! down as plain settings.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
 use crate::{NodeSettings, Roles};
 use anyhow::Context;
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
-use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
+use resourcify_api::{ApiSettings, Budget, RateLimitSettings, TrustedProxy};
 use resourcify_app::{AppSettings, MIN_SECRET_BYTES, TokenSecret};
 use resourcify_eventstore::Namespace;
 use resourcify_news::IngesterSettings;
@@ -315,13 +315,18 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_RATE_LOGINS", default_value = "30/min")]
     rate_logins: Budget,
 
-    /// Login attempts per account, from any address.
+    /// Failed logins per account and client address (by username or
+    /// e-mail alike); a success costs nothing.
+    #[arg(long, env = "RESOURCIFY_RATE_LOGIN_FAILURES", default_value = "10/h")]
+    rate_login_failures: Budget,
+
+    /// Failed logins per account from all addresses together.
     #[arg(
         long,
-        env = "RESOURCIFY_RATE_LOGINS_PER_ACCOUNT",
-        default_value = "10/min"
+        env = "RESOURCIFY_RATE_LOGIN_FAILURES_PER_ACCOUNT",
+        default_value = "100/h"
     )]
-    rate_logins_per_account: Budget,
+    rate_login_failures_per_account: Budget,
 
     /// Comments per member (on top of writes), e.g. `10/min`.
     #[arg(long, env = "RESOURCIFY_RATE_COMMENTS", default_value = "10/min")]
@@ -335,9 +340,10 @@ struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_MAX_WAITING_READS", default_value_t = 16)]
     max_waiting_reads: usize,
 
-    /// Proxies whose X-Forwarded-For is believed (comma-separated IPs).
+    /// Proxies whose X-Forwarded-For is believed (comma-separated
+    /// addresses or networks, e.g. `10.0.0.0/8`); none by default.
     #[arg(long, env = "RESOURCIFY_TRUSTED_PROXIES", value_delimiter = ',')]
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<TrustedProxy>,
 
     /// Larger request bodies are refused with 413.
     #[arg(long, env = "RESOURCIFY_MAX_BODY_BYTES", default_value_t = 65536)]
@@ -542,11 +548,12 @@ impl Cli {
                     writes: args.rate_writes,
                     signups: args.rate_signups,
                     logins: args.rate_logins,
-                    logins_per_account: args.rate_logins_per_account,
+                    login_failures: args.rate_login_failures,
+                    login_failures_per_account: args.rate_login_failures_per_account,
                     comments: args.rate_comments,
                     follows: args.rate_follows,
                     max_waiting_reads: args.max_waiting_reads,
-                    trusted_proxies: args.trusted_proxies.clone(),
+                    trusted_proxies: args.trusted_proxies.clone().into(),
                 },
                 max_body_bytes: args.max_body_bytes,
                 max_streams: args.max_streams,

@@ -10,7 +10,7 @@ pub(crate) mod request_id;
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::{HeaderValue, Method};
+use poem::http::{HeaderValue, Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use rate_limit::{Admission, RateLimits};
@@ -52,7 +52,10 @@ impl<E: Endpoint> Endpoint for Guarded<E> {
         let mut response = scoped.as_mut().await?.into_response();
         let id = request_id::take(scoped);
         drop(slot);
-        if let Some((verdict, budget)) = verdict {
+        // A handler's refusal by a budget of its own (comments, follows,
+        // failed logins) keeps its headers: they name the budget that refused.
+        let refused_by_own_budget = response.status() == StatusCode::TOO_MANY_REQUESTS;
+        if let Some((verdict, budget)) = verdict.filter(|_| !refused_by_own_budget) {
             // Answers not made with room for the four headers added here
             // grow once, not four times.
             response.headers_mut().reserve(4);

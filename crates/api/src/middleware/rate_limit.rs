@@ -1,10 +1,11 @@
 //! Per-client rate limits (GCRA, via `governor`) with separate budgets for
-//! reads, writes, sign-ups and login attempts, and a cap on how many
-//! long-polling reads one client may hold open.
+//! reads, writes, sign-ups and login attempts, a cap on how many
+//! long-polling reads one client may hold open, and the count of failed
+//! logins per account.
 //!
 //! A client is its user id when it presents a valid token, else its IP
-//! address; `X-Forwarded-For` counts only when the direct peer is a trusted
-//! proxy, so nobody can pick a fresh identity per request.
+//! address as [`TrustedProxies::client_of`] finds it, so nobody can pick a
+//! fresh identity per request.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -12,7 +13,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
@@ -21,9 +22,10 @@ use governor::{Quota, RateLimiter};
 use poem::http::header::AUTHORIZATION;
 use poem::http::{HeaderName, HeaderValue, Method};
 use poem::{IntoResponse, Request, Response};
-use resourcify_app::Sessions;
+use resourcify_app::{AppError, LoginAccount, LoginFailures, Sessions};
 
 use crate::ApiError;
+use crate::client_address::TrustedProxies;
 use crate::route_names::{self, RouteNames};
 use crate::telemetry::RATE_LIMITED_REQUESTS;
 
@@ -80,8 +82,12 @@ pub struct RateLimitSettings {
     pub signups: Budget,
     /// Login attempts per client address.
     pub logins: Budget,
-    /// Login attempts per account, whatever address they come from.
-    pub logins_per_account: Budget,
+    /// Failed logins per account and client address: what one address may
+    /// guess at one account, and no more, whoever else tries it.
+    pub login_failures: Budget,
+    /// Failed logins per account from all addresses together: a ceiling on
+    /// a guess spread over many addresses, above what one member mistypes.
+    pub login_failures_per_account: Budget,
     /// Comments per member, on top of writes: a pace no person keeps up
     /// and a script does at once.
     pub comments: Budget,
@@ -90,7 +96,7 @@ pub struct RateLimitSettings {
     /// Long-polling reads (`X-Resourcify-Min-Position`) one client may hold open at once.
     pub max_waiting_reads: usize,
     /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for RateLimitSettings {
@@ -101,11 +107,12 @@ impl Default for RateLimitSettings {
             writes: budget("120/min"),
             signups: budget("10/h"),
             logins: budget("30/min"),
-            logins_per_account: budget("10/min"),
+            login_failures: budget("10/h"),
+            login_failures_per_account: budget("100/h"),
             comments: budget("10/min"),
             follows: budget("30/min"),
             max_waiting_reads: 16,
-            trusted_proxies: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -130,7 +137,8 @@ impl RateLimitSettings {
             writes: budget,
             signups: budget,
             logins: budget,
-            logins_per_account: budget,
+            login_failures: budget,
+            login_failures_per_account: budget,
             comments: budget,
             follows: budget,
             ..Self::default()
@@ -261,6 +269,113 @@ impl OwnRoute {
     }
 }
 
+/// Failures per key against a budget, as GCRA like the limiters above, but
+/// with room that can be given back: a login takes room for a failure
+/// before checking the password and gives it back when the password was
+/// right, which `governor` has no way to do.
+struct FailureCount<K> {
+    name: &'static str,
+    budget: Budget,
+    /// Per key, when its budget is whole again (GCRA's theoretical arrival
+    /// time); a key without an entry has its whole budget. A mutex is
+    /// enough: each login also costs a password verification.
+    whole_at: Mutex<HashMap<K, Instant>>,
+    refused: metrics::Counter,
+}
+
+impl<K: Clone + Eq + std::hash::Hash> FailureCount<K> {
+    fn new(name: &'static str, budget: Budget) -> Self {
+        Self {
+            name,
+            budget,
+            whole_at: Mutex::new(HashMap::new()),
+            refused: metrics::counter!(RATE_LIMITED_REQUESTS, "budget" => name),
+        }
+    }
+
+    /// How much of the budget one failure is.
+    fn one(&self) -> Duration {
+        self.budget.period / self.budget.count.get()
+    }
+
+    fn whole_at(&self) -> std::sync::MutexGuard<'_, HashMap<K, Instant>> {
+        self.whole_at.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes room for one failure of `key`'s, or refuses with how long
+    /// until there is room again.
+    fn take(&self, key: &K, now: Instant) -> Result<(), AppError> {
+        let mut whole_at = self.whole_at();
+        let from = whole_at.get(key).copied().filter(|t| *t > now);
+        let taken = from.unwrap_or(now) + self.one();
+        let owed = taken - now;
+        if owed > self.budget.period {
+            self.refused.increment(1);
+            return Err(AppError::TooManyFailedLogins {
+                budget: self.name,
+                limit: self.budget.count.get(),
+                window: self.budget.period,
+                retry_after: owed - self.budget.period,
+            });
+        }
+        whole_at.insert(key.clone(), taken);
+        Ok(())
+    }
+
+    /// Gives back what one [`Self::take`] took.
+    fn give_back(&self, key: &K, now: Instant) {
+        let mut whole_at = self.whole_at();
+        if let Some(at) = whole_at.get_mut(key) {
+            match at.checked_sub(self.one()) {
+                Some(earlier) if earlier > now => *at = earlier,
+                _ => {
+                    whole_at.remove(key);
+                }
+            }
+        }
+    }
+
+    /// Forgets keys whose budget is whole again.
+    fn forget_idle(&self) {
+        let now = Instant::now();
+        let mut whole_at = self.whole_at();
+        whole_at.retain(|_, at| *at > now);
+        whole_at.shrink_to_fit();
+    }
+}
+
+/// The failed-login budgets as the logins from one client address spend
+/// them: per account and address, and per account from every address.
+/// Failures from one address use up that address's budget only, so an
+/// attacker's guesses never lock the member out of their own address; the
+/// per-account ceiling, far above what a member mistypes, stops a guess
+/// spread over many addresses.
+pub(crate) struct LoginFailuresFrom<'a> {
+    limits: &'a RateLimits,
+    client: Option<IpAddr>,
+}
+
+impl LoginFailures for LoginFailuresFrom<'_> {
+    fn take(&self, account: &LoginAccount) -> Result<(), AppError> {
+        let (limits, now) = (self.limits, Instant::now());
+        let here = (account.clone(), self.client);
+        limits.login_failures.take(&here, now)?;
+        if let Err(refused) = limits.login_failures_per_account.take(account, now) {
+            limits.login_failures.give_back(&here, now);
+            return Err(refused);
+        }
+        Ok(())
+    }
+
+    fn give_back(&self, account: &LoginAccount) {
+        let (limits, now) = (self.limits, Instant::now());
+        limits
+            .login_failures
+            .give_back(&(account.clone(), self.client), now);
+        limits.login_failures_per_account.give_back(account, now);
+    }
+}
+
 /// All budgets of one API node.
 pub struct RateLimits {
     own: Vec<OwnRoute>,
@@ -268,12 +383,13 @@ pub struct RateLimits {
     writes: Limiter<Client>,
     signups: Limiter<Client>,
     logins: Limiter<Client>,
-    logins_per_account: Limiter<String>,
+    login_failures: FailureCount<(LoginAccount, Option<IpAddr>)>,
+    login_failures_per_account: FailureCount<LoginAccount>,
     comments: Limiter<uuid::Uuid>,
     follows: Limiter<uuid::Uuid>,
     max_waiting_reads: usize,
     waiting_reads: Mutex<HashMap<Client, usize>>,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: TrustedProxies,
 }
 
 impl fmt::Debug for RateLimits {
@@ -290,7 +406,11 @@ impl RateLimits {
             writes: Limiter::new("writes", settings.writes),
             signups: Limiter::new("signups", settings.signups),
             logins: Limiter::new("logins", settings.logins),
-            logins_per_account: Limiter::new("logins_per_account", settings.logins_per_account),
+            login_failures: FailureCount::new("login_failures", settings.login_failures),
+            login_failures_per_account: FailureCount::new(
+                "login_failures_per_account",
+                settings.login_failures_per_account,
+            ),
             comments: Limiter::new("comments", settings.comments),
             follows: Limiter::new("follows", settings.follows),
             max_waiting_reads: settings.max_waiting_reads,
@@ -306,26 +426,26 @@ impl RateLimits {
             limiter.state.retain_recent();
             limiter.state.shrink_to_fit();
         }
-        self.logins_per_account.state.retain_recent();
-        self.logins_per_account.state.shrink_to_fit();
+        self.login_failures.forget_idle();
+        self.login_failures_per_account.forget_idle();
         for limiter in [&self.comments, &self.follows] {
             limiter.state.retain_recent();
             limiter.state.shrink_to_fit();
         }
     }
 
-    /// Checks the per-account login budget; called by the login handler,
-    /// which is the one place that knows the account.
-    pub(crate) fn check_login_account(&self, login: &str) -> Result<(), ApiError> {
-        let verdict = self.logins_per_account.check(&login.trim().to_lowercase());
-        match verdict.retry_after {
-            None => Ok(()),
-            Some(retry_after) => Err(ApiError::too_many_requests(
-                "too many login attempts for this account; wait before trying again",
-                retry_after,
-                &verdict.policy,
-            )),
+    /// The failed-login budgets of logins from `client`, for the login to
+    /// spend once it knows the account.
+    pub(crate) fn login_failures_from(&self, client: Option<IpAddr>) -> LoginFailuresFrom<'_> {
+        LoginFailuresFrom {
+            limits: self,
+            client,
         }
+    }
+
+    /// Who may write `X-Forwarded-For`.
+    pub(crate) fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.trusted_proxies
     }
 
     /// Checks `member`'s comment budget; called by the handler that posts.
@@ -352,21 +472,6 @@ impl RateLimits {
                 &verdict.policy,
             )),
         }
-    }
-
-    fn client_ip(&self, request: &Request) -> Option<IpAddr> {
-        let peer = request.remote_addr().as_socket_addr().map(|a| a.ip())?;
-        if !self.trusted_proxies.contains(&peer) {
-            return Some(peer);
-        }
-        // The right-most address not added by one of our proxies.
-        request
-            .header("x-forwarded-for")
-            .into_iter()
-            .flat_map(|v| v.rsplit(','))
-            .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-            .find(|ip| !self.trusted_proxies.contains(ip))
-            .or(Some(peer))
     }
 
     fn classify(&self, request: &Request) -> Option<&Limiter<Client>> {
@@ -459,7 +564,7 @@ impl RateLimits {
         let per_address = matches!(limiter.name, "signups" | "logins");
         let client = match (&user, per_address) {
             (Some(user), false) => Client::User(user.user_id),
-            _ => Client::Address(self.client_ip(request)),
+            _ => Client::Address(self.trusted_proxies.client_of(request)),
         };
 
         let verdict = limiter.check(&client);
@@ -557,6 +662,30 @@ mod tests {
         assert!("0/min".parse::<Budget>().is_err());
         assert!("ten/s".parse::<Budget>().is_err());
         assert!("5/day".parse::<Budget>().is_err());
+    }
+
+    #[test]
+    fn failures_given_back_do_not_count_and_the_rest_refill_in_time() {
+        let failures = FailureCount::new("login_failures", "3/min".parse().unwrap());
+        let (ada, now) = ("ada".to_owned(), Instant::now());
+        // Successes give back what they took, however many there are.
+        for _ in 0..10 {
+            failures.take(&ada, now).unwrap();
+            failures.give_back(&ada, now);
+        }
+        for _ in 0..3 {
+            failures.take(&ada, now).unwrap();
+        }
+        let Err(AppError::TooManyFailedLogins { retry_after, .. }) = failures.take(&ada, now)
+        else {
+            panic!("a fourth failure within the minute is refused");
+        };
+        assert_eq!(retry_after, Duration::from_secs(20));
+        assert!(failures.take(&"grace".to_owned(), now).is_ok());
+        // One failure's worth later, there is room for one more.
+        let later = now + Duration::from_secs(20);
+        assert!(failures.take(&ada, later).is_ok());
+        assert!(failures.take(&ada, later).is_err());
     }
 
     #[test]
