@@ -4,9 +4,9 @@
 //! refresh and a password change. Tested from outside, as an operator sees
 //! them: the process's own stdout and stderr.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use resourcify_testkit::{NamespaceGuard, nats_url};
@@ -30,6 +30,18 @@ fn url_with_password(db: &PgConnectOptions) -> String {
         db.get_port(),
         db.get_database().expect("sqlx::test names the database")
     )
+}
+
+/// The server, killed if the test ends before it stopped it.
+struct Server(Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 fn assert_holds_no_secret(what: &str, text: &str, secrets: &[&str]) {
@@ -75,7 +87,7 @@ async fn debug_logs_of_a_members_sessions_show_no_secret(_: PgPoolOptions, db: P
         .local_addr()
         .unwrap()
         .port();
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_resourcify"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_resourcify"))
         .args([
             "serve",
             "--no-migrate",
@@ -94,33 +106,36 @@ async fn debug_logs_of_a_members_sessions_show_no_secret(_: PgPoolOptions, db: P
         .stderr(Stdio::piped())
         .spawn()
         .expect("serve starts");
-    // Both pipes drained into memory as the server writes, so it never blocks.
-    let drain = |mut pipe: Box<dyn Read + Send>| {
+    let stdout_pipe = child.stdout.take().unwrap();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let mut serve = Server(Some(child));
+    // Both pipes drained into memory as the server writes, so it never
+    // blocks; the server says when it listens, after every role started.
+    let (listening_tx, listening) = std::sync::mpsc::channel();
+    let drain = move |pipe: Box<dyn Read + Send>, listening: std::sync::mpsc::Sender<()>| {
         std::thread::spawn(move || {
             let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
+            for line in BufReader::new(pipe).lines() {
+                let line = line.unwrap_or_default();
+                if line.contains("API listening") {
+                    let _ = listening.send(());
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
             text
         })
     };
-    let stdout = drain(Box::new(serve.stdout.take().unwrap()));
-    let stderr = drain(Box::new(serve.stderr.take().unwrap()));
+    let stdout = drain(Box::new(stdout_pipe), listening_tx.clone());
+    let stderr = drain(Box::new(stderr_pipe), listening_tx);
+    tokio::task::spawn_blocking(move || listening.recv_timeout(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("serve listens within 60 s");
 
     resourcify_news::fetch::install_crypto_provider();
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    // Ready when /readyz says so (it waits for the projectors too).
-    let mut ready = false;
-    for _ in 0..600 {
-        if let Ok(answer) = http.get(format!("{base}/readyz")).send().await {
-            if answer.status().is_success() {
-                ready = true;
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(ready, "serve did not become ready within 60 s");
-
     let post = |path: &str, body: Value, token: Option<&str>, position: Option<u64>| {
         let mut request = http.post(format!("{base}{path}")).json(&body);
         if let Some(token) = token {
@@ -170,9 +185,10 @@ async fn debug_logs_of_a_members_sessions_show_no_secret(_: PgPoolOptions, db: P
         .unwrap();
     assert!(changed.status().is_success(), "{changed:?}");
 
-    let pid = serve.id().to_string();
+    let mut child = serve.0.take().expect("still running");
+    let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    let exited = tokio::task::spawn_blocking(move || serve.wait());
+    let exited = tokio::task::spawn_blocking(move || child.wait());
     tokio::time::timeout(Duration::from_secs(30), exited)
         .await
         .expect("serve exits on SIGTERM")
