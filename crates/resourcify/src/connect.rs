@@ -47,18 +47,46 @@ pub async fn operator_pool(options: &PgConnectOptions) -> anyhow::Result<PgPool>
     Ok(pool)
 }
 
-/// Connects to NATS, trying again for [`CONNECT_TIMEOUT`] while the server
-/// refuses. The client reconnects by itself once it has been connected.
-pub async fn connect_nats(url: &str) -> anyhow::Result<async_nats::Client> {
-    retry_until_deadline(Service::Nats(url), || async {
+/// Connects to NATS, trying again for [`CONNECT_TIMEOUT`] while no server
+/// answers. `urls` is one URL or a comma-separated list of a cluster's, as
+/// every NATS client takes them: the client connects to any that answers,
+/// learns the rest of the cluster from it, and reconnects by itself to
+/// whichever server is up.
+pub async fn connect_nats(urls: &str) -> anyhow::Result<async_nats::Client> {
+    let service = Service::Nats(urls);
+    let servers = nats_servers(urls).map_err(|why| {
+        anyhow!(
+            "cannot reach {} at {}: {why}",
+            service.name(),
+            service.address()
+        )
+    })?;
+    retry_until_deadline(service, || async {
         async_nats::ConnectOptions::new()
             .name("resourcify")
             .connection_timeout(CONNECT_TIMEOUT)
-            .connect(url)
+            .connect(servers.as_slice())
             .await
             .map_err(|error| Failure::from_nats(&error))
     })
     .await
+}
+
+/// The servers of a comma-separated list of NATS URLs.
+fn nats_servers(urls: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
+    let servers = urls
+        .split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(|url| {
+            url.parse::<async_nats::ServerAddr>()
+                .map_err(|_| "an address that is not a NATS URL".to_owned())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if servers.is_empty() {
+        return Err("no NATS URL given".to_owned());
+    }
+    Ok(servers)
 }
 
 /// Where PostgreSQL is, without user, password or database: for messages.
@@ -94,8 +122,12 @@ impl Service<'_> {
                 Some(socket) => socket.display().to_string(),
                 None => host_port(options.get_host(), options.get_port()),
             },
-            Self::Nats(url) => match url.parse::<async_nats::ServerAddr>() {
-                Ok(addr) => host_port(addr.host(), addr.port()),
+            Self::Nats(urls) => match nats_servers(urls) {
+                Ok(servers) => servers
+                    .iter()
+                    .map(|addr| host_port(addr.host(), addr.port()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 Err(_) => "an address that is not a NATS URL".to_owned(),
             },
         }

@@ -174,6 +174,39 @@ async fn an_unreachable_nats_is_named_by_address_within_seconds() {
     }
 }
 
+/// `NATS_URL` takes a cluster's URLs, comma-separated, as every NATS client
+/// does: one that answers is enough, and when none does, each is named.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn nats_url_takes_a_list_of_a_clusters_servers(_: PgPoolOptions, db: PgConnectOptions) {
+    let (down, also_down) = (a_port_nobody_listens_on(), a_port_nobody_listens_on());
+    let namespace = NamespaceGuard::new();
+    let one_up = format!("nats://127.0.0.1:{down}, {}", nats_url());
+    let run = resourcify(
+        &url_of(&db),
+        &one_up,
+        namespace.namespace().as_str(),
+        &["status"],
+    )
+    .await;
+    assert!(run.succeeded, "{run:#?}");
+    assert!(run.stdout.contains("users"), "{run:#?}");
+
+    let none_up =
+        format!("nats://operator:{PASSWORD}@127.0.0.1:{down},nats://127.0.0.1:{also_down}");
+    let run = resourcify(
+        &url_of(&db),
+        &none_up,
+        namespace.namespace().as_str(),
+        &["status"],
+    )
+    .await;
+    assert_names_the_address(&run, "NATS", down);
+    assert!(
+        run.stderr.contains(&format!("127.0.0.1:{also_down}")),
+        "{run:#?}"
+    );
+}
+
 fn new_event(event: DomainEvent) -> NewEvent {
     NewEvent {
         event,
