@@ -2,7 +2,7 @@
 //! authenticated request makes against the users view.
 
 use chrono::{DateTime, Utc};
-use resourcify_domain::session::{Session, SessionCommand, SessionEvent};
+use resourcify_domain::session::{Session, SessionCommand, SessionEvent, UserAgent};
 use resourcify_domain::user::UserCommand;
 use resourcify_domain::{Actor, Role};
 use resourcify_readmodel::projections::Projection;
@@ -94,11 +94,12 @@ impl Sessions {
     /// Checks a login (username or e-mail) and password against the users
     /// view and starts a session. Answers once the session is in the view,
     /// so its access token works on the next request.
-    #[tracing::instrument(level = "debug", skip(self, password, meta))]
+    #[tracing::instrument(level = "debug", skip(self, password, user_agent, meta))]
     pub async fn login(
         &self,
         login: &str,
         password: &str,
+        user_agent: &UserAgent,
         min_position: Option<u64>,
         meta: &CommandMeta,
     ) -> Result<SessionTokens, AppError> {
@@ -126,6 +127,7 @@ impl Sessions {
                     user_id,
                     at,
                     expires_at: at + self.core.settings().session_ttl,
+                    user_agent: user_agent.clone(),
                 };
                 let executed = self
                     .core
