@@ -14,6 +14,7 @@ mod extract;
 mod header_text;
 mod me;
 mod middleware;
+mod my_data;
 mod news;
 mod ops;
 mod problem;
@@ -81,6 +82,7 @@ type Apis = (
     users::UsersApi,
     sessions::SessionsApi,
     me::MeApi,
+    my_data::MyDataApi,
     resources::ResourcesApi,
     comments::CommentsApi,
     discovery::DiscoveryApi,
@@ -225,6 +227,10 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
                 accounts: app.accounts.clone(),
                 follows: app.follows.clone(),
                 resources: app.resources.clone(),
+            },
+            my_data::MyDataApi {
+                my_data: app.my_data.clone(),
+                sessions: app.sessions.clone(),
             },
             resources::ResourcesApi {
                 moderation: app.moderation.clone(),
