@@ -15,6 +15,7 @@ mod idempotency;
 mod lists;
 mod moderation;
 mod monitoring;
+mod my_data;
 mod news;
 mod no_scans;
 mod openapi;

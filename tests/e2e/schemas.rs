@@ -142,6 +142,16 @@ fn version_1_submissions_are_upcast_with_their_canonical_url() {
 }
 
 #[test]
+fn version_1_sessions_are_upcast_with_an_empty_user_agent() {
+    let v1 = serde_json::to_vec(&fixture(EventType::SESSION_STARTED_V1)).unwrap();
+    let upcast = DomainEvent::decode(EventType::SESSION_STARTED_V1, &v1).unwrap();
+    assert_eq!(upcast.event_type(), EventType::SESSION_STARTED);
+    let json: Value = serde_json::from_slice(&upcast.to_payload()).unwrap();
+    assert_eq!(json["user_agent"], "");
+    assert_eq!(json["session_id"], "0193a5c4-9000-7000-9000-00000000b001");
+}
+
+#[test]
 fn unknown_versions_are_refused_not_guessed() {
     let future = EventType {
         name: "resource.submitted",

@@ -2,11 +2,13 @@
 //! the `Idempotency-Key` of every write, the read-your-writes position of
 //! every read, and the page of every list. The OpenAPI document declares
 //! each once, under `components/parameters`, and names it on the operations
-//! that take it (`contract::document`).
+//! that take it (`contract::document`). Also the `User-Agent` a login
+//! records, which is information, never refused, and so no parameter.
 
 use poem::http::StatusCode;
 use poem::{FromRequest, Request, RequestBody};
 use resourcify_app::PageRequest;
+use resourcify_domain::session::UserAgent;
 
 /// The names the wire uses, which the document's shared parameters repeat.
 pub(crate) const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
@@ -57,6 +59,11 @@ impl Page {
         format!("{}?{}", self.list, query.finish())
     }
 }
+
+/// The client's `User-Agent`, as a session keeps it: any bytes, the text
+/// rule applied and cut to its length here, at the edge ([`UserAgent`]).
+#[derive(Debug, Default)]
+pub(crate) struct ClientUserAgent(pub(crate) UserAgent);
 
 /// The ETags a client holds for a view (`If-None-Match`): a match answers
 /// 304 with no body.
@@ -141,6 +148,17 @@ impl<'a> FromRequest<'a> for Page {
             list: request.uri().path().to_owned(),
             list_query,
         })
+    }
+}
+
+impl<'a> FromRequest<'a> for ClientUserAgent {
+    async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+        let raw = request
+            .headers()
+            .get(poem::http::header::USER_AGENT)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()))
+            .unwrap_or_default();
+        Ok(Self(UserAgent::from_header(&raw)))
     }
 }
 

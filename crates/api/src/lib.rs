@@ -15,6 +15,7 @@ mod extract;
 mod header_text;
 mod me;
 mod middleware;
+mod my_data;
 mod news;
 mod ops;
 mod problem;
@@ -83,6 +84,7 @@ type Apis = (
     users::UsersApi,
     sessions::SessionsApi,
     me::MeApi,
+    my_data::MyDataApi,
     resources::ResourcesApi,
     comments::CommentsApi,
     discovery::DiscoveryApi,
@@ -227,6 +229,10 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
                 accounts: app.accounts.clone(),
                 follows: app.follows.clone(),
                 resources: app.resources.clone(),
+            },
+            my_data::MyDataApi {
+                my_data: app.my_data.clone(),
+                sessions: app.sessions.clone(),
             },
             resources::ResourcesApi {
                 moderation: app.moderation.clone(),

@@ -8,7 +8,7 @@ use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use crate::client_address::ClientAddress;
 use crate::dto::{LoginRequest, RefreshRequest, SessionTokens};
-use crate::extract::{IdempotencyKey, MinPosition};
+use crate::extract::{ClientUserAgent, IdempotencyKey, MinPosition};
 use crate::responses::{CommandResponse, command_meta};
 use crate::security::BearerAuth;
 use crate::{ApiError, RateLimits};
@@ -48,23 +48,27 @@ impl SessionsApi {
     ///
     /// Starts a session: a short-lived access token and a refresh token.
     /// Right after registering, pass the registration's position so the
-    /// view has the account.
+    /// view has the account. The session keeps the `User-Agent` header
+    /// (its first 256 characters), shown in `GET /v1/me/sessions`.
     #[oai(path = "/sessions", method = "post", operation_id = "login")]
     async fn login(
         &self,
         body: Json<LoginRequest>,
         min_position: MinPosition,
         idempotency_key: IdempotencyKey,
+        user_agent: ClientUserAgent,
         limits: Data<&Arc<RateLimits>>,
         client: ClientAddress,
     ) -> Result<TokensResponse, ApiError> {
         let failures = limits.login_failures_from(client.0);
         let meta = command_meta(idempotency_key);
+        let (login, password) = (&body.login, &body.password);
         let tokens = self
             .sessions
             .login(
-                &body.login,
-                &body.password,
+                login,
+                password,
+                &user_agent.0,
                 &failures,
                 min_position.0,
                 &meta,

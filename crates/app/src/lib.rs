@@ -1,5 +1,6 @@
 //! The application layer: one service per feature (accounts, sessions,
-//! follows, resources, comments, moderation, news, changes, status), each
+//! follows, one's own data, resources, comments, moderation, news, changes,
+//! status), each
 //! owning its commands (validate → load → decide → append) and its queries
 //! (wait for a position → named read query → cached rendering), over a
 //! shared core (`core/`). Each HTTP handler makes one call into these
@@ -16,6 +17,7 @@ mod follows;
 mod keys;
 mod metric_families;
 mod moderation;
+mod my_data;
 mod news;
 mod paging;
 mod positions;
@@ -41,15 +43,16 @@ pub use follows::Follows;
 pub use keys::{MIN_SECRET_BYTES, TokenSecret};
 pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use moderation::Moderation;
+pub use my_data::{EXPORT_LIMIT_PER_KIND, MemberData, MyData};
 pub use news::{News, NewsQuery, SYNDICATION_ENTRIES};
 pub use paging::{Page, PageRequest, ResourcePage};
 pub use positions::ViewPositions;
 pub use resources::{ResourceQuery, Resources, Sort};
 pub use resourcify_readmodel::{
-    AccountRow, CommentRow, FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow,
-    TagCount,
+    AccountRow, AuthoredComment, BookmarkRow, CommentRow, FollowedUser, ModerationEntry,
+    NewsSourceRow, ProfileRow, ResourceRow, SessionRow, TagCount, VoteRow,
 };
-pub use sessions::{LoginAccount, LoginFailures, SessionTokens, Sessions};
+pub use sessions::{LoginAccount, LoginFailures, OPEN_SESSIONS_LIMIT, SessionTokens, Sessions};
 pub use settings::AppSettings;
 pub use status::{ProjectionStatus, Readiness, Status, projection_statuses};
 pub use views::{CacheOutcome, RenderedView};
@@ -61,6 +64,7 @@ pub struct App {
     pub accounts: Accounts,
     pub sessions: Sessions,
     pub follows: Follows,
+    pub my_data: MyData,
     pub resources: Resources,
     pub comments: Comments,
     pub moderation: Moderation,
@@ -100,6 +104,7 @@ impl App {
             accounts: Accounts::new(core.clone()),
             sessions: Sessions::new(core.clone(), tokens),
             follows: Follows::new(core.clone()),
+            my_data: MyData::new(core.clone()),
             news: News::new(core.clone(), resources.clone(), news_allow_hosts),
             resources,
             comments: Comments::new(core.clone()),

@@ -1,10 +1,12 @@
-//! Sessions: log in, refresh, log out; and the access check every
-//! authenticated request makes against the users view.
+//! Sessions: log in, refresh, log out; one's open sessions, and ending
+//! one of them; and the access check every authenticated request makes
+//! against the users view.
 
 use chrono::{DateTime, Utc};
-use resourcify_domain::session::{Session, SessionCommand, SessionEvent};
+use resourcify_domain::session::{Session, SessionCommand, SessionEvent, UserAgent};
 use resourcify_domain::user::UserCommand;
 use resourcify_domain::{Actor, Role};
+use resourcify_readmodel::SessionRow;
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
@@ -46,6 +48,12 @@ pub trait LoginFailures {
     /// Gives back what [`Self::take`] took: the login succeeded.
     fn give_back(&self, account: &LoginAccount);
 }
+
+/// The most open sessions one list shows, newest first. Each needs a
+/// login, which has a budget of its own per account, and ends within
+/// the session lifetime unless refreshed, so a member reaches it only on
+/// purpose.
+pub const OPEN_SESSIONS_LIMIT: i64 = 1_000;
 
 /// Sessions and the tokens that stand for them.
 #[derive(Debug, Clone)]
@@ -120,11 +128,12 @@ impl Sessions {
     /// so its access token works on the next request. `failures` counts
     /// the wrong passwords the account has been given (see
     /// [`LoginFailures`]); when it refuses, no password is checked.
-    #[tracing::instrument(level = "debug", skip(self, password, failures, meta))]
+    #[tracing::instrument(level = "debug", skip(self, password, user_agent, failures, meta))]
     pub async fn login(
         &self,
         login: &str,
         password: &str,
+        user_agent: &UserAgent,
         failures: &(dyn LoginFailures + Sync),
         min_position: Option<u64>,
         meta: &CommandMeta,
@@ -162,6 +171,7 @@ impl Sessions {
                     user_id,
                     at,
                     expires_at: at + self.core.settings().session_ttl,
+                    user_agent: user_agent.clone(),
                 };
                 let executed = self
                     .core
@@ -235,32 +245,45 @@ impl Sessions {
         caller: &AuthenticatedUser,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
-        let session_id = caller.session_id;
+        self.end(caller, caller.session_id, meta).await
+    }
+
+    /// Ends one of the caller's sessions, this one or another. Another
+    /// member's session is not found, as if it did not exist; one that has
+    /// ended already stays so, and answers as if ended now.
+    #[tracing::instrument(level = "debug", skip(self, caller, meta))]
+    pub async fn end(
+        &self,
+        caller: &AuthenticatedUser,
+        session_id: Uuid,
+        meta: &CommandMeta,
+    ) -> Result<CommandOutcome, AppError> {
         let request = ("log_out", session_id);
+        let command = SessionCommand::End {
+            actor: caller.actor.clone(),
+            at: Utc::now(),
+        };
         let outcome = self
             .core
-            .idempotent(
-                &caller.user_id.to_string(),
-                &request,
-                meta,
-                |msg_id| async move {
-                    let command = SessionCommand::End {
-                        actor: caller.actor.clone(),
-                        at: Utc::now(),
-                    };
-                    let executed = self
-                        .core
-                        .execute::<Session>(session_id, &msg_id, meta, &command)
-                        .await?;
-                    Ok(CommandOutcome {
-                        id: session_id,
-                        position: executed.position,
-                    })
-                },
-            )
+            .command_on::<Session>(caller.user_id, session_id, &request, meta, command)
             .await?;
+        // Its tokens must be refused from the very next request on.
         self.core.settle(Projection::Users, outcome.position).await;
         Ok(outcome)
+    }
+
+    /// The caller's sessions that still hold (not ended, not expired),
+    /// newest first, at most [`OPEN_SESSIONS_LIMIT`].
+    pub async fn open_sessions(
+        &self,
+        caller: &AuthenticatedUser,
+        min_position: Option<u64>,
+    ) -> Result<Vec<SessionRow>, AppError> {
+        self.core.wait_for(Projection::Users, min_position).await?;
+        let reads = self.core.reads();
+        Ok(reads
+            .open_sessions_by_user(caller.user_id, Utc::now(), OPEN_SESSIONS_LIMIT)
+            .await?)
     }
 
     /// Ends every session of the caller's, this one included.

@@ -42,7 +42,11 @@ impl EventType {
     pub const USER_DELETED: Self = Self::new("user.deleted", 1);
     pub const USER_SESSIONS_REVOKED: Self = Self::new("user.sessions-revoked", 1);
 
-    pub const SESSION_STARTED: Self = Self::new("session.started", 1);
+    /// v1 had no `user_agent`; it is upcast on read (see [`DomainEvent::decode`]).
+    pub const SESSION_STARTED_V1: Self = Self::new("session.started", 1);
+    /// The plain form (with the user agent); the log holds the sealed one.
+    pub const SESSION_STARTED: Self = Self::new("session.started", 2);
+    pub const SESSION_STARTED_SEALED: Self = Self::new("session.started", 3);
     pub const SESSION_REFRESHED: Self = Self::new("session.refreshed", 1);
     pub const SESSION_ENDED: Self = Self::new("session.ended", 1);
 
@@ -91,7 +95,7 @@ impl EventType {
         Self::USER_REINSTATED,
         Self::USER_DELETED,
         Self::USER_SESSIONS_REVOKED,
-        Self::SESSION_STARTED,
+        Self::SESSION_STARTED_SEALED,
         Self::SESSION_REFRESHED,
         Self::SESSION_ENDED,
         Self::RESOURCE_SUBMITTED,
@@ -118,6 +122,8 @@ impl EventType {
     /// Versions no longer written but still in the log, read by upcasting.
     pub const SUPERSEDED: &'static [Self] = &[
         Self::RESOURCE_SUBMITTED_V1,
+        Self::SESSION_STARTED_V1,
+        Self::SESSION_STARTED,
         Self::USER_REGISTERED,
         Self::USER_PROFILE_UPDATED,
         Self::USER_PASSWORD_CHANGED,
@@ -205,6 +211,10 @@ impl DomainEvent {
         if event_type == EventType::RESOURCE_SUBMITTED_V1 {
             let v1: crate::resource::ResourceSubmittedV1 = serde_json::from_slice(payload)?;
             return Ok(Self::Resource(ResourceEvent::Submitted(v1.upcast())));
+        }
+        if event_type == EventType::SESSION_STARTED_V1 {
+            let v1: crate::session::SessionStartedV1 = serde_json::from_slice(payload)?;
+            return Ok(Self::Session(SessionEvent::Started(v1.upcast())));
         }
         let decoded = None
             .or_else(|| UserEvent::decode(event_type, payload).map(|r| r.map(Self::User)))

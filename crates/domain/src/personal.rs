@@ -52,6 +52,13 @@ pub const PERSONAL_EVENTS: &[PersonalFields] = &[
         owner: "user_id",
         fields: &["password_hash"],
     },
+    // The client a member logs in with can tell them apart.
+    PersonalFields {
+        plain: EventType::SESSION_STARTED,
+        sealed: EventType::SESSION_STARTED_SEALED,
+        owner: "user_id",
+        fields: &["user_agent"],
+    },
     // What a member writes in a comment is theirs: erased with them, while
     // the comment keeps its place in the thread.
     PersonalFields {

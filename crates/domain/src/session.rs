@@ -10,7 +10,29 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::event::event_set;
+use crate::validation::clean_text;
 use crate::{Actor, Aggregate, DomainError};
+
+/// The `User-Agent` a login came with, so that a member can tell their
+/// sessions apart. It is information, never a reason to refuse a login: a
+/// header that breaks the text rule loses the characters it refuses, and one
+/// too long is cut to [`UserAgent::MAX_CHARS`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserAgent(String);
+
+impl UserAgent {
+    pub const MAX_CHARS: usize = 256;
+
+    /// What a session keeps of a `User-Agent` header (empty when none came).
+    pub fn from_header(raw: &str) -> Self {
+        let text = clean_text(raw, false);
+        Self(text.trim().chars().take(Self::MAX_CHARS).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 #[derive(Debug, Clone)]
 pub enum SessionCommand {
@@ -20,6 +42,7 @@ pub enum SessionCommand {
         user_id: Uuid,
         at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        user_agent: UserAgent,
     },
     Refresh {
         /// The generation the presented refresh token names.
@@ -31,6 +54,7 @@ pub enum SessionCommand {
     End { actor: Actor, at: DateTime<Utc> },
 }
 
+/// A login started a session (v2: with the client's user agent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionStarted {
     pub session_id: Uuid,
@@ -38,6 +62,30 @@ pub struct SessionStarted {
     pub at: DateTime<Utc>,
     /// When the refresh token stops working unless refreshed first.
     pub expires_at: DateTime<Utc>,
+    /// The login's `User-Agent` (see [`UserAgent`]); empty when it sent none.
+    pub user_agent: String,
+}
+
+/// `session.started` v1, as written before sessions kept their user agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionStartedV1 {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl SessionStartedV1 {
+    /// v1 → v2: the user agent was never recorded, so it is unknown (empty).
+    pub fn upcast(self) -> SessionStarted {
+        SessionStarted {
+            session_id: self.session_id,
+            user_id: self.user_id,
+            at: self.at,
+            expires_at: self.expires_at,
+            user_agent: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,6 +154,7 @@ impl Aggregate for Session {
                 user_id,
                 at,
                 expires_at,
+                user_agent,
             } => {
                 if self.id.is_some() {
                     return Err(DomainError::AlreadyExists {
@@ -118,6 +167,7 @@ impl Aggregate for Session {
                     user_id: *user_id,
                     at: *at,
                     expires_at: *expires_at,
+                    user_agent: user_agent.as_str().to_owned(),
                 })])
             }
             SessionCommand::Refresh {
@@ -199,6 +249,7 @@ mod tests {
             user_id: Uuid::from_u128(2),
             at,
             expires_at: at + TimeDelta::days(30),
+            user_agent: "curl/8.5.0".into(),
         })])
     }
 
@@ -228,6 +279,17 @@ mod tests {
         ));
         let session = events.iter().fold(session, |s, e| s.evolve(e));
         assert!(session.decide(&refresh(1)).is_err());
+    }
+
+    #[test]
+    fn a_user_agent_keeps_one_line_of_at_most_256_characters() {
+        assert_eq!(UserAgent::from_header("").as_str(), "");
+        assert_eq!(
+            UserAgent::from_header(" Mozilla/5.0\u{0}\n(X11) ").as_str(),
+            "Mozilla/5.0(X11)"
+        );
+        let long = "é".repeat(300);
+        assert_eq!(UserAgent::from_header(&long).as_str().chars().count(), 256);
     }
 
     #[test]

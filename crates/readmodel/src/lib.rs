@@ -27,8 +27,9 @@ pub use notice::ViewNotice;
 pub use pool::{PoolSettings, connect};
 pub use queries::{CheckpointRow, ReadModel, RunningQuery};
 pub use rows::{
-    AccountRow, CommentRow, Credentials, DueSource, FollowedUser, ModerationEntry, NewsSourceRow,
-    ProfileRow, ResourceRow, SessionAccess, TagCount,
+    AccountRow, AuthoredComment, BookmarkRow, CommentRow, Credentials, DueSource, FollowedUser,
+    ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow, SessionAccess, SessionRow, TagCount,
+    VoteRow,
 };
 pub use scope::Scope;
 

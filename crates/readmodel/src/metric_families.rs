@@ -6,13 +6,16 @@ use metrics::Unit;
 
 /// Every named query, as `instrument::timed` labels it: one file each under
 /// `queries/`, of the same name. Their metrics are listed from the start.
-pub(crate) const NAMED_QUERIES: [&str; 26] = [
+pub(crate) const NAMED_QUERIES: [&str; 33] = [
     "access_by_session",
     "account_by_id",
+    "bookmark_entries_by_user",
     "bookmarks_by_user",
+    "comments_by_author",
     "comments_by_resource",
     "credentials_by_login",
     "dead_letters_page",
+    "email_by_user",
     "followed_tags_by_user",
     "followed_users_by_user",
     "long_running_queries",
@@ -20,19 +23,23 @@ pub(crate) const NAMED_QUERIES: [&str; 26] = [
     "news_source_by_id",
     "news_sources_due",
     "news_sources_page",
+    "open_sessions_by_user",
     "ping",
     "profile_by_username",
     "projection_checkpoint",
     "projection_checkpoints",
     "resource_by_id",
+    "resources_by_author",
     "resources_hot",
     "resources_hot_in_scopes",
     "resources_in_scopes",
     "resources_newest",
     "resources_search",
     "resources_top",
+    "sessions_by_user",
     "tags_by_count",
     "user_id_by_username",
+    "votes_by_user",
 ];
 
 /// Time each named query took, by query.

@@ -12,8 +12,9 @@ use uuid::Uuid;
 use crate::Scope;
 use crate::instrument::timed;
 use crate::{
-    AccountRow, CommentRow, Credentials, DeadLetterRow, DueSource, FollowedUser, ModerationEntry,
-    NewsSourceRow, ProfileRow, ReadModelError, ResourceRow, SessionAccess, TagCount,
+    AccountRow, AuthoredComment, BookmarkRow, CommentRow, Credentials, DeadLetterRow, DueSource,
+    FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ReadModelError, ResourceRow,
+    SessionAccess, SessionRow, TagCount, VoteRow,
 };
 
 /// Read access to the views, for the API.
@@ -151,6 +152,27 @@ named_queries! {
     /// The users a user follows.
     fn followed_users(user_id: Uuid) -> Vec<FollowedUser>
         = fetch_all query_file_as<FollowedUser>("queries/followed_users_by_user.sql", user_id);
+    /// One's e-mail address (only credentials hold it).
+    fn email_by_user(user_id: Uuid) -> Option<String>
+        = fetch_optional query_file_scalar("queries/email_by_user.sql", user_id);
+    /// Everything a member submitted, hidden and retracted included, newest first.
+    fn resources_by_author(author_id: Uuid, limit: i64) -> Vec<ResourceRow>
+        = fetch_all query_file_as<ResourceRow>("queries/resources_by_author.sql", author_id, limit);
+    /// Every comment a member wrote, gone ones included, newest first.
+    fn comments_by_author(author_id: Uuid, limit: i64) -> Vec<AuthoredComment>
+        = fetch_all query_file_as<AuthoredComment>("queries/comments_by_author.sql", author_id, limit);
+    /// A member's upvotes, newest first.
+    fn votes_by_user(user_id: Uuid, limit: i64) -> Vec<VoteRow>
+        = fetch_all query_file_as<VoteRow>("queries/votes_by_user.sql", user_id, limit);
+    /// A member's bookmarks as stored, whatever became of the resources, newest first.
+    fn bookmark_entries_by_user(user_id: Uuid, limit: i64) -> Vec<BookmarkRow>
+        = fetch_all query_file_as<BookmarkRow>("queries/bookmark_entries_by_user.sql", user_id, limit);
+    /// A member's sessions, ended ones included, newest first.
+    fn sessions_by_user(user_id: Uuid, limit: i64) -> Vec<SessionRow>
+        = fetch_all query_file_as<SessionRow>("queries/sessions_by_user.sql", user_id, limit);
+    /// A member's sessions that still hold at `now`, newest first.
+    fn open_sessions_by_user(user_id: Uuid, now: DateTime<Utc>, limit: i64) -> Vec<SessionRow>
+        = fetch_all query_file_as<SessionRow>("queries/open_sessions_by_user.sql", user_id, now, limit);
     /// Looks a user up by username or e-mail (both stored normalised).
     fn credentials_by_login(login: &str) -> Option<Credentials>
         = fetch_optional query_file_as<Credentials>("queries/credentials_by_login.sql", login);

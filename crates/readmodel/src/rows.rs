@@ -165,3 +165,43 @@ pub struct DueSource {
     pub id: Uuid,
     pub position: i64,
 }
+
+/// A comment as its author exports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthoredComment {
+    pub id: Uuid,
+    pub resource_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    /// Empty once the comment is gone.
+    pub body: String,
+    pub posted_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub gone: bool,
+}
+
+/// A member's upvote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoteRow {
+    pub resource_id: Uuid,
+    pub voted_at: DateTime<Utc>,
+}
+
+/// A member's bookmark, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookmarkRow {
+    pub resource_id: Uuid,
+    pub bookmarked_at: DateTime<Utc>,
+}
+
+/// A session as its member sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    pub session_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    /// The last refresh, or the start if there was none.
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Empty when the login sent none, or before sessions kept it.
+    pub user_agent: String,
+}

@@ -217,7 +217,7 @@ impl StaffRole {
         }
     }
 
-    fn parse(role: &str) -> Option<Self> {
+    pub(crate) fn parse(role: &str) -> Option<Self> {
         [Self::Moderator, Self::Admin]
             .into_iter()
             .find(|r| r.as_str() == role)

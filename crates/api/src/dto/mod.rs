@@ -5,6 +5,7 @@ mod accounts;
 mod comments;
 mod discovery;
 mod moderation;
+mod my_data;
 mod resources;
 mod shared;
 
@@ -12,5 +13,6 @@ pub use accounts::*;
 pub use comments::*;
 pub use discovery::*;
 pub use moderation::*;
+pub use my_data::*;
 pub use resources::*;
 pub use shared::*;

@@ -130,9 +130,12 @@ impl Projection {
                 "resources_listed_at_key",
                 "resources_search",
                 "tag_counts_by_count",
+                "resource_votes_by_user",
             ],
             Self::News => &["news_sources_newest"],
-            Self::Users | Self::Comments | Self::Bookmarks => &[],
+            Self::Comments => &["comments_by_author"],
+            // `sessions_by_user` serves the erasure of a member's sessions too.
+            Self::Users | Self::Bookmarks => &[],
         }
     }
 

@@ -161,7 +161,8 @@ pub(super) async fn apply(
                 rows
             ),
             // Personal data leaves every table of this projection; the
-            // user's sessions end.
+            // user's sessions end and lose the user agents they were
+            // started from.
             Change::Deleted => sqlx::query!(
                 "WITH b AS (
                      SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(user_id uuid, at timestamptz)
@@ -178,8 +179,8 @@ pub(super) async fn apply(
                  ), followers AS (
                      DELETE FROM followed_users f USING b WHERE f.followee_id = b.user_id
                  )
-                 UPDATE sessions s SET ended_at = b.at
-                 FROM b WHERE s.user_id = b.user_id AND s.ended_at IS NULL",
+                 UPDATE sessions s SET ended_at = coalesce(s.ended_at, b.at), user_agent = ''
+                 FROM b WHERE s.user_id = b.user_id",
                 rows
             ),
             Change::SessionsRevoked => sqlx::query!(
@@ -191,17 +192,18 @@ pub(super) async fn apply(
                 rows
             ),
             Change::SessionStarted => sqlx::query!(
-                "INSERT INTO sessions (session_id, user_id, started_at, expires_at)
-                 SELECT session_id, user_id, at, expires_at
+                "INSERT INTO sessions (session_id, user_id, started_at, expires_at, user_agent)
+                 SELECT session_id, user_id, at, expires_at, user_agent
                  FROM jsonb_to_recordset($1::jsonb) AS b(
-                     session_id uuid, user_id uuid, at timestamptz, expires_at timestamptz)
+                     session_id uuid, user_id uuid, at timestamptz, expires_at timestamptz,
+                     user_agent text)
                  ON CONFLICT (session_id) DO NOTHING",
                 rows
             ),
             Change::SessionRefreshed => sqlx::query!(
-                "UPDATE sessions s SET expires_at = b.expires_at
+                "UPDATE sessions s SET expires_at = b.expires_at, last_used_at = b.at
                  FROM (SELECT DISTINCT ON (session_id) * FROM jsonb_to_recordset($1::jsonb) AS b(
-                           session_id uuid, expires_at timestamptz, ord bigint)
+                           session_id uuid, expires_at timestamptz, at timestamptz, ord bigint)
                        ORDER BY session_id, ord DESC) b
                  WHERE s.session_id = b.session_id",
                 rows

@@ -1,0 +1,1 @@
+SELECT email FROM user_credentials WHERE user_id = $1
