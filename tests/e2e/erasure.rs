@@ -294,7 +294,10 @@ async fn a_member_written_in_clear_before_sealing_is_erased_too(
 ) {
     let app = spawn_app(db).await;
     let user_id = Uuid::now_v7();
-    let hash = Passwords.hash(PASSWORD).await.unwrap();
+    let hash = Passwords
+        .hash(&resourcify_domain::Secret::new(PASSWORD))
+        .await
+        .unwrap();
     let now = chrono::Utc::now();
     let registered = append_in_clear(
         &app,

@@ -120,7 +120,12 @@ impl MeApi {
         let meta = command_meta(idempotency_key);
         let outcome = self
             .accounts
-            .change_password(&auth.0, &body.current_password, &body.new_password, &meta)
+            .change_password(
+                &auth.0,
+                body.current_password.secret(),
+                body.new_password.secret(),
+                &meta,
+            )
             .await?;
         Ok(outcome.into())
     }

@@ -62,7 +62,7 @@ impl SessionsApi {
     ) -> Result<TokensResponse, ApiError> {
         let failures = limits.login_failures_from(client.0);
         let meta = command_meta(idempotency_key);
-        let (login, password) = (&body.login, &body.password);
+        let (login, password) = (&body.login, body.password.secret());
         let tokens = self
             .sessions
             .login(
@@ -92,7 +92,10 @@ impl SessionsApi {
         idempotency_key: IdempotencyKey,
     ) -> Result<TokensResponse, ApiError> {
         let meta = command_meta(idempotency_key);
-        let tokens = self.sessions.refresh(&body.refresh_token, &meta).await?;
+        let tokens = self
+            .sessions
+            .refresh(body.refresh_token.secret(), &meta)
+            .await?;
         Ok(tokens.into())
     }
 

@@ -69,7 +69,7 @@ impl UsersApi {
         let registration = Registration {
             username: &body.username,
             email: &body.email,
-            password: &body.password,
+            password: body.password.secret(),
         };
         let registered = self
             .accounts

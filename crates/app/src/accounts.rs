@@ -2,9 +2,9 @@
 //! and reading profiles and one's own account.
 
 use chrono::Utc;
-use resourcify_domain::ValidationErrors;
 use resourcify_domain::user::check_password;
 use resourcify_domain::user::{ProfileChange, RegisterUser, Registration, User, UserCommand};
+use resourcify_domain::{Secret, ValidationErrors};
 use resourcify_eventstore::{Reservation, Reserved};
 use resourcify_readmodel::projections::Projection;
 use resourcify_readmodel::{AccountRow, FollowedUser, ProfileRow};
@@ -169,11 +169,11 @@ impl Accounts {
     pub async fn change_password(
         &self,
         caller: &AuthenticatedUser,
-        current_password: &str,
-        new_password: &str,
+        current_password: &Secret,
+        new_password: &Secret,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
-        check_password(new_password).map_err(|message| {
+        check_password(new_password.expose()).map_err(|message| {
             AppError::Invalid(ValidationErrors::single("new_password", message))
         })?;
         let account = self.core.store().load::<User>(caller.user_id).await?.state;

@@ -7,7 +7,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use resourcify_domain::Actor;
+use resourcify_domain::{Actor, Secret};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -41,20 +41,10 @@ pub struct RefreshClaims {
 }
 
 /// A freshly issued access token.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AccessToken {
-    pub token: String,
+    pub token: Secret,
     pub expires_in: Duration,
-}
-
-/// Never the token itself.
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("token", &"[redacted]")
-            .field("expires_in", &self.expires_in)
-            .finish()
-    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -126,10 +116,11 @@ impl Tokens {
         }
     }
 
-    fn sign(&self, claims: &Claims) -> String {
+    fn sign(&self, claims: &Claims) -> Secret {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.key_id.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map(Secret::new)
             .expect("HS256 signing with an HMAC key cannot fail")
     }
 
@@ -178,7 +169,7 @@ impl Tokens {
         claims: RefreshClaims,
         issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> String {
+    ) -> Secret {
         self.sign(&Claims {
             sub: claims.user_id,
             sid: claims.session_id,
@@ -228,8 +219,8 @@ impl Tokens {
 pub struct Passwords;
 
 impl Passwords {
-    pub async fn hash(&self, password: &str) -> Result<String, AppError> {
-        let password = password.to_owned();
+    pub async fn hash(&self, password: &Secret) -> Result<String, AppError> {
+        let password = password.expose().to_owned();
         tokio::task::spawn_blocking(move || {
             let salt = SaltString::encode_b64(Uuid::new_v4().as_bytes())
                 .expect("16 bytes are a valid salt");
@@ -244,8 +235,8 @@ impl Passwords {
 
     /// True when `password` matches. A `None` hash (unknown login) still costs
     /// one verification, so response times do not reveal which logins exist.
-    pub async fn verify(&self, password: &str, hash: Option<String>) -> bool {
-        let password = password.to_owned();
+    pub async fn verify(&self, password: &Secret, hash: Option<String>) -> bool {
+        let password = password.expose().to_owned();
         tokio::task::spawn_blocking(move || {
             let known = hash.is_some();
             let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
@@ -275,7 +266,7 @@ mod tests {
         let tokens = Tokens::new(&TokenSecret::new("s3cret"), None, Duration::from_secs(60));
         let (id, sid) = (Uuid::now_v7(), Uuid::now_v7());
         let issued = tokens.issue(id, "ada", sid);
-        let claims = tokens.verify(&issued.token).unwrap();
+        let claims = tokens.verify(issued.token.expose()).unwrap();
         assert_eq!(
             claims,
             AccessClaims {
@@ -286,7 +277,7 @@ mod tests {
         );
 
         let other = Tokens::new(&TokenSecret::new("other"), None, Duration::from_secs(60));
-        assert!(other.verify(&issued.token).is_err());
+        assert!(other.verify(issued.token.expose()).is_err());
         assert!(tokens.verify("not.a.token").is_err());
     }
 
@@ -301,16 +292,19 @@ mod tests {
         let issued = before.issue(Uuid::now_v7(), "ada", Uuid::now_v7());
         let rotated = Tokens::new(&new, Some(&old), ttl);
         assert!(
-            rotated.verify(&issued.token).is_ok(),
+            rotated.verify(issued.token.expose()).is_ok(),
             "kept: still verifies"
         );
         let fresh = rotated.issue(Uuid::now_v7(), "ada", Uuid::now_v7());
-        assert!(rotated.verify(&fresh.token).is_ok());
-        let header = jsonwebtoken::decode_header(&fresh.token).unwrap();
+        assert!(rotated.verify(fresh.token.expose()).is_ok());
+        let header = jsonwebtoken::decode_header(fresh.token.expose()).unwrap();
         assert_eq!(header.kid, Some(new.key_id()), "signed with the new key");
         let dropped = Tokens::new(&new, None, ttl);
-        assert!(dropped.verify(&issued.token).is_err(), "dropped: no longer");
-        assert!(before.verify(&fresh.token).is_err());
+        assert!(
+            dropped.verify(issued.token.expose()).is_err(),
+            "dropped: no longer"
+        );
+        assert!(before.verify(fresh.token.expose()).is_err());
     }
 
     #[test]
@@ -323,15 +317,15 @@ mod tests {
         };
         let now = Utc::now();
         let refresh = tokens.refresh_token(claims, now, now + chrono::TimeDelta::days(1));
-        assert_eq!(tokens.verify_refresh(&refresh).unwrap(), claims);
+        assert_eq!(tokens.verify_refresh(refresh.expose()).unwrap(), claims);
         assert_eq!(
             refresh,
             tokens.refresh_token(claims, now, now + chrono::TimeDelta::days(1)),
             "a generation's token can be issued again"
         );
-        assert!(tokens.verify(&refresh).is_err());
+        assert!(tokens.verify(refresh.expose()).is_err());
         let access = tokens.issue(claims.user_id, "ada", claims.session_id);
-        assert!(tokens.verify_refresh(&access.token).is_err());
+        assert!(tokens.verify_refresh(access.token.expose()).is_err());
     }
 
     #[test]
@@ -347,16 +341,24 @@ mod tests {
             iss: ISSUER.into(),
             aud: ACCESS.into(),
         });
-        assert!(tokens.verify(&expired).is_err());
+        assert!(tokens.verify(expired.expose()).is_err());
     }
 
     #[tokio::test]
     async fn passwords_verify_only_against_their_hash() {
         let passwords = Passwords;
-        let hash = passwords.hash("correct horse").await.unwrap();
+        let hash = passwords.hash(&Secret::new("correct horse")).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(passwords.verify("correct horse", Some(hash.clone())).await);
-        assert!(!passwords.verify("wrong horse", Some(hash)).await);
-        assert!(!passwords.verify("correct horse", None).await);
+        assert!(
+            passwords
+                .verify(&Secret::new("correct horse"), Some(hash.clone()))
+                .await
+        );
+        assert!(
+            !passwords
+                .verify(&Secret::new("wrong horse"), Some(hash))
+                .await
+        );
+        assert!(!passwords.verify(&Secret::new("correct horse"), None).await);
     }
 }

@@ -7,6 +7,7 @@
 use std::fmt::{self, Debug};
 
 use hmac::{Hmac, Mac};
+use resourcify_domain::Secret;
 use sha2::{Digest, Sha256};
 
 /// A signing secret shorter than this is refused: it could be guessed from
@@ -14,14 +15,14 @@ use sha2::{Digest, Sha256};
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// A key that signs (and verifies) tokens. Never printed.
-#[derive(Clone)]
-pub struct TokenSecret(String);
+#[derive(Clone, Debug)]
+pub struct TokenSecret(Secret);
 
 impl TokenSecret {
     /// For tests and tools that make their own secret; a served secret goes
     /// through [`TokenSecret::parse`].
     pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
+        Self(Secret::new(secret))
     }
 
     /// A secret given by an operator, at least [`MIN_SECRET_BYTES`] long;
@@ -34,11 +35,11 @@ impl TokenSecret {
                 raw.len()
             ));
         }
-        Ok(Self(raw.to_owned()))
+        Ok(Self(Secret::new(raw)))
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
-        self.0.as_bytes()
+        self.0.expose().as_bytes()
     }
 
     /// The key's id (`kid`), sent with every token it signs: a hash that
@@ -52,15 +53,9 @@ impl TokenSecret {
     }
 }
 
-impl Debug for TokenSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TokenSecret([redacted])")
-    }
-}
-
 impl fmt::Display for TokenSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
@@ -91,11 +86,11 @@ impl Fingerprints {
 
     /// The fingerprint of `request` (its `Debug` form, which must hold no
     /// secret) with `secrets`, each as its keyed hash.
-    pub(crate) fn of(&self, request: &dyn Debug, secrets: &[&str]) -> String {
+    pub(crate) fn of(&self, request: &dyn Debug, secrets: &[&Secret]) -> String {
         let mut canonical = format!("{request:?}");
         for secret in secrets {
             let mut keyed = self.mac();
-            keyed.update(secret.as_bytes());
+            keyed.update(secret.expose().as_bytes());
             canonical.push('\u{1f}');
             canonical.push_str(&hex::encode(keyed.finalize().into_bytes()));
         }
@@ -133,22 +128,22 @@ mod tests {
         let one = Fingerprints::new(&TokenSecret::new("a".repeat(32)));
         let other = Fingerprints::new(&TokenSecret::new("b".repeat(32)));
         let request = ("register", "ada");
-        let fingerprint = one.of(&request, &["correct horse battery staple"]);
+        let fingerprint = one.of(&request, &[&Secret::new("correct horse battery staple")]);
         assert_eq!(fingerprint.len(), 64);
         assert!(!fingerprint.contains("horse"));
         // The same request and password: the same fingerprint; another
         // password, or another server key: another one.
         assert_eq!(
             fingerprint,
-            one.of(&request, &["correct horse battery staple"])
+            one.of(&request, &[&Secret::new("correct horse battery staple")])
         );
         assert_ne!(
             fingerprint,
-            one.of(&request, &["correct horse battery stable"])
+            one.of(&request, &[&Secret::new("correct horse battery stable")])
         );
         assert_ne!(
             fingerprint,
-            other.of(&request, &["correct horse battery staple"])
+            other.of(&request, &[&Secret::new("correct horse battery staple")])
         );
     }
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use resourcify_domain::session::{Session, SessionCommand, SessionEvent, UserAgent};
 use resourcify_domain::user::UserCommand;
-use resourcify_domain::{Actor, Role};
+use resourcify_domain::{Actor, Role, Secret};
 use resourcify_readmodel::SessionRow;
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
@@ -16,11 +16,11 @@ use crate::credentials::{AccessToken, AuthenticatedUser, Passwords, RefreshClaim
 use crate::error::AppError;
 
 /// The tokens of a session, as a login or refresh answers them.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct SessionTokens {
     pub session_id: Uuid,
     pub access: AccessToken,
-    pub refresh_token: String,
+    pub refresh_token: Secret,
     pub refresh_expires_at: DateTime<Utc>,
     pub position: u64,
 }
@@ -61,19 +61,6 @@ pub struct Sessions {
     core: Core,
     tokens: Tokens,
     passwords: Passwords,
-}
-
-/// Never the refresh token itself (the access token redacts itself).
-impl std::fmt::Debug for SessionTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionTokens")
-            .field("session_id", &self.session_id)
-            .field("access", &self.access)
-            .field("refresh_token", &"[redacted]")
-            .field("refresh_expires_at", &self.refresh_expires_at)
-            .field("position", &self.position)
-            .finish()
-    }
 }
 
 impl Sessions {
@@ -132,7 +119,7 @@ impl Sessions {
     pub async fn login(
         &self,
         login: &str,
-        password: &str,
+        password: &Secret,
         user_agent: &UserAgent,
         failures: &(dyn LoginFailures + Sync),
         min_position: Option<u64>,
@@ -194,10 +181,10 @@ impl Sessions {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn refresh(
         &self,
-        refresh_token: &str,
+        refresh_token: &Secret,
         meta: &CommandMeta,
     ) -> Result<SessionTokens, AppError> {
-        let claims = self.tokens.verify_refresh(refresh_token)?;
+        let claims = self.tokens.verify_refresh(refresh_token.expose())?;
         let scope = format!("session:{}", claims.session_id);
         let request = ("refresh", claims.generation);
         let outcome = self

@@ -18,6 +18,7 @@ mod event;
 pub mod news_source;
 pub mod personal;
 pub mod resource;
+mod secret;
 pub mod session;
 pub mod user;
 mod validation;
@@ -27,6 +28,7 @@ pub use actor::{Actor, Role};
 pub use aggregate::Aggregate;
 pub use error::DomainError;
 pub use event::{DecodeError, DomainEvent, EventSet, EventType};
+pub use secret::Secret;
 pub use validation::{
     FieldError, MULTI_LINE_FIELDS, MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN, ValidationErrors,
     clean_text, is_text_char, parse_reason,

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings, TrustedProxy};
 use resourcify_app::{AppSettings, MIN_SECRET_BYTES, TokenSecret};
+use resourcify_domain::Secret;
 use resourcify_eventstore::Namespace;
 use resourcify_news::IngesterSettings;
 use resourcify_news::fetch::{AllowList, FetchSettings};
@@ -57,13 +58,13 @@ fn signing_secrets(
     args: &ServeArgs,
     api: bool,
 ) -> anyhow::Result<(TokenSecret, Option<TokenSecret>)> {
-    let previous = (args.jwt_previous_secret.as_deref())
-        .map(|raw| TokenSecret::parse(raw, "RESOURCIFY_JWT_PREVIOUS_SECRET"))
+    let previous = (args.jwt_previous_secret.as_ref())
+        .map(|raw| TokenSecret::parse(raw.expose(), "RESOURCIFY_JWT_PREVIOUS_SECRET"))
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let current = match args.jwt_secret.as_deref() {
+    let current = match args.jwt_secret.as_ref() {
         Some(raw) => {
-            TokenSecret::parse(raw, "RESOURCIFY_JWT_SECRET").map_err(anyhow::Error::msg)?
+            TokenSecret::parse(raw.expose(), "RESOURCIFY_JWT_SECRET").map_err(anyhow::Error::msg)?
         }
         None if api => anyhow::bail!(
             "RESOURCIFY_JWT_SECRET is not set: the API signs tokens with it, and \
@@ -91,7 +92,7 @@ pub struct Cli {
         global = true,
         default_value = "postgres://postgres@127.0.0.1:5432/resourcify"
     )]
-    database_url: String,
+    database_url: Secret,
 
     /// NATS server with JetStream.
     #[arg(
@@ -101,7 +102,7 @@ pub struct Cli {
         global = true,
         default_value = "nats://127.0.0.1:4222"
     )]
-    nats_url: String,
+    nats_url: Secret,
 
     /// Prefix of every subject, stream and bucket; instances with different
     /// namespaces never see each other's events.
@@ -244,12 +245,12 @@ struct ServeArgs {
     /// (`openssl rand -base64 48`). Required where the API runs; `just run`
     /// makes one for local use in `.env`.
     #[arg(long, env = "RESOURCIFY_JWT_SECRET", hide_env_values = true)]
-    jwt_secret: Option<String>,
+    jwt_secret: Option<Secret>,
 
     /// The signing secret before a rotation: tokens it signed keep
     /// verifying while it is set. Keep it for one token lifetime, then drop it.
     #[arg(long, env = "RESOURCIFY_JWT_PREVIOUS_SECRET", hide_env_values = true)]
-    jwt_previous_secret: Option<String>,
+    jwt_previous_secret: Option<Secret>,
 
     /// Lifetime of an access token, in seconds.
     #[arg(long, env = "RESOURCIFY_TOKEN_TTL_SECS", default_value_t = 900)]
@@ -433,7 +434,7 @@ impl Default for ServeArgs {
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
-        let database = PgConnectOptions::from_str(&self.database_url)
+        let database = PgConnectOptions::from_str(self.database_url.expose())
             .context("DATABASE_URL is not a PostgreSQL URL")?;
         let database = if self.serves() {
             database
@@ -448,7 +449,7 @@ impl Cli {
             }
             Some(Command::Status) => {
                 let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
-                operator::status(&database, &self.nats_url, namespace).await
+                operator::status(&database, self.nats_url.expose(), namespace).await
             }
             Some(Command::DeadLetters { ref action }) => match action {
                 DeadLetterAction::List { projection } => {
@@ -460,8 +461,14 @@ impl Cli {
                 } => {
                     let namespace =
                         Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
-                    operator::retry(&database, &self.nats_url, namespace, projection, *position)
-                        .await
+                    operator::retry(
+                        &database,
+                        self.nats_url.expose(),
+                        namespace,
+                        projection,
+                        *position,
+                    )
+                    .await
                 }
                 DeadLetterAction::Skip {
                     projection,
@@ -481,7 +488,7 @@ impl Cli {
                 }
                 operator::replay(
                     &database,
-                    &self.nats_url,
+                    self.nats_url.expose(),
                     namespace,
                     projection.as_deref(),
                     restart,
@@ -494,13 +501,18 @@ impl Cli {
                     AdminAction::Grant { username, role } => (username, role, true),
                     AdminAction::Revoke { username, role } => (username, role, false),
                     AdminAction::Erase { user_id } => {
-                        return operator::erase(&database, &self.nats_url, namespace, *user_id)
-                            .await;
+                        return operator::erase(
+                            &database,
+                            self.nats_url.expose(),
+                            namespace,
+                            *user_id,
+                        )
+                        .await;
                     }
                 };
                 operator::set_role(
                     &database,
-                    &self.nats_url,
+                    self.nats_url.expose(),
                     namespace,
                     username,
                     role,
@@ -526,7 +538,7 @@ impl Cli {
         };
         let settings = NodeSettings {
             database,
-            nats_url: self.nats_url.clone(),
+            nats_url: self.nats_url.expose().to_owned(),
             listen: args.listen,
             metrics_listen: args.metrics_listen.0,
             namespace,

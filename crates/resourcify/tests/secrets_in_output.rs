@@ -214,3 +214,30 @@ async fn debug_logs_of_a_members_sessions_show_no_secret(_: PgPoolOptions, db: P
         ],
     );
 }
+
+/// The parsed command line holds its secrets as secrets: a `Debug` of it
+/// (in a panic, a log line) shows none of them.
+#[test]
+fn the_parsed_command_line_shows_no_secret() {
+    use clap::Parser;
+    let cli = resourcify::cli::Cli::try_parse_from([
+        "resourcify",
+        "--database-url",
+        &format!("postgres://app:{DB_PASSWORD}@db.internal/views"),
+        "--nats-url",
+        "nats://app:nats-hunter2@nats.internal:4222",
+        "serve",
+        "--jwt-secret",
+        SIGNING_SECRET,
+        "--jwt-previous-secret",
+        PREVIOUS_SECRET,
+    ])
+    .unwrap();
+    let shown = format!("{cli:?} {cli:#?}");
+    assert!(shown.contains("[redacted]"), "{shown}");
+    assert_holds_no_secret(
+        "Debug of the command line",
+        &shown,
+        &[DB_PASSWORD, "nats-hunter2", SIGNING_SECRET, PREVIOUS_SECRET],
+    );
+}

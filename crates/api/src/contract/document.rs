@@ -210,15 +210,15 @@ fn complete_parameters(operation: &mut Value) {
 }
 
 /// Adds the text rule to a plain string schema (not one with a format, an
-/// enum or a pattern of its own, which already say more).
+/// enum or a pattern of its own, which already say more; `password` is a
+/// format that says only how to show it, and is text like any other).
 fn add_text_rule(schema: &mut Value, multiline: bool) {
     let Some(schema): Option<&mut Map<String, Value>> = schema.as_object_mut() else {
         return;
     };
     let plain = schema.get("type") == Some(&json!("string"))
-        && !["format", "enum", "pattern"]
-            .iter()
-            .any(|k| schema.contains_key(*k));
+        && schema.get("format").is_none_or(|f| f == "password")
+        && !["enum", "pattern"].iter().any(|k| schema.contains_key(*k));
     if plain {
         let pattern = if multiline {
             MULTI_LINE_PATTERN

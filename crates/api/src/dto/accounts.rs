@@ -5,32 +5,10 @@ use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object};
 use uuid::Uuid;
 
+use super::SecretText;
 use super::shared::{EXAMPLE_USER, example_time};
 
-/// `Debug` that names every field but shows the secret ones (passwords,
-/// tokens) only as `[redacted]`: a `Debug` of a body may reach a log.
-macro_rules! debug_redacting {
-    ($ty:ident { $($field:ident),* } secret { $($secret:ident),* }) => {
-        impl std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($ty))
-                    $(.field(stringify!($field), &self.$field))*
-                    $(.field(stringify!($secret), &"[redacted]"))*
-                    .finish()
-            }
-        }
-    };
-}
-
-debug_redacting!(NewUser { username, email } secret { password });
-debug_redacting!(LoginRequest { login } secret { password });
-debug_redacting!(RefreshRequest {} secret { refresh_token });
-debug_redacting!(PasswordChange {} secret { current_password, new_password });
-debug_redacting!(SessionTokens {
-    session_id, token_type, expires_in, refresh_expires_at, position
-} secret { access_token, refresh_token });
-
-#[derive(Object)]
+#[derive(Debug, Object)]
 #[oai(example, skip_serializing_if_is_none)]
 pub struct NewUser {
     /// 3 to 32 characters from `[a-z0-9_]` (stored lower-case).
@@ -40,7 +18,7 @@ pub struct NewUser {
     pub email: String,
     /// 8 to 128 characters.
     #[oai(validator(min_length = 8, max_length = 128))]
-    pub password: String,
+    pub password: SecretText,
 }
 
 impl Example for NewUser {
@@ -74,14 +52,14 @@ impl Example for RegisteredUser {
     }
 }
 
-#[derive(Object)]
+#[derive(Debug, Object)]
 #[oai(example, skip_serializing_if_is_none)]
 pub struct LoginRequest {
     /// Username or e-mail address.
     #[oai(validator(min_length = 1, max_length = 254))]
     pub login: String,
     #[oai(validator(max_length = 128))]
-    pub password: String,
+    pub password: SecretText,
 }
 
 impl Example for LoginRequest {
@@ -94,19 +72,19 @@ impl Example for LoginRequest {
 }
 
 /// A session's tokens.
-#[derive(Object)]
+#[derive(Debug, Object)]
 #[oai(example, skip_serializing_if_is_none)]
 pub struct SessionTokens {
     pub session_id: Uuid,
     /// Send as `Authorization: Bearer …`.
-    pub access_token: String,
+    pub access_token: SecretText,
     /// Always `Bearer`.
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// Trade it for new tokens at `POST /v1/sessions/refresh`. It works
     /// once: presenting it a second time ends the session.
-    pub refresh_token: String,
+    pub refresh_token: SecretText,
     /// When the session ends unless refreshed before.
     pub refresh_expires_at: DateTime<Utc>,
     /// Stream position of the session's event.
@@ -131,21 +109,21 @@ impl From<resourcify_app::SessionTokens> for SessionTokens {
     fn from(tokens: resourcify_app::SessionTokens) -> Self {
         Self {
             session_id: tokens.session_id,
-            access_token: tokens.access.token,
+            access_token: tokens.access.token.into(),
             token_type: "Bearer".into(),
             expires_in: tokens.access.expires_in.as_secs(),
-            refresh_token: tokens.refresh_token,
+            refresh_token: tokens.refresh_token.into(),
             refresh_expires_at: tokens.refresh_expires_at,
             position: tokens.position,
         }
     }
 }
 
-#[derive(Object)]
+#[derive(Debug, Object)]
 #[oai(example, skip_serializing_if_is_none)]
 pub struct RefreshRequest {
     #[oai(validator(max_length = 512))]
-    pub refresh_token: String,
+    pub refresh_token: SecretText,
 }
 
 impl Example for RefreshRequest {
@@ -182,14 +160,14 @@ impl Example for ProfilePatch {
     }
 }
 
-#[derive(Object)]
+#[derive(Debug, Object)]
 #[oai(example, skip_serializing_if_is_none)]
 pub struct PasswordChange {
     #[oai(validator(max_length = 128))]
-    pub current_password: String,
+    pub current_password: SecretText,
     /// 8 to 128 characters.
     #[oai(validator(min_length = 8, max_length = 128))]
-    pub new_password: String,
+    pub new_password: SecretText,
 }
 
 impl Example for PasswordChange {
@@ -328,7 +306,7 @@ mod tests {
         for text in &shown {
             assert!(text.contains("[redacted]"), "{text}");
             for secret in &secrets {
-                assert!(!text.contains(secret.as_str()), "{text}");
+                assert!(!text.contains(secret.secret().expose()), "{text}");
             }
         }
         assert!(shown[0].contains("ada@example.org"), "{}", shown[0]);

@@ -7,6 +7,7 @@ mod discovery;
 mod moderation;
 mod my_data;
 mod resources;
+mod secret;
 mod shared;
 
 pub use accounts::*;
@@ -15,4 +16,5 @@ pub use discovery::*;
 pub use moderation::*;
 pub use my_data::*;
 pub use resources::*;
+pub use secret::SecretText;
 pub use shared::*;

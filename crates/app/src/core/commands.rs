@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::Utc;
-use resourcify_domain::{Aggregate, DomainError, ValidationErrors};
+use resourcify_domain::{Aggregate, DomainError, Secret, ValidationErrors};
 use resourcify_eventstore::{EventStoreError, KeyClaim, NewEvent, RecordedOutcome};
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
@@ -97,7 +97,7 @@ impl Core {
         &self,
         scope: &str,
         request: &(dyn Debug + Sync),
-        secrets: &[&str],
+        secrets: &[&Secret],
         meta: &CommandMeta,
         run: F,
     ) -> Result<CommandOutcome, AppError>

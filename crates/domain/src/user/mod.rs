@@ -571,7 +571,7 @@ mod tests {
         let errors = Registration {
             username: "a!",
             email: "not-an-email",
-            password: "short",
+            password: &crate::Secret::new("short"),
         }
         .validate()
         .unwrap_err();

@@ -1,5 +1,6 @@
 //! The values a user is made of, each parsed once at the edge.
 
+use crate::Secret;
 use crate::ValidationErrors;
 use crate::resource::ResourceUrl;
 use crate::validation::plain_text;
@@ -69,23 +70,13 @@ pub fn check_password(password: &str) -> Result<(), String> {
     }
 }
 
-/// Registration input as it arrives, before any rule is applied.
-#[derive(Clone)]
+/// Registration input as it arrives, before any rule is applied. Its
+/// `Debug`, which logs and fingerprints see, shows no password.
+#[derive(Debug, Clone)]
 pub struct Registration<'a> {
     pub username: &'a str,
     pub email: &'a str,
-    pub password: &'a str,
-}
-
-/// Never the password: this is what logs and fingerprints see.
-impl std::fmt::Debug for Registration<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registration")
-            .field("username", &self.username)
-            .field("email", &self.email)
-            .field("password", &"[redacted]")
-            .finish()
-    }
+    pub password: &'a Secret,
 }
 
 /// Registration input that passed every field rule.
@@ -101,7 +92,7 @@ impl Registration<'_> {
         let mut errors = ValidationErrors::default();
         let username = errors.check("username", Username::parse(self.username));
         let email = errors.check("email", Email::parse(self.email));
-        errors.check("password", check_password(self.password));
+        errors.check("password", check_password(self.password.expose()));
         match (username, email) {
             (Some(username), Some(email)) if errors.is_empty() => {
                 Ok(ValidRegistration { username, email })
