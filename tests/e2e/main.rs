@@ -11,6 +11,7 @@ mod duplicates;
 mod edge;
 mod erasure;
 mod event_store;
+mod faults;
 mod idempotency;
 mod lists;
 mod moderation;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use tokio::time::{Instant, timeout_at};
+
 use chrono::Utc;
 use resourcify_eventstore::EventStore;
 use resourcify_readmodel::ReadModel;
@@ -85,6 +87,9 @@ impl Readiness {
     }
 }
 
+/// How long `/readyz` may take to answer.
+pub const READY_WITHIN: Duration = Duration::from_millis(900);
+
 /// How this node and the projections are doing.
 #[derive(Debug, Clone)]
 pub struct Status {
@@ -100,11 +105,22 @@ impl Status {
         projection_statuses(self.core.store(), self.core.reads()).await
     }
 
+    /// Whether this node can serve, answered within [`READY_WITHIN`]
+    /// whatever NATS or Postgres do: an orchestrator's probe must not hang
+    /// on the very outage it is there to notice. What did not answer in
+    /// time counts as down.
     pub async fn readiness(&self) -> Readiness {
+        let deadline = Instant::now() + READY_WITHIN;
         let nats = self.core.store().is_connected();
-        let postgres = self.core.reads().ping().await.is_ok();
+        let postgres = timeout_at(deadline, self.core.reads().ping())
+            .await
+            .is_ok_and(|pinged| pinged.is_ok());
         let projections = if nats && postgres {
-            self.projection_status().await.unwrap_or_default()
+            timeout_at(deadline, self.projection_status())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
         } else {
             Vec::new()
         };

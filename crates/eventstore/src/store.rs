@@ -1,6 +1,7 @@
 //! Appending and reading events on the one JetStream stream.
 
 use std::pin::Pin;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -14,6 +15,12 @@ use uuid::Uuid;
 use crate::envelope::{self, RawEvent};
 use crate::metric_families::EVENTS_APPENDED;
 use crate::{EventStoreError, MemberKeys, Namespace};
+
+/// How long a JetStream request (an append's acknowledgement, a key-value
+/// operation, a stream query) may take before it counts as failed: a write
+/// answers within a few of these even when NATS stops answering without
+/// closing the connection.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How the stream is created when it does not exist yet.
 #[derive(Debug, Clone)]
@@ -90,7 +97,8 @@ impl EventStore {
         client: async_nats::Client,
         settings: EventStoreSettings,
     ) -> Result<Self, EventStoreError> {
-        let js = jetstream::new(client.clone());
+        let mut js = jetstream::new(client.clone());
+        js.set_timeout(REQUEST_TIMEOUT);
         let ns = &settings.namespace;
         let stream = crate::create::get_or_create_stream(
             &js,
@@ -248,6 +256,13 @@ impl EventStore {
         }
     }
 
+    /// How many times the client has connected to NATS (the first time
+    /// included): a change says a reconnect happened, after which feeds
+    /// are best opened again.
+    pub fn connects(&self) -> u64 {
+        self.client.statistics().connects.load(Ordering::Relaxed)
+    }
+
     /// Whether the NATS connection is up right now.
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
@@ -324,8 +339,14 @@ impl EventStore {
             let keys = keys.clone();
             async move { open_raw(&keys, raw?).await }
         });
+        let mut renewal = tokio::time::interval(RENEWAL_CHECK);
+        renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         Ok(EventFeed {
             events: Box::pin(events),
+            client: self.client.clone(),
+            connects_at_open: self.connects(),
+            renewal,
+            ended: false,
         })
     }
 }
@@ -370,9 +391,21 @@ type RawEvents = Pin<Box<dyn Stream<Item = Result<RawEvent, EventStoreError>> + 
 /// An ordered, gap-free run of stored events, sealed ones opened. The
 /// ordered consumer behind it recreates itself from the last sequence it
 /// saw if NATS drops a message.
+///
+/// When the NATS connection is renewed (the server came back), the feed
+/// ends with an error at once: the consumer behind it would notice its loss
+/// only after missed heartbeats, some 15 s later, and whoever reads the
+/// feed opens it again from where they are.
 pub struct EventFeed {
     events: RawEvents,
+    client: async_nats::Client,
+    connects_at_open: u64,
+    renewal: tokio::time::Interval,
+    ended: bool,
 }
+
+/// How often a feed checks whether the NATS connection was renewed.
+const RENEWAL_CHECK: Duration = Duration::from_millis(250);
 
 impl std::fmt::Debug for EventFeed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -384,6 +417,21 @@ impl Stream for EventFeed {
     type Item = Result<RawEvent, EventStoreError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.events.poll_next_unpin(cx)
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(next) = self.events.poll_next_unpin(cx) {
+            return Poll::Ready(next);
+        }
+        while self.renewal.poll_tick(cx).is_ready() {
+            let connects = self.client.statistics().connects.load(Ordering::Relaxed);
+            if connects != self.connects_at_open {
+                self.ended = true;
+                return Poll::Ready(Some(Err(EventStoreError::unavailable(
+                    "the NATS connection was renewed; open the feed again",
+                ))));
+            }
+        }
+        Poll::Pending
     }
 }

@@ -3,6 +3,7 @@
 //! removes the namespace's stream and buckets when the test ends.
 
 mod client;
+pub mod engines;
 mod feed_server;
 mod namespace;
 mod projectors;
@@ -118,7 +119,9 @@ pub async fn spawn_app_configured(
         .expect("the node starts");
     let addr = node.addr.expect("the API role listens");
     let metrics_url = operator_metrics_url(&node);
-    let nats = async_nats::connect(nats_url()).await.expect("NATS answers");
+    let nats = async_nats::connect(settings.nats_url.as_str())
+        .await
+        .expect("NATS answers");
     let pool = sqlx::PgPool::connect_with(database.clone())
         .await
         .expect("Postgres answers");

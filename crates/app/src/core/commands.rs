@@ -105,6 +105,13 @@ impl Core {
         F: FnOnce(String) -> Fut,
         Fut: Future<Output = Result<CommandOutcome, AppError>>,
     {
+        // While NATS is away the client would hold every request until it
+        // is back (or until each of several time-outs): say so at once.
+        if !self.parts.store.is_connected() {
+            return Err(AppError::Unavailable(
+                "the event log is unreachable; nothing was written".into(),
+            ));
+        }
         let Some(key) = meta.idempotency_key.as_deref() else {
             let outcome = run(Uuid::now_v7().to_string()).await?;
             self.parts.positions.saw_head(outcome.position);

