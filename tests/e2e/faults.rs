@@ -6,9 +6,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use resourcify::NodeSettings;
-use resourcify_testkit::engines::NatsServer;
-use resourcify_testkit::{TestApp, spawn_app_configured};
+use resourcify_testkit::engines::{NatsServer, PostgresServer};
+use resourcify_testkit::{PASSWORD, TestApp, spawn_app_configured};
 use serde_json::json;
+use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// Polls `/readyz` until it answers `status`, each answer timed: the probe
@@ -95,4 +96,129 @@ async fn while_nats_is_down_writes_fail_fast_and_a_retry_appends_once(
         .filter(|r| r["title"] == "Written while NATS was away")
         .collect();
     assert_eq!(titles.len(), 1, "applied once: {listed:#?}");
+}
+
+/// A database of its own on a server of the test's own, migrated.
+async fn migrated_database(server: &PostgresServer) -> PgConnectOptions {
+    let admin = PgPool::connect_with(server.options("postgres"))
+        .await
+        .unwrap();
+    sqlx::query("CREATE DATABASE resourcify")
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let options = server.options("resourcify");
+    let pool = PgPool::connect_with(options.clone()).await.unwrap();
+    resourcify_readmodel::MIGRATOR.run(&pool).await.unwrap();
+    pool.close().await;
+    options
+}
+
+#[tokio::test]
+async fn while_postgres_is_down_writes_go_on_and_a_logout_still_holds() {
+    let mut postgres = PostgresServer::start();
+    let database = migrated_database(&postgres).await;
+    // As `serve` sets it: a request waits a second at most for a connection.
+    let app = spawn_app_configured(database, |s: &mut NodeSettings| {
+        s.api_pool.acquire_timeout = resourcify_app::READ_WITHIN;
+    })
+    .await;
+    let ada = app.register("ada").await;
+    let other_session = app.login("ada", PASSWORD, ada.position).await;
+    let other_token = other_session.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kept = app.submit(&ada.token, json!({})).await;
+    let kept_id = kept.body["id"].as_str().unwrap().to_owned();
+    let kept_at = kept.body["position"].as_u64().unwrap();
+    // Both sessions have been used on this node, and the resource read once.
+    let warm = app
+        .get_at(&format!("/v1/resources/{kept_id}"), kept_at)
+        .await;
+    assert_eq!(warm.status, 200);
+    let me = app
+        .request(Method::GET, "/v1/me", None, Some(&other_token), None)
+        .await;
+    assert_eq!(me.status, 200, "{me:#?}");
+
+    postgres.stop();
+    readyz_until(&app, 503).await;
+    // Writes need only NATS: accepted, fast enough for any client.
+    let asked = Instant::now();
+    let written = app
+        .request(
+            Method::POST,
+            "/v1/resources",
+            Some(&json!({
+                "url": "https://example.org/written-while-postgres-was-away",
+                "title": "Written while Postgres was away",
+                "kind": "article",
+                "tags": ["rust"],
+            })),
+            Some(&ada.token),
+            Some("while-postgres-is-away"),
+        )
+        .await;
+    assert_eq!(written.status, 201, "{written:#?}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        asked.elapsed()
+    );
+    // A cached read answers; one that must reach Postgres fails, and fast.
+    let cached = app.get(&format!("/v1/resources/{kept_id}")).await;
+    assert_eq!(cached.status, 200, "{cached:#?}");
+    assert_eq!(cached.header("x-cache"), Some("hit"));
+    let asked = Instant::now();
+    let uncached = app.get("/v1/resources?tag=go").await;
+    uncached.assert_problem(503);
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
+    // Logging out the other session is a write too, and it holds at once.
+    let logout = app
+        .request(
+            Method::DELETE,
+            "/v1/sessions/current",
+            None,
+            Some(&other_token),
+            None,
+        )
+        .await;
+    assert!(logout.status.is_success(), "{logout:#?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let refused = app
+            .request(
+                Method::PUT,
+                "/v1/me/followed-tags/go",
+                None,
+                Some(&other_token),
+                None,
+            )
+            .await;
+        if refused.status == 401 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the logged-out token still works: {refused:#?}"
+        );
+    }
+
+    postgres.run();
+    readyz_until(&app, 200).await;
+    app.wait_until_caught_up().await;
+    let titles: Vec<_> = app.get("/v1/resources?limit=10").await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["title"] == "Written while Postgres was away")
+        .cloned()
+        .collect();
+    assert_eq!(titles.len(), 1);
 }

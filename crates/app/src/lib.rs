@@ -6,6 +6,7 @@
 //! shared core (`core/`). Each HTTP handler makes one call into these
 //! services and nothing else.
 
+mod access;
 mod accounts;
 mod changes;
 mod comments;
@@ -33,6 +34,11 @@ use resourcify_fetch_guard::AllowList;
 use resourcify_readmodel::{ReadModel, ViewNotice};
 
 pub use accounts::{Account, Accounts, Registered};
+
+/// How long a request waits for Postgres before it gives up (a read answers
+/// 503, an access check falls back to what the node follows from the log):
+/// an outage shows within a second, never as a hang.
+pub const READ_WITHIN: std::time::Duration = std::time::Duration::from_millis(750);
 pub use changes::{ChangeKind, ChangeNotice, Changes, ResourceChange};
 pub use comments::Comments;
 pub use core::{CommandMeta, CommandOutcome};

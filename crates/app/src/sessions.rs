@@ -6,10 +6,12 @@ use chrono::{DateTime, Utc};
 use resourcify_domain::session::{Session, SessionCommand, SessionEvent, UserAgent};
 use resourcify_domain::user::UserCommand;
 use resourcify_domain::{Actor, Role, Secret};
+use resourcify_readmodel::ReadModelError;
 use resourcify_readmodel::SessionRow;
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
+use crate::access::AccessCache;
 use crate::core::{CommandMeta, CommandOutcome};
 use crate::core::{Core, created_id};
 use crate::credentials::{AccessToken, AuthenticatedUser, Passwords, RefreshClaims, Tokens};
@@ -61,15 +63,24 @@ pub struct Sessions {
     core: Core,
     tokens: Tokens,
     passwords: Passwords,
+    access: AccessCache,
 }
 
 impl Sessions {
     pub(crate) fn new(core: Core, tokens: Tokens) -> Self {
+        let access = AccessCache::new(core.settings().token_ttl);
         Self {
             core,
             tokens,
             passwords: Passwords,
+            access,
         }
+    }
+
+    /// Keeps this node's sessions current from the log until the task is
+    /// dropped; run it once per API node.
+    pub async fn follow_the_log(self) {
+        self.access.follow(self.core.store().clone()).await;
     }
 
     /// Issues and checks the tokens (the rate limiter reads a token's user
@@ -82,13 +93,37 @@ impl Sessions {
     /// has not ended (logout, password change, account deletion) and what
     /// standing its user has now. Every authenticated request comes here, so
     /// an ended session is refused on its next request to any node.
+    ///
+    /// While Postgres does not answer, the session as this node last read
+    /// it, kept current from the log since (`access::AccessCache`), stands in:
+    /// a member who was active here keeps writing (writes need only NATS),
+    /// and a logout or a suspension still holds within moments.
     pub async fn authenticate(&self, token: &str) -> Result<AuthenticatedUser, AppError> {
         let claims = self.tokens.verify(token)?;
-        let access = self
-            .core
-            .reads()
-            .access_by_session(claims.session_id)
-            .await?
+        let generation = self.access.generation();
+        let read = self.core.reads().access_by_session(claims.session_id);
+        let read = tokio::time::timeout(crate::READ_WITHIN, read)
+            .await
+            .unwrap_or(Err(ReadModelError::TimedOut {
+                query: "access_by_session",
+            }));
+        let access = match read {
+            Ok(read) => {
+                match read.as_ref().filter(|access| !access.ended) {
+                    Some(access) => {
+                        self.access
+                            .insert(claims.session_id, access.clone(), generation)
+                    }
+                    None => self.access.forget(claims.session_id),
+                }
+                read
+            }
+            Err(error) => match self.access.get(claims.session_id) {
+                Some(access) => Some(access),
+                None => return Err(error.into()),
+            },
+        };
+        let access = access
             .filter(|access| !access.ended && access.user_id == claims.user_id)
             .ok_or(AppError::Unauthorized(
                 "the session has ended; log in again",

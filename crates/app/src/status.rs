@@ -88,7 +88,7 @@ impl Readiness {
 }
 
 /// How long `/readyz` may take to answer.
-pub const READY_WITHIN: Duration = Duration::from_millis(900);
+const READY_WITHIN: Duration = Duration::from_millis(900);
 
 /// How this node and the projections are doing.
 #[derive(Debug, Clone)]
@@ -105,7 +105,7 @@ impl Status {
         projection_statuses(self.core.store(), self.core.reads()).await
     }
 
-    /// Whether this node can serve, answered within [`READY_WITHIN`]
+    /// Whether this node can serve, answered within `READY_WITHIN`
     /// whatever NATS or Postgres do: an orchestrator's probe must not hang
     /// on the very outage it is there to notice. What did not answer in
     /// time counts as down.

@@ -575,7 +575,12 @@ impl Cli {
                 bare: args.bench_bare,
             },
             slow_query: Duration::from_millis(args.slow_query_ms),
-            api_pool: pool.clone(),
+            // A request that cannot have a connection within a second is
+            // better answered 503 than held: Postgres is away or overrun.
+            api_pool: PoolSettings {
+                acquire_timeout: resourcify_app::READ_WITHIN,
+                ..pool.clone()
+            },
             projector_pool: PoolSettings {
                 max_connections: args.projector_pool_size,
                 ..pool

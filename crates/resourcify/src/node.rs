@@ -191,6 +191,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             app.status.clone().watch_health(Duration::from_secs(5)),
         ));
         tasks.push(tokio::spawn(app.changes.clone().follow()));
+        tasks.push(tokio::spawn(app.sessions.clone().follow_the_log()));
         let limits = Arc::new(RateLimits::new(&settings.api.rate_limits));
         tasks.push(tokio::spawn(housekeeping(limits.clone())));
 

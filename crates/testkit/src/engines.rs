@@ -189,3 +189,150 @@ impl NatsCluster {
             .join(",")
     }
 }
+
+/// The machine's PostgreSQL programs (Debian puts them outside `PATH`).
+fn postgres_program(name: &str) -> PathBuf {
+    let debian = PathBuf::from("/usr/lib/postgresql/15/bin").join(name);
+    if debian.exists() {
+        debian
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+/// A PostgreSQL program, as the `postgres` user when this runs as root
+/// (initdb and the server refuse to run as root).
+fn as_postgres_user(program: &str) -> Command {
+    if is_root() {
+        let mut command = Command::new("runuser");
+        command
+            .args(["-u", "postgres", "--"])
+            .arg(postgres_program(program));
+        command
+    } else {
+        Command::new(postgres_program(program))
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.trim_ascii() == b"0")
+}
+
+fn run_quietly(mut command: Command, what: &str) {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A PostgreSQL server of the test's own: `initdb` in a scratch directory,
+/// trust authentication, on a free loopback port.
+#[derive(Debug)]
+pub struct PostgresServer {
+    port: u16,
+    dir: ScratchDir,
+    running: bool,
+}
+
+impl PostgresServer {
+    /// A new cluster, started.
+    pub fn start() -> Self {
+        let dir = ScratchDir::new("postgres");
+        if is_root() {
+            let mut chown = Command::new("chown");
+            chown.args(["-R", "postgres:postgres"]).arg(dir.path());
+            run_quietly(chown, "chown");
+        }
+        let data = dir.path().join("data");
+        let mut initdb = as_postgres_user("initdb");
+        initdb
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(&data);
+        run_quietly(initdb, "initdb");
+        let mut server = Self {
+            port: free_port(),
+            dir,
+            running: false,
+        };
+        server.run();
+        server
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts the server (again: same port, same data) and returns once it
+    /// accepts connections (`pg_ctl -w`).
+    pub fn run(&mut self) {
+        assert!(!self.running, "the server already runs");
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let mut start = as_postgres_user("pg_ctl");
+        start
+            .args(["-w", "-t", "60", "-o", &options, "-l"])
+            .arg(self.dir.path().join("server.log"))
+            .arg("-D")
+            .arg(self.data())
+            .arg("start")
+            .stdout(Stdio::null());
+        run_quietly(start, "pg_ctl start");
+        self.running = true;
+    }
+
+    /// Stops the server as an operator would (fast shutdown: connections
+    /// are cut, nothing committed is lost).
+    pub fn stop(&mut self) {
+        self.shut_down("fast");
+    }
+
+    /// Stops the server as a crash would (immediate: recovery at the next
+    /// start).
+    pub fn kill(&mut self) {
+        self.shut_down("immediate");
+    }
+
+    fn shut_down(&mut self, mode: &str) {
+        if !self.running {
+            return;
+        }
+        let mut stop = as_postgres_user("pg_ctl");
+        stop.args(["-w", "-m", mode, "-D"])
+            .arg(self.data())
+            .arg("stop")
+            .stdout(Stdio::null());
+        run_quietly(stop, "pg_ctl stop");
+        self.running = false;
+    }
+
+    /// Connection options for `database` on this server.
+    pub fn options(&self, database: &str) -> sqlx::postgres::PgConnectOptions {
+        sqlx::postgres::PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username("postgres")
+            .database(database)
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        self.shut_down("immediate");
+    }
+}
