@@ -267,6 +267,14 @@ async fn an_erased_member_is_gone_from_the_log_the_replay_and_the_views(
     assert_eq!(items.len(), 2, "{thread:#?}");
     assert_eq!(items[1]["body"], "Grace replies and stays", "{thread:#?}");
     assert!(!thread.body.to_string().contains(SECRETS[5]));
+    // Nor does any key-value bucket keep the names, even as a deleted key.
+    for message in raw_buckets(&app.store).await {
+        for name in [SECRETS[0], "countess_ada"] {
+            for trace in traces_of(name) {
+                assert!(!message.contains(&trace), "{trace} in {message}");
+            }
+        }
+    }
 }
 
 async fn counts(app: &TestApp) -> (i64, i64, i64) {
@@ -377,10 +385,40 @@ async fn append_in_clear(app: &TestApp, user_id: Uuid, ce_type: &str, payload: V
         .sequence
 }
 
-/// E-mail reservations made before keyed hashes (the address, hex-encoded)
-/// move to their keyed hash when a node opens the buckets, and keep working.
+/// Every message of every key-value bucket of the namespace (the
+/// reservations, the idempotency keys, the leases, the member keys), subject
+/// and payload, as text: what anyone who can read NATS sees of them.
+async fn raw_buckets(store: &EventStore) -> Vec<String> {
+    let mut seen = Vec::new();
+    for bucket in resourcify_eventstore::bucket_names() {
+        let name = format!("KV_{}", store.namespace().bucket(bucket));
+        let Ok(stream) = store.jetstream().get_stream(&name).await else {
+            continue;
+        };
+        let last = stream.get_info().await.unwrap().state.last_sequence;
+        for sequence in 1..=last {
+            if let Ok(message) = stream.get_raw_message(sequence).await {
+                seen.push(format!(
+                    "{name} {} {}",
+                    message.subject,
+                    String::from_utf8_lossy(&message.payload)
+                ));
+            }
+        }
+    }
+    seen
+}
+
+/// A name as the buckets held it before keyed hashes, and in clear.
+fn traces_of(name: &str) -> [String; 2] {
+    [hex::encode(name), name.to_owned()]
+}
+
+/// Usernames and e-mail addresses reserved before keyed hashes (the name,
+/// hex-encoded) move to their keyed hash when a node opens the buckets,
+/// keep working, and leave no trace of themselves in the buckets' streams.
 #[tokio::test]
-async fn email_reservations_in_clear_move_to_keyed_hashes() {
+async fn names_reserved_in_clear_move_to_keyed_hashes_and_leave_no_trace() {
     let guard = NamespaceGuard::new();
     let store = EventStore::open(
         async_nats::connect(nats_url()).await.unwrap(),
@@ -388,41 +426,45 @@ async fn email_reservations_in_clear_move_to_keyed_hashes() {
     )
     .await
     .unwrap();
-    // A first open makes the buckets; then a reservation the old way.
+    // A first open makes the buckets; then reservations the old way.
     ReservationBook::open(&store).await.unwrap();
     let owner = Uuid::now_v7();
-    let address = "old.style@example.org";
-    let emails = store
-        .jetstream()
-        .get_key_value(guard.namespace().bucket(Reservation::Email.bucket()))
-        .await
-        .unwrap();
-    let in_clear = hex::encode(address);
-    emails
-        .create(&in_clear, owner.to_string().into())
-        .await
-        .unwrap();
+    let names = [
+        (Reservation::Username, "old_style_name"),
+        (Reservation::Email, "old.style@example.org"),
+    ];
+    for (kind, name) in names {
+        let bucket = store
+            .jetstream()
+            .get_key_value(guard.namespace().bucket(kind.bucket()))
+            .await
+            .unwrap();
+        bucket
+            .create(hex::encode(name), owner.to_string().into())
+            .await
+            .unwrap();
+    }
+    assert!(
+        raw_buckets(&store)
+            .await
+            .iter()
+            .any(|m| m.contains(&hex::encode(names[1].1))),
+        "the old way is visible before"
+    );
 
     let book = ReservationBook::open(&store).await.unwrap();
-    assert_eq!(
-        emails.get(&in_clear).await.unwrap(),
-        None,
-        "the address is gone"
-    );
-    assert_eq!(
-        book.reserve(Reservation::Email, address, Uuid::now_v7())
-            .await
-            .unwrap(),
-        Reserved::TakenBy(owner)
-    );
-    let mut keys = Vec::new();
-    let mut listed = emails.keys().await.unwrap();
-    while let Some(key) = futures::StreamExt::next(&mut listed).await {
-        keys.push(key.unwrap());
+    for (kind, name) in names {
+        assert_eq!(
+            book.reserve(kind, name, Uuid::now_v7()).await.unwrap(),
+            Reserved::TakenBy(owner),
+            "{name}"
+        );
     }
-    assert_eq!(keys.len(), 1);
-    assert!(
-        keys[0].starts_with("k1-") && !keys[0].contains(&in_clear),
-        "{keys:?}"
-    );
+    for message in raw_buckets(&store).await {
+        for (_, name) in names {
+            for trace in traces_of(name) {
+                assert!(!message.contains(&trace), "{trace} in {message}");
+            }
+        }
+    }
 }

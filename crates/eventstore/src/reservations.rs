@@ -44,15 +44,16 @@ impl Reservation {
     }
 
     /// KV keys allow only `[-/_=.a-zA-Z0-9]`, and subjects have a length
-    /// limit: usernames (public anyway) are stored hex-encoded, URLs by their
-    /// SHA-256, and e-mail addresses (personal) only as a keyed hash, whose
-    /// key is kept with the members' keys: the bucket alone allows no guess.
-    fn key(self, name: &str, email_key: &[u8]) -> String {
+    /// limit: URLs are stored by their SHA-256, and usernames and e-mail
+    /// addresses (a member's, erased with them) only as a keyed hash, whose
+    /// key is kept with the members' keys: the bucket alone allows no guess,
+    /// and a released name leaves no trace of itself (a key-value delete
+    /// keeps its key).
+    fn key(self, name: &str, name_key: &[u8]) -> String {
         match self {
-            Self::Username => hex(name.as_bytes()),
-            Self::Email => {
+            Self::Username | Self::Email => {
                 let mut mac =
-                    Hmac::<Sha256>::new_from_slice(email_key).expect("HMAC takes any key");
+                    Hmac::<Sha256>::new_from_slice(name_key).expect("HMAC takes any key");
                 mac.update(name.as_bytes());
                 format!("{KEYED_PREFIX}{}", hex(&mac.finalize().into_bytes()))
             }
@@ -61,8 +62,8 @@ impl Reservation {
     }
 }
 
-/// Marks an e-mail key as a keyed hash; before it, e-mail keys were the
-/// address itself, hex-encoded.
+/// Marks a username or e-mail key as a keyed hash; before it, those keys
+/// were the name itself, hex-encoded.
 const KEYED_PREFIX: &str = "k1-";
 
 fn hex(bytes: &[u8]) -> String {
@@ -85,7 +86,7 @@ pub struct ReservationBook {
     emails: kv::Store,
     resource_urls: kv::Store,
     news_item_urls: kv::Store,
-    email_key: Vec<u8>,
+    name_key: Vec<u8>,
 }
 
 impl std::fmt::Debug for ReservationBook {
@@ -108,18 +109,20 @@ impl ReservationBook {
             emails: open_bucket(js, &bucket(Reservation::Email), replicas).await?,
             resource_urls: open_bucket(js, &bucket(Reservation::ResourceUrl), replicas).await?,
             news_item_urls: open_bucket(js, &bucket(Reservation::NewsItemUrl), replicas).await?,
-            email_key: store.member_keys().email_hash_key().await?,
+            name_key: store.member_keys().name_hash_key().await?,
         };
-        book.hash_emails_held_in_clear().await?;
+        book.hash_names_held_in_clear(Reservation::Username).await?;
+        book.hash_names_held_in_clear(Reservation::Email).await?;
         Ok(book)
     }
 
-    /// Rewrites each e-mail reservation made before keyed hashes under its
-    /// keyed hash, then deletes the one in clear. Safe to run on several
-    /// nodes at once: the create of the keyed one happens once.
-    async fn hash_emails_held_in_clear(&self) -> Result<(), EventStoreError> {
-        let keys: Vec<String> = self
-            .emails
+    /// Rewrites each username or e-mail reservation made before keyed
+    /// hashes under its keyed hash, then purges the one in clear from the
+    /// bucket's stream, marker and all. Safe to run on several nodes at
+    /// once: the create of the keyed one happens once.
+    async fn hash_names_held_in_clear(&self, kind: Reservation) -> Result<(), EventStoreError> {
+        let store = self.store(kind);
+        let keys: Vec<String> = store
             .keys()
             .await
             .map_err(EventStoreError::unavailable)?
@@ -130,8 +133,7 @@ impl ReservationBook {
             let Some(address) = unhex(legacy) else {
                 continue;
             };
-            let Some(entry) = self
-                .emails
+            let Some(entry) = store
                 .entry(legacy.clone())
                 .await
                 .map_err(EventStoreError::unavailable)?
@@ -139,14 +141,16 @@ impl ReservationBook {
             else {
                 continue;
             };
-            let keyed = Reservation::Email.key(&address, &self.email_key);
-            match self.emails.create(&keyed, entry.value.clone()).await {
+            let keyed = kind.key(&address, &self.name_key);
+            match store.create(&keyed, entry.value.clone()).await {
                 Ok(_) => {}
                 Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {}
                 Err(e) => return Err(EventStoreError::unavailable(e)),
             }
-            self.emails
-                .purge(legacy)
+            store
+                .stream
+                .purge()
+                .filter(format!("{}{legacy}", store.prefix))
                 .await
                 .map_err(EventStoreError::unavailable)?;
         }
@@ -171,7 +175,7 @@ impl ReservationBook {
         owner: Uuid,
     ) -> Result<Reserved, EventStoreError> {
         let store = self.store(kind);
-        let key = kind.key(name, &self.email_key);
+        let key = kind.key(name, &self.name_key);
         match store.create(&key, Bytes::from(owner.to_string())).await {
             Ok(_) => Ok(Reserved::Held),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
@@ -197,7 +201,7 @@ impl ReservationBook {
     ) -> Result<Option<Uuid>, EventStoreError> {
         let value = self
             .store(kind)
-            .get(kind.key(name, &self.email_key))
+            .get(kind.key(name, &self.name_key))
             .await
             .map_err(EventStoreError::unavailable)?;
         Ok(value.and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
@@ -212,7 +216,7 @@ impl ReservationBook {
         owner: Uuid,
     ) -> Result<(), EventStoreError> {
         let store = self.store(kind);
-        let key = kind.key(name, &self.email_key);
+        let key = kind.key(name, &self.name_key);
         let Some(entry) = store
             .entry(key.clone())
             .await
@@ -288,7 +292,8 @@ mod tests {
 
     #[test]
     fn keys_are_hex_and_kv_safe() {
-        assert_eq!(Reservation::Username.key("ada_1", b"k"), "6164615f31");
+        let username = Reservation::Username.key("ada_1", b"k");
+        assert!(username.starts_with("k1-") && !username.contains("6164615f31"));
         assert_eq!(unhex("6164615f31").as_deref(), Some("ada_1"));
         let email = Reservation::Email.key("a+b@c.d", b"one key");
         assert!(email.starts_with("k1-") && email.len() == 67, "{email}");

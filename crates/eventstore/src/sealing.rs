@@ -34,8 +34,8 @@ use crate::{EventStoreError, Namespace};
 const KEY_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// The key, in the same bucket, of the secret that keys the hashes of
-/// e-mail addresses in the reservation bucket.
-const EMAIL_HASH_KEY: &str = "email-hash-key";
+/// usernames and e-mail addresses in the reservation buckets.
+const NAME_HASH_KEY: &str = "name-hash-key";
 
 /// The keys of every member of a namespace.
 #[derive(Clone)]
@@ -159,11 +159,11 @@ impl MemberKeys {
         self.cache.invalidate(&owner);
     }
 
-    /// The secret that keys e-mail hashes, made once per namespace.
-    pub(crate) async fn email_hash_key(&self) -> Result<Vec<u8>, EventStoreError> {
+    /// The secret that keys the hashes of reserved names, made once per namespace.
+    pub(crate) async fn name_hash_key(&self) -> Result<Vec<u8>, EventStoreError> {
         let read = || async {
             self.bucket
-                .get(EMAIL_HASH_KEY)
+                .get(NAME_HASH_KEY)
                 .await
                 .map_err(EventStoreError::unavailable)
         };
@@ -173,14 +173,14 @@ impl MemberKeys {
         let fresh = XChaCha20Poly1305::generate_key(&mut OsRng);
         match self
             .bucket
-            .create(EMAIL_HASH_KEY, Bytes::copy_from_slice(&fresh))
+            .create(NAME_HASH_KEY, Bytes::copy_from_slice(&fresh))
             .await
         {
             Ok(_) => Ok(fresh.to_vec()),
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => read()
                 .await?
                 .map(|k| k.to_vec())
-                .ok_or_else(|| EventStoreError::unavailable("the e-mail hash key vanished")),
+                .ok_or_else(|| EventStoreError::unavailable("the name hash key vanished")),
             Err(e) => Err(EventStoreError::unavailable(e)),
         }
     }
