@@ -418,3 +418,28 @@ async fn a_client_that_stops_reading_is_told_so_and_cut_off(
     assert!(changes < CHANGES, "it was not cut off: {changes}");
     app.shut_down().await;
 }
+
+/// A node shutting down (SIGTERM) takes no new work: `/readyz` fails at
+/// once, naming why, and each open stream ends with the reconnection delay,
+/// so the client comes back, to another node, where it left.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_draining_node_says_not_ready_and_ends_its_streams_with_a_retry(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let mut reader = SseReader::open(&app, "", None).await;
+    let node_app = app.node.app.as_ref().expect("the API role runs");
+    assert_eq!(app.get("/readyz").await.status, 200);
+
+    node_app.status.begin_draining();
+    let last = reader.next_block().await.expect("a last word");
+    assert!(last.starts_with("retry:"), "{last}");
+    assert_eq!(reader.next_block().await, None, "the stream ended");
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status, 503, "{ready:#?}");
+    assert_eq!(
+        ready.body["checks"]["draining"][0]["status"], "fail",
+        "{ready:#?}"
+    );
+}

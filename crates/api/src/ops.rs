@@ -64,6 +64,7 @@ fn readiness_document(readiness: &Readiness) -> Health {
         lag_seconds: None,
     };
     let mut checks = BTreeMap::from([
+        ("draining".to_owned(), vec![check(!readiness.draining)]),
         ("nats".to_owned(), vec![check(readiness.nats)]),
         ("postgres".to_owned(), vec![check(readiness.postgres)]),
     ]);

@@ -190,6 +190,10 @@ impl StreamsApi {
             futures::stream::iter(messages)
         });
         let advice = futures::stream::once(async { StreamMessage::notice("retry") });
+        // A node shutting down ends its streams with the reconnection delay
+        // again: the client comes back, to another node, where it left.
+        let farewell = futures::stream::once(async { StreamMessage::notice("retry") });
+        let messages = messages.take_until(self.changes.drained()).chain(farewell);
         // The slot is held for as long as the stream is.
         let stream = advice
             .chain(messages)

@@ -147,6 +147,12 @@ impl Changes {
         Self { core, hub }
     }
 
+    /// Resolves once the node begins draining: a stream ends there, with a
+    /// hint to reconnect (to another node).
+    pub fn drained(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.core.drained()
+    }
+
     /// The change an event makes, with the resource as the view shows it
     /// once it includes the event; `None` for events that change no
     /// resource, and for changes to what the public may not see.

@@ -68,6 +68,8 @@ pub async fn projection_statuses(
 /// What `/readyz` reports.
 #[derive(Debug, Clone)]
 pub struct Readiness {
+    /// The node is shutting down and takes no new work.
+    pub draining: bool,
     pub nats: bool,
     pub postgres: bool,
     /// Empty when NATS or Postgres is down (lag cannot be known then).
@@ -77,7 +79,8 @@ pub struct Readiness {
 
 impl Readiness {
     pub fn is_ready(&self) -> bool {
-        self.nats
+        !self.draining
+            && self.nats
             && self.postgres
             && !self.projections.is_empty()
             && self
@@ -105,6 +108,12 @@ impl Status {
         projection_statuses(self.core.store(), self.core.reads()).await
     }
 
+    /// Stops taking new work (see `Core::begin_draining`): run on SIGTERM,
+    /// before the server stops accepting connections.
+    pub fn begin_draining(&self) {
+        self.core.begin_draining();
+    }
+
     /// Whether this node can serve, answered within `READY_WITHIN`
     /// whatever NATS or Postgres do: an orchestrator's probe must not hang
     /// on the very outage it is there to notice. What did not answer in
@@ -125,6 +134,7 @@ impl Status {
             Vec::new()
         };
         Readiness {
+            draining: self.core.is_draining(),
             nats,
             postgres,
             projections,

@@ -52,8 +52,7 @@ impl Reservation {
     fn key(self, name: &str, name_key: &[u8]) -> String {
         match self {
             Self::Username | Self::Email => {
-                let mut mac =
-                    Hmac::<Sha256>::new_from_slice(name_key).expect("HMAC takes any key");
+                let mut mac = Hmac::<Sha256>::new_from_slice(name_key).expect("HMAC takes any key");
                 mac.update(name.as_bytes());
                 format!("{KEYED_PREFIX}{}", hex(&mac.finalize().into_bytes()))
             }

@@ -73,8 +73,13 @@ impl RunningNode {
         self.shut_down().await;
     }
 
-    /// Stops accepting requests, lets in-flight ones finish, stops the projectors.
+    /// Stops taking work: `/readyz` fails and open streams end with a hint
+    /// to reconnect at once, then the server stops accepting connections and
+    /// lets the requests in flight finish.
     pub fn stop(&mut self) {
+        if let Some(app) = &self.app {
+            app.status.begin_draining();
+        }
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

@@ -37,6 +37,8 @@ struct Parts {
     fingerprints: Fingerprints,
     previous_fingerprints: Option<Fingerprints>,
     settings: AppSettings,
+    /// Set once the node is shutting down: it takes no new work.
+    draining: tokio::sync::watch::Sender<bool>,
 }
 
 impl Core {
@@ -65,7 +67,27 @@ impl Core {
                 fingerprints,
                 previous_fingerprints,
                 settings,
+                draining: tokio::sync::watch::Sender::new(false),
             }),
+        }
+    }
+
+    /// From now on the node takes no new work: `/readyz` says so and open
+    /// streams end, so that a load balancer moves clients elsewhere while
+    /// requests in flight finish.
+    pub(crate) fn begin_draining(&self) {
+        self.parts.draining.send_replace(true);
+    }
+
+    pub(crate) fn is_draining(&self) -> bool {
+        *self.parts.draining.borrow()
+    }
+
+    /// Resolves once the node begins draining.
+    pub(crate) fn drained(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut draining = self.parts.draining.subscribe();
+        async move {
+            let _ = draining.wait_for(|draining| *draining).await;
         }
     }
 
