@@ -63,6 +63,15 @@ pub struct Projectors {
 
 impl Projectors {
     pub async fn run(self) {
+        self.run_until(std::future::pending()).await;
+    }
+
+    /// Runs until `stop` resolves, then reads no further: each worker
+    /// commits the batches it was already handed and ends, and this returns
+    /// once they all have (a shutdown that leaves nothing half done; the
+    /// next start resumes from the checkpoints either way).
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
         // Dropping the set (when this task is dropped) aborts the workers.
         let mut workers = JoinSet::new();
         let mut inboxes = Vec::new();
@@ -76,10 +85,16 @@ impl Projectors {
             };
             workers.spawn(worker.run(runs));
         }
-        let mut next = self.first_needed().await;
+        let mut next = tokio::select! {
+            next = self.first_needed() => next,
+            () = &mut stop => return,
+        };
         let mut backoff = Backoff::new();
         loop {
-            let (reached, ended) = self.forward(next, &mut inboxes).await;
+            let (reached, ended) = tokio::select! {
+                forwarded = self.forward(next, &mut inboxes) => forwarded,
+                () = &mut stop => break,
+            };
             if reached >= next {
                 next = reached + 1;
                 backoff.reset();
@@ -92,8 +107,15 @@ impl Projectors {
                 Ok(()) => tracing::warn!(next, "event feed ended; reopening"),
                 Err(error) => tracing::warn!(next, %error, "event feed interrupted; reopening"),
             }
-            backoff.wait().await;
+            tokio::select! {
+                () = backoff.wait() => {}
+                () = &mut stop => break,
+            }
         }
+        // No more runs: each worker drains its inbox, commits, and ends.
+        drop(inboxes);
+        while workers.join_next().await.is_some() {}
+        tracing::info!("projectors stopped after their last batch");
     }
 
     /// The first position some projection has not applied.

@@ -19,7 +19,7 @@ use resourcify_readmodel::{MIGRATOR, PoolSettings, ReadModel};
 use sqlx::migrate::MigrateDatabase;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::NodeSettings;
@@ -42,6 +42,9 @@ pub async fn migrate(database: &PgConnectOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a stopping node waits for its projectors' last batches.
+const PROJECTORS_STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A started node. Dropping it stops every task it started.
 #[derive(Debug)]
 pub struct RunningNode {
@@ -56,6 +59,9 @@ pub struct RunningNode {
     shutdown: Option<oneshot::Sender<()>>,
     /// The API's server, which a stop lets finish its requests.
     http_server: Option<JoinHandle<()>>,
+    /// Tells the projectors to commit what they hold and end.
+    stop_projectors: watch::Sender<bool>,
+    projector_task: Option<JoinHandle<()>>,
     /// Everything else, which runs until it is ended.
     tasks: Vec<JoinHandle<()>>,
     /// Closed by `shut_down`: connections still open keep the database in use.
@@ -70,6 +76,11 @@ impl RunningNode {
         if let Some(server) = self.http_server.take() {
             let _ = server.await;
         }
+        if let Some(projectors) = self.projector_task.take() {
+            // Their last batches, unless Postgres keeps them waiting: the
+            // checkpoints make an abort safe too.
+            let _ = tokio::time::timeout(PROJECTORS_STOP_WITHIN, projectors).await;
+        }
         self.shut_down().await;
     }
 
@@ -80,6 +91,7 @@ impl RunningNode {
         if let Some(app) = &self.app {
             app.status.begin_draining();
         }
+        self.stop_projectors.send_replace(true);
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -91,7 +103,8 @@ impl RunningNode {
     /// for a while.
     pub async fn shut_down(mut self) {
         self.stop();
-        for task in self.tasks.drain(..).chain(self.http_server.take()) {
+        let running = self.tasks.drain(..).chain(self.http_server.take());
+        for task in running.chain(self.projector_task.take()) {
             task.abort();
             let _ = task.await;
         }
@@ -104,7 +117,8 @@ impl RunningNode {
 impl Drop for RunningNode {
     fn drop(&mut self) {
         self.stop();
-        for task in self.tasks.iter().chain(&self.http_server) {
+        let running = self.tasks.iter().chain(&self.http_server);
+        for task in running.chain(&self.projector_task) {
             task.abort();
         }
     }
@@ -139,6 +153,8 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         tasks.push(server);
     }
     let mut pools = Vec::new();
+    let stop_projectors = watch::Sender::new(false);
+    let mut projector_task = None;
     if settings.roles.projector {
         let pool =
             resourcify_readmodel::connect(settings.database.clone(), &settings.projector_pool)
@@ -152,7 +168,10 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             nats: nats.clone(),
             settings: ProjectorSettings::default(),
         };
-        tasks.push(tokio::spawn(projectors.run()));
+        let mut stopping = stop_projectors.subscribe();
+        projector_task = Some(tokio::spawn(projectors.run_until(async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        })));
     }
 
     if settings.roles.ingest {
@@ -233,6 +252,8 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         app: api_app,
         shutdown: Some(shutdown),
         http_server,
+        stop_projectors,
+        projector_task,
         tasks,
         pools,
     })
