@@ -4,6 +4,7 @@
 
 mod client;
 mod feed_server;
+mod history;
 mod namespace;
 mod projectors;
 
@@ -19,6 +20,7 @@ use sqlx::postgres::PgConnectOptions;
 
 pub use client::{PASSWORD, Registered, TestResponse, assert_exactly_one_created};
 pub use feed_server::{FeedAnswer, FeedServer, SeenRequest};
+pub use history::{SyntheticHistory, new_event};
 pub use namespace::NamespaceGuard;
 pub use projectors::RunningProjectors;
 
