@@ -26,13 +26,10 @@ async fn fill(store: &EventStore, events: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
     let resources = (events - USERS) * 7 / 10;
     let history = SyntheticHistory {
-        users: USERS,
-        resources,
-        votes: events - USERS - resources,
-        site: "projection",
         description: "A resource among very many.",
         tags: |i| vec![format!("t{}", i % 200), "bench".into()],
         concurrency: 512,
+        ..SyntheticHistory::new(USERS, resources, events - USERS - resources, "projection")
     };
     history.append(store).await?;
     Ok(events as f64 / started.elapsed().as_secs_f64())

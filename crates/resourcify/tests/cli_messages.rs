@@ -203,15 +203,7 @@ async fn nats_url_takes_a_list_of_a_clusters_servers(_: PgPoolOptions, db: PgCon
 
 /// Appends a few users and their resources; returns the head of the log.
 async fn some_history(store: &EventStore) -> u64 {
-    let history = SyntheticHistory {
-        users: 20,
-        resources: 200,
-        votes: 0,
-        site: "cli",
-        description: "",
-        tags: |i| vec![format!("t{}", i % 7)],
-        concurrency: 64,
-    };
+    let history = SyntheticHistory::new(20, 200, 0, "cli");
     history
         .append(store)
         .await

@@ -20,15 +20,7 @@ const VOTES: usize = 10_000;
 
 /// Users, their resources and votes on them, as the command side would append them.
 async fn fill(store: &EventStore) {
-    let history = SyntheticHistory {
-        users: USERS,
-        resources: RESOURCES,
-        votes: VOTES,
-        site: "crash",
-        description: "",
-        tags: |i| vec![format!("t{}", i % 40)],
-        concurrency: 256,
-    };
+    let history = SyntheticHistory::new(USERS, RESOURCES, VOTES, "crash");
     history
         .append(store)
         .await

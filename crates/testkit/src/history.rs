@@ -29,6 +29,22 @@ pub struct SyntheticHistory {
     pub concurrency: usize,
 }
 
+impl SyntheticHistory {
+    /// `users` members, `resources` resources with no description and one
+    /// of 40 tags each, and `votes` votes, under `https://example.org/{site}/`.
+    pub fn new(users: usize, resources: usize, votes: usize, site: &'static str) -> Self {
+        Self {
+            users,
+            resources,
+            votes,
+            site,
+            description: "",
+            tags: |i| vec![format!("t{}", i % 40)],
+            concurrency: 256,
+        }
+    }
+}
+
 /// An event as the command side appends it, with a message id of its own.
 pub fn new_event(event: DomainEvent) -> NewEvent {
     NewEvent {
