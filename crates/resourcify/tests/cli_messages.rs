@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use resourcify_eventstore::{EventStore, EventStoreSettings};
 use resourcify_projector::Projection;
-use resourcify_testkit::{NamespaceGuard, SyntheticHistory, nats_url};
+use resourcify_testkit::{NamespaceGuard, SyntheticHistory, nats_url, projector_process};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// Longer than the connect timeout (3 s), with room for a slow machine.
@@ -292,14 +292,8 @@ struct Projector(Child);
 
 impl Projector {
     fn start(database_url: &str, namespace: &str) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_resourcify"))
-            .args(["serve", "--role", "projector", "--no-migrate"])
-            .env("DATABASE_URL", database_url)
-            .env("NATS_URL", nats_url())
-            .env("RESOURCIFY_NAMESPACE", namespace)
-            .env("RUST_LOG", "warn")
-            // Any free port: projectors of other tests may run beside this one.
-            .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
+        let binary = env!("CARGO_BIN_EXE_resourcify");
+        let child = projector_process(binary, database_url, namespace)
             .env("RESOURCIFY_JWT_SECRET", SIGNING_SECRET)
             .spawn()
             .expect("the projector starts");

@@ -2,14 +2,16 @@
 //! while it projects tens of thousands of events, and restarted, leaves
 //! views identical to a clean replay of the same log.
 
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 use resourcify_app::ViewPositions;
 use resourcify_eventstore::{EventStore, EventStoreSettings};
 use resourcify_projector::{Projection, ReplaySettings, replay};
 use resourcify_readmodel::ReadModel;
-use resourcify_testkit::{NamespaceGuard, SyntheticHistory, nats_url, views_digest};
+use resourcify_testkit::{
+    NamespaceGuard, SyntheticHistory, nats_url, projector_process, views_digest,
+};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
@@ -28,14 +30,7 @@ async fn fill(store: &EventStore) {
 }
 
 fn start_projector(database_url: &str, namespace: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_resourcify"))
-        .args(["serve", "--role", "projector", "--no-migrate"])
-        .env("DATABASE_URL", database_url)
-        .env("NATS_URL", nats_url())
-        .env("RESOURCIFY_NAMESPACE", namespace)
-        .env("RUST_LOG", "warn")
-        // Any free port: projectors of other tests may run beside this one.
-        .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
+    projector_process(env!("CARGO_BIN_EXE_resourcify"), database_url, namespace)
         .spawn()
         .expect("the projector starts")
 }
