@@ -107,13 +107,13 @@ impl Core {
     {
         let Some(key) = meta.idempotency_key.as_deref() else {
             let outcome = run(Uuid::now_v7().to_string()).await?;
-            self.parts.positions.saw_head(outcome.position);
+            self.parts.backends.positions.saw_head(outcome.position);
             return Ok(outcome);
         };
         let scoped = format!("{scope}:{key}");
         let msg_id = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, scoped.as_bytes()).to_string();
         let mut fingerprint = self.parts.fingerprints.of(request, secrets);
-        let keys = &self.parts.idempotency_keys;
+        let keys = &self.parts.backends.idempotency_keys;
         let mut claim = keys.claim(&scoped, &fingerprint).await?;
         if let (KeyClaim::Mismatch, Some(previous)) = (&claim, &self.parts.previous_fingerprints) {
             // Claimed before the signing key was rotated, perhaps.
@@ -139,7 +139,7 @@ impl Core {
             Ok(outcome) => {
                 // A read that waits for this position need not ask the log
                 // whether it exists.
-                self.parts.positions.saw_head(outcome.position);
+                self.parts.backends.positions.saw_head(outcome.position);
                 let recorded = RecordedOutcome {
                     id: Some(outcome.id),
                     position: outcome.position,
@@ -167,7 +167,7 @@ impl Core {
         meta: &CommandMeta,
         command: &A::Command,
     ) -> Result<Executed<A::Event>, AppError> {
-        let store = &self.parts.store;
+        let store = &self.parts.backends.store;
         for attempt in 1..=MAX_ATTEMPTS {
             let loaded = store.load::<A>(id).await?;
             let events = loaded.state.decide(command)?;
@@ -259,6 +259,7 @@ impl Core {
     pub(crate) async fn settle(&self, projection: Projection, position: u64) {
         let wait = self
             .parts
+            .backends
             .positions
             .wait_for(projection, position, self.parts.settings.read_wait)
             .await;
