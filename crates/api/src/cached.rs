@@ -7,7 +7,7 @@ use poem_openapi::ApiResponse;
 use poem_openapi::types::{ToJSON, Type};
 use resourcify_app::{CacheOutcome, RenderedView};
 
-use crate::extract::{IfNoneMatch, Page};
+use crate::extract::{ConditionalRead, Page};
 use crate::header_text::HeaderText;
 use crate::rendered::RenderedJson;
 
@@ -44,30 +44,27 @@ const MISS: HeaderText = HeaderText::from_static("miss");
 
 impl<T: Type + ToJSON + Send> CachedResponse<T> {
     /// The answer for a single view.
-    pub(crate) fn view(
-        view: (Arc<RenderedView>, CacheOutcome),
-        if_none_match: &IfNoneMatch,
-    ) -> Self {
-        Self::answer(view, if_none_match, None)
+    pub(crate) fn view(view: (Arc<RenderedView>, CacheOutcome), read: &ConditionalRead) -> Self {
+        Self::answer(view, read, None)
     }
 
     /// The answer for a page of a list, linking the next page.
     pub(crate) fn page(
         view: (Arc<RenderedView>, CacheOutcome),
-        if_none_match: &IfNoneMatch,
+        read: &ConditionalRead,
         page: &Page,
     ) -> Self {
         let link = page.next_link(view.0.next_cursor.as_deref());
-        Self::answer(view, if_none_match, link)
+        Self::answer(view, read, link)
     }
 
     fn answer(
         (view, outcome): (Arc<RenderedView>, CacheOutcome),
-        if_none_match: &IfNoneMatch,
+        read: &ConditionalRead,
         link: Option<String>,
     ) -> Self {
         let etag = HeaderText(view.etag_header.clone());
-        if etag_matches(if_none_match.0.as_deref(), &view.etag) {
+        if etag_matches(read.if_none_match.0.as_deref(), &view.etag) {
             return Self::NotModified(etag, PUBLIC);
         }
         let cache = match outcome {

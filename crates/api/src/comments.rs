@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use crate::cached::CachedResponse;
 use crate::dto::{CommentList, CommentPatch, ModerationReason, NewComment};
-use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
+use crate::extract::{CommandHeaders, ConditionalRead, Page};
 use crate::rendered::RenderedJson;
-use crate::responses::{CommandResponse, CreatedResponse, command_meta};
+use crate::responses::{CommandResponse, CreatedResponse};
 use crate::route_names;
 use crate::security::BearerAuth;
 use crate::{ApiError, RateLimits};
@@ -45,17 +45,18 @@ impl CommentsApi {
         &self,
         id: Path<Uuid>,
         page: Page,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<CachedResponse<CommentList>, ApiError> {
-        let position = min_position.0;
         let view = self
             .comments
-            .thread_view(id.0, page.request(), position, |page| {
-                RenderedJson::render(&CommentList::from(page))
-            })
+            .thread_view(
+                id.0,
+                page.request(),
+                read.min_position,
+                RenderedJson::<CommentList>::render_from,
+            )
             .await?;
-        Ok(CachedResponse::page(view, &if_none_match, &page))
+        Ok(CachedResponse::page(view, &read, &page))
     }
 
     /// Comment on a resource, or reply to a comment
@@ -69,11 +70,10 @@ impl CommentsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<NewComment>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
         limits: Data<&Arc<RateLimits>>,
     ) -> Result<CreatedResponse, ApiError> {
         limits.check_comment(auth.0.user_id)?;
-        let meta = command_meta(idempotency_key);
         let outcome = self
             .comments
             .post(&auth.0, id.0, body.parent_id, &body.body, &meta)
@@ -91,9 +91,8 @@ impl CommentsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<CommentPatch>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let outcome = self.comments.edit(&auth.0, id.0, &body.body, &meta).await?;
         Ok(outcome.into())
     }
@@ -108,9 +107,8 @@ impl CommentsApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self.comments.delete(&auth.0, id.0, &meta).await?.into())
     }
 
@@ -127,9 +125,8 @@ impl CommentsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<ModerationReason>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let outcome = self
             .moderation
             .remove_comment(&auth.0, id.0, &body.reason, &meta)

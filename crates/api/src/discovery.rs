@@ -8,7 +8,7 @@ use poem_openapi::{ApiResponse, OpenApi, Tags};
 use crate::ApiError;
 use crate::cached::{CachedResponse, PUBLIC_REVALIDATE};
 use crate::dto::{ModerationLog, ResourceList, TagList};
-use crate::extract::{IfNoneMatch, MinPosition, Page};
+use crate::extract::{ConditionalRead, MinPosition, Page};
 use crate::rendered::RenderedJson;
 
 #[derive(Tags)]
@@ -45,17 +45,17 @@ impl DiscoveryApi {
     async fn feed(
         &self,
         page: Page,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let position = min_position.0;
         let view = self
             .resources
-            .feed_view(page.request(), position, |page| {
-                RenderedJson::render(&ResourceList::from(page))
-            })
+            .feed_view(
+                page.request(),
+                read.min_position,
+                RenderedJson::<ResourceList>::render_from,
+            )
             .await?;
-        Ok(CachedResponse::page(view, &if_none_match, &page))
+        Ok(CachedResponse::page(view, &read, &page))
     }
 
     /// Search resources
@@ -69,17 +69,18 @@ impl DiscoveryApi {
         #[oai(validator(min_length = 1, max_length = 200))]
         q: Query<String>,
         page: Page,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let position = min_position.0;
         let view = self
             .resources
-            .search_view(&q.0, page.request(), position, |page| {
-                RenderedJson::render(&ResourceList::from(page))
-            })
+            .search_view(
+                &q.0,
+                page.request(),
+                read.min_position,
+                RenderedJson::<ResourceList>::render_from,
+            )
             .await?;
-        Ok(CachedResponse::page(view, &if_none_match, &page))
+        Ok(CachedResponse::page(view, &read, &page))
     }
 
     /// Tags, most used first
@@ -87,17 +88,17 @@ impl DiscoveryApi {
     async fn tags(
         &self,
         page: Page,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<CachedResponse<TagList>, ApiError> {
-        let position = min_position.0;
         let view = self
             .resources
-            .tags_view(page.request(), position, |page| {
-                RenderedJson::render(&TagList::from(page))
-            })
+            .tags_view(
+                page.request(),
+                read.min_position,
+                RenderedJson::<TagList>::render_from,
+            )
             .await?;
-        Ok(CachedResponse::page(view, &if_none_match, &page))
+        Ok(CachedResponse::page(view, &read, &page))
     }
 
     /// The public moderation log, newest first
@@ -111,8 +112,7 @@ impl DiscoveryApi {
         page: Page,
         min_position: MinPosition,
     ) -> Result<ModerationLogResponse, ApiError> {
-        let position = min_position.0;
-        let log = self.moderation.log(page.request(), position).await?;
+        let log = self.moderation.log(page.request(), min_position.0).await?;
         let link = page.next_link(log.next_cursor.as_deref());
         Ok(ModerationLogResponse::Ok(
             Json(log.into()),

@@ -1,13 +1,16 @@
 //! The parameters many operations share, each read and checked in one place:
-//! the `Idempotency-Key` of every write, the read-your-writes position of
-//! every read, and the page of every list. The OpenAPI document declares
+//! the `Idempotency-Key` of every write ([`CommandHeaders`]), the
+//! read-your-writes position of every read (with the ETags a client holds
+//! for a cached view: [`ConditionalRead`]), and the page of every list. The OpenAPI document declares
 //! each once, under `components/parameters`, and names it on the operations
 //! that take it (`contract::document`). Also the `User-Agent` a login
 //! records, which is information, never refused, and so no parameter.
 
+use std::ops::Deref;
+
 use poem::http::StatusCode;
 use poem::{FromRequest, Request, RequestBody};
-use resourcify_app::PageRequest;
+use resourcify_app::{CommandMeta, PageRequest};
 use resourcify_domain::session::UserAgent;
 
 /// The names the wire uses, which the document's shared parameters repeat.
@@ -22,6 +25,29 @@ pub(crate) const PAGE_LIMIT_MAX: u32 = 100;
 /// "Idempotency").
 #[derive(Debug, Default)]
 pub(crate) struct IdempotencyKey(pub(crate) Option<String>);
+
+/// What every command carries besides its body: the client's
+/// `Idempotency-Key` and this request's id. Taking it is what makes a
+/// write accept an `Idempotency-Key`; it reads as the [`CommandMeta`] the
+/// application layer takes, as poem's `Json` reads as its body.
+#[derive(Debug)]
+pub(crate) struct CommandHeaders(CommandMeta);
+
+impl Deref for CommandHeaders {
+    type Target = CommandMeta;
+
+    fn deref(&self) -> &CommandMeta {
+        &self.0
+    }
+}
+
+/// A read of a cached view: the position it waits for, and the ETags the
+/// client holds for it.
+#[derive(Debug, Default)]
+pub(crate) struct ConditionalRead {
+    pub(crate) min_position: Option<u64>,
+    pub(crate) if_none_match: IfNoneMatch,
+}
 
 /// The position a read waits for: the larger of the header and query forms.
 #[derive(Debug, Default)]
@@ -103,6 +129,25 @@ impl<'a> FromRequest<'a> for IdempotencyKey {
             ));
         }
         Ok(Self(Some(String::from_utf8_lossy(key).into_owned())))
+    }
+}
+
+impl<'a> FromRequest<'a> for CommandHeaders {
+    async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let key = IdempotencyKey::from_request(request, body).await?;
+        Ok(Self(CommandMeta {
+            idempotency_key: key.0,
+            request_id: crate::current_request_id(),
+        }))
+    }
+}
+
+impl<'a> FromRequest<'a> for ConditionalRead {
+    async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(Self {
+            min_position: MinPosition::from_request(request, body).await?.0,
+            if_none_match: IfNoneMatch::from_request(request, body).await?,
+        })
     }
 }
 

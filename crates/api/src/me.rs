@@ -10,8 +10,8 @@ use resourcify_domain::user::ProfileChange;
 
 use crate::cached::PrivateResponse;
 use crate::dto::{Account, PasswordChange, ProfilePatch, ResourceList};
-use crate::extract::{IdempotencyKey, MinPosition, Page};
-use crate::responses::{CommandResponse, command_meta};
+use crate::extract::{CommandHeaders, MinPosition, Page};
+use crate::responses::CommandResponse;
 use crate::security::BearerAuth;
 use crate::{ApiError, RateLimits};
 
@@ -37,8 +37,7 @@ impl MeApi {
         auth: BearerAuth,
         min_position: MinPosition,
     ) -> Result<PrivateResponse<Account>, ApiError> {
-        let position = min_position.0;
-        let account = self.accounts.account(&auth.0, position).await?;
+        let account = self.accounts.account(&auth.0, min_position.0).await?;
         Ok(PrivateResponse::one(account.into()))
     }
 
@@ -50,10 +49,9 @@ impl MeApi {
         page: Page,
         min_position: MinPosition,
     ) -> Result<PrivateResponse<ResourceList>, ApiError> {
-        let position = min_position.0;
         let bookmarks = self
             .resources
-            .bookmarks(&auth.0, page.request(), position)
+            .bookmarks(&auth.0, page.request(), min_position.0)
             .await?;
         Ok(PrivateResponse::page(bookmarks, &page))
     }
@@ -66,8 +64,10 @@ impl MeApi {
         page: Page,
         min_position: MinPosition,
     ) -> Result<PrivateResponse<ResourceList>, ApiError> {
-        let position = min_position.0;
-        let feed = self.follows.feed(&auth.0, page.request(), position).await?;
+        let feed = self
+            .follows
+            .feed(&auth.0, page.request(), min_position.0)
+            .await?;
         Ok(PrivateResponse::page(feed, &page))
     }
 
@@ -77,14 +77,13 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         body: Json<ProfilePatch>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
         let change = ProfileChange {
             display_name: body.display_name.as_deref(),
             bio: body.bio.as_deref(),
             website: body.website.as_deref(),
         };
-        let meta = command_meta(idempotency_key);
         Ok(self
             .accounts
             .update_profile(&auth.0, change, &meta)
@@ -100,9 +99,8 @@ impl MeApi {
     async fn delete_account(
         &self,
         auth: BearerAuth,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self.accounts.delete_account(&auth.0, &meta).await?.into())
     }
 
@@ -115,9 +113,8 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         body: Json<PasswordChange>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let outcome = self
             .accounts
             .change_password(
@@ -140,11 +137,10 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         tag: Path<String>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
         limits: Data<&Arc<RateLimits>>,
     ) -> Result<CommandResponse, ApiError> {
         limits.check_follow(auth.0.user_id)?;
-        let meta = command_meta(idempotency_key);
         Ok(self.follows.tag(&auth.0, &tag, true, &meta).await?.into())
     }
 
@@ -158,9 +154,8 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         tag: Path<String>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self.follows.tag(&auth.0, &tag, false, &meta).await?.into())
     }
 
@@ -174,11 +169,10 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         username: Path<String>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
         limits: Data<&Arc<RateLimits>>,
     ) -> Result<CommandResponse, ApiError> {
         limits.check_follow(auth.0.user_id)?;
-        let meta = command_meta(idempotency_key);
         let outcome = self.follows.user(&auth.0, &username, true, &meta).await?;
         Ok(outcome.into())
     }
@@ -193,9 +187,8 @@ impl MeApi {
         &self,
         auth: BearerAuth,
         username: Path<String>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let outcome = self.follows.user(&auth.0, &username, false, &meta).await?;
         Ok(outcome.into())
     }

@@ -8,8 +8,8 @@ use uuid::Uuid;
 use crate::ApiError;
 use crate::cached::PrivateResponse;
 use crate::dto::{MyDataExport, Session, SessionList};
-use crate::extract::{IdempotencyKey, MinPosition};
-use crate::responses::{CommandResponse, command_meta};
+use crate::extract::{CommandHeaders, MinPosition};
+use crate::responses::CommandResponse;
 use crate::security::BearerAuth;
 
 #[derive(Tags)]
@@ -40,8 +40,7 @@ impl MyDataApi {
         auth: BearerAuth,
         min_position: MinPosition,
     ) -> Result<PrivateResponse<MyDataExport>, ApiError> {
-        let position = min_position.0;
-        let data = self.my_data.export(&auth.0, position).await?;
+        let data = self.my_data.export(&auth.0, min_position.0).await?;
         Ok(PrivateResponse::one(MyDataExport::new(
             data,
             auth.0.session_id,
@@ -58,8 +57,7 @@ impl MyDataApi {
         auth: BearerAuth,
         min_position: MinPosition,
     ) -> Result<PrivateResponse<SessionList>, ApiError> {
-        let position = min_position.0;
-        let rows = self.sessions.open_sessions(&auth.0, position).await?;
+        let rows = self.sessions.open_sessions(&auth.0, min_position.0).await?;
         let current = auth.0.session_id;
         let items = rows
             .into_iter()
@@ -78,9 +76,8 @@ impl MyDataApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self.sessions.end(&auth.0, id.0, &meta).await?.into())
     }
 }

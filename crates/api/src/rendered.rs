@@ -24,6 +24,15 @@ impl<T: ToJSON> RenderedJson<T> {
         Bytes::from(serde_json::to_vec(&json).expect("JSON values serialise"))
     }
 
+    /// Renders what a read found as `T`: the renderer a cached view of
+    /// `source`'s kind is given.
+    pub fn render_from<S: ?Sized>(source: &S) -> Bytes
+    where
+        for<'a> T: From<&'a S>,
+    {
+        Self::render(&T::from(source))
+    }
+
     pub fn from_bytes(body: Bytes) -> Self {
         Self {
             body,

@@ -13,9 +13,9 @@ use crate::cached::CachedResponse;
 use crate::dto::{
     ListOrder, ModerationReason, NewResource, Resource, ResourceKind, ResourceList, ResourcePatch,
 };
-use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
+use crate::extract::{CommandHeaders, ConditionalRead, Page};
 use crate::rendered::RenderedJson;
-use crate::responses::{CommandResponse, CreatedResponse, command_meta};
+use crate::responses::{CommandResponse, CreatedResponse};
 use crate::route_names;
 use crate::security::BearerAuth;
 
@@ -39,7 +39,7 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         body: Json<NewResource>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CreatedResponse, ApiError> {
         let submission = Submission {
             title: &body.title,
@@ -48,10 +48,7 @@ impl ResourcesApi {
             tags: &body.tags,
             kind: body.kind.as_str(),
         };
-        let submitted = self
-            .resources
-            .submit(&auth.0, submission, &command_meta(idempotency_key))
-            .await?;
+        let submitted = self.resources.submit(&auth.0, submission, &meta).await?;
         Ok(CreatedResponse::at(
             route_names::table().path_to("getResource", submitted.id),
             submitted,
@@ -71,7 +68,7 @@ impl ResourcesApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<ResourcePatch>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
         let edit = ResourceEdit {
             title: body.title.as_deref(),
@@ -79,7 +76,6 @@ impl ResourcesApi {
             tags: body.tags.as_deref(),
             kind: body.kind.map(ResourceKind::as_str),
         };
-        let meta = command_meta(idempotency_key);
         Ok(self
             .resources
             .edit(&auth.0, id.0, edit, &meta)
@@ -99,9 +95,8 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self.resources.retract(&auth.0, id.0, &meta).await?.into())
     }
 
@@ -113,9 +108,8 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self
             .resources
             .vote(&auth.0, id.0, true, &meta)
@@ -133,9 +127,8 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self
             .resources
             .vote(&auth.0, id.0, false, &meta)
@@ -153,9 +146,8 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self
             .resources
             .bookmark(&auth.0, id.0, true, &meta)
@@ -173,9 +165,8 @@ impl ResourcesApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self
             .resources
             .bookmark(&auth.0, id.0, false, &meta)
@@ -196,9 +187,8 @@ impl ResourcesApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<ModerationReason>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let outcome = self
             .moderation
             .hide_or_restore(&auth.0, id.0, true, &body.reason, &meta)
@@ -217,9 +207,8 @@ impl ResourcesApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<ModerationReason>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let outcome = self
             .moderation
             .hide_or_restore(&auth.0, id.0, false, &body.reason, &meta)
@@ -232,17 +221,15 @@ impl ResourcesApi {
     async fn get(
         &self,
         id: Path<Uuid>,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<CachedResponse<Resource>, ApiError> {
-        let position = min_position.0;
         let view = self
             .resources
-            .resource_view(id.0, position, |row| {
+            .resource_view(id.0, read.min_position, |row| {
                 RenderedJson::render(&Resource::from(row))
             })
             .await?;
-        Ok(CachedResponse::view(view, &if_none_match))
+        Ok(CachedResponse::view(view, &read))
     }
 
     /// List resources
@@ -263,10 +250,8 @@ impl ResourcesApi {
         /// `new` (default), `top` or `hot`.
         sort: Query<Option<ListOrder>>,
         page: Page,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let position = min_position.0;
         let query = ResourceQuery {
             tag: tag.0.as_deref(),
             kind: kind.0.map(ResourceKind::as_str),
@@ -277,10 +262,12 @@ impl ResourcesApi {
         };
         let view = self
             .resources
-            .list_view(query, position, |page| {
-                RenderedJson::render(&ResourceList::from(page))
-            })
+            .list_view(
+                query,
+                read.min_position,
+                RenderedJson::<ResourceList>::render_from,
+            )
             .await?;
-        Ok(CachedResponse::page(view, &if_none_match, &page))
+        Ok(CachedResponse::page(view, &read, &page))
     }
 }

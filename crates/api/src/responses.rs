@@ -2,10 +2,9 @@
 
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::Json;
-use resourcify_app::{CommandMeta, CommandOutcome};
+use resourcify_app::CommandOutcome;
 
 use crate::dto::CommandResult;
-use crate::extract::IdempotencyKey;
 
 #[derive(ApiResponse)]
 pub(crate) enum CommandResponse {
@@ -39,14 +38,5 @@ impl CreatedResponse {
     /// `location` is the path of what was created.
     pub(crate) fn at(location: String, outcome: CommandOutcome) -> Self {
         Self::Created(Json(outcome.into()), location, outcome.position)
-    }
-}
-
-/// What every command carries besides its body. Taking the key's
-/// extractor here is what makes every write accept an `Idempotency-Key`.
-pub(crate) fn command_meta(idempotency_key: IdempotencyKey) -> CommandMeta {
-    CommandMeta {
-        idempotency_key: idempotency_key.0,
-        request_id: crate::current_request_id(),
     }
 }

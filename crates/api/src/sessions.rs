@@ -8,8 +8,8 @@ use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use crate::client_address::ClientAddress;
 use crate::dto::{LoginRequest, RefreshRequest, SessionTokens};
-use crate::extract::{ClientUserAgent, IdempotencyKey, MinPosition};
-use crate::responses::{CommandResponse, command_meta};
+use crate::extract::{ClientUserAgent, CommandHeaders, MinPosition};
+use crate::responses::CommandResponse;
 use crate::security::BearerAuth;
 use crate::{ApiError, RateLimits};
 
@@ -55,13 +55,12 @@ impl SessionsApi {
         &self,
         body: Json<LoginRequest>,
         min_position: MinPosition,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
         user_agent: ClientUserAgent,
         limits: Data<&Arc<RateLimits>>,
         client: ClientAddress,
     ) -> Result<TokensResponse, ApiError> {
         let failures = limits.login_failures_from(client.0);
-        let meta = command_meta(idempotency_key);
         let (login, password) = (&body.login, body.password.secret());
         let tokens = self
             .sessions
@@ -89,9 +88,8 @@ impl SessionsApi {
     async fn refresh(
         &self,
         body: Json<RefreshRequest>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<TokensResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let tokens = self
             .sessions
             .refresh(body.refresh_token.secret(), &meta)
@@ -106,9 +104,8 @@ impl SessionsApi {
     async fn log_out(
         &self,
         auth: BearerAuth,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self.sessions.log_out(&auth.0, &meta).await?.into())
     }
 
@@ -123,9 +120,8 @@ impl SessionsApi {
     async fn log_out_everywhere(
         &self,
         auth: BearerAuth,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self
             .sessions
             .log_out_everywhere(&auth.0, &meta)

@@ -11,9 +11,9 @@ use crate::cached::{CachedResponse, PUBLIC_REVALIDATE};
 use crate::dto::{
     ListOrder, ModerationReason, NewUser, Profile, RegisteredUser, ResourceList, StaffRole,
 };
-use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
+use crate::extract::{CommandHeaders, ConditionalRead, MinPosition, Page};
 use crate::rendered::RenderedJson;
-use crate::responses::{CommandResponse, command_meta};
+use crate::responses::CommandResponse;
 use crate::route_names;
 use crate::security::BearerAuth;
 
@@ -64,17 +64,14 @@ impl UsersApi {
     async fn register(
         &self,
         body: Json<NewUser>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<RegisterResponse, ApiError> {
         let registration = Registration {
             username: &body.username,
             email: &body.email,
             password: body.password.secret(),
         };
-        let registered = self
-            .accounts
-            .register(registration, &command_meta(idempotency_key))
-            .await?;
+        let registered = self.accounts.register(registration, &meta).await?;
         let location = route_names::table().path_to("getUser", &registered.username);
         Ok(RegisterResponse::Created(
             Json(RegisteredUser {
@@ -99,8 +96,7 @@ impl UsersApi {
         username: Path<String>,
         min_position: MinPosition,
     ) -> Result<ProfileResponse, ApiError> {
-        let position = min_position.0;
-        let profile = self.accounts.profile(&username, position).await?;
+        let profile = self.accounts.profile(&username, min_position.0).await?;
         Ok(ProfileResponse::Ok(
             Json(profile.into()),
             PUBLIC_REVALIDATE.to_owned(),
@@ -123,10 +119,8 @@ impl UsersApi {
         /// `new` (default), `top` or `hot`.
         sort: Query<Option<ListOrder>>,
         page: Page,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let position = min_position.0;
         let query = ResourceQuery {
             author: Some(&username),
             sort: sort.0.map(ListOrder::as_str),
@@ -136,11 +130,13 @@ impl UsersApi {
         };
         let view = self
             .resources
-            .list_view(query, position, |page| {
-                RenderedJson::render(&ResourceList::from(page))
-            })
+            .list_view(
+                query,
+                read.min_position,
+                RenderedJson::<ResourceList>::render_from,
+            )
             .await?;
-        Ok(CachedResponse::page(view, &if_none_match, &page))
+        Ok(CachedResponse::page(view, &read, &page))
     }
 
     /// Grant a role (administrators only)
@@ -157,9 +153,8 @@ impl UsersApi {
         auth: BearerAuth,
         username: Path<String>,
         role: Path<StaffRole>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let outcome = self
             .moderation
             .set_role(&auth.0.actor, &username, role.0.as_str(), true, &meta)
@@ -179,9 +174,8 @@ impl UsersApi {
         auth: BearerAuth,
         username: Path<String>,
         role: Path<StaffRole>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let outcome = self
             .moderation
             .set_role(&auth.0.actor, &username, role.0.as_str(), false, &meta)
@@ -204,9 +198,8 @@ impl UsersApi {
         auth: BearerAuth,
         username: Path<String>,
         body: Json<ModerationReason>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let outcome = self
             .moderation
             .set_suspension(&auth.0.actor, &username, Some(&body.reason), &meta)
@@ -225,9 +218,8 @@ impl UsersApi {
         &self,
         auth: BearerAuth,
         username: Path<String>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         let outcome = self
             .moderation
             .set_suspension(&auth.0.actor, &username, None, &meta)

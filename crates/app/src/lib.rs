@@ -29,9 +29,8 @@ mod status;
 mod views;
 
 use futures::StreamExt;
-use resourcify_eventstore::{EventStore, IdempotencyKeys, ReservationBook};
 use resourcify_fetch_guard::AllowList;
-use resourcify_readmodel::{ReadModel, ViewNotice};
+use resourcify_readmodel::ViewNotice;
 
 pub use accounts::{Account, Accounts, Registered};
 
@@ -41,7 +40,7 @@ pub use accounts::{Account, Accounts, Registered};
 pub const READ_WITHIN: std::time::Duration = std::time::Duration::from_millis(750);
 pub use changes::{ChangeKind, ChangeNotice, Changes, ResourceChange};
 pub use comments::Comments;
-pub use core::{CommandMeta, CommandOutcome};
+pub use core::{Backends, CommandMeta, CommandOutcome};
 pub use credentials::{AccessToken, AuthenticatedUser, Passwords, Tokens};
 pub use cursor::Cursor;
 pub use error::AppError;
@@ -83,28 +82,13 @@ pub struct App {
 impl App {
     /// `news_allow_hosts`: hosts exempt from the news fetcher's address
     /// guard, so that a source the fetcher would refuse is refused up front.
-    pub fn new(
-        store: EventStore,
-        reservations: ReservationBook,
-        idempotency_keys: IdempotencyKeys,
-        reads: ReadModel,
-        positions: ViewPositions,
-        settings: AppSettings,
-        news_allow_hosts: AllowList,
-    ) -> Self {
+    pub fn new(backends: Backends, settings: AppSettings, news_allow_hosts: AllowList) -> Self {
         let tokens = Tokens::new(
             &settings.token_secret,
             settings.previous_token_secret.as_ref(),
             settings.token_ttl,
         );
-        let core = core::Core::new(
-            store,
-            reservations,
-            idempotency_keys,
-            reads,
-            positions,
-            settings,
-        );
+        let core = core::Core::new(backends, settings);
         let resources = Resources::new(core.clone());
         Self {
             accounts: Accounts::new(core.clone()),

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::Utc;
-use resourcify_domain::ValidationErrors;
+use chrono::{DateTime, Utc};
 use resourcify_domain::news_source::{
     NewsSource, NewsSourceCommand, NewsSourceEdit, NewsSourceInput,
 };
 use resourcify_domain::resource::{Resource, Submission, Tag};
+use resourcify_domain::{Actor, ValidationErrors};
 use resourcify_readmodel::NewsSourceRow;
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
@@ -130,19 +130,8 @@ impl News {
         id: Uuid,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
-        caller.actor.ensure_admin()?;
-        let command = NewsSourceCommand::Remove {
-            actor: caller.actor.clone(),
-            at: Utc::now(),
-        };
-        self.core
-            .command_on::<NewsSource>(
-                caller.user_id,
-                id,
-                &("remove_news_source", id),
-                meta,
-                command,
-            )
+        let remove = |actor, at| NewsSourceCommand::Remove { actor, at };
+        self.admin_command(caller, id, "remove_news_source", meta, remove)
             .await
     }
 
@@ -153,19 +142,25 @@ impl News {
         id: Uuid,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
+        let refresh = |actor, at| NewsSourceCommand::RequestRefresh { actor, at };
+        self.admin_command(caller, id, "refresh_news_source", meta, refresh)
+            .await
+    }
+
+    /// Runs a command on source `id` that says no more than who and when:
+    /// an admin's, as every change to a source.
+    async fn admin_command(
+        &self,
+        caller: &AuthenticatedUser,
+        id: Uuid,
+        operation: &'static str,
+        meta: &CommandMeta,
+        command: impl FnOnce(Actor, DateTime<Utc>) -> NewsSourceCommand,
+    ) -> Result<CommandOutcome, AppError> {
         caller.actor.ensure_admin()?;
-        let command = NewsSourceCommand::RequestRefresh {
-            actor: caller.actor.clone(),
-            at: Utc::now(),
-        };
+        let command = command(caller.actor.clone(), Utc::now());
         self.core
-            .command_on::<NewsSource>(
-                caller.user_id,
-                id,
-                &("refresh_news_source", id),
-                meta,
-                command,
-            )
+            .command_on::<NewsSource>(caller.user_id, id, &(operation, id), meta, command)
             .await
     }
 

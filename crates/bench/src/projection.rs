@@ -11,83 +11,27 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use futures::StreamExt;
-use resourcify_domain::DomainEvent;
-use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
-use resourcify_domain::user::{UserEvent, UserRegistered};
-use resourcify_domain::vote::{VoteCast, VoteEvent, vote_id};
-use resourcify_eventstore::{EventStore, EventStoreSettings, NewEvent};
+use resourcify_eventstore::{EventStore, EventStoreSettings};
 use resourcify_projector::{Projection, ProjectorSettings, Projectors, ReplaySettings, replay_all};
 use resourcify_readmodel::projections::Upkeep;
 use resourcify_readmodel::{PoolSettings, ReadModel};
-use resourcify_testkit::NamespaceGuard;
+use resourcify_testkit::{NamespaceGuard, SyntheticHistory};
 use sqlx::postgres::PgConnectOptions;
-use uuid::Uuid;
 
 const USERS: usize = 1_000;
 
-fn new_event(event: DomainEvent) -> NewEvent {
-    NewEvent {
-        event,
-        msg_id: Uuid::new_v4().to_string(),
-        request_id: None,
-        time: Utc::now(),
-    }
-}
-
 /// 1,000 users; then of the rest, seven in ten are submissions and three
-/// in ten are votes on them.
+/// in ten are votes on them. Answers the append rate.
 async fn fill(store: &EventStore, events: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
-    let users: Vec<Uuid> = (0..USERS).map(|_| Uuid::now_v7()).collect();
     let resources = (events - USERS) * 7 / 10;
-    let votes = events - USERS - resources;
-    let resource_ids: Vec<Uuid> = (0..resources).map(|_| Uuid::now_v7()).collect();
-    let all = users
-        .iter()
-        .enumerate()
-        .map(|(i, &id)| {
-            let event = UserEvent::Registered(UserRegistered {
-                user_id: id,
-                username: format!("user{i}"),
-                email: format!("user{i}@example.org"),
-                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-                registered_at: Utc::now(),
-            });
-            ("user", id, DomainEvent::User(event))
-        })
-        .chain(resource_ids.iter().enumerate().map(|(i, &id)| {
-            let url = format!("https://example.org/projection/{i}");
-            let event = ResourceEvent::Submitted(ResourceSubmitted {
-                resource_id: id,
-                author_id: users[i % USERS],
-                title: format!("Resource {i}"),
-                canonical_url: url.clone(),
-                url,
-                description: "A resource among very many.".into(),
-                tags: vec![format!("t{}", i % 200), "bench".into()],
-                kind: ResourceKind::ALL[i % ResourceKind::ALL.len()],
-                submitted_at: Utc::now(),
-            });
-            ("resource", id, DomainEvent::Resource(event))
-        }))
-        .chain((0..votes).map(|i| {
-            let resource = resource_ids[i % resources];
-            let voter = users[(i / resources + 1 + i % USERS) % USERS];
-            let event = VoteEvent::Cast(VoteCast {
-                resource_id: resource,
-                user_id: voter,
-                at: Utc::now(),
-            });
-            ("vote", vote_id(resource, voter), DomainEvent::Vote(event))
-        }));
-    let mut appends = futures::stream::iter(all)
-        .map(|(aggregate, id, event)| store.append(aggregate, id, 0, new_event(event)))
-        .buffer_unordered(512);
-    while let Some(appended) = appends.next().await {
-        appended?;
-    }
+    let history = SyntheticHistory {
+        description: "A resource among very many.",
+        tags: |i| vec![format!("t{}", i % 200), "bench".into()],
+        concurrency: 512,
+        ..SyntheticHistory::new(USERS, resources, events - USERS - resources, "projection")
+    };
+    history.append(store).await?;
     Ok(events as f64 / started.elapsed().as_secs_f64())
 }
 

@@ -40,10 +40,7 @@ impl FromStr for Role {
     type Err = String;
 
     fn from_str(raw: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|role| role.as_str() == raw.trim().to_lowercase())
-            .ok_or_else(|| "must be one of member, moderator, admin".to_owned())
+        crate::validation::one_of(&Self::ALL, Self::as_str, raw)
     }
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::event::event_set;
+use crate::mark;
 use crate::resource::Resource;
 use crate::{Actor, Aggregate, DomainError};
 
@@ -13,10 +14,7 @@ const BOOKMARK_IDS: Uuid = Uuid::from_u128(0x2b7f_91c3_0e5a_4d86_b1f4_6a08_c9d2_
 
 /// The id of `user`'s bookmark of `resource_id`.
 pub fn bookmark_id(user: Uuid, resource_id: Uuid) -> Uuid {
-    let mut name = [0u8; 32];
-    name[..16].copy_from_slice(user.as_bytes());
-    name[16..].copy_from_slice(resource_id.as_bytes());
-    Uuid::new_v5(&BOOKMARK_IDS, &name)
+    mark::pair_id(&BOOKMARK_IDS, user, resource_id)
 }
 
 #[derive(Debug, Clone)]
@@ -80,14 +78,12 @@ impl Aggregate for Bookmark {
             } => {
                 let resource_id = resource.visible_to(actor)?;
                 actor.ensure_active()?;
-                if self.active {
-                    return Ok(vec![]);
-                }
-                Ok(vec![BookmarkEvent::Added(BookmarkAdded {
+                let added = BookmarkEvent::Added(BookmarkAdded {
                     user_id: actor.user_id,
                     resource_id,
                     at: *at,
-                })])
+                });
+                Ok(mark::turn(self.active, true, added))
             }
             BookmarkCommand::Remove {
                 actor,
@@ -95,14 +91,12 @@ impl Aggregate for Bookmark {
                 at,
             } => {
                 actor.ensure_active()?;
-                if !self.active {
-                    return Ok(vec![]);
-                }
-                Ok(vec![BookmarkEvent::Removed(BookmarkRemoved {
+                let removed = BookmarkEvent::Removed(BookmarkRemoved {
                     user_id: actor.user_id,
                     resource_id: *resource_id,
                     at: *at,
-                })])
+                });
+                Ok(mark::turn(self.active, false, removed))
             }
         }
     }

@@ -15,6 +15,7 @@ pub mod bookmark;
 pub mod comment;
 mod error;
 mod event;
+mod mark;
 pub mod news_source;
 pub mod personal;
 pub mod resource;

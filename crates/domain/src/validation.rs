@@ -104,6 +104,24 @@ pub fn clean_text(raw: &str, multiline: bool) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The one of `all` that `name` calls `raw` (in any case, spaces around
+/// it ignored), or a refusal that lists the names: how every closed set of
+/// words (roles, resource kinds) is read from outside.
+pub(crate) fn one_of<T: Copy>(
+    all: &[T],
+    name: fn(T) -> &'static str,
+    raw: &str,
+) -> Result<T, String> {
+    let raw = raw.trim().to_lowercase();
+    all.iter()
+        .copied()
+        .find(|&value| name(value) == raw)
+        .ok_or_else(|| {
+            let names: Vec<_> = all.iter().map(|&value| name(value)).collect();
+            format!("must be one of {}", names.join(", "))
+        })
+}
+
 const REASON_MAX_CHARS: usize = 500;
 
 /// A reason given for a moderation action: 3 to 500 characters.

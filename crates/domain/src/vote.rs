@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::event::event_set;
+use crate::mark;
 use crate::resource::Resource;
 use crate::{Actor, Aggregate, DomainError};
 
@@ -16,10 +17,7 @@ const VOTE_IDS: Uuid = Uuid::from_u128(0x8c1e_52a4_7d0b_4f3e_a6b9_13c5_e2f7_0d48
 
 /// The id of `voter`'s vote on `resource_id`.
 pub fn vote_id(resource_id: Uuid, voter: Uuid) -> Uuid {
-    let mut name = [0u8; 32];
-    name[..16].copy_from_slice(resource_id.as_bytes());
-    name[16..].copy_from_slice(voter.as_bytes());
-    Uuid::new_v5(&VOTE_IDS, &name)
+    mark::pair_id(&VOTE_IDS, resource_id, voter)
 }
 
 /// `resource` is the voted resource's state, loaded by the caller.
@@ -74,45 +72,39 @@ impl Aggregate for Vote {
     type Event = VoteEvent;
 
     fn decide(&self, command: &VoteCommand) -> Result<Vec<VoteEvent>, DomainError> {
-        match command {
-            VoteCommand::Cast {
-                actor,
-                resource,
-                at,
-            } => {
-                let resource_id = resource.visible_to(actor)?;
-                actor.ensure_active()?;
-                if resource.author_id == actor.user_id {
-                    return Err(DomainError::Forbidden(
-                        "you cannot upvote your own resource",
-                    ));
-                }
-                if self.active {
-                    return Ok(vec![]);
-                }
-                Ok(vec![VoteEvent::Cast(VoteCast {
-                    resource_id,
-                    user_id: actor.user_id,
-                    at: *at,
-                })])
-            }
-            VoteCommand::Withdraw {
-                actor,
-                resource,
-                at,
-            } => {
-                let resource_id = resource.visible_to(actor)?;
-                actor.ensure_active()?;
-                if !self.active {
-                    return Ok(vec![]);
-                }
-                Ok(vec![VoteEvent::Withdrawn(VoteWithdrawn {
-                    resource_id,
-                    user_id: actor.user_id,
-                    at: *at,
-                })])
-            }
+        let (VoteCommand::Cast {
+            actor,
+            resource,
+            at,
         }
+        | VoteCommand::Withdraw {
+            actor,
+            resource,
+            at,
+        }) = command;
+        let resource_id = resource.visible_to(actor)?;
+        actor.ensure_active()?;
+        let cast = matches!(command, VoteCommand::Cast { .. });
+        if cast && resource.author_id == actor.user_id {
+            return Err(DomainError::Forbidden(
+                "you cannot upvote your own resource",
+            ));
+        }
+        let (user_id, at) = (actor.user_id, *at);
+        let event = if cast {
+            VoteEvent::Cast(VoteCast {
+                resource_id,
+                user_id,
+                at,
+            })
+        } else {
+            VoteEvent::Withdrawn(VoteWithdrawn {
+                resource_id,
+                user_id,
+                at,
+            })
+        };
+        Ok(mark::turn(self.active, cast, event))
     }
 
     fn evolve(self, event: &VoteEvent) -> Self {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use resourcify_api::RateLimits;
-use resourcify_app::{App, ViewPositions};
+use resourcify_app::{App, Backends, ViewPositions};
 use resourcify_eventstore::{
     EventStore, EventStoreSettings, IdempotencyKeys, Leases, ReservationBook,
 };
@@ -196,15 +196,15 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             IdempotencyKeys::open(store.jetstream(), &settings.namespace, settings.replicas)
                 .await
                 .context("opening the idempotency-key bucket")?;
-        let app = App::new(
-            store.clone(),
+        let backends = Backends {
+            store: store.clone(),
             reservations,
             idempotency_keys,
             reads,
             positions,
-            settings.app.clone(),
-            settings.news_fetch.allow_hosts.clone(),
-        );
+        };
+        let allow_hosts = settings.news_fetch.allow_hosts.clone();
+        let app = App::new(backends, settings.app.clone(), allow_hosts);
         let follower = app.clone().follow_view_notices(nats.clone());
         tasks.push(tokio::spawn(async move {
             if let Err(error) = follower.await {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use resourcify_app::{
-    App, AppSettings, CommandMeta, TokenSecret, ViewPositions, projection_statuses,
+    App, AppSettings, Backends, CommandMeta, TokenSecret, ViewPositions, projection_statuses,
 };
 use resourcify_domain::Actor;
 use resourcify_eventstore::{
@@ -145,15 +145,14 @@ async fn operator_app(
     let positions = ViewPositions::new(reads.clone());
     // The secret is never used: the operator signs no tokens.
     let settings = AppSettings::with_secret(TokenSecret::new(Uuid::new_v4().to_string()));
-    Ok(App::new(
+    let backends = Backends {
         store,
         reservations,
         idempotency_keys,
         reads,
         positions,
-        settings,
-        AllowList::default(),
-    ))
+    };
+    Ok(App::new(backends, settings, AllowList::default()))
 }
 
 /// Grants or revokes a role as the operator (`resourcify admin grant`).

@@ -7,16 +7,10 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use futures::StreamExt;
-use resourcify_domain::DomainEvent;
-use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
-use resourcify_domain::user::{UserEvent, UserRegistered};
-use resourcify_eventstore::{EventStore, EventStoreSettings, NewEvent};
+use resourcify_eventstore::{EventStore, EventStoreSettings};
 use resourcify_projector::Projection;
-use resourcify_testkit::{NamespaceGuard, nats_url};
+use resourcify_testkit::{NamespaceGuard, SyntheticHistory, nats_url, projector_process};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use uuid::Uuid;
 
 /// Longer than the connect timeout (3 s), with room for a slow machine.
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
@@ -207,51 +201,13 @@ async fn nats_url_takes_a_list_of_a_clusters_servers(_: PgPoolOptions, db: PgCon
     );
 }
 
-fn new_event(event: DomainEvent) -> NewEvent {
-    NewEvent {
-        event,
-        msg_id: Uuid::new_v4().to_string(),
-        request_id: None,
-        time: Utc::now(),
-    }
-}
-
 /// Appends a few users and their resources; returns the head of the log.
 async fn some_history(store: &EventStore) -> u64 {
-    let users: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
-    let mut events = Vec::new();
-    for (i, &id) in users.iter().enumerate() {
-        let event = UserEvent::Registered(UserRegistered {
-            user_id: id,
-            username: format!("user{i}"),
-            email: format!("user{i}@example.org"),
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-            registered_at: Utc::now(),
-        });
-        events.push(("user", id, new_event(DomainEvent::User(event))));
-    }
-    for i in 0..200 {
-        let id = Uuid::now_v7();
-        let url = format!("https://example.org/cli/{i}");
-        let event = ResourceEvent::Submitted(ResourceSubmitted {
-            resource_id: id,
-            author_id: users[i % users.len()],
-            title: format!("Resource {i}"),
-            canonical_url: url.clone(),
-            url,
-            description: String::new(),
-            tags: vec![format!("t{}", i % 7)],
-            kind: ResourceKind::ALL[i % ResourceKind::ALL.len()],
-            submitted_at: Utc::now(),
-        });
-        events.push(("resource", id, new_event(DomainEvent::Resource(event))));
-    }
-    let mut appends = futures::stream::iter(events)
-        .map(|(aggregate, id, event)| store.append(aggregate, id, 0, event))
-        .buffer_unordered(64);
-    while let Some(appended) = appends.next().await {
-        appended.expect("the log takes the event");
-    }
+    let history = SyntheticHistory::new(20, 200, 0, "cli");
+    history
+        .append(store)
+        .await
+        .expect("the log takes the events");
     store.head().await.unwrap()
 }
 
@@ -336,14 +292,8 @@ struct Projector(Child);
 
 impl Projector {
     fn start(database_url: &str, namespace: &str) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_resourcify"))
-            .args(["serve", "--role", "projector", "--no-migrate"])
-            .env("DATABASE_URL", database_url)
-            .env("NATS_URL", nats_url())
-            .env("RESOURCIFY_NAMESPACE", namespace)
-            .env("RUST_LOG", "warn")
-            // Any free port: projectors of other tests may run beside this one.
-            .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
+        let binary = env!("CARGO_BIN_EXE_resourcify");
+        let child = projector_process(binary, database_url, namespace)
             .env("RESOURCIFY_JWT_SECRET", SIGNING_SECRET)
             .spawn()
             .expect("the projector starts");

@@ -2,20 +2,16 @@
 //! while it projects tens of thousands of events, and restarted, leaves
 //! views identical to a clean replay of the same log.
 
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
-use chrono::Utc;
-use futures::StreamExt;
 use resourcify_app::ViewPositions;
-use resourcify_domain::DomainEvent;
-use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
-use resourcify_domain::user::{UserEvent, UserRegistered};
-use resourcify_domain::vote::{VoteCast, VoteEvent, vote_id};
-use resourcify_eventstore::{EventStore, EventStoreSettings, NewEvent};
+use resourcify_eventstore::{EventStore, EventStoreSettings};
 use resourcify_projector::{Projection, ReplaySettings, replay};
 use resourcify_readmodel::ReadModel;
-use resourcify_testkit::{NamespaceGuard, nats_url, views_digest};
+use resourcify_testkit::{
+    NamespaceGuard, SyntheticHistory, nats_url, projector_process, views_digest,
+};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
@@ -24,84 +20,17 @@ const USERS: usize = 500;
 const RESOURCES: usize = 15_000;
 const VOTES: usize = 10_000;
 
-fn new_event(event: DomainEvent) -> NewEvent {
-    NewEvent {
-        event,
-        msg_id: Uuid::new_v4().to_string(),
-        request_id: None,
-        time: Utc::now(),
-    }
-}
-
-/// Appends users, their resources and votes on them, as the command side would.
+/// Users, their resources and votes on them, as the command side would append them.
 async fn fill(store: &EventStore) {
-    let users: Vec<Uuid> = (0..USERS).map(|_| Uuid::now_v7()).collect();
-    let registrations = users.iter().enumerate().map(|(i, &id)| {
-        let event = UserEvent::Registered(UserRegistered {
-            user_id: id,
-            username: format!("user{i}"),
-            email: format!("user{i}@example.org"),
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-            registered_at: Utc::now(),
-        });
-        ("user", id, new_event(DomainEvent::User(event)))
-    });
-    let resources: Vec<(Uuid, Uuid)> = (0..RESOURCES)
-        .map(|i| (Uuid::now_v7(), users[i % USERS]))
-        .collect();
-    let submissions = resources.iter().enumerate().map(|(i, &(id, author))| {
-        let url = format!("https://example.org/crash/{i}");
-        let event = ResourceEvent::Submitted(ResourceSubmitted {
-            resource_id: id,
-            author_id: author,
-            title: format!("Resource {i}"),
-            canonical_url: url.clone(),
-            url,
-            description: String::new(),
-            tags: vec![format!("t{}", i % 40)],
-            kind: ResourceKind::ALL[i % ResourceKind::ALL.len()],
-            submitted_at: Utc::now(),
-        });
-        ("resource", id, new_event(DomainEvent::Resource(event)))
-    });
-    let votes = (0..VOTES).map(|i| {
-        let (resource, author) = resources[i % RESOURCES];
-        let voter =
-            users[(i / RESOURCES + 1 + users.iter().position(|u| *u == author).unwrap()) % USERS];
-        let event = VoteEvent::Cast(VoteCast {
-            resource_id: resource,
-            user_id: voter,
-            at: Utc::now(),
-        });
-        (
-            "vote",
-            vote_id(resource, voter),
-            new_event(DomainEvent::Vote(event)),
-        )
-    });
-    for phase in [
-        registrations.collect::<Vec<_>>(),
-        submissions.collect(),
-        votes.collect(),
-    ] {
-        let mut appends = futures::stream::iter(phase)
-            .map(|(aggregate, id, event)| store.append(aggregate, id, 0, event))
-            .buffer_unordered(256);
-        while let Some(appended) = appends.next().await {
-            appended.expect("the log takes the event");
-        }
-    }
+    let history = SyntheticHistory::new(USERS, RESOURCES, VOTES, "crash");
+    history
+        .append(store)
+        .await
+        .expect("the log takes the events");
 }
 
 fn start_projector(database_url: &str, namespace: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_resourcify"))
-        .args(["serve", "--role", "projector", "--no-migrate"])
-        .env("DATABASE_URL", database_url)
-        .env("NATS_URL", nats_url())
-        .env("RESOURCIFY_NAMESPACE", namespace)
-        .env("RUST_LOG", "warn")
-        // Any free port: projectors of other tests may run beside this one.
-        .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
+    projector_process(env!("CARGO_BIN_EXE_resourcify"), database_url, namespace)
         .spawn()
         .expect("the projector starts")
 }

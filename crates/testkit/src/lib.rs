@@ -5,6 +5,7 @@
 mod client;
 pub mod engines;
 mod feed_server;
+mod history;
 mod namespace;
 mod projectors;
 
@@ -20,8 +21,9 @@ use sqlx::postgres::PgConnectOptions;
 
 pub use client::{PASSWORD, Registered, TestResponse, assert_exactly_one_created};
 pub use feed_server::{FeedAnswer, FeedServer, SeenRequest};
+pub use history::{SyntheticHistory, new_event};
 pub use namespace::NamespaceGuard;
-pub use projectors::RunningProjectors;
+pub use projectors::{RunningProjectors, projector_process};
 
 /// The NATS server tests use: `NATS_URL`, or the local default.
 pub fn nats_url() -> String {

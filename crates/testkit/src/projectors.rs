@@ -1,6 +1,8 @@
 //! Projectors started and stopped by a test, for tests that control when
-//! the views move (restarts, lag, readiness).
+//! the views move (restarts, lag, readiness): in the test's process, or as
+//! a process of their own for tests that kill them.
 
+use std::process::Command;
 use std::time::Duration;
 
 use resourcify_app::ViewPositions;
@@ -18,6 +20,21 @@ impl Drop for RunningProjectors {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// `resourcify serve --role projector` over `database_url` and `namespace`,
+/// ready to spawn: `binary` is the test's `CARGO_BIN_EXE_resourcify`.
+pub fn projector_process(binary: &str, database_url: &str, namespace: &str) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .args(["serve", "--role", "projector", "--no-migrate"])
+        .env("DATABASE_URL", database_url)
+        .env("NATS_URL", crate::nats_url())
+        .env("RESOURCIFY_NAMESPACE", namespace)
+        .env("RUST_LOG", "warn")
+        // Any free port: projectors of other tests may run beside this one.
+        .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0");
+    command
 }
 
 impl TestApp {

@@ -15,9 +15,9 @@ use uuid::Uuid;
 use crate::ApiError;
 use crate::cached::{CachedResponse, PrivateResponse};
 use crate::dto::ResourceList;
-use crate::extract::{IdempotencyKey, IfNoneMatch, MinPosition, Page};
+use crate::extract::{CommandHeaders, ConditionalRead, MinPosition, Page};
 use crate::rendered::RenderedJson;
-use crate::responses::{CommandResponse, CreatedResponse, command_meta};
+use crate::responses::{CommandResponse, CreatedResponse};
 use crate::route_names;
 use crate::security::BearerAuth;
 
@@ -51,7 +51,7 @@ impl NewsApi {
         &self,
         auth: BearerAuth,
         body: Json<NewNewsSource>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CreatedResponse, ApiError> {
         let input = NewsSourceInput {
             url: &body.url,
@@ -59,10 +59,7 @@ impl NewsApi {
             tags: &body.tags,
             poll_interval_seconds: body.poll_interval_seconds,
         };
-        let added = self
-            .news
-            .add_source(&auth.0, input, &command_meta(idempotency_key))
-            .await?;
+        let added = self.news.add_source(&auth.0, input, &meta).await?;
         Ok(CreatedResponse::at(
             route_names::table().path_to("getNewsSource", added.id),
             added,
@@ -83,8 +80,10 @@ impl NewsApi {
         page: Page,
         min_position: MinPosition,
     ) -> Result<PrivateResponse<NewsSourceList>, ApiError> {
-        let position = min_position.0;
-        let sources = self.news.sources(&auth.0, page.request(), position).await?;
+        let sources = self
+            .news
+            .sources(&auth.0, page.request(), min_position.0)
+            .await?;
         Ok(PrivateResponse::page(sources, &page))
     }
 
@@ -100,8 +99,7 @@ impl NewsApi {
         id: Path<Uuid>,
         min_position: MinPosition,
     ) -> Result<PrivateResponse<NewsSource>, ApiError> {
-        let position = min_position.0;
-        let source = self.news.source(&auth.0, id.0, position).await?;
+        let source = self.news.source(&auth.0, id.0, min_position.0).await?;
         Ok(PrivateResponse::one(source.into()))
     }
 
@@ -118,7 +116,7 @@ impl NewsApi {
         auth: BearerAuth,
         id: Path<Uuid>,
         body: Json<NewsSourcePatch>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
         let edit = NewsSourceEdit {
             url: body.url.as_deref(),
@@ -130,7 +128,6 @@ impl NewsApi {
             tags: body.tags.as_deref(),
             poll_interval_seconds: body.poll_interval_seconds,
         };
-        let meta = command_meta(idempotency_key);
         Ok(self
             .news
             .update_source(&auth.0, id.0, edit, &meta)
@@ -150,9 +147,8 @@ impl NewsApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self.news.remove_source(&auth.0, id.0, &meta).await?.into())
     }
 
@@ -169,9 +165,8 @@ impl NewsApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
-        let meta = command_meta(idempotency_key);
         Ok(self.news.refresh_source(&auth.0, id.0, &meta).await?.into())
     }
 
@@ -189,10 +184,8 @@ impl NewsApi {
         /// Only items with this tag.
         tag: Query<Option<String>>,
         page: Page,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let position = min_position.0;
         let query = NewsQuery {
             source: source.0,
             tag: tag.0.as_deref(),
@@ -200,11 +193,13 @@ impl NewsApi {
         };
         let view = self
             .news
-            .list_view(query, position, |page| {
-                RenderedJson::render(&ResourceList::from(page))
-            })
+            .list_view(
+                query,
+                read.min_position,
+                RenderedJson::<ResourceList>::render_from,
+            )
             .await?;
-        Ok(CachedResponse::page(view, &if_none_match, &page))
+        Ok(CachedResponse::page(view, &read, &page))
     }
 
     /// Share a news item as a resource
@@ -221,12 +216,9 @@ impl NewsApi {
         &self,
         auth: BearerAuth,
         id: Path<Uuid>,
-        idempotency_key: IdempotencyKey,
+        meta: CommandHeaders,
     ) -> Result<CreatedResponse, ApiError> {
-        let shared = self
-            .news
-            .share_item(&auth.0, id.0, &command_meta(idempotency_key))
-            .await?;
+        let shared = self.news.share_item(&auth.0, id.0, &meta).await?;
         Ok(CreatedResponse::at(
             route_names::table().path_to("getResource", shared.id),
             shared,
@@ -238,12 +230,9 @@ impl NewsApi {
     async fn feed_atom(
         &self,
         request: &Request,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<FeedResponse<AtomXml>, ApiError> {
-        let position = min_position.0;
-        self.syndicate("atom", None, request, &if_none_match, position)
-            .await
+        self.syndicate("atom", None, request, &read).await
     }
 
     /// The newest resources and news as RSS 2.0
@@ -251,12 +240,9 @@ impl NewsApi {
     async fn feed_rss(
         &self,
         request: &Request,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<FeedResponse<RssXml>, ApiError> {
-        let position = min_position.0;
-        self.syndicate("rss", None, request, &if_none_match, position)
-            .await
+        self.syndicate("rss", None, request, &read).await
     }
 
     /// The newest resources and news with a tag, as Atom 1.0
@@ -269,12 +255,9 @@ impl NewsApi {
         &self,
         request: &Request,
         tag: Path<String>,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<FeedResponse<AtomXml>, ApiError> {
-        let position = min_position.0;
-        self.syndicate("atom", Some(&tag.0), request, &if_none_match, position)
-            .await
+        self.syndicate("atom", Some(&tag.0), request, &read).await
     }
 
     /// The newest resources and news with a tag, as RSS 2.0
@@ -287,12 +270,9 @@ impl NewsApi {
         &self,
         request: &Request,
         tag: Path<String>,
-        if_none_match: IfNoneMatch,
-        min_position: MinPosition,
+        read: ConditionalRead,
     ) -> Result<FeedResponse<RssXml>, ApiError> {
-        let position = min_position.0;
-        self.syndicate("rss", Some(&tag.0), request, &if_none_match, position)
-            .await
+        self.syndicate("rss", Some(&tag.0), request, &read).await
     }
 }
 
@@ -302,8 +282,7 @@ impl NewsApi {
         format: &'static str,
         tag: Option<&str>,
         request: &Request,
-        if_none_match: &IfNoneMatch,
-        min_position: Option<u64>,
+        read: &ConditionalRead,
     ) -> Result<FeedResponse<T>, ApiError>
     where
         T: poem_openapi::payload::Payload + poem::IntoResponse + From<bytes::Bytes> + Send,
@@ -312,7 +291,7 @@ impl NewsApi {
         let self_path = request.uri().path().to_owned();
         let view = self
             .news
-            .syndication_view(format, origin, tag, min_position, |rows| {
+            .syndication_view(format, origin, tag, read.min_position, |rows| {
                 let scope = FeedScope {
                     origin,
                     self_path: &self_path,
@@ -324,6 +303,6 @@ impl NewsApi {
                 }
             })
             .await?;
-        Ok(FeedResponse::new(view, if_none_match.0.as_deref()))
+        Ok(FeedResponse::new(view, read.if_none_match.0.as_deref()))
     }
 }

@@ -107,20 +107,20 @@ impl Core {
     {
         // While NATS is away the client would hold every request until it
         // is back (or until each of several time-outs): say so at once.
-        if !self.parts.store.is_connected() {
+        if !self.store().is_connected() {
             return Err(AppError::Unavailable(
                 "the event log is unreachable; nothing was written".into(),
             ));
         }
         let Some(key) = meta.idempotency_key.as_deref() else {
             let outcome = run(Uuid::now_v7().to_string()).await?;
-            self.parts.positions.saw_head(outcome.position);
+            self.parts.backends.positions.saw_head(outcome.position);
             return Ok(outcome);
         };
         let scoped = format!("{scope}:{key}");
         let msg_id = Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, scoped.as_bytes()).to_string();
         let mut fingerprint = self.parts.fingerprints.of(request, secrets);
-        let keys = &self.parts.idempotency_keys;
+        let keys = &self.parts.backends.idempotency_keys;
         let mut claim = keys.claim(&scoped, &fingerprint).await?;
         if let (KeyClaim::Mismatch, Some(previous)) = (&claim, &self.parts.previous_fingerprints) {
             // Claimed before the signing key was rotated, perhaps.
@@ -146,7 +146,7 @@ impl Core {
             Ok(outcome) => {
                 // A read that waits for this position need not ask the log
                 // whether it exists.
-                self.parts.positions.saw_head(outcome.position);
+                self.parts.backends.positions.saw_head(outcome.position);
                 let recorded = RecordedOutcome {
                     id: Some(outcome.id),
                     position: outcome.position,
@@ -174,7 +174,7 @@ impl Core {
         meta: &CommandMeta,
         command: &A::Command,
     ) -> Result<Executed<A::Event>, AppError> {
-        let store = &self.parts.store;
+        let store = &self.parts.backends.store;
         for attempt in 1..=MAX_ATTEMPTS {
             let loaded = store.load::<A>(id).await?;
             let events = loaded.state.decide(command)?;
@@ -266,6 +266,7 @@ impl Core {
     pub(crate) async fn settle(&self, projection: Projection, position: u64) {
         let wait = self
             .parts
+            .backends
             .positions
             .wait_for(projection, position, self.parts.settings.read_wait)
             .await;

@@ -24,13 +24,21 @@ pub(crate) struct Core {
     parts: Arc<Parts>,
 }
 
+/// What a node opens for its application layer, once: the event log, the
+/// uniqueness and idempotency buckets, the read model, and how far this
+/// node knows each view to be.
+#[derive(Debug)]
+pub struct Backends {
+    pub store: EventStore,
+    pub reservations: ReservationBook,
+    pub idempotency_keys: IdempotencyKeys,
+    pub reads: ReadModel,
+    pub positions: ViewPositions,
+}
+
 #[derive(Debug)]
 struct Parts {
-    store: EventStore,
-    reservations: ReservationBook,
-    idempotency_keys: IdempotencyKeys,
-    reads: ReadModel,
-    positions: ViewPositions,
+    backends: Backends,
     views: Views,
     /// Fingerprints of idempotent requests, and those the key before a
     /// rotation made (a repeat that straddles the rotation still matches).
@@ -42,14 +50,7 @@ struct Parts {
 }
 
 impl Core {
-    pub(crate) fn new(
-        store: EventStore,
-        reservations: ReservationBook,
-        idempotency_keys: IdempotencyKeys,
-        reads: ReadModel,
-        positions: ViewPositions,
-        settings: AppSettings,
-    ) -> Self {
+    pub(crate) fn new(backends: Backends, settings: AppSettings) -> Self {
         let views = Views::new(settings.cache_capacity, settings.cache_ttl);
         let fingerprints = Fingerprints::new(&settings.token_secret);
         let previous_fingerprints = settings
@@ -58,11 +59,7 @@ impl Core {
             .map(Fingerprints::new);
         Self {
             parts: Arc::new(Parts {
-                store,
-                reservations,
-                idempotency_keys,
-                reads,
-                positions,
+                backends,
                 views,
                 fingerprints,
                 previous_fingerprints,
@@ -92,19 +89,19 @@ impl Core {
     }
 
     pub(crate) fn store(&self) -> &EventStore {
-        &self.parts.store
+        &self.parts.backends.store
     }
 
     pub(crate) fn reservations(&self) -> &ReservationBook {
-        &self.parts.reservations
+        &self.parts.backends.reservations
     }
 
     pub(crate) fn reads(&self) -> &ReadModel {
-        &self.parts.reads
+        &self.parts.backends.reads
     }
 
     pub(crate) fn positions(&self) -> &ViewPositions {
-        &self.parts.positions
+        &self.parts.backends.positions
     }
 
     pub(crate) fn views(&self) -> &Views {

@@ -24,7 +24,7 @@ impl Core {
         let Some(position) = min_position else {
             return Ok(());
         };
-        let positions = &self.parts.positions;
+        let positions = &self.parts.backends.positions;
         if position > positions.current(projection) {
             self.ensure_in_log(position).await?;
         }
@@ -38,11 +38,11 @@ impl Core {
     /// only when a position is beyond the newest this node has seen, so a
     /// read that waits for a fresh write asks once, and others not at all.
     async fn ensure_in_log(&self, position: u64) -> Result<(), AppError> {
-        let positions = &self.parts.positions;
+        let positions = &self.parts.backends.positions;
         if position <= positions.known_head() {
             return Ok(());
         }
-        let head = self.parts.store.head().await?;
+        let head = self.parts.backends.store.head().await?;
         positions.saw_head(head);
         if position > head {
             return Err(AppError::PositionBeyondHead { position, head });
@@ -70,7 +70,7 @@ impl Core {
         self.wait_for(projection, min_position).await?;
         cache
             .load(&key, min_position, || async {
-                let position = self.parts.positions.current(projection);
+                let position = self.parts.backends.positions.current(projection);
                 let (body, next_cursor) = build().await?;
                 Ok(RenderedView::new(body, position).with_next_cursor(next_cursor))
             })
@@ -102,6 +102,7 @@ impl Core {
     ) -> Result<ResourceRow, AppError> {
         self.wait_for(Projection::Resources, min_position).await?;
         self.parts
+            .backends
             .reads
             .resource_by_id(id)
             .await?
@@ -113,6 +114,7 @@ impl Core {
     pub(crate) async fn user_id_by_username(&self, username: &str) -> Result<Uuid, AppError> {
         let normalised = username.trim().to_lowercase();
         self.parts
+            .backends
             .reads
             .user_id_by_username(&normalised)
             .await?

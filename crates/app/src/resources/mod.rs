@@ -2,12 +2,15 @@
 //! relations hanging off them (votes and bookmarks), and reading them
 //! (`reads.rs`). Hiding and restoring is moderation's.
 
-use chrono::Utc;
+use std::fmt::Debug;
+
+use chrono::{DateTime, Utc};
 use resourcify_domain::bookmark::{Bookmark, BookmarkCommand, bookmark_id};
 use resourcify_domain::resource::{
     Resource, ResourceCommand, ResourceEdit, Submission, SubmitResource,
 };
 use resourcify_domain::vote::{Vote, VoteCommand, vote_id};
+use resourcify_domain::{Actor, Aggregate};
 use resourcify_eventstore::{Reservation, Reserved};
 use uuid::Uuid;
 
@@ -148,40 +151,32 @@ impl Resources {
         up: bool,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
+        let vote = vote_id(resource_id, caller.user_id);
         let request = ("vote", resource_id, up);
-        self.core
-            .idempotent(
-                &caller.user_id.to_string(),
-                &request,
-                meta,
-                |msg_id| async move {
-                    let resource = self.core.store().load::<Resource>(resource_id).await?.state;
-                    let (actor, at) = (caller.actor.clone(), Utc::now());
-                    let command = if up {
-                        VoteCommand::Cast {
-                            actor,
-                            resource,
-                            at,
-                        }
-                    } else {
-                        VoteCommand::Withdraw {
-                            actor,
-                            resource,
-                            at,
-                        }
-                    };
-                    let id = vote_id(resource_id, caller.user_id);
-                    let executed = self
-                        .core
-                        .execute::<Vote>(id, &msg_id, meta, &command)
-                        .await?;
-                    Ok(CommandOutcome {
-                        id: resource_id,
-                        position: executed.position,
-                    })
-                },
-            )
-            .await
+        self.on_own_mark::<Vote>(
+            caller,
+            resource_id,
+            vote,
+            &request,
+            meta,
+            async |actor, at| {
+                let resource = self.core.store().load::<Resource>(resource_id).await?.state;
+                Ok(if up {
+                    VoteCommand::Cast {
+                        actor,
+                        resource,
+                        at,
+                    }
+                } else {
+                    VoteCommand::Withdraw {
+                        actor,
+                        resource,
+                        at,
+                    }
+                })
+            },
+        )
+        .await
     }
 
     /// Bookmarks a resource (`add`) or drops the bookmark; private to the caller.
@@ -192,39 +187,60 @@ impl Resources {
         add: bool,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
+        let bookmark = bookmark_id(caller.user_id, resource_id);
         let request = ("bookmark", resource_id, add);
+        self.on_own_mark::<Bookmark>(
+            caller,
+            resource_id,
+            bookmark,
+            &request,
+            meta,
+            async |actor, at| {
+                Ok(if add {
+                    let resource = self.core.store().load::<Resource>(resource_id).await?.state;
+                    BookmarkCommand::Add {
+                        actor,
+                        resource,
+                        at,
+                    }
+                } else {
+                    BookmarkCommand::Remove {
+                        actor,
+                        resource_id,
+                        at,
+                    }
+                })
+            },
+        )
+        .await
+    }
+
+    /// Runs the command `command` makes on the caller's own mark `A` (a
+    /// vote or a bookmark, the aggregate `mark`) on a resource, at most once
+    /// per `Idempotency-Key`; answers the resource's id. The command is made
+    /// inside, so that a repeated request loads nothing.
+    async fn on_own_mark<A: Aggregate>(
+        &self,
+        caller: &AuthenticatedUser,
+        resource_id: Uuid,
+        mark: Uuid,
+        request: &(dyn Debug + Sync),
+        meta: &CommandMeta,
+        command: impl AsyncFnOnce(Actor, DateTime<Utc>) -> Result<A::Command, AppError>,
+    ) -> Result<CommandOutcome, AppError> {
+        let scope = caller.user_id.to_string();
         self.core
-            .idempotent(
-                &caller.user_id.to_string(),
-                &request,
-                meta,
-                |msg_id| async move {
-                    let (actor, at) = (caller.actor.clone(), Utc::now());
-                    let command = if add {
-                        let resource = self.core.store().load::<Resource>(resource_id).await?.state;
-                        BookmarkCommand::Add {
-                            actor,
-                            resource,
-                            at,
-                        }
-                    } else {
-                        BookmarkCommand::Remove {
-                            actor,
-                            resource_id,
-                            at,
-                        }
-                    };
-                    let id = bookmark_id(caller.user_id, resource_id);
-                    let executed = self
-                        .core
-                        .execute::<Bookmark>(id, &msg_id, meta, &command)
-                        .await?;
-                    Ok(CommandOutcome {
-                        id: resource_id,
-                        position: executed.position,
-                    })
-                },
-            )
+            .idempotent(&scope, request, meta, |msg_id| async move {
+                let command = command(caller.actor.clone(), Utc::now()).await?;
+                let executed = self
+                    .core
+                    .execute::<A>(mark, &msg_id, meta, &command)
+                    .await?;
+                Ok(CommandOutcome {
+                    id: resource_id,
+                    position: executed.position,
+                })
+            })
             .await
     }
 }

@@ -278,13 +278,7 @@ impl FromStr for ResourceKind {
     type Err = String;
 
     fn from_str(raw: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == raw.trim().to_lowercase())
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|k| k.as_str()).collect();
-                format!("must be one of {}", names.join(", "))
-            })
+        crate::validation::one_of(&Self::ALL, |kind| kind.as_str(), raw)
     }
 }
 

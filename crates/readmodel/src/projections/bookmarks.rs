@@ -2,17 +2,16 @@
 
 use resourcify_domain::DomainEvent;
 use resourcify_domain::bookmark::BookmarkEvent;
+use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::{Positioned, keys, runs};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub(super) enum Change {
     Added,
     Removed,
 }
 
-fn change_of(event: &DomainEvent) -> Option<Change> {
+pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
     match event {
         DomainEvent::Bookmark(BookmarkEvent::Added(_)) => Some(Change::Added),
         DomainEvent::Bookmark(BookmarkEvent::Removed(_)) => Some(Change::Removed),
@@ -20,32 +19,33 @@ fn change_of(event: &DomainEvent) -> Option<Change> {
     }
 }
 
-/// Keys are user ids: a bookmark changes only its user's list.
-pub(super) async fn apply(
+/// The notice's keys are user ids: a bookmark changes only its user's list.
+pub(super) const KEY: &str = "user_id";
+
+/// Applies one run of `change` with one set-based statement over its
+/// rows ([`super::Run::rows`]); answers the keys it changed that the rows
+/// do not name (for most changes, none).
+pub(super) async fn write(
     tx: &mut PgConnection,
-    events: &[Positioned<'_>],
+    change: Change,
+    rows: Value,
 ) -> sqlx::Result<Vec<String>> {
-    let mut touched = Vec::new();
-    for run in runs(events, change_of) {
-        let rows = run.rows();
-        touched.extend(keys(&rows, "user_id"));
-        let statement = match run.kind {
-            Change::Added => sqlx::query!(
-                "INSERT INTO bookmarks (user_id, resource_id, position, bookmarked_at)
+    let statement = match change {
+        Change::Added => sqlx::query!(
+            "INSERT INTO bookmarks (user_id, resource_id, position, bookmarked_at)
                  SELECT user_id, resource_id, ord, at
                  FROM jsonb_to_recordset($1::jsonb) AS b(
                      user_id uuid, resource_id uuid, at timestamptz, ord bigint)
                  ON CONFLICT (user_id, resource_id) DO NOTHING",
-                rows
-            ),
-            Change::Removed => sqlx::query!(
-                "DELETE FROM bookmarks k
+            rows
+        ),
+        Change::Removed => sqlx::query!(
+            "DELETE FROM bookmarks k
                  USING jsonb_to_recordset($1::jsonb) AS b(user_id uuid, resource_id uuid)
                  WHERE k.user_id = b.user_id AND k.resource_id = b.resource_id",
-                rows
-            ),
-        };
-        statement.execute(&mut *tx).await?;
-    }
-    Ok(touched)
+            rows
+        ),
+    };
+    statement.execute(&mut *tx).await?;
+    Ok(Vec::new())
 }

@@ -3,12 +3,11 @@
 use resourcify_domain::DomainEvent;
 use resourcify_domain::comment::CommentEvent;
 use resourcify_domain::user::UserEvent;
+use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::{Positioned, keys, runs};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub(super) enum Change {
     Posted,
     Edited,
     Gone,
@@ -17,7 +16,7 @@ enum Change {
     AuthorErased,
 }
 
-fn change_of(event: &DomainEvent) -> Option<Change> {
+pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
     match event {
         DomainEvent::Comment(CommentEvent::Posted(_)) => Some(Change::Posted),
         DomainEvent::Comment(CommentEvent::Edited(_)) => Some(Change::Edited),
@@ -29,21 +28,23 @@ fn change_of(event: &DomainEvent) -> Option<Change> {
     }
 }
 
-/// Keys are resource ids: a change to a comment changes its resource's thread.
-pub(super) async fn apply(
+/// The notice's keys are resource ids: a change to a comment changes its resource's thread.
+pub(super) const KEY: &str = "resource_id";
+
+/// Applies one run of `change` with one set-based statement over its
+/// rows ([`super::Run::rows`]); answers the keys it changed that the rows
+/// do not name (for most changes, none).
+pub(super) async fn write(
     tx: &mut PgConnection,
-    events: &[Positioned<'_>],
+    change: Change,
+    rows: Value,
 ) -> sqlx::Result<Vec<String>> {
-    let mut touched = Vec::new();
-    for run in runs(events, change_of) {
-        let rows = run.rows();
-        touched.extend(keys(&rows, "resource_id"));
-        let statement = match run.kind {
-            // A comment's path is its parent's path and its own position;
-            // a reply may arrive in the same batch as its parent, so paths
-            // are worked out down each thread of the batch.
-            Change::Posted => sqlx::query!(
-                "WITH RECURSIVE b AS (
+    let statement = match change {
+        // A comment's path is its parent's path and its own position;
+        // a reply may arrive in the same batch as its parent, so paths
+        // are worked out down each thread of the batch.
+        Change::Posted => sqlx::query!(
+            "WITH RECURSIVE b AS (
                      SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
                          comment_id uuid, resource_id uuid, parent_id uuid, author_id uuid,
                          body text, at timestamptz, ord bigint)
@@ -64,38 +65,36 @@ pub(super) async fn apply(
                         placed.path, placed.depth, b.at
                  FROM b JOIN placed USING (comment_id)
                  ON CONFLICT (id) DO NOTHING",
-                rows
-            ),
-            Change::Edited => sqlx::query!(
-                "UPDATE comments c SET body = b.body, edited_at = b.at
+            rows
+        ),
+        Change::Edited => sqlx::query!(
+            "UPDATE comments c SET body = b.body, edited_at = b.at
                  FROM (SELECT DISTINCT ON (comment_id) * FROM jsonb_to_recordset($1::jsonb) AS b(
                            comment_id uuid, body text, at timestamptz, ord bigint)
                        ORDER BY comment_id, ord DESC) b
                  WHERE c.id = b.comment_id AND NOT c.gone",
-                rows
-            ),
-            // The threads it changes are known only once it ran.
-            Change::AuthorErased => {
-                let threads = sqlx::query_scalar!(
-                    r#"UPDATE comments c SET gone = true, body = ''
+            rows
+        ),
+        // The threads it changes are known only once it ran.
+        Change::AuthorErased => {
+            let threads = sqlx::query_scalar!(
+                r#"UPDATE comments c SET gone = true, body = ''
                        FROM jsonb_to_recordset($1::jsonb) AS b(user_id uuid)
                        WHERE c.author_id = b.user_id AND NOT c.gone
                        RETURNING c.resource_id::text AS "resource_id!""#,
-                    rows
-                )
-                .fetch_all(&mut *tx)
-                .await?;
-                touched.extend(threads);
-                continue;
-            }
-            Change::Gone => sqlx::query!(
-                "UPDATE comments c SET gone = true, body = ''
+                rows
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            return Ok(threads);
+        }
+        Change::Gone => sqlx::query!(
+            "UPDATE comments c SET gone = true, body = ''
                  FROM jsonb_to_recordset($1::jsonb) AS b(comment_id uuid)
                  WHERE c.id = b.comment_id",
-                rows
-            ),
-        };
-        statement.execute(&mut *tx).await?;
-    }
-    Ok(touched)
+            rows
+        ),
+    };
+    statement.execute(&mut *tx).await?;
+    Ok(Vec::new())
 }

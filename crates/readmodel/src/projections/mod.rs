@@ -241,11 +241,29 @@ impl Projection {
         upkeep: Upkeep,
     ) -> sqlx::Result<Vec<String>> {
         match self {
-            Self::Users => users::apply(tx, events).await,
+            Self::Users => apply_runs(tx, events, users::change_of, users::KEY, users::write).await,
             Self::Resources => resources::apply(tx, events, upkeep).await,
-            Self::Comments => comments::apply(tx, events).await,
-            Self::Bookmarks => bookmarks::apply(tx, events).await,
-            Self::News => news::apply(tx, events).await,
+            Self::Comments => {
+                apply_runs(
+                    tx,
+                    events,
+                    comments::change_of,
+                    comments::KEY,
+                    comments::write,
+                )
+                .await
+            }
+            Self::Bookmarks => {
+                apply_runs(
+                    tx,
+                    events,
+                    bookmarks::change_of,
+                    bookmarks::KEY,
+                    bookmarks::write,
+                )
+                .await
+            }
+            Self::News => apply_runs(tx, events, news::change_of, news::KEY, news::write).await,
         }
     }
 }
@@ -301,6 +319,26 @@ pub(super) fn keys(rows: &Value, field: &str) -> Vec<String> {
         .flatten()
         .filter_map(|row| row.get(field)?.as_str().map(str::to_owned))
         .collect()
+}
+
+/// Applies `events` run by run (see [`runs`]) with `write`, one statement
+/// a run, as every projection but the resources one does; answers the
+/// keys of the notice: the values of `key` in the runs' rows, and what
+/// `write` found besides.
+async fn apply_runs<K: Copy + PartialEq>(
+    tx: &mut PgConnection,
+    events: &[Positioned<'_>],
+    kind_of: fn(&DomainEvent) -> Option<K>,
+    key: &str,
+    mut write: impl AsyncFnMut(&mut PgConnection, K, Value) -> sqlx::Result<Vec<String>>,
+) -> sqlx::Result<Vec<String>> {
+    let mut touched = Vec::new();
+    for run in runs(events, kind_of) {
+        let rows = run.rows();
+        touched.extend(keys(&rows, key));
+        touched.extend(write(tx, run.kind, rows).await?);
+    }
+    Ok(touched)
 }
 
 /// Splits `events` into runs by `kind_of`; events it maps to `None` are

@@ -4,12 +4,11 @@
 use resourcify_domain::DomainEvent;
 use resourcify_domain::session::SessionEvent;
 use resourcify_domain::user::UserEvent;
+use serde_json::Value;
 use sqlx::PgConnection;
 
-use super::{Positioned, keys, runs};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub(super) enum Change {
     Registered,
     Profile,
     Password,
@@ -28,7 +27,7 @@ enum Change {
     SessionEnded,
 }
 
-fn change_of(event: &DomainEvent) -> Option<Change> {
+pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
     Some(match event {
         DomainEvent::User(e) => match e {
             UserEvent::Registered(_) => Change::Registered,
@@ -54,15 +53,18 @@ fn change_of(event: &DomainEvent) -> Option<Change> {
     })
 }
 
-pub(super) async fn apply(
+/// The notice's keys are user ids.
+pub(super) const KEY: &str = "user_id";
+
+/// Applies one run of `change` with one set-based statement over its
+/// rows ([`super::Run::rows`]); answers the keys it changed that the rows
+/// do not name (for most changes, none).
+pub(super) async fn write(
     tx: &mut PgConnection,
-    events: &[Positioned<'_>],
+    change: Change,
+    rows: Value,
 ) -> sqlx::Result<Vec<String>> {
-    let mut touched = Vec::new();
-    for run in runs(events, change_of) {
-        let rows = run.rows();
-        touched.extend(keys(&rows, "user_id"));
-        let statement = match run.kind {
+    let statement = match change {
             Change::Registered => sqlx::query!(
                 "WITH b AS (
                      SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
@@ -215,7 +217,6 @@ pub(super) async fn apply(
                 rows
             ),
         };
-        statement.execute(&mut *tx).await?;
-    }
-    Ok(touched)
+    statement.execute(&mut *tx).await?;
+    Ok(Vec::new())
 }

@@ -1,13 +1,11 @@
-//! Command-line and environment configuration, read once here and handed
-//! down as plain settings.
+//! `serve`'s arguments, from the command line or the environment, and how
+//! they become a node's settings.
 
 use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::{NodeSettings, Roles};
-use anyhow::Context;
-use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use clap::{Parser, ValueEnum};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings, TrustedProxy};
 use resourcify_app::{AppSettings, MIN_SECRET_BYTES, TokenSecret};
 use resourcify_domain::Secret;
@@ -17,195 +15,7 @@ use resourcify_news::fetch::{AllowList, FetchSettings};
 use resourcify_readmodel::PoolSettings;
 use sqlx::postgres::PgConnectOptions;
 
-use crate::operator;
-
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM (what orchestrators
-/// send); the handlers are in place when this returns.
-fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
-}
-
-/// The configured public URL (an http(s) origin, no path), or one made of
-/// the listen address.
-fn public_url(args: &ServeArgs) -> anyhow::Result<String> {
-    let Some(raw) = args
-        .public_url
-        .as_deref()
-        .filter(|raw| !raw.trim().is_empty())
-    else {
-        return Ok(format!("http://{}", args.listen));
-    };
-    let url = url::Url::parse(raw.trim())
-        .map_err(|e| anyhow::anyhow!("RESOURCIFY_PUBLIC_URL is not a URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        anyhow::bail!("RESOURCIFY_PUBLIC_URL must be an http(s) URL with a host");
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
-/// The signing secrets: required, and long enough, where the API runs
-/// (it signs and checks tokens); elsewhere a random one stands in, since
-/// nothing is signed there.
-fn signing_secrets(
-    args: &ServeArgs,
-    api: bool,
-) -> anyhow::Result<(TokenSecret, Option<TokenSecret>)> {
-    let previous = (args.jwt_previous_secret.as_ref())
-        .map(|raw| TokenSecret::parse(raw.expose(), "RESOURCIFY_JWT_PREVIOUS_SECRET"))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let current = match args.jwt_secret.as_ref() {
-        Some(raw) => {
-            TokenSecret::parse(raw.expose(), "RESOURCIFY_JWT_SECRET").map_err(anyhow::Error::msg)?
-        }
-        None if api => anyhow::bail!(
-            "RESOURCIFY_JWT_SECRET is not set: the API signs tokens with it, and \
-             refuses to start without one of at least {MIN_SECRET_BYTES} bytes \
-             (`openssl rand -base64 48`; `just run` makes one for local use in .env)"
-        ),
-        None => TokenSecret::new(uuid::Uuid::new_v4().to_string()),
-    };
-    Ok((current, previous))
-}
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "resourcify",
-    version,
-    about = "Tech resources and news, event-sourced"
-)]
-pub struct Cli {
-    /// PostgreSQL for the read models.
-    // The URL may hold a password: help shows the variable, not its value.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        hide_env_values = true,
-        global = true,
-        default_value = "postgres://postgres@127.0.0.1:5432/resourcify"
-    )]
-    database_url: Secret,
-
-    /// NATS server with JetStream.
-    #[arg(
-        long,
-        env = "NATS_URL",
-        hide_env_values = true,
-        global = true,
-        default_value = "nats://127.0.0.1:4222"
-    )]
-    nats_url: Secret,
-
-    /// Prefix of every subject, stream and bucket; instances with different
-    /// namespaces never see each other's events.
-    #[arg(
-        long,
-        env = "RESOURCIFY_NAMESPACE",
-        global = true,
-        default_value = "resourcify"
-    )]
-    namespace: String,
-
-    /// Log format.
-    #[arg(long, env = "RESOURCIFY_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-
-    /// More log output on stderr, a level per -v. Operator commands print
-    /// their answer and warnings only (-v info, -vv debug); `serve` logs
-    /// from info (-v debug). RUST_LOG, when set, decides instead.
-    #[arg(short, long, global = true, action = ArgAction::Count)]
-    verbose: u8,
-
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Debug, Clone, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the API, the projectors and the news ingester (the default).
-    Serve(Box<ServeArgs>),
-    /// Create the database if needed and apply pending migrations.
-    Migrate,
-    /// Show each projection's checkpoint, the head of the log, lag and dead letters.
-    Status,
-    /// Inspect, retry or skip events that a projection could not apply.
-    DeadLetters {
-        #[command(subcommand)]
-        action: DeadLetterAction,
-    },
-    /// Rebuild a projection's tables (or every projection's) from the first
-    /// event, beside the live ones, then switch over in one transaction.
-    /// Reads are served throughout; an interrupted replay resumes.
-    Replay {
-        /// The projection: users, resources, comments, bookmarks, news.
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
-        projection: Option<String>,
-        /// Every projection, side by side from one reading of the log.
-        #[arg(long)]
-        all: bool,
-        /// Start from the first event even if an interrupted replay left progress.
-        #[arg(long)]
-        restart: bool,
-        /// Serve `/metrics` on this address while replaying (position,
-        /// events left and ETA per projection), e.g. 127.0.0.1:9464.
-        #[arg(long, value_name = "ADDR")]
-        metrics_listen: Option<SocketAddr>,
-    },
-    /// Grant or revoke staff roles as the operator, e.g. to make the first
-    /// administrator. Recorded as events like any other change.
-    Admin {
-        #[command(subcommand)]
-        action: AdminAction,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum AdminAction {
-    /// Give a user a role (admin by default).
-    Grant {
-        username: String,
-        #[arg(long, default_value = "admin")]
-        role: String,
-    },
-    /// Take a role from a user (admin by default).
-    Revoke {
-        username: String,
-        #[arg(long, default_value = "admin")]
-        role: String,
-    },
-    /// Finish erasing a deleted member (if `DELETE /v1/me` was cut short):
-    /// destroy their key, erase their events written in clear, free their
-    /// names. Safe to repeat.
-    Erase { user_id: uuid::Uuid },
-}
-
-#[derive(Debug, Subcommand)]
-enum DeadLetterAction {
-    /// List dead letters.
-    List {
-        /// Only this projection's.
-        #[arg(long)]
-        projection: Option<String>,
-    },
-    /// Apply a dead letter again (after a fix); it is removed if it applies.
-    Retry { projection: String, position: u64 },
-    /// Give up on a dead letter: the event stays in the log, unprojected.
-    Skip { projection: String, position: u64 },
-}
+use crate::{NodeSettings, Roles};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Role {
@@ -218,7 +28,7 @@ enum Role {
 
 /// Also parsed on its own (from the environment) when no subcommand is given.
 #[derive(Debug, Parser)]
-struct ServeArgs {
+pub(super) struct ServeArgs {
     /// Address the API listens on.
     #[arg(long, env = "RESOURCIFY_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -432,101 +242,15 @@ impl Default for ServeArgs {
     }
 }
 
-impl Cli {
-    pub async fn run(self) -> anyhow::Result<()> {
-        let database = PgConnectOptions::from_str(self.database_url.expose())
-            .context("DATABASE_URL is not a PostgreSQL URL")?;
-        let database = if self.serves() {
-            database
-        } else {
-            operator::quiet(database)
-        };
-        match self.command {
-            Some(Command::Migrate) => {
-                crate::migrate(&database).await?;
-                println!("migrations applied");
-                Ok(())
-            }
-            Some(Command::Status) => {
-                let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
-                operator::status(&database, self.nats_url.expose(), namespace).await
-            }
-            Some(Command::DeadLetters { ref action }) => match action {
-                DeadLetterAction::List { projection } => {
-                    operator::list_dead_letters(&database, projection.as_deref()).await
-                }
-                DeadLetterAction::Retry {
-                    projection,
-                    position,
-                } => {
-                    let namespace =
-                        Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
-                    operator::retry(
-                        &database,
-                        self.nats_url.expose(),
-                        namespace,
-                        projection,
-                        *position,
-                    )
-                    .await
-                }
-                DeadLetterAction::Skip {
-                    projection,
-                    position,
-                } => operator::skip(&database, projection, *position).await,
-            },
-            Some(Command::Replay {
-                ref projection,
-                all: _,
-                restart,
-                metrics_listen,
-            }) => {
-                let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
-                if let Some(listen) = metrics_listen {
-                    let (bound, _) = crate::metrics_endpoint::serve_metrics(listen).await?;
-                    eprintln!("replay metrics on http://{bound}/metrics");
-                }
-                operator::replay(
-                    &database,
-                    self.nats_url.expose(),
-                    namespace,
-                    projection.as_deref(),
-                    restart,
-                )
-                .await
-            }
-            Some(Command::Admin { ref action }) => {
-                let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
-                let (username, role, granted) = match action {
-                    AdminAction::Grant { username, role } => (username, role, true),
-                    AdminAction::Revoke { username, role } => (username, role, false),
-                    AdminAction::Erase { user_id } => {
-                        return operator::erase(
-                            &database,
-                            self.nats_url.expose(),
-                            namespace,
-                            *user_id,
-                        )
-                        .await;
-                    }
-                };
-                operator::set_role(
-                    &database,
-                    self.nats_url.expose(),
-                    namespace,
-                    username,
-                    role,
-                    granted,
-                )
-                .await
-            }
-            Some(Command::Serve(ref args)) => self.serve(database, args).await,
-            None => self.serve(database, &ServeArgs::default()).await,
-        }
-    }
-
-    async fn serve(&self, database: PgConnectOptions, args: &ServeArgs) -> anyhow::Result<()> {
-        let namespace = Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)?;
+impl ServeArgs {
+    /// The settings of a node that serves as these arguments say.
+    pub(super) fn node_settings(
+        &self,
+        database: PgConnectOptions,
+        nats_url: &str,
+        namespace: Namespace,
+    ) -> anyhow::Result<NodeSettings> {
+        let args = self;
         let roles = args.roles();
         let (secret, previous_secret) = signing_secrets(args, roles.api)?;
         let pool = PoolSettings {
@@ -536,9 +260,9 @@ impl Cli {
             idle_in_transaction_timeout: Duration::from_millis(args.idle_in_transaction_timeout_ms),
             ..PoolSettings::default()
         };
-        let settings = NodeSettings {
+        Ok(NodeSettings {
             database,
-            nats_url: self.nats_url.expose().to_owned(),
+            nats_url: nats_url.to_owned(),
             listen: args.listen,
             metrics_listen: args.metrics_listen.0,
             namespace,
@@ -596,30 +320,49 @@ impl Cli {
                     .map_err(anyhow::Error::msg)?,
                 ..FetchSettings::default()
             },
-        };
-        // Listened for before the node starts, so that an interrupt during
-        // start-up is not the default one that kills the process.
-        let stop_asked = stop_signal()?;
-        let mut node = crate::start(settings).await?;
-        stop_asked.await;
-        tracing::info!("shutting down");
-        node.stop();
-        node.wait().await;
-        Ok(())
+        })
     }
 }
 
-impl Cli {
-    /// Starts logging on stderr at the level the command and `-v` ask for.
-    pub fn init_tracing(&self) {
-        const LEVELS: [&str; 4] = ["warn", "info", "debug", "trace"];
-        // A server's log is its record; an operator wants the answer.
-        let base = usize::from(self.serves());
-        let level = LEVELS[(base + usize::from(self.verbose)).min(LEVELS.len() - 1)];
-        crate::init_tracing_at(matches!(self.log_format, LogFormat::Json), level);
+/// The configured public URL (an http(s) origin, no path), or one made of
+/// the listen address.
+fn public_url(args: &ServeArgs) -> anyhow::Result<String> {
+    let Some(raw) = args
+        .public_url
+        .as_deref()
+        .filter(|raw| !raw.trim().is_empty())
+    else {
+        return Ok(format!("http://{}", args.listen));
+    };
+    let url = url::Url::parse(raw.trim())
+        .map_err(|e| anyhow::anyhow!("RESOURCIFY_PUBLIC_URL is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        anyhow::bail!("RESOURCIFY_PUBLIC_URL must be an http(s) URL with a host");
     }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
 
-    fn serves(&self) -> bool {
-        matches!(self.command, None | Some(Command::Serve(_)))
-    }
+/// The signing secrets: required, and long enough, where the API runs
+/// (it signs and checks tokens); elsewhere a random one stands in, since
+/// nothing is signed there.
+fn signing_secrets(
+    args: &ServeArgs,
+    api: bool,
+) -> anyhow::Result<(TokenSecret, Option<TokenSecret>)> {
+    let previous = (args.jwt_previous_secret.as_ref())
+        .map(|raw| TokenSecret::parse(raw.expose(), "RESOURCIFY_JWT_PREVIOUS_SECRET"))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let current = match args.jwt_secret.as_ref() {
+        Some(raw) => {
+            TokenSecret::parse(raw.expose(), "RESOURCIFY_JWT_SECRET").map_err(anyhow::Error::msg)?
+        }
+        None if api => anyhow::bail!(
+            "RESOURCIFY_JWT_SECRET is not set: the API signs tokens with it, and \
+             refuses to start without one of at least {MIN_SECRET_BYTES} bytes \
+             (`openssl rand -base64 48`; `just run` makes one for local use in .env)"
+        ),
+        None => TokenSecret::new(uuid::Uuid::new_v4().to_string()),
+    };
+    Ok((current, previous))
 }
