@@ -1,8 +1,6 @@
 //! One's own account: profile, follows, deletion; and the operator's
 //! `resourcify admin grant`.
 
-use clap::Parser;
-use resourcify::cli::Cli;
 use resourcify_domain::Role;
 use resourcify_domain::user::User;
 use resourcify_testkit::{PASSWORD, spawn_app};
@@ -195,27 +193,7 @@ async fn the_operator_makes_the_first_admin_from_the_command_line(
         .await
         .assert_problem(403);
 
-    let database_url = format!(
-        "postgres://{}@{}:{}/{}",
-        db.get_username(),
-        db.get_host(),
-        db.get_port(),
-        db.get_database().expect("sqlx::test names the database")
-    );
-    let cli = Cli::try_parse_from([
-        "resourcify",
-        "--database-url",
-        &database_url,
-        "--nats-url",
-        &resourcify_testkit::nats_url(),
-        "--namespace",
-        app.namespace.as_str(),
-        "admin",
-        "grant",
-        "ada",
-    ])
-    .unwrap();
-    cli.run().await.unwrap();
+    app.operator(&["admin", "grant", "ada"]).await.unwrap();
 
     let granted = app.put("/v1/users/grace/roles/moderator", &ada.token).await;
     assert_eq!(granted.status, 200, "{granted:#?}");

@@ -5,8 +5,6 @@
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::message::PublishMessage;
-use clap::Parser;
-use resourcify::cli::Cli;
 use resourcify_app::Passwords;
 use resourcify_domain::user::User;
 use resourcify_eventstore::{
@@ -76,31 +74,7 @@ async fn rows_holding(app: &TestApp, needle: &str) -> Vec<String> {
 }
 
 async fn replay_everything(app: &TestApp) {
-    operator(app, &["replay", "--all"]).await.unwrap();
-}
-
-/// Runs a `resourcify` operator command against the app's services.
-async fn operator(app: &TestApp, command: &[&str]) -> anyhow::Result<()> {
-    let db = &app.database;
-    let database_url = format!(
-        "postgres://{}@{}:{}/{}",
-        db.get_username(),
-        db.get_host(),
-        db.get_port(),
-        db.get_database().unwrap()
-    );
-    let nats = nats_url();
-    let mut args = vec![
-        "resourcify",
-        "--database-url",
-        &database_url,
-        "--nats-url",
-        &nats,
-        "--namespace",
-        app.namespace.as_str(),
-    ];
-    args.extend(command);
-    Cli::try_parse_from(args).unwrap().run().await
+    app.operator(&["replay", "--all"]).await.unwrap();
 }
 
 const SECRETS: [&str; 6] = [
@@ -214,10 +188,12 @@ async fn an_erased_member_is_gone_from_the_log_the_replay_and_the_views(
     assert!(!keys.has_key(user_id).await.unwrap());
     // The operator's erase finishes an erasure cut short; it is safe to
     // repeat, and refuses a member who is not deleted.
-    operator(&app, &["admin", "erase", &user_id.to_string()])
+    app.operator(&["admin", "erase", &user_id.to_string()])
         .await
         .unwrap();
-    let refused = operator(&app, &["admin", "erase", &grace.user_id.to_string()]).await;
+    let refused = app
+        .operator(&["admin", "erase", &grace.user_id.to_string()])
+        .await;
     assert!(
         refused.is_err_and(|e| e.to_string().contains("only a deleted account")),
         "grace is not deleted"

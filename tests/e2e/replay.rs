@@ -5,9 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use clap::Parser;
 use reqwest::Method;
-use resourcify::cli::Cli;
 use resourcify_projector::{Projection, ReplayError, ReplaySettings, replay};
 use resourcify_testkit::{TestApp, spawn_app, views_digest};
 use serde_json::json;
@@ -207,13 +205,6 @@ async fn an_interrupted_replay_resumes_where_it_stopped(_: PgPoolOptions, db: Pg
     }
 
     // The command line picks it up again.
-    let database_url = format!(
-        "postgres://{}@{}:{}/{}",
-        db.get_username(),
-        db.get_host(),
-        db.get_port(),
-        db.get_database().unwrap()
-    );
     let resumed: u64 = sqlx::query_scalar::<_, i64>(
         "SELECT position FROM replay_resources.projection_checkpoints WHERE projection = 'resources'",
     )
@@ -221,21 +212,7 @@ async fn an_interrupted_replay_resumes_where_it_stopped(_: PgPoolOptions, db: Pg
     .await
     .unwrap() as u64;
     assert!(resumed >= 10, "the first batch was kept: {resumed}");
-    Cli::try_parse_from([
-        "resourcify",
-        "--database-url",
-        &database_url,
-        "--nats-url",
-        &resourcify_testkit::nats_url(),
-        "--namespace",
-        app.namespace.as_str(),
-        "replay",
-        "resources",
-    ])
-    .unwrap()
-    .run()
-    .await
-    .unwrap();
+    app.operator(&["replay", "resources"]).await.unwrap();
     assert_eq!(views_digest(app.reads.pool()).await, before);
 }
 

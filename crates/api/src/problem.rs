@@ -209,17 +209,7 @@ impl From<AppError> for ApiError {
             } => {
                 let policy = format!("\"{budget}\";q={limit};w={}", window.as_secs());
                 let retry_after = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-                Self::TooManyRequests(
-                    problem(
-                        StatusCode::TOO_MANY_REQUESTS,
-                        "rate-limited",
-                        "Too many requests",
-                        detail,
-                    ),
-                    retry_after,
-                    policy,
-                    format!("\"{budget}\";r=0;t={retry_after}"),
-                )
+                Self::rate_limited(detail, retry_after, policy)
             }
             AppError::Contended(_) => Self::Conflict(problem(
                 StatusCode::CONFLICT,
@@ -273,7 +263,14 @@ impl ApiError {
         policy: &poem::http::HeaderValue,
     ) -> Self {
         let policy = policy.to_str().unwrap_or_default().to_owned();
-        let name = policy.split(';').next().unwrap_or("\"default\"").to_owned();
+        Self::rate_limited(detail, retry_after, policy)
+    }
+
+    /// A 429 naming the budget that refused (`policy`, as `RateLimit-Policy`
+    /// says it), with nothing left of it until `retry_after` seconds.
+    fn rate_limited(detail: impl Into<String>, retry_after: u64, policy: String) -> Self {
+        let name = policy.split(';').next().unwrap_or("\"default\"");
+        let remaining = format!("{name};r=0;t={retry_after}");
         Self::TooManyRequests(
             problem(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -283,7 +280,7 @@ impl ApiError {
             ),
             retry_after,
             policy,
-            format!("{name};r=0;t={retry_after}"),
+            remaining,
         )
     }
 }

@@ -61,16 +61,7 @@ fn a_port_nobody_listens_on() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// The URL of the test's database, for the binary.
-fn url_of(db: &PgConnectOptions) -> String {
-    format!(
-        "postgres://{}@{}:{}/{}",
-        db.get_username(),
-        db.get_host(),
-        db.get_port(),
-        db.get_database().expect("sqlx::test names the database")
-    )
-}
+use resourcify_testkit::database_url as url_of;
 
 /// A Postgres server that answers, for commands that should fail on NATS first.
 fn reachable_postgres() -> String {

@@ -52,13 +52,7 @@ async fn views_after_repeated_kills_equal_a_clean_replay(_: PgPoolOptions, db: P
     let head = store.head().await.unwrap();
     assert_eq!(head as usize, USERS + RESOURCES + VOTES);
 
-    let database_url = format!(
-        "postgres://{}@{}:{}/{}",
-        db.get_username(),
-        db.get_host(),
-        db.get_port(),
-        db.get_database().unwrap()
-    );
+    let database_url = resourcify_testkit::database_url(&db);
     let pool = PgPool::connect_with(db.clone()).await.unwrap();
     let reads = ReadModel::new(pool.clone(), Duration::from_secs(5));
 

@@ -25,6 +25,17 @@ pub use history::{SyntheticHistory, new_event};
 pub use namespace::NamespaceGuard;
 pub use projectors::{RunningProjectors, projector_process};
 
+/// The URL of a test's database, for the binary or its command line.
+pub fn database_url(db: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        db.get_username(),
+        db.get_host(),
+        db.get_port(),
+        db.get_database().unwrap_or("postgres")
+    )
+}
+
 /// The NATS server tests use: `NATS_URL`, or the local default.
 pub fn nats_url() -> String {
     std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
@@ -143,6 +154,25 @@ pub async fn spawn_app_configured(
 }
 
 impl TestApp {
+    /// Runs `resourcify <command…>` against this app's database, NATS and
+    /// namespace, as an operator would.
+    pub async fn operator(&self, command: &[&str]) -> anyhow::Result<()> {
+        use clap::Parser;
+        let database = database_url(&self.database);
+        let nats = self.settings.nats_url.clone();
+        let mut args = vec![
+            "resourcify",
+            "--database-url",
+            &database,
+            "--nats-url",
+            &nats,
+            "--namespace",
+            self.namespace.as_str(),
+        ];
+        args.extend(command);
+        resourcify::cli::Cli::try_parse_from(args)?.run().await
+    }
+
     /// Grants `role` to `username` as `resourcify admin grant` does, and
     /// returns the event's position.
     pub async fn grant_as_operator(&self, username: &str, role: &str) -> u64 {
