@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use resourcify::NodeSettings;
-use resourcify_testkit::engines::{NatsServer, PostgresServer};
+use resourcify_testkit::engines::{NatsCluster, NatsServer, PostgresServer};
 use resourcify_testkit::{PASSWORD, TestApp, spawn_app_configured};
 use serde_json::json;
 use sqlx::PgPool;
@@ -221,4 +221,93 @@ async fn while_postgres_is_down_writes_go_on_and_a_logout_still_holds() {
         .cloned()
         .collect();
     assert_eq!(titles.len(), 1);
+}
+
+/// A write that may meet a short pause: retried with its key until it is
+/// acknowledged, and how long that took.
+async fn submit_until_acknowledged(app: &TestApp, token: &str, n: usize) -> (String, Duration) {
+    let started = Instant::now();
+    let key = format!("cluster-write-{n}");
+    loop {
+        let answer = app
+            .request(
+                Method::POST,
+                "/v1/resources",
+                Some(&json!({
+                    "url": format!("https://example.org/cluster/{n}"),
+                    "title": format!("Written to the cluster, number {n}"),
+                    "kind": "article",
+                    "tags": ["rust"],
+                })),
+                Some(token),
+                Some(&key),
+            )
+            .await;
+        match answer.status.as_u16() {
+            201 => {
+                return (
+                    answer.body["id"].as_str().unwrap().to_owned(),
+                    started.elapsed(),
+                );
+            }
+            503 => assert!(answer.header("retry-after").is_some(), "{answer:#?}"),
+            _ => panic!("{answer:#?}"),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "write {n} not acknowledged within 30 s: {answer:#?}"
+        );
+    }
+}
+
+/// A three-server JetStream cluster with the stream and the buckets
+/// replicated three times: the server the node is connected to is killed,
+/// the node moves to another, and writes go on after at most a short pause;
+/// every acknowledged write is in the views exactly once.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn writes_go_on_when_the_nats_server_a_node_uses_is_killed(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let mut cluster = NatsCluster::start(3);
+    cluster.wait_for_jetstream().await;
+    let urls = cluster.urls();
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| {
+        s.nats_url = urls;
+        s.replicas = 3;
+    })
+    .await;
+    let ada = app.register("ada").await;
+    let mut acknowledged = Vec::new();
+    for n in 0..5 {
+        acknowledged.push(submit_until_acknowledged(&app, &ada.token, n).await.0);
+    }
+
+    let port = app.store.server_port();
+    cluster.node_on(port).expect("a member").kill();
+    let mut longest_pause = Duration::ZERO;
+    for n in 5..15 {
+        let (id, took) = submit_until_acknowledged(&app, &ada.token, n).await;
+        longest_pause = longest_pause.max(took);
+        acknowledged.push(id);
+    }
+    assert_ne!(
+        app.store.server_port(),
+        port,
+        "the node moved to another server"
+    );
+    eprintln!("longest write pause with one NATS server killed: {longest_pause:?}");
+    cluster.node_on(port).expect("a member").run();
+
+    app.wait_until_caught_up().await;
+    let listed = app.get("/v1/resources?limit=100").await;
+    let mut ids: Vec<String> = listed.body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed:#?}"))
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    acknowledged.sort();
+    assert_eq!(ids, acknowledged, "every acknowledged write, once");
 }

@@ -263,6 +263,12 @@ impl EventStore {
         self.client.statistics().connects.load(Ordering::Relaxed)
     }
 
+    /// The port of the NATS server the client is connected to (in a
+    /// cluster, one of its members).
+    pub fn server_port(&self) -> u16 {
+        self.client.server_info().port
+    }
+
     /// Whether the NATS connection is up right now.
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected

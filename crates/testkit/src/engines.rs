@@ -336,3 +336,38 @@ impl Drop for PostgresServer {
         self.shut_down("immediate");
     }
 }
+
+impl NatsCluster {
+    /// Waits until every member answers JetStream requests: the cluster has
+    /// elected its meta leader and can place a replicated stream.
+    pub async fn wait_for_jetstream(&self) {
+        let deadline = tokio::time::Instant::now() + READY_WITHIN;
+        for node in &self.nodes {
+            let client = async_nats::connect(node.url())
+                .await
+                .expect("a cluster member answers");
+            loop {
+                // The raw request: async-nats cannot parse 2.9's account info.
+                let answer = client
+                    .request("$JS.API.INFO", bytes::Bytes::new())
+                    .await
+                    .ok()
+                    .and_then(|m| serde_json::from_slice::<serde_json::Value>(&m.payload).ok());
+                if answer.is_some_and(|a| a.get("error").is_none()) {
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "JetStream was not ready on {} within {READY_WITHIN:?}",
+                    node.name
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+
+    /// The member listening on `port`, if any.
+    pub fn node_on(&mut self, port: u16) -> Option<&mut NatsServer> {
+        self.nodes.iter_mut().find(|node| node.port == port)
+    }
+}

@@ -132,7 +132,7 @@ pub async fn spawn_app_configured(
         .expect("the node starts");
     let addr = node.addr.expect("the API role listens");
     let metrics_url = operator_metrics_url(&node);
-    let nats = async_nats::connect(settings.nats_url.as_str())
+    let nats = resourcify::connect_nats(&settings.nats_url)
         .await
         .expect("NATS answers");
     let pool = sqlx::PgPool::connect_with(database.clone())
