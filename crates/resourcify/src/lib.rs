@@ -12,8 +12,8 @@ mod operator;
 mod progress;
 mod settings;
 
+pub use connect::connect_nats;
 pub use logging::{init_tracing, init_tracing_at};
 pub use metric_families::{install_metrics, metric_families};
-pub use connect::connect_nats;
 pub use node::{RunningNode, migrate, start};
 pub use settings::{NodeSettings, Roles};
