@@ -198,8 +198,10 @@ impl Changes {
         };
         *self.hub.last.lock().unwrap_or_else(|p| p.into_inner()) = position;
         loop {
+            let mut opened = false;
             let result: Result<(), AppError> = async {
                 let mut feed = self.core.store().feed_after(position).await?;
+                opened = true;
                 while let Some(raw) = feed.next().await {
                     let raw = raw?;
                     if let Some(change) = self.change_of(&raw).await? {
@@ -212,6 +214,12 @@ impl Changes {
             .await;
             if let Err(error) = result {
                 tracing::warn!(%error, "resource changes interrupted; resuming");
+            }
+            // A feed that opened ended for a reason of the moment (a renewed
+            // connection): start over with the shortest pause. Only failures
+            // to open one back off further.
+            if opened {
+                backoff = Duration::from_millis(100);
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(5));
