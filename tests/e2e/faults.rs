@@ -296,7 +296,12 @@ async fn writes_go_on_when_the_nats_server_a_node_uses_is_killed(
         port,
         "the node moved to another server"
     );
-    eprintln!("longest write pause with one NATS server killed: {longest_pause:?}");
+    // The pause is JetStream electing new leaders for what the killed
+    // server led (2 to 3 requests timing out at 2 s each on 2.9.10); the
+    // node itself reconnects within milliseconds.
+    eprintln!(
+        "one NATS server of three killed: 10 writes acknowledged, longest pause {longest_pause:?}"
+    );
     cluster.node_on(port).expect("a member").run();
 
     app.wait_until_caught_up().await;
