@@ -5,9 +5,10 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use resourcify::NodeSettings;
+use resourcify::{NodeSettings, Roles};
+use resourcify_eventstore::Leases;
 use resourcify_testkit::engines::{NatsCluster, NatsServer, PostgresServer};
-use resourcify_testkit::{PASSWORD, TestApp, spawn_app_configured};
+use resourcify_testkit::{PASSWORD, TestApp, spawn_app_configured, views_digest};
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -315,4 +316,85 @@ async fn writes_go_on_when_the_nats_server_a_node_uses_is_killed(
     ids.sort();
     acknowledged.sort();
     assert_eq!(ids, acknowledged, "every acknowledged write, once");
+}
+
+/// Who holds the projector lease of the app's namespace.
+async fn projector_lease_holder(app: &TestApp) -> Option<String> {
+    let bucket = app
+        .store
+        .jetstream()
+        .get_key_value(app.namespace.bucket(Leases::PROJECTORS))
+        .await
+        .unwrap();
+    bucket
+        .get("projectors")
+        .await
+        .unwrap()
+        .map(|v| String::from_utf8_lossy(&v).into_owned())
+}
+
+/// Two projector nodes: one is active, the other stands by (they no longer
+/// take turns batch by batch). The active one dies without a word, as with
+/// kill -9: the standby takes over within the lease's lifetime and a poll,
+/// and the views go on with nothing applied twice and nothing skipped.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_standby_projector_takes_over_within_seconds_when_the_active_one_dies(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| s.roles = Roles::API_ONLY).await;
+    let first = app.another_node_with(Roles::PROJECTOR_ONLY).await;
+    let active = projector_lease_holder(&app).await.expect("a holder");
+    let second = app.another_node_with(Roles::PROJECTOR_ONLY).await;
+    let ada = app.register("ada").await;
+    for n in 0..5 {
+        let written = app
+            .submit(&ada.token, json!({"title": format!("Before, number {n}")}))
+            .await;
+        assert_eq!(written.status, 201);
+    }
+    app.wait_until_caught_up().await;
+    assert_eq!(
+        projector_lease_holder(&app).await,
+        Some(active.clone()),
+        "one active node"
+    );
+
+    // Dropping a node aborts its tasks mid-flight: nothing is handed back.
+    drop(first);
+    let died = Instant::now();
+    let mut written_after = Vec::new();
+    for n in 0..5 {
+        let written = app
+            .submit(&ada.token, json!({"title": format!("After, number {n}")}))
+            .await;
+        written_after.push(written.body["position"].as_u64().unwrap());
+    }
+    let last = *written_after.last().unwrap();
+    // Each read waits for the position as long as reads do (5 s here).
+    let listed = loop {
+        let listed = app.get_at("/v1/resources?limit=20", last).await;
+        if listed.status == 200 {
+            break listed;
+        }
+        assert!(died.elapsed() < Duration::from_secs(20), "{listed:#?}");
+    };
+    assert_eq!(listed.status, 200, "{listed:#?}");
+    let took = died.elapsed();
+    assert!(took < Duration::from_secs(10), "the standby took {took:?}");
+    assert_ne!(
+        projector_lease_holder(&app).await,
+        Some(active),
+        "the standby holds it"
+    );
+    eprintln!("a standby projector took over {took:?} after the active one died");
+    app.wait_until_caught_up().await;
+    let before = views_digest(app.reads.pool()).await;
+    app.operator(&["replay", "--all"]).await.unwrap();
+    assert_eq!(
+        views_digest(app.reads.pool()).await,
+        before,
+        "views equal a replay"
+    );
+    drop(second);
 }

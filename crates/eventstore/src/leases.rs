@@ -40,6 +40,8 @@ pub struct Lease {
 
 impl Leases {
     pub const NEWS_SOURCES: &'static str = "news-source-leases";
+    /// Which node's projectors are the active ones.
+    pub const PROJECTORS: &'static str = "projector-leases";
 
     /// Opens `bucket` of the namespace, whose leases last `lifetime`;
     /// `holder` names this process in the entries, for operators.
@@ -73,6 +75,38 @@ impl Leases {
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
             Err(e) => Err(EventStoreError::unavailable(e)),
         }
+    }
+
+    /// Keeps a lease for another lifetime. `None`: it was lost (it expired
+    /// and someone else took it, or it is gone); stop the work it covers.
+    pub async fn renew(&self, lease: &Lease) -> Result<Option<Lease>, EventStoreError> {
+        match self
+            .store
+            .update(&lease.key, Bytes::from(self.holder.clone()), lease.revision)
+            .await
+        {
+            Ok(revision) => Ok(Some(Lease {
+                key: lease.key.clone(),
+                revision,
+            })),
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(None),
+            Err(e) => Err(EventStoreError::unavailable(e)),
+        }
+    }
+
+    /// Who holds the lease on `key` now, as they named themselves.
+    pub async fn holder(&self, key: &str) -> Result<Option<String>, EventStoreError> {
+        let entry = self
+            .store
+            .get(key)
+            .await
+            .map_err(EventStoreError::unavailable)?;
+        Ok(entry.map(|value| String::from_utf8_lossy(&value).into_owned()))
+    }
+
+    /// This process's name in the leases it holds.
+    pub fn holder_name(&self) -> &str {
+        &self.holder
     }
 
     /// Gives a lease back early. Only the revision it was taken at is

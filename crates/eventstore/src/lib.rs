@@ -32,6 +32,7 @@ pub fn bucket_names() -> impl Iterator<Item = &'static str> {
         .chain([
             IdempotencyKeys::BUCKET,
             Leases::NEWS_SOURCES,
+            Leases::PROJECTORS,
             MemberKeys::BUCKET,
         ])
 }

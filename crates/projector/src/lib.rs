@@ -5,6 +5,7 @@
 
 mod dead_letters;
 mod engine;
+mod leadership;
 mod live;
 mod metric_families;
 mod replay;
@@ -12,6 +13,7 @@ mod retry;
 
 pub use dead_letters::{RetryOutcome, retry_dead_letter, skip_dead_letter};
 pub use engine::{BatchOutcome, apply_batch, apply_batch_with};
+pub use leadership::{LEASE_LIFETIME, run_when_leading};
 pub use live::{ProjectorSettings, Projectors};
 pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use replay::{ReplayError, ReplayProgress, ReplayReport, ReplaySettings, replay, replay_all};

@@ -47,7 +47,7 @@ pub async fn operator_pool(options: &PgConnectOptions) -> anyhow::Result<PgPool>
     Ok(pool)
 }
 
-/// Connects to NATS, trying again for [`CONNECT_TIMEOUT`] while no server
+/// Connects to NATS, trying again for `CONNECT_TIMEOUT` (3 s) while no server
 /// answers. `urls` is one URL or a comma-separated list of a cluster's, as
 /// every NATS client takes them: the client connects to any that answers,
 /// learns the rest of the cluster from it, and reconnects by itself to

@@ -168,10 +168,24 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             nats: nats.clone(),
             settings: ProjectorSettings::default(),
         };
+        // One projector node is active at a time; the others stand by.
+        let leases = Leases::open(
+            store.jetstream(),
+            &settings.namespace,
+            Leases::PROJECTORS,
+            resourcify_projector::LEASE_LIFETIME,
+            settings.replicas,
+            format!("pid-{}-{}", std::process::id(), uuid::Uuid::now_v7()),
+        )
+        .await
+        .context("opening the projector lease bucket")?;
         let mut stopping = stop_projectors.subscribe();
-        projector_task = Some(tokio::spawn(projectors.run_until(async move {
+        let stop = async move {
             let _ = stopping.wait_for(|stop| *stop).await;
-        })));
+        };
+        projector_task = Some(tokio::spawn(resourcify_projector::run_when_leading(
+            projectors, leases, stop,
+        )));
     }
 
     if settings.roles.ingest {
