@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use reqwest::Method;
+use resourcify::NodeSettings;
+use resourcify_testkit::engines::NatsServer;
 use resourcify_testkit::{TestApp, spawn_app, spawn_app_configured};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -442,4 +444,36 @@ async fn a_draining_node_says_not_ready_and_ends_its_streams_with_a_retry(
         ready.body["checks"]["draining"][0]["status"], "fail",
         "{ready:#?}"
     );
+}
+
+/// An open stream lives through a NATS restart: changes written once NATS is
+/// back arrive on it within the usual wait (its follower opens the log
+/// again at once, not after the feed's missed heartbeats or a long pause).
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn an_open_stream_goes_on_after_nats_restarts(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut nats = NatsServer::start();
+    let url = nats.url();
+    let app = spawn_app_configured(db, |s: &mut NodeSettings| s.nats_url = url).await;
+    let ada = app.register("ada").await;
+    let mut stream = SseReader::open(&app, "", None).await;
+    for round in 0..3 {
+        nats.stop();
+        nats.run();
+        // Written as soon as the node is connected again.
+        let id = loop {
+            let answer = app
+                .submit(
+                    &ada.token,
+                    json!({"title": format!("After restart {round}")}),
+                )
+                .await;
+            if answer.status == 201 {
+                break answer.body["id"].as_str().unwrap().to_owned();
+            }
+            answer.assert_problem(503);
+        };
+        let arrived = stream.next().await.expect("the stream goes on");
+        assert_eq!(arrived.event, "resource.submitted", "{arrived:?}");
+        assert_eq!(arrived.data["resource_id"], id.as_str());
+    }
 }
