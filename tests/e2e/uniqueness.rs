@@ -1,7 +1,8 @@
 //! Usernames and e-mail addresses are unique, also under concurrency and
 //! before any projection has run.
 
-use resourcify_testkit::{assert_exactly_one_created, spawn_api_only};
+use resourcify_eventstore::Reservation;
+use resourcify_testkit::{PASSWORD, assert_exactly_one_created, spawn_api_only};
 use serde_json::json;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -87,4 +88,52 @@ async fn concurrent_sign_ups_with_one_name_create_one_account(
     );
 
     assert_eq!(app.head().await, 2, "exactly two accounts were recorded");
+}
+
+/// The reservation buckets lost (a restore of the stream without them):
+/// the operator's `admin rebuild-reservations` claims every name a live
+/// account or resource holds again, from the log, and frees those of
+/// deleted members and retracted resources.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn lost_reservations_are_rebuilt_from_the_log(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = resourcify_testkit::spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let grace = app.register("grace").await;
+    let kept = app
+        .submit(&ada.token, json!({"url": "https://example.org/kept"}))
+        .await;
+    assert_eq!(kept.status, 201);
+    let retracted = app
+        .submit(&ada.token, json!({"url": "https://example.org/retracted"}))
+        .await;
+    let retracted_id = retracted.body["id"].as_str().unwrap().to_owned();
+    app.delete(&format!("/v1/resources/{retracted_id}"), &ada.token)
+        .await;
+    app.delete("/v1/me", &grace.token).await;
+
+    // Every reservation bucket emptied, markers and all.
+    for kind in Reservation::ALL {
+        let name = format!("KV_{}", app.namespace.bucket(kind.bucket()));
+        let stream = app.store.jetstream().get_stream(&name).await.unwrap();
+        stream.purge().await.unwrap();
+    }
+    app.operator(&["admin", "rebuild-reservations"])
+        .await
+        .unwrap();
+    for (username, email, status) in [
+        ("ada", "new@example.org", 409),
+        ("someone", "ada@example.org", 409),
+        ("grace", "grace@example.org", 201),
+    ] {
+        let body = json!({"username": username, "email": email, "password": PASSWORD});
+        let answer = app.post("/v1/users", &body, None).await;
+        assert_eq!(answer.status, status, "{username} {email}: {answer:#?}");
+    }
+    app.submit(&ada.token, json!({"url": "https://example.org/kept"}))
+        .await
+        .assert_problem(409);
+    let resubmitted = app
+        .submit(&ada.token, json!({"url": "https://example.org/retracted"}))
+        .await;
+    assert_eq!(resubmitted.status, 201, "{resubmitted:#?}");
 }

@@ -10,6 +10,7 @@ mod idempotency;
 mod leases;
 mod metric_families;
 mod namespace;
+mod rebuild;
 mod reservations;
 mod sealing;
 mod store;
@@ -20,6 +21,7 @@ pub use idempotency::{IDEMPOTENCY_KEY_LIFETIME, IdempotencyKeys, KeyClaim, Recor
 pub use leases::{Lease, Leases};
 pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use namespace::Namespace;
+pub use rebuild::{RebuildReport, rebuild_reservations};
 pub use reservations::{Reservation, ReservationBook, Reserved};
 pub use sealing::MemberKeys;
 pub use store::{Appended, EventFeed, EventStore, EventStoreSettings, Loaded, NewEvent};

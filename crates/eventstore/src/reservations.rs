@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::{EventStore, EventStoreError};
 
 /// A kind of unique name, each in its own bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reservation {
     Username,
     Email,

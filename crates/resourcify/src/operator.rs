@@ -203,6 +203,29 @@ pub async fn erase(
     Ok(())
 }
 
+/// Claims again every name the log says is held (`resourcify admin
+/// rebuild-reservations`).
+pub async fn rebuild_reservations(nats_url: &str, namespace: Namespace) -> anyhow::Result<()> {
+    let client = connect_nats(nats_url).await?;
+    let store = EventStore::open(client, EventStoreSettings::new(namespace)).await?;
+    let book = ReservationBook::open(&store).await?;
+    let report = resourcify_eventstore::rebuild_reservations(&store, &book).await?;
+    println!(
+        "{} name(s) held as the log says; {} held by another owner; {} unreadable event(s) passed over",
+        report.held,
+        report.conflicts.len(),
+        report.unreadable
+    );
+    for (kind, owner, holder) in &report.conflicts {
+        println!("  {kind:?} of {owner} is held by {holder}");
+    }
+    anyhow::ensure!(
+        report.conflicts.is_empty(),
+        "some names are held by another owner than the log's"
+    );
+    Ok(())
+}
+
 /// Rebuilds one projection (or all) beside the live tables and switches
 /// over, with a progress bar per projection on stderr.
 pub async fn replay(

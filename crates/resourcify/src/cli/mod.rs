@@ -145,6 +145,10 @@ enum AdminAction {
     /// destroy their key, erase their events written in clear, free their
     /// names. Safe to repeat.
     Erase { user_id: uuid::Uuid },
+    /// Claim again, from the log, every name a live account, resource or
+    /// news item holds (after the reservation buckets were lost). Names
+    /// held by someone else are reported, not changed.
+    RebuildReservations,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +232,10 @@ impl Cli {
                 let (username, role, granted) = match action {
                     AdminAction::Grant { username, role } => (username, role, true),
                     AdminAction::Revoke { username, role } => (username, role, false),
+                    AdminAction::RebuildReservations => {
+                        return operator::rebuild_reservations(self.nats_url.expose(), namespace)
+                            .await;
+                    }
                     AdminAction::Erase { user_id } => {
                         return operator::erase(
                             &database,
