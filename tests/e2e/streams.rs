@@ -458,20 +458,20 @@ async fn an_open_stream_goes_on_after_nats_restarts(_: PgPoolOptions, db: PgConn
     let mut stream = SseReader::open(&app, "", None).await;
     for round in 0..3 {
         nats.stop();
+        let connection =
+            |up| tokio::time::timeout(Duration::from_secs(30), app.store.until_connected(up));
+        connection(false).await.expect("the node sees NATS go");
         nats.run();
         // Written as soon as the node is connected again.
-        let id = loop {
-            let answer = app
-                .submit(
-                    &ada.token,
-                    json!({"title": format!("After restart {round}")}),
-                )
-                .await;
-            if answer.status == 201 {
-                break answer.body["id"].as_str().unwrap().to_owned();
-            }
-            answer.assert_problem(503);
-        };
+        connection(true).await.expect("the node reconnects");
+        let written = app
+            .submit(
+                &ada.token,
+                json!({"title": format!("After restart {round}")}),
+            )
+            .await;
+        assert_eq!(written.status, 201, "{written:#?}");
+        let id = written.body["id"].as_str().unwrap().to_owned();
         let arrived = stream.next().await.expect("the stream goes on");
         assert_eq!(arrived.event, "resource.submitted", "{arrived:?}");
         assert_eq!(arrived.data["resource_id"], id.as_str());

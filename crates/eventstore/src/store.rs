@@ -81,6 +81,9 @@ pub struct EventStore {
     stream: stream::Stream,
     settings: EventStoreSettings,
     keys: MemberKeys,
+    /// The connection's state as the client reports its changes, when the
+    /// caller connected with a watch on it.
+    connection: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl std::fmt::Debug for EventStore {
@@ -120,6 +123,7 @@ impl EventStore {
             stream,
             settings,
             keys,
+            connection: None,
         })
     }
 
@@ -267,6 +271,21 @@ impl EventStore {
     /// cluster, one of its members).
     pub fn server_port(&self) -> u16 {
         self.client.server_info().port
+    }
+
+    /// Follows the connection's state changes (see [`Self::until_connected`]).
+    pub fn follow_connection(&mut self, connection: tokio::sync::watch::Receiver<bool>) {
+        self.connection = Some(connection);
+    }
+
+    /// Waits until the connection is up (`true`) or down (`false`), as the
+    /// client reports it; at once if it already is, or if no state is
+    /// followed.
+    pub async fn until_connected(&self, connected: bool) {
+        if let Some(connection) = &self.connection {
+            let mut connection = connection.clone();
+            let _ = connection.wait_for(|state| *state == connected).await;
+        }
     }
 
     /// Whether the NATS connection is up right now.

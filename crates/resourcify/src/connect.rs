@@ -4,6 +4,7 @@
 
 use std::io;
 use std::time::Duration;
+use tokio::sync::watch;
 
 use anyhow::anyhow;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -53,6 +54,15 @@ pub async fn operator_pool(options: &PgConnectOptions) -> anyhow::Result<PgPool>
 /// learns the rest of the cluster from it, and reconnects by itself to
 /// whichever server is up.
 pub async fn connect_nats(urls: &str) -> anyhow::Result<async_nats::Client> {
+    Ok(connect_nats_watched(urls).await?.0)
+}
+
+/// [`connect_nats`], with the connection's state as it changes (`true`:
+/// connected), as the client reports it right after it changed.
+pub async fn connect_nats_watched(
+    urls: &str,
+) -> anyhow::Result<(async_nats::Client, watch::Receiver<bool>)> {
+    let (state, watched) = watch::channel(true);
     let service = Service::Nats(urls);
     let servers = nats_servers(urls).map_err(|why| {
         anyhow!(
@@ -62,7 +72,18 @@ pub async fn connect_nats(urls: &str) -> anyhow::Result<async_nats::Client> {
         )
     })?;
     retry_until_deadline(service, || async {
+        let state = state.clone();
         async_nats::ConnectOptions::new()
+            .event_callback(move |event| {
+                let state = state.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => state.send_replace(true),
+                        async_nats::Event::Disconnected => state.send_replace(false),
+                        _ => return,
+                    };
+                }
+            })
             .name("resourcify")
             .connection_timeout(CONNECT_TIMEOUT)
             .connect(servers.as_slice())
@@ -70,6 +91,7 @@ pub async fn connect_nats(urls: &str) -> anyhow::Result<async_nats::Client> {
             .map_err(|error| Failure::from_nats(&error))
     })
     .await
+    .map(|client| (client, watched))
 }
 
 /// The servers of a comma-separated list of NATS URLs.

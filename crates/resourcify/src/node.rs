@@ -23,7 +23,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::NodeSettings;
-use crate::connect::{connect_nats, reach_postgres};
+use crate::connect::{connect_nats_watched, reach_postgres};
 use crate::metrics_endpoint;
 
 /// Creates the database if it does not exist and applies pending migrations.
@@ -137,12 +137,13 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         // nobody answers at, and then say only that they timed out.
         reach_postgres(&settings.database).await?;
     }
-    let nats = connect_nats(&settings.nats_url).await?;
+    let (nats, connection) = connect_nats_watched(&settings.nats_url).await?;
     let mut store_settings = EventStoreSettings::new(settings.namespace.clone());
     store_settings.replicas = settings.replicas;
-    let store = EventStore::open(nats.clone(), store_settings)
+    let mut store = EventStore::open(nats.clone(), store_settings)
         .await
         .context("opening the event stream")?;
+    store.follow_connection(connection);
 
     let mut tasks = vec![tokio::spawn(metrics_endpoint::keep_up())];
     let mut metrics_addr = None;
