@@ -103,7 +103,7 @@ async fn while_nats_is_down_writes_fail_fast_and_a_retry_appends_once(
 }
 
 /// A database of its own on a server of the test's own, migrated.
-async fn migrated_database(server: &PostgresServer) -> PgConnectOptions {
+pub(crate) async fn migrated_database(server: &PostgresServer) -> PgConnectOptions {
     let admin = PgPool::connect_with(server.options("postgres"))
         .await
         .unwrap();

@@ -25,6 +25,7 @@ mod projector;
 mod rate_limits;
 mod read_your_writes;
 mod replay;
+mod replicas;
 mod schemas;
 mod scopes;
 mod secrets;

@@ -26,7 +26,7 @@ pub struct Health {
     /// `pass` or `fail`.
     pub status: String,
     /// Each check under its name (`nats`, `postgres`,
-    /// `projection:<name>`), as the health+json format keys them: a list of
+    /// `projection:<name>`, `read-replica:<n>`), as the health+json format keys them: a list of
     /// one measurement each here.
     #[oai(skip_serializing_if_is_none)]
     pub checks: Option<BTreeMap<String, Vec<HealthCheck>>>,
@@ -36,8 +36,12 @@ pub struct Health {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct HealthCheck {
-    /// `pass` or `fail`.
+    /// `pass` or `fail`; `warn` for a read replica out of rotation (reads
+    /// go elsewhere: the node stays ready).
     pub status: String,
+    /// Why a check does not pass.
+    #[oai(skip_serializing_if_is_none)]
+    pub output: Option<String>,
     /// For projections: events not yet applied.
     #[oai(skip_serializing_if_is_none)]
     pub lag_events: Option<u64>,
@@ -60,6 +64,7 @@ fn verdict(pass: bool) -> String {
 fn readiness_document(readiness: &Readiness) -> Health {
     let check = |pass: bool| HealthCheck {
         status: verdict(pass),
+        output: None,
         lag_events: None,
         lag_seconds: None,
     };
@@ -75,6 +80,16 @@ fn readiness_document(readiness: &Readiness) -> Health {
                 lag_events: Some(p.lag_events),
                 lag_seconds: Some(p.lag_seconds),
                 ..check(p.lag_events <= readiness.max_lag_events)
+            }],
+        )
+    }));
+    checks.extend(readiness.replicas.iter().map(|(name, state)| {
+        (
+            format!("read-replica:{name}"),
+            vec![HealthCheck {
+                status: if state.in_rotation { "pass" } else { "warn" }.to_owned(),
+                output: state.out_because.map(str::to_owned),
+                ..check(true)
             }],
         )
     }));

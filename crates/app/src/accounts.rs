@@ -274,9 +274,10 @@ impl Accounts {
         username: &str,
         min_position: Option<u64>,
     ) -> Result<ProfileRow, AppError> {
-        self.core.wait_for(Projection::Users, min_position).await?;
         self.core
-            .reads()
+            .read_from(&[Projection::Users], min_position)
+            .await?
+            .reads
             .profile_by_username(&username.trim().to_lowercase())
             .await?
             .ok_or(AppError::NotFound("user"))
@@ -288,8 +289,11 @@ impl Accounts {
         caller: &AuthenticatedUser,
         min_position: Option<u64>,
     ) -> Result<Account, AppError> {
-        self.core.wait_for(Projection::Users, min_position).await?;
-        let reads = self.core.reads();
+        let reads = self
+            .core
+            .read_from(&[Projection::Users], min_position)
+            .await?
+            .reads;
         let account = reads
             .account_by_id(caller.user_id)
             .await?

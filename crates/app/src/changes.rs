@@ -164,13 +164,16 @@ impl Changes {
             return Ok(None);
         };
         // The view must show this event; wait as long as it takes.
-        while self
-            .core
-            .wait_for(Projection::Resources, Some(raw.position))
-            .await
-            .is_err()
-        {}
-        let Some(row) = self.core.reads().resource_by_id(id).await? else {
+        let source = loop {
+            let source = self
+                .core
+                .read_from(&[Projection::Resources], Some(raw.position))
+                .await;
+            if let Ok(source) = source {
+                break source;
+            }
+        };
+        let Some(row) = source.reads.resource_by_id(id).await? else {
             return Ok(None);
         };
         if !kind.removes() && !row.is_public() {

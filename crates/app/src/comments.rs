@@ -128,9 +128,6 @@ impl Comments {
             Some(Cursor::Path(path)) => path.clone(),
             Some(_) => return Err(wrong_cursor()),
         };
-        self.core
-            .wait_for(Projection::Comments, min_position)
-            .await?;
         // Comments of what one may not see are not seen either.
         self.core.public_resource(resource_id, min_position).await?;
         let key = format!(
@@ -144,10 +141,8 @@ impl Comments {
                 Projection::Comments,
                 key,
                 min_position,
-                || async move {
-                    let items = self
-                        .core
-                        .reads()
+                |reads| async move {
+                    let items = reads
                         .comments_by_resource(resource_id, &after, paging.fetch())
                         .await?;
                     Ok(paging.rendered(items, |last| Cursor::Path(last.path.clone()), render))

@@ -88,11 +88,11 @@ impl Follows {
     ) -> Result<ResourcePage, AppError> {
         let paging = paging(page)?;
         let before = paging.before()?;
-        self.core.wait_for(Projection::Users, min_position).await?;
-        self.core
-            .wait_for(Projection::Resources, min_position)
-            .await?;
-        let reads = self.core.reads();
+        let reads = self
+            .core
+            .read_from(&[Projection::Users, Projection::Resources], min_position)
+            .await?
+            .reads;
         let tags = reads.followed_tags(caller.user_id).await?;
         let users = reads.followed_users(caller.user_id).await?;
         let scopes: Vec<Scope> = tags

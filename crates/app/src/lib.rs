@@ -22,6 +22,7 @@ mod my_data;
 mod news;
 mod paging;
 mod positions;
+mod replicas;
 mod resources;
 mod sessions;
 mod settings;
@@ -52,6 +53,7 @@ pub use my_data::{EXPORT_LIMIT_PER_KIND, MemberData, MyData};
 pub use news::{News, NewsQuery, SYNDICATION_ENTRIES};
 pub use paging::{Page, PageRequest, ResourcePage};
 pub use positions::ViewPositions;
+pub use replicas::{ReadReplicas, ReplicaSettings, ReplicaState, ViewSource};
 pub use resources::{ResourceQuery, Resources, Sort};
 pub use resourcify_readmodel::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, FollowedUser, ModerationEntry,

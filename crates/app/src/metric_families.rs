@@ -28,6 +28,11 @@ pub const PROJECTION_LAG_SECONDS: &str = "resourcify_projection_lag_seconds";
 /// ever (`resourcify_dead_letters_total`).
 pub const DEAD_LETTERS_PENDING: &str = "resourcify_dead_letters_pending";
 
+/// Replicas of the read model that reads may use now.
+pub const READ_REPLICAS_IN_ROTATION: &str = "resourcify_read_replicas_in_rotation";
+/// View reads, by where they went (`primary` or `replica`).
+pub const VIEW_READS: &str = "resourcify_view_reads_total";
+
 /// The `state` of the pool's connections.
 pub(crate) const POOL_STATES: [&str; 2] = ["open", "idle"];
 
@@ -43,7 +48,12 @@ pub const METRIC_FAMILIES: &[&str] = &[
     PROJECTION_LAG_EVENTS,
     PROJECTION_LAG_SECONDS,
     DEAD_LETTERS_PENDING,
+    READ_REPLICAS_IN_ROTATION,
+    VIEW_READS,
 ];
+
+/// Where a view read can go.
+pub(crate) const READ_SOURCES: [&str; 2] = ["primary", "replica"];
 
 /// Describes the families, and lists the health gauges of every projection
 /// and pool state from the start; each cache lists its own when it is made.
@@ -94,9 +104,27 @@ pub fn describe_metrics() {
         Unit::Count,
         "Dead letters parked now for the projection, until an operator retries or skips them."
     );
+    metrics::describe_gauge!(
+        READ_REPLICAS_IN_ROTATION,
+        Unit::Count,
+        "Read replicas (RESOURCIFY_READ_DATABASE_URL) answering and caught up, which reads may use."
+    );
+    metrics::describe_counter!(
+        VIEW_READS,
+        Unit::Count,
+        "Reads of views that reached Postgres, by source: the primary or a replica."
+    );
     // Adding zero lists a gauge without moving it (another node of the
     // process may have set it).
-    for gauge in [NATS_CONNECTED, POSTGRES_CONNECTED, DB_LONG_RUNNING_QUERIES] {
+    for source in READ_SOURCES {
+        metrics::counter!(VIEW_READS, "source" => source).increment(0);
+    }
+    for gauge in [
+        NATS_CONNECTED,
+        POSTGRES_CONNECTED,
+        DB_LONG_RUNNING_QUERIES,
+        READ_REPLICAS_IN_ROTATION,
+    ] {
         metrics::gauge!(gauge).increment(0.0);
     }
     for state in POOL_STATES {

@@ -173,12 +173,11 @@ impl Moderation {
     ) -> Result<Page<ModerationEntry>, AppError> {
         let paging = paging(page)?;
         let before = paging.before()?;
-        self.core
-            .wait_for(Projection::Resources, min_position)
-            .await?;
         let items = self
             .core
-            .reads()
+            .read_from(&[Projection::Resources], min_position)
+            .await?
+            .reads
             .moderation_log(before, paging.fetch())
             .await?;
         Ok(paging.page(items, |last| Cursor::Before(last.position)))

@@ -52,15 +52,13 @@ impl MyData {
         caller: &AuthenticatedUser,
         min_position: Option<u64>,
     ) -> Result<MemberData, AppError> {
-        for projection in [
+        let views = [
             Projection::Users,
             Projection::Resources,
             Projection::Comments,
             Projection::Bookmarks,
-        ] {
-            self.core.wait_for(projection, min_position).await?;
-        }
-        let reads = self.core.reads();
+        ];
+        let reads = self.core.read_from(&views, min_position).await?.reads;
         let user_id = caller.user_id;
         // One more than the bound tells a full list from a cut one.
         let limit = EXPORT_LIMIT_PER_KIND as i64 + 1;

@@ -199,10 +199,11 @@ impl News {
         caller.actor.ensure_admin()?;
         let paging = paging(page)?;
         let before = paging.before()?;
-        self.core.wait_for(Projection::News, min_position).await?;
         let items = self
             .core
-            .reads()
+            .read_from(&[Projection::News], min_position)
+            .await?
+            .reads
             .news_sources_page(before, paging.fetch())
             .await?;
         Ok(paging.page(items, |last| Cursor::Before(last.listed_at)))
@@ -216,9 +217,10 @@ impl News {
         min_position: Option<u64>,
     ) -> Result<NewsSourceRow, AppError> {
         caller.actor.ensure_admin()?;
-        self.core.wait_for(Projection::News, min_position).await?;
         self.core
-            .reads()
+            .read_from(&[Projection::News], min_position)
+            .await?
+            .reads
             .news_source_by_id(id)
             .await?
             .ok_or(AppError::NotFound("news source"))
@@ -252,10 +254,8 @@ impl News {
             query.page.cursor.unwrap_or("")
         );
         self.core
-            .cached_list(key, min_position, || async move {
-                let items = self
-                    .core
-                    .reads()
+            .cached_list(key, min_position, |reads| async move {
+                let items = reads
                     .resources_newest(&scope, before, paging.fetch())
                     .await?;
                 Ok(paging.rendered(items, Cursor::newest, render))
@@ -285,10 +285,8 @@ impl News {
         // The documents link absolutely, to where the client found them.
         let key = format!("syndication {format} {origin} {} {}", scopes[0], scopes[1]);
         self.core
-            .cached_list(key, min_position, || async move {
-                let items = self
-                    .core
-                    .reads()
+            .cached_list(key, min_position, |reads| async move {
+                let items = reads
                     .resources_in_scopes(&scopes, i64::MAX, SYNDICATION_ENTRIES)
                     .await?;
                 Ok((render(&items), None))

@@ -101,7 +101,8 @@ impl Sessions {
     pub async fn authenticate(&self, token: &str) -> Result<AuthenticatedUser, AppError> {
         let claims = self.tokens.verify(token)?;
         let generation = self.access.generation();
-        let read = self.core.reads().access_by_session(claims.session_id);
+        let reads = self.core.read_from(&[Projection::Users], None).await?.reads;
+        let read = reads.access_by_session(claims.session_id);
         let read = tokio::time::timeout(crate::READ_WITHIN, read)
             .await
             .unwrap_or(Err(ReadModelError::TimedOut {
@@ -160,9 +161,13 @@ impl Sessions {
         min_position: Option<u64>,
         meta: &CommandMeta,
     ) -> Result<SessionTokens, AppError> {
-        self.core.wait_for(Projection::Users, min_position).await?;
+        let reads = self
+            .core
+            .read_from(&[Projection::Users], min_position)
+            .await?
+            .reads;
         let normalised = login.trim().to_lowercase();
-        let credentials = self.core.reads().credentials_by_login(&normalised).await?;
+        let credentials = reads.credentials_by_login(&normalised).await?;
         let (hash, user) = match credentials {
             Some(c) => (Some(c.password_hash), Some((c.user_id, c.username))),
             None => (None, None),
@@ -205,8 +210,9 @@ impl Sessions {
                 })
             })
             .await?;
+        // The next request may go to any node and any replica.
         self.core
-            .wait_for(Projection::Users, Some(outcome.position))
+            .shown_everywhere(Projection::Users, outcome.position)
             .await?;
         self.session_tokens(user_id, &username, outcome).await
     }
@@ -250,7 +256,9 @@ impl Sessions {
             .await?;
         let access = self
             .core
-            .reads()
+            .read_from(&[Projection::Users], None)
+            .await?
+            .reads
             .access_by_session(claims.session_id)
             .await?
             .filter(|access| !access.ended)
@@ -301,8 +309,11 @@ impl Sessions {
         caller: &AuthenticatedUser,
         min_position: Option<u64>,
     ) -> Result<Vec<SessionRow>, AppError> {
-        self.core.wait_for(Projection::Users, min_position).await?;
-        let reads = self.core.reads();
+        let reads = self
+            .core
+            .read_from(&[Projection::Users], min_position)
+            .await?
+            .reads;
         Ok(reads
             .open_sessions_by_user(caller.user_id, Utc::now(), OPEN_SESSIONS_LIMIT)
             .await?)

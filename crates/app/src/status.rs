@@ -16,6 +16,7 @@ use crate::metric_families::{
     POSTGRES_POOL_CONNECTIONS, PROJECTION_CHECKPOINT, PROJECTION_HEAD, PROJECTION_LAG_EVENTS,
     PROJECTION_LAG_SECONDS,
 };
+use crate::replicas::{ReadReplicas, ReplicaState};
 
 /// One projection's progress against the head of the log.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +76,9 @@ pub struct Readiness {
     /// Empty when NATS or Postgres is down (lag cannot be known then).
     pub projections: Vec<ProjectionStatus>,
     pub max_lag_events: u64,
+    /// Each read replica and whether reads may use it; one out of rotation
+    /// leaves the node ready (reads go elsewhere).
+    pub replicas: Vec<(String, ReplicaState)>,
 }
 
 impl Readiness {
@@ -105,7 +109,12 @@ impl Status {
     }
 
     pub async fn projection_status(&self) -> Result<Vec<ProjectionStatus>, AppError> {
-        projection_statuses(self.core.store(), self.core.reads()).await
+        projection_statuses(self.core.store(), self.core.primary()).await
+    }
+
+    /// The node's read replicas and whether reads may use each.
+    pub fn read_replicas(&self) -> &ReadReplicas {
+        self.core.replicas()
     }
 
     /// Stops taking new work (see `Core::begin_draining`): run on SIGTERM,
@@ -121,7 +130,7 @@ impl Status {
     pub async fn readiness(&self) -> Readiness {
         let deadline = Instant::now() + READY_WITHIN;
         let nats = self.core.store().is_connected();
-        let postgres = timeout_at(deadline, self.core.reads().ping())
+        let postgres = timeout_at(deadline, self.core.primary().ping())
             .await
             .is_ok_and(|pinged| pinged.is_ok());
         let projections = if nats && postgres {
@@ -139,6 +148,7 @@ impl Status {
             postgres,
             projections,
             max_lag_events: self.core.settings().ready_max_lag_events,
+            replicas: self.core.replicas().states(),
         }
     }
 
@@ -155,15 +165,15 @@ impl Status {
     async fn sample_health(&self) {
         let nats = self.core.store().is_connected();
         metrics::gauge!(NATS_CONNECTED).set(f64::from(u8::from(nats)));
-        let postgres = self.core.reads().ping().await.is_ok();
+        let postgres = self.core.primary().ping().await.is_ok();
         metrics::gauge!(POSTGRES_CONNECTED).set(f64::from(u8::from(postgres)));
-        let pool = self.core.reads().pool();
+        let pool = self.core.primary().pool();
         let [open, idle] = POOL_STATES;
         metrics::gauge!(POSTGRES_POOL_CONNECTIONS, "state" => open).set(f64::from(pool.size()));
         metrics::gauge!(POSTGRES_POOL_CONNECTIONS, "state" => idle).set(pool.num_idle() as f64);
 
         let threshold = self.core.settings().long_running_query;
-        match self.core.reads().long_running_queries(threshold).await {
+        match self.core.primary().long_running_queries(threshold).await {
             Ok(running) => {
                 metrics::gauge!(DB_LONG_RUNNING_QUERIES).set(running.len() as f64);
                 for query in running {

@@ -59,6 +59,8 @@ fn settings(
     }
     NodeSettings {
         database: database.clone(),
+        read_databases: Vec::new(),
+        read_replicas: Default::default(),
         nats_url: resourcify_testkit::nats_url(),
         listen: "127.0.0.1:0".parse().expect("an address"),
         // Nothing scrapes a benchmark's node.

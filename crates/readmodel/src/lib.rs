@@ -24,7 +24,7 @@ pub use dead_letters::{
 pub use error::{PgFailure, ReadModelError};
 pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use notice::ViewNotice;
-pub use pool::{PoolSettings, connect};
+pub use pool::{PoolSettings, connect, connect_lazy};
 pub use queries::{CheckpointRow, ReadModel, RunningQuery};
 pub use rows::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, Credentials, DueSource, FollowedUser,

@@ -32,18 +32,31 @@ impl Default for PoolSettings {
 
 /// Opens a pool whose every connection carries the settings' timeouts.
 pub async fn connect(options: PgConnectOptions, settings: &PoolSettings) -> sqlx::Result<PgPool> {
+    pool_options(settings)
+        .connect_with(with_timeouts(options, settings))
+        .await
+}
+
+/// The same, connecting on first use: for a server that may be down when
+/// the node starts (a read replica).
+pub fn connect_lazy(options: PgConnectOptions, settings: &PoolSettings) -> PgPool {
+    pool_options(settings).connect_lazy_with(with_timeouts(options, settings))
+}
+
+fn pool_options(settings: &PoolSettings) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+}
+
+fn with_timeouts(options: PgConnectOptions, settings: &PoolSettings) -> PgConnectOptions {
     let ms = |d: Duration| format!("{}ms", d.as_millis());
-    let options = options.options([
+    options.options([
         ("statement_timeout", ms(settings.statement_timeout)),
         ("lock_timeout", ms(settings.lock_timeout)),
         (
             "idle_in_transaction_session_timeout",
             ms(settings.idle_in_transaction_timeout),
         ),
-    ]);
-    PgPoolOptions::new()
-        .max_connections(settings.max_connections)
-        .acquire_timeout(settings.acquire_timeout)
-        .connect_with(options)
-        .await
+    ])
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use resourcify_api::RateLimits;
-use resourcify_app::{App, Backends, ViewPositions};
+use resourcify_app::{App, Backends, ReadReplicas, ViewPositions};
 use resourcify_eventstore::{
     EventStore, EventStoreSettings, IdempotencyKeys, Leases, ReservationBook,
 };
@@ -204,6 +204,15 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         pools.push(pool.clone());
         let reads = ReadModel::new(pool, settings.slow_query);
         let positions = ViewPositions::new(reads.clone());
+        let mut replica_reads = Vec::new();
+        for replica in &settings.read_databases {
+            // Lazily: a replica down at start joins the rotation once it answers.
+            let pool = resourcify_readmodel::connect_lazy(replica.clone(), &settings.api_pool);
+            pools.push(pool.clone());
+            replica_reads.push(ReadModel::new(pool, settings.slow_query));
+        }
+        let replicas = ReadReplicas::new(replica_reads, settings.read_replicas.clone());
+        tasks.push(tokio::spawn(replicas.clone().follow(positions.clone())));
         let reservations = ReservationBook::open(&store)
             .await
             .context("opening the reservation buckets")?;
@@ -216,6 +225,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             reservations,
             idempotency_keys,
             reads,
+            replicas,
             positions,
         };
         let allow_hosts = settings.news_fetch.allow_hosts.clone();

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use resourcify_app::{
-    App, AppSettings, Backends, CommandMeta, TokenSecret, ViewPositions, projection_statuses,
+    App, AppSettings, Backends, CommandMeta, ReadReplicas, TokenSecret, ViewPositions,
+    projection_statuses,
 };
 use resourcify_domain::Actor;
 use resourcify_eventstore::{
@@ -150,6 +151,7 @@ async fn operator_app(
         reservations,
         idempotency_keys,
         reads,
+        replicas: ReadReplicas::default(),
         positions,
     };
     Ok(App::new(backends, settings, AllowList::default()))

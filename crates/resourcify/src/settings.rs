@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use resourcify_api::ApiSettings;
-use resourcify_app::AppSettings;
+use resourcify_app::{AppSettings, ReplicaSettings};
 use resourcify_eventstore::Namespace;
 use resourcify_news::IngesterSettings;
 use resourcify_news::fetch::FetchSettings;
@@ -46,7 +46,13 @@ impl Roles {
 
 #[derive(Clone)]
 pub struct NodeSettings {
+    /// The primary: migrations, projectors, replays, and every read when
+    /// no replica is in rotation.
     pub database: PgConnectOptions,
+    /// Streaming replicas of `database` the API reads views from.
+    pub read_databases: Vec<PgConnectOptions>,
+    /// When a replica leaves the rotation.
+    pub read_replicas: ReplicaSettings,
     pub nats_url: String,
     pub listen: SocketAddr,
     /// The operator address, where `/metrics` is served apart from the API
@@ -80,6 +86,14 @@ impl std::fmt::Debug for NodeSettings {
                 "database",
                 &crate::connect::postgres_address(&self.database),
             )
+            .field(
+                "read_databases",
+                &self
+                    .read_databases
+                    .iter()
+                    .map(crate::connect::postgres_address)
+                    .collect::<Vec<_>>(),
+            )
             .field("nats", &crate::connect::nats_address(&self.nats_url))
             .field("listen", &self.listen)
             .field("metrics_listen", &self.metrics_listen)
@@ -103,6 +117,11 @@ mod tests {
         let settings = NodeSettings {
             database: PgConnectOptions::from_str("postgres://app:pg-s3cret@db.internal:5433/views")
                 .unwrap(),
+            read_databases: vec![
+                PgConnectOptions::from_str("postgres://app:replica-s3cret@replica.internal/views")
+                    .unwrap(),
+            ],
+            read_replicas: ReplicaSettings::default(),
             nats_url: "nats://app:nats-s3cret@nats.internal:4222".into(),
             listen: "127.0.0.1:8080".parse().unwrap(),
             namespace: Namespace::parse("shown").unwrap(),
@@ -123,7 +142,8 @@ mod tests {
         let shown = format!("{settings:?}");
         assert!(shown.contains("db.internal:5433"), "{shown}");
         assert!(shown.contains("nats.internal:4222"), "{shown}");
-        for secret in ["pg-s3cret", "nats-s3cret", "test-signing"] {
+        assert!(shown.contains("replica.internal"), "{shown}");
+        for secret in ["pg-s3cret", "nats-s3cret", "replica-s3cret", "test-signing"] {
             assert!(!shown.contains(secret), "{shown}");
         }
     }

@@ -1,7 +1,7 @@
-//! Engines of a test's own: `nats-server` processes in a temporary
-//! directory on free loopback ports, that a test may stop, kill and start
-//! again (the shared servers are never touched). One server, or a cluster
-//! of three with JetStream, as production runs it.
+//! Engines of a test's own, on free loopback ports in temporary
+//! directories, that a test may stop, kill and start again (the shared
+//! servers are never touched): `nats-server` alone or as a JetStream
+//! cluster of three, and PostgreSQL as a primary with streaming replicas.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -242,12 +242,7 @@ pub struct PostgresServer {
 impl PostgresServer {
     /// A new cluster, started.
     pub fn start() -> Self {
-        let dir = ScratchDir::new("postgres");
-        if is_root() {
-            let mut chown = Command::new("chown");
-            chown.args(["-R", "postgres:postgres"]).arg(dir.path());
-            run_quietly(chown, "chown");
-        }
+        let dir = owned_scratch_dir();
         let data = dir.path().join("data");
         let mut initdb = as_postgres_user("initdb");
         initdb
@@ -262,6 +257,27 @@ impl PostgresServer {
             ])
             .arg(&data);
         run_quietly(initdb, "initdb");
+        let mut server = Self {
+            port: free_port(),
+            dir,
+            running: false,
+        };
+        server.run();
+        server
+    }
+
+    /// A streaming replica of `primary` (`pg_basebackup -R`: a hot standby
+    /// that follows the primary's WAL), started.
+    pub fn replica_of(primary: &PostgresServer) -> Self {
+        let dir = owned_scratch_dir();
+        let mut basebackup = as_postgres_user("pg_basebackup");
+        basebackup
+            .args(["-h", "127.0.0.1", "-p", &primary.port.to_string()])
+            .args(["-U", "postgres", "-X", "stream", "-R", "--no-sync"])
+            // A fast checkpoint: a spread one takes minutes on an idle server.
+            .args(["--checkpoint=fast", "-D"])
+            .arg(dir.path().join("data"));
+        run_quietly(basebackup, "pg_basebackup");
         let mut server = Self {
             port: free_port(),
             dir,
@@ -329,6 +345,17 @@ impl PostgresServer {
             .username("postgres")
             .database(database)
     }
+}
+
+/// A scratch directory the server's user owns (as root, the postgres user).
+fn owned_scratch_dir() -> ScratchDir {
+    let dir = ScratchDir::new("postgres");
+    if is_root() {
+        let mut chown = Command::new("chown");
+        chown.args(["-R", "postgres:postgres"]).arg(dir.path());
+        run_quietly(chown, "chown");
+    }
+    dir
 }
 
 impl Drop for PostgresServer {

@@ -86,6 +86,8 @@ pub async fn spawn_app_configured(
     let unlimited: Budget = "1000000/s".parse().expect("a budget");
     let mut settings = NodeSettings {
         database: database.clone(),
+        read_databases: Vec::new(),
+        read_replicas: Default::default(),
         nats_url: nats_url(),
         listen: "127.0.0.1:0".parse().expect("a socket address"),
         metrics_listen: Some("127.0.0.1:0".parse().expect("a socket address")),

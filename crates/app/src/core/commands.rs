@@ -264,14 +264,29 @@ impl Core {
     /// sessions, roles, suspensions. If the view is slower than that, the
     /// command still stands; it takes effect when the view catches up.
     pub(crate) async fn settle(&self, projection: Projection, position: u64) {
-        let wait = self
-            .parts
-            .backends
-            .positions
-            .wait_for(projection, position, self.parts.settings.read_wait)
-            .await;
-        if let Err(error) = wait {
+        if let Err(error) = self.shown_everywhere(projection, position).await {
             tracing::warn!(%error, "answering before the view shows the change");
         }
+    }
+
+    /// Waits (within the read wait) until the primary, and each replica in
+    /// rotation, show `projection` at `position`.
+    pub(crate) async fn shown_everywhere(
+        &self,
+        projection: Projection,
+        position: u64,
+    ) -> Result<(), AppError> {
+        let read_wait = self.parts.settings.read_wait;
+        let deadline = tokio::time::Instant::now() + read_wait;
+        let backends = &self.parts.backends;
+        backends
+            .positions
+            .wait_for(projection, position, read_wait)
+            .await?;
+        backends
+            .replicas
+            .settle(projection, position, deadline)
+            .await;
+        Ok(())
     }
 }

@@ -12,7 +12,9 @@ use resourcify_eventstore::{EventStore, IdempotencyKeys, ReservationBook};
 use resourcify_readmodel::ReadModel;
 
 use crate::keys::Fingerprints;
+use crate::metric_families::VIEW_READS;
 use crate::positions::ViewPositions;
+use crate::replicas::ReadReplicas;
 use crate::settings::AppSettings;
 use crate::views::Views;
 
@@ -32,7 +34,11 @@ pub struct Backends {
     pub store: EventStore,
     pub reservations: ReservationBook,
     pub idempotency_keys: IdempotencyKeys,
+    /// The primary: what the projectors write, and what is read when no
+    /// replica is in rotation.
     pub reads: ReadModel,
+    /// Streaming replicas of the primary, if any, for the views' reads.
+    pub replicas: ReadReplicas,
     pub positions: ViewPositions,
 }
 
@@ -47,6 +53,8 @@ struct Parts {
     settings: AppSettings,
     /// Set once the node is shutting down: it takes no new work.
     draining: tokio::sync::watch::Sender<bool>,
+    /// View reads that went to the primary (resolved once).
+    primary_reads: metrics::Counter,
 }
 
 impl Core {
@@ -65,6 +73,7 @@ impl Core {
                 previous_fingerprints,
                 settings,
                 draining: tokio::sync::watch::Sender::new(false),
+                primary_reads: metrics::counter!(VIEW_READS, "source" => "primary"),
             }),
         }
     }
@@ -96,8 +105,15 @@ impl Core {
         &self.parts.backends.reservations
     }
 
-    pub(crate) fn reads(&self) -> &ReadModel {
+    /// The primary's read model, for what is not a view read: health,
+    /// pool statistics, running queries. Views are read through
+    /// [`Core::read_from`], which may pick a replica.
+    pub(crate) fn primary(&self) -> &ReadModel {
         &self.parts.backends.reads
+    }
+
+    pub(crate) fn replicas(&self) -> &ReadReplicas {
+        &self.parts.backends.replicas
     }
 
     pub(crate) fn positions(&self) -> &ViewPositions {

@@ -6,31 +6,57 @@ use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use resourcify_readmodel::ResourceRow;
 use resourcify_readmodel::projections::Projection;
+use resourcify_readmodel::{ReadModel, ResourceRow};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::Core;
 use crate::error::AppError;
+use crate::replicas::ViewSource;
 use crate::views::{CacheOutcome, RenderedView, ViewCache};
 
 impl Core {
-    /// Waits until `projection` shows `min_position`, if the caller sent one.
-    pub(crate) async fn wait_for(
+    /// Where to read `projections` once they show `min_position` (if the
+    /// caller sent one): a replica in rotation that shows it, or the
+    /// primary when no replica is in rotation. Waits for the position
+    /// within the read wait, then refuses with 503.
+    pub(crate) async fn read_from(
         &self,
-        projection: Projection,
+        projections: &[Projection],
         min_position: Option<u64>,
-    ) -> Result<(), AppError> {
-        let Some(position) = min_position else {
-            return Ok(());
-        };
-        let positions = &self.parts.backends.positions;
-        if position > positions.current(projection) {
+    ) -> Result<ViewSource, AppError> {
+        if let Some(position) = min_position {
             self.ensure_in_log(position).await?;
         }
-        positions
-            .wait_for(projection, position, self.parts.settings.read_wait)
-            .await
+        let deadline = Instant::now() + self.parts.settings.read_wait;
+        let replicas = &self.parts.backends.replicas;
+        if !replicas.is_empty() {
+            let wanted = min_position.unwrap_or(0);
+            if let Some(source) = replicas.source(projections, wanted, deadline).await {
+                return Ok(source);
+            }
+            if replicas.any_in_rotation() {
+                return Err(not_yet_projected(projections, wanted));
+            }
+        }
+        let positions = &self.parts.backends.positions;
+        if let Some(position) = min_position {
+            for projection in projections {
+                let left = deadline.saturating_duration_since(Instant::now());
+                positions.wait_for(*projection, position, left).await?;
+            }
+        }
+        self.parts.primary_reads.increment(1);
+        Ok(ViewSource {
+            reads: self.parts.backends.reads.clone(),
+            position: projections
+                .iter()
+                .map(|p| positions.current(*p))
+                .min()
+                .unwrap_or(0),
+            replica: false,
+        })
     }
 
     /// Refuses at once a position beyond the head of the log, rather than
@@ -61,18 +87,21 @@ impl Core {
         build: F,
     ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(ReadModel) -> Fut,
         Fut: Future<Output = Result<(Bytes, Option<String>), AppError>>,
     {
         if let Some(view) = cache.get(&key, min_position) {
             return Ok((view, CacheOutcome::Hit));
         }
-        self.wait_for(projection, min_position).await?;
+        let source = self.read_from(&[projection], min_position).await?;
         cache
             .load(&key, min_position, || async {
-                let position = self.parts.backends.positions.current(projection);
-                let (body, next_cursor) = build().await?;
-                Ok(RenderedView::new(body, position).with_next_cursor(next_cursor))
+                let position = source.position;
+                let replica = source.replica;
+                let (body, next_cursor) = build(source.reads).await?;
+                Ok(RenderedView::new(body, position)
+                    .with_next_cursor(next_cursor)
+                    .read_from_replica(replica))
             })
             .await
     }
@@ -86,7 +115,7 @@ impl Core {
         build: F,
     ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError>
     where
-        F: FnOnce() -> Fut,
+        F: FnOnce(ReadModel) -> Fut,
         Fut: Future<Output = Result<(Bytes, Option<String>), AppError>>,
     {
         let lists = &self.parts.views.lists;
@@ -100,9 +129,8 @@ impl Core {
         id: Uuid,
         min_position: Option<u64>,
     ) -> Result<ResourceRow, AppError> {
-        self.wait_for(Projection::Resources, min_position).await?;
-        self.parts
-            .backends
+        self.read_from(&[Projection::Resources], min_position)
+            .await?
             .reads
             .resource_by_id(id)
             .await?
@@ -113,11 +141,18 @@ impl Core {
     /// The id of a (not deleted) user, by username.
     pub(crate) async fn user_id_by_username(&self, username: &str) -> Result<Uuid, AppError> {
         let normalised = username.trim().to_lowercase();
-        self.parts
-            .backends
+        self.read_from(&[Projection::Users], None)
+            .await?
             .reads
             .user_id_by_username(&normalised)
             .await?
             .ok_or(AppError::NotFound("user"))
+    }
+}
+
+fn not_yet_projected(projections: &[Projection], position: u64) -> AppError {
+    AppError::NotYetProjected {
+        projection: projections.first().map_or("views", |p| p.name()),
+        position,
     }
 }

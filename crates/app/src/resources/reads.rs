@@ -8,7 +8,7 @@ use bytes::Bytes;
 use resourcify_domain::ValidationErrors;
 use resourcify_domain::resource::{ResourceKind, Tag};
 use resourcify_readmodel::projections::Projection;
-use resourcify_readmodel::{ResourceRow, Scope, TagCount};
+use resourcify_readmodel::{ReadModel, ResourceRow, Scope, TagCount};
 use uuid::Uuid;
 
 use super::Resources;
@@ -56,14 +56,20 @@ impl Resources {
         if let Some(view) = cache.get(&id, min_position) {
             return Ok((view, CacheOutcome::Hit));
         }
-        self.core
-            .wait_for(Projection::Resources, min_position)
+        let source = self
+            .core
+            .read_from(&[Projection::Resources], min_position)
             .await?;
         cache
             .load(&id, min_position, || async {
-                let position = self.core.positions().current(Projection::Resources);
-                let row = self.resource(id, None).await?;
-                Ok(RenderedView::new(render(row), position))
+                let row = source
+                    .reads
+                    .resource_by_id(id)
+                    .await?
+                    .filter(ResourceRow::is_public)
+                    .ok_or(AppError::NotFound("resource"))?;
+                Ok(RenderedView::new(render(row), source.position)
+                    .read_from_replica(source.replica))
             })
             .await
     }
@@ -139,61 +145,63 @@ impl Resources {
             query.cursor.unwrap_or("")
         );
         self.core
-            .cached_list(key, min_position, || async move {
+            .cached_list(key, min_position, |reads| async move {
                 // Lists are kept by author id, which outlives a rename.
                 let scope = match author {
                     Some(author) => Scope::Author(self.core.user_id_by_username(&author).await?),
                     None => listed,
                 };
-                let page = self.resource_page(&scope, sort, &paging).await?;
+                let page = resource_page(&reads, &scope, sort, &paging).await?;
                 Ok((render(&page), page.next_cursor))
             })
             .await
     }
+}
 
-    async fn resource_page(
-        &self,
-        scope: &Scope,
-        sort: Sort,
-        paging: &Paging,
-    ) -> Result<ResourcePage, AppError> {
-        let reads = &self.core.reads();
-        let fetch = paging.fetch();
-        let items = match (sort, &paging.cursor) {
-            (Sort::New, None) => reads.resources_newest(scope, i64::MAX, fetch).await?,
-            (Sort::New, Some(Cursor::Before(before))) => {
-                reads.resources_newest(scope, *before, fetch).await?
-            }
-            (Sort::Top, None) => {
-                reads
-                    .resources_top(scope, (i32::MAX, i64::MAX), fetch)
-                    .await?
-            }
-            (Sort::Top, Some(Cursor::Top { votes, listed_at })) => {
-                reads
-                    .resources_top(scope, (*votes, *listed_at), fetch)
-                    .await?
-            }
-            (Sort::Hot, None) => {
-                reads
-                    .resources_hot(scope, (f64::MAX, i64::MAX), fetch)
-                    .await?
-            }
-            (Sort::Hot, Some(Cursor::Scored { score, listed_at })) => {
-                reads
-                    .resources_hot(scope, (*score, *listed_at), fetch)
-                    .await?
-            }
-            _ => return Err(wrong_cursor()),
-        };
-        let next = match sort {
-            Sort::New => Cursor::newest,
-            Sort::Top => Cursor::top,
-            Sort::Hot => Cursor::scored,
-        };
-        Ok(paging.page(items, next))
-    }
+/// A page of `scope`'s resources in `sort`'s order.
+async fn resource_page(
+    reads: &ReadModel,
+    scope: &Scope,
+    sort: Sort,
+    paging: &Paging,
+) -> Result<ResourcePage, AppError> {
+    let fetch = paging.fetch();
+    let items = match (sort, &paging.cursor) {
+        (Sort::New, None) => reads.resources_newest(scope, i64::MAX, fetch).await?,
+        (Sort::New, Some(Cursor::Before(before))) => {
+            reads.resources_newest(scope, *before, fetch).await?
+        }
+        (Sort::Top, None) => {
+            reads
+                .resources_top(scope, (i32::MAX, i64::MAX), fetch)
+                .await?
+        }
+        (Sort::Top, Some(Cursor::Top { votes, listed_at })) => {
+            reads
+                .resources_top(scope, (*votes, *listed_at), fetch)
+                .await?
+        }
+        (Sort::Hot, None) => {
+            reads
+                .resources_hot(scope, (f64::MAX, i64::MAX), fetch)
+                .await?
+        }
+        (Sort::Hot, Some(Cursor::Scored { score, listed_at })) => {
+            reads
+                .resources_hot(scope, (*score, *listed_at), fetch)
+                .await?
+        }
+        _ => return Err(wrong_cursor()),
+    };
+    let next = match sort {
+        Sort::New => Cursor::newest,
+        Sort::Top => Cursor::top,
+        Sort::Hot => Cursor::scored,
+    };
+    Ok(paging.page(items, next))
+}
 
+impl Resources {
     /// The front page: members' resources and news, hot first.
     pub async fn feed_view(
         &self,
@@ -205,10 +213,8 @@ impl Resources {
         let after = paging.after_scored()?;
         let key = format!("feed {} {}", paging.limit, page.cursor.unwrap_or(""));
         self.core
-            .cached_list(key, min_position, || async move {
-                let items = self
-                    .core
-                    .reads()
+            .cached_list(key, min_position, |reads| async move {
+                let items = reads
                     .resources_hot_in_scopes(&Scope::FRONT_PAGE, after, paging.fetch())
                     .await?;
                 Ok(paging.rendered(items, Cursor::scored, render))
@@ -246,12 +252,8 @@ impl Resources {
             page.cursor.unwrap_or("")
         );
         self.core
-            .cached_list(key, min_position, || async move {
-                let items = self
-                    .core
-                    .reads()
-                    .resources_search(text, after, paging.fetch())
-                    .await?;
+            .cached_list(key, min_position, |reads| async move {
+                let items = reads.resources_search(text, after, paging.fetch()).await?;
                 Ok(paging.rendered(items, Cursor::scored, render))
             })
             .await
@@ -272,10 +274,8 @@ impl Resources {
         };
         let key = format!("tags {} {}", paging.limit, page.cursor.unwrap_or(""));
         self.core
-            .cached_list(key, min_position, || async move {
-                let items = self
-                    .core
-                    .reads()
+            .cached_list(key, min_position, |reads| async move {
+                let items = reads
                     .tags_by_count((after.0, &after.1), paging.fetch())
                     .await?;
                 Ok(paging.rendered(
@@ -300,15 +300,14 @@ impl Resources {
         let paging = paging(page)?;
         let before = paging.before()?;
         // The list joins the resources view: both must show the position.
-        self.core
-            .wait_for(Projection::Bookmarks, min_position)
-            .await?;
-        self.core
-            .wait_for(Projection::Resources, min_position)
-            .await?;
         let items = self
             .core
-            .reads()
+            .read_from(
+                &[Projection::Bookmarks, Projection::Resources],
+                min_position,
+            )
+            .await?
+            .reads
             .bookmarks_by_user(caller.user_id, before, paging.fetch())
             .await?;
         Ok(paging.page(items, Cursor::newest))

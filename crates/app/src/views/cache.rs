@@ -38,6 +38,10 @@ pub struct RenderedView {
     pub position: u64,
     /// For a page of a list: the cursor of the next page.
     pub next_cursor: Option<String>,
+    /// Read from a replica: kept only if it shows every change announced
+    /// when it is stored (a lagging replica cannot put back what a change
+    /// has dropped).
+    pub from_replica: bool,
 }
 
 impl RenderedView {
@@ -52,11 +56,17 @@ impl RenderedView {
             etag,
             position,
             next_cursor: None,
+            from_replica: false,
         }
     }
 
     pub fn with_next_cursor(mut self, next_cursor: Option<String>) -> Self {
         self.next_cursor = next_cursor;
+        self
+    }
+
+    pub fn read_from_replica(mut self, replica: bool) -> Self {
+        self.from_replica = replica;
         self
     }
 }
@@ -213,12 +223,15 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
     }
 
     /// Caches `view` unless some key was invalidated, since `generation` was
-    /// read, by a change newer than the view.
+    /// read, by a change newer than the view. A view read from a replica
+    /// must show every change announced so far: the replica may not have
+    /// applied one announced before the read began.
     pub fn insert_unless_invalidated(&self, key: K, view: Arc<RenderedView>, generation: u64) {
         let _writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        if self.generation.load(Ordering::Acquire) == generation
-            || view.position >= self.invalidated_through.load(Ordering::Acquire)
-        {
+        let shows_every_change = view.position >= self.invalidated_through.load(Ordering::Acquire);
+        let nothing_changed_meanwhile =
+            !view.from_replica && self.generation.load(Ordering::Acquire) == generation;
+        if nothing_changed_meanwhile || shows_every_change {
             self.entries.insert(key, view);
         }
     }
@@ -297,6 +310,23 @@ mod tests {
         let seen = cache.generation();
         cache.invalidate([2], 8);
         cache.insert_unless_invalidated(1, view(7), seen);
+        assert_eq!(cache.get(&1, None).unwrap().position, 5);
+    }
+
+    #[test]
+    fn a_replica_read_older_than_an_announced_change_is_not_cached() {
+        let cache = cache();
+        // Change at 5 announced; a lagging replica then answers as of 4.
+        cache.invalidate([1], 5);
+        let seen = cache.generation();
+        let stale = RenderedView::new(Bytes::from_static(b"{}"), 4).read_from_replica(true);
+        cache.insert_unless_invalidated(1, Arc::new(stale), seen);
+        assert!(
+            cache.get(&1, None).is_none(),
+            "nothing changed during the read, yet it is stale"
+        );
+        let caught_up = RenderedView::new(Bytes::from_static(b"{}"), 5).read_from_replica(true);
+        cache.insert_unless_invalidated(1, Arc::new(caught_up), seen);
         assert_eq!(cache.get(&1, None).unwrap().position, 5);
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings, TrustedProxy};
-use resourcify_app::{AppSettings, MIN_SECRET_BYTES, TokenSecret};
+use resourcify_app::{AppSettings, MIN_SECRET_BYTES, ReplicaSettings, TokenSecret};
 use resourcify_domain::Secret;
 use resourcify_eventstore::Namespace;
 use resourcify_news::IngesterSettings;
@@ -200,6 +200,27 @@ pub(super) struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_NEWS_POLL_TICK_MS", default_value_t = 5_000)]
     news_poll_tick_ms: u64,
 
+    /// Streaming replicas of the database that API nodes read views from
+    /// (comma-separated PostgreSQL URLs); none: reads go to DATABASE_URL.
+    /// Projectors, migrations and replays always use DATABASE_URL.
+    #[arg(
+        long,
+        env = "RESOURCIFY_READ_DATABASE_URL",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    read_database_url: Vec<Secret>,
+
+    /// A read replica that has not applied, this long after, what the
+    /// primary had applied leaves the rotation until it catches up, in
+    /// milliseconds.
+    #[arg(
+        long,
+        env = "RESOURCIFY_READ_REPLICA_MAX_LAG_MS",
+        default_value_t = 2000
+    )]
+    read_replica_max_lag_ms: u64,
+
     /// Stream and bucket replicas (3 on a JetStream cluster).
     #[arg(long, env = "RESOURCIFY_REPLICAS", default_value_t = 1)]
     replicas: usize,
@@ -260,8 +281,23 @@ impl ServeArgs {
             idle_in_transaction_timeout: Duration::from_millis(args.idle_in_transaction_timeout_ms),
             ..PoolSettings::default()
         };
+        let read_databases = args
+            .read_database_url
+            .iter()
+            .map(|url| PgConnectOptions::from_str(url.expose()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "RESOURCIFY_READ_DATABASE_URL holds a URL that is not a PostgreSQL URL"
+                )
+            })?;
         Ok(NodeSettings {
             database,
+            read_databases,
+            read_replicas: ReplicaSettings {
+                max_lag: Duration::from_millis(args.read_replica_max_lag_ms),
+                ..ReplicaSettings::default()
+            },
             nats_url: nats_url.to_owned(),
             listen: args.listen,
             metrics_listen: args.metrics_listen.0,
