@@ -16,7 +16,7 @@ use crate::core::{CommandMeta, CommandOutcome};
 use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
-use crate::paging::paging;
+use crate::paging::newest_first;
 use crate::paging::{Page, PageRequest};
 
 fn checked_reason(raw: &str) -> Result<String, AppError> {
@@ -171,16 +171,16 @@ impl Moderation {
         page: PageRequest<'_>,
         min_position: Option<u64>,
     ) -> Result<Page<ModerationEntry>, AppError> {
-        let paging = paging(page)?;
-        let before = paging.before()?;
-        self.core
-            .wait_for(Projection::Resources, min_position)
-            .await?;
-        let items = self
-            .core
-            .reads()
-            .moderation_log(before, paging.fetch())
-            .await?;
-        Ok(paging.page(items, |last| Cursor::Before(last.position)))
+        let log = async |before, fetch| Ok(self.core.reads().moderation_log(before, fetch).await?);
+        let key = |last: &ModerationEntry| Cursor::Before(last.position);
+        newest_first(
+            &self.core,
+            page,
+            &[Projection::Resources],
+            min_position,
+            log,
+            key,
+        )
+        .await
     }
 }

@@ -23,8 +23,8 @@ use crate::core::{Core, created_id};
 use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
-use crate::paging::paging;
 use crate::paging::{Page, PageRequest, ResourcePage};
+use crate::paging::{newest_first, paging};
 use crate::resources::Resources;
 use crate::views::{CacheOutcome, RenderedView};
 
@@ -197,15 +197,18 @@ impl News {
         min_position: Option<u64>,
     ) -> Result<Page<NewsSourceRow>, AppError> {
         caller.actor.ensure_admin()?;
-        let paging = paging(page)?;
-        let before = paging.before()?;
-        self.core.wait_for(Projection::News, min_position).await?;
-        let items = self
-            .core
-            .reads()
-            .news_sources_page(before, paging.fetch())
-            .await?;
-        Ok(paging.page(items, |last| Cursor::Before(last.listed_at)))
+        let sources =
+            async |before, fetch| Ok(self.core.reads().news_sources_page(before, fetch).await?);
+        let key = |last: &NewsSourceRow| Cursor::Before(last.listed_at);
+        newest_first(
+            &self.core,
+            page,
+            &[Projection::News],
+            min_position,
+            sources,
+            key,
+        )
+        .await
     }
 
     /// One news source; admins only.

@@ -16,7 +16,7 @@ use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
 use crate::paging::{Page, PageRequest, ResourcePage};
-use crate::paging::{Paging, check_paging, paging, wrong_cursor};
+use crate::paging::{Paging, check_paging, newest_first, paging, wrong_cursor};
 use crate::views::{CacheOutcome, RenderedView};
 
 /// How a list of resources is ordered.
@@ -297,20 +297,22 @@ impl Resources {
         page: PageRequest<'_>,
         min_position: Option<u64>,
     ) -> Result<ResourcePage, AppError> {
-        let paging = paging(page)?;
-        let before = paging.before()?;
         // The list joins the resources view: both must show the position.
-        self.core
-            .wait_for(Projection::Bookmarks, min_position)
-            .await?;
-        self.core
-            .wait_for(Projection::Resources, min_position)
-            .await?;
-        let items = self
-            .core
-            .reads()
-            .bookmarks_by_user(caller.user_id, before, paging.fetch())
-            .await?;
-        Ok(paging.page(items, Cursor::newest))
+        let views = [Projection::Bookmarks, Projection::Resources];
+        let bookmarks = async |before, fetch| {
+            let reads = self.core.reads();
+            Ok(reads
+                .bookmarks_by_user(caller.user_id, before, fetch)
+                .await?)
+        };
+        newest_first(
+            &self.core,
+            page,
+            &views,
+            min_position,
+            bookmarks,
+            Cursor::newest,
+        )
+        .await
     }
 }
