@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use poem_openapi::ApiResponse;
 use poem_openapi::types::{ToJSON, Type};
-use resourcify_app::{CacheOutcome, RenderedView};
+use resourcify_app::{AppError, CacheOutcome, RenderedView};
 
+use crate::ApiError;
 use crate::extract::{ConditionalRead, Page};
 use crate::header_text::HeaderText;
 use crate::rendered::RenderedJson;
@@ -42,27 +44,33 @@ const PUBLIC: HeaderText = HeaderText::from_static(PUBLIC_REVALIDATE);
 const HIT: HeaderText = HeaderText::from_static("hit");
 const MISS: HeaderText = HeaderText::from_static("miss");
 
+/// A rendered view as the application gives it, and whether it came from
+/// this node's memory.
+type View = (Arc<RenderedView>, CacheOutcome);
+
 impl<T: Type + ToJSON + Send> CachedResponse<T> {
     /// The answer for a single view.
-    pub(crate) fn view(view: (Arc<RenderedView>, CacheOutcome), read: &ConditionalRead) -> Self {
+    pub(crate) fn view(view: View, read: &ConditionalRead) -> Self {
         Self::answer(view, read, None)
     }
 
-    /// The answer for a page of a list, linking the next page.
-    pub(crate) fn page(
-        view: (Arc<RenderedView>, CacheOutcome),
+    /// Reads the page `page` names of a cached list, as `read` asks: `list`
+    /// is given the position to wait for and the renderer of what it finds
+    /// as `T`. The answer links the next page.
+    pub(crate) async fn list<S: ?Sized>(
         read: &ConditionalRead,
         page: &Page,
-    ) -> Self {
+        list: impl AsyncFnOnce(Option<u64>, fn(&S) -> Bytes) -> Result<View, AppError>,
+    ) -> Result<Self, ApiError>
+    where
+        for<'a> T: From<&'a S>,
+    {
+        let view = list(read.min_position, RenderedJson::<T>::render_from).await?;
         let link = page.next_link(view.0.next_cursor.as_deref());
-        Self::answer(view, read, link)
+        Ok(Self::answer(view, read, link))
     }
 
-    fn answer(
-        (view, outcome): (Arc<RenderedView>, CacheOutcome),
-        read: &ConditionalRead,
-        link: Option<String>,
-    ) -> Self {
+    fn answer((view, outcome): View, read: &ConditionalRead, link: Option<String>) -> Self {
         let etag = HeaderText(view.etag_header.clone());
         if etag_matches(read.if_none_match.0.as_deref(), &view.etag) {
             return Self::NotModified(etag, PUBLIC);

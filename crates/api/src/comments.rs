@@ -12,7 +12,6 @@ use uuid::Uuid;
 use crate::cached::CachedResponse;
 use crate::dto::{CommentList, CommentPatch, ModerationReason, NewComment};
 use crate::extract::{CommandHeaders, ConditionalRead, Page};
-use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse};
 use crate::route_names;
 use crate::security::BearerAuth;
@@ -47,16 +46,12 @@ impl CommentsApi {
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<CommentList>, ApiError> {
-        let view = self
-            .comments
-            .thread_view(
-                id.0,
-                page.request(),
-                read.min_position,
-                RenderedJson::<CommentList>::render_from,
-            )
-            .await?;
-        Ok(CachedResponse::page(view, &read, &page))
+        CachedResponse::list(&read, &page, async |at, render| {
+            self.comments
+                .thread_view(id.0, page.request(), at, render)
+                .await
+        })
+        .await
     }
 
     /// Comment on a resource, or reply to a comment

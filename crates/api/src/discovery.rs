@@ -9,7 +9,6 @@ use crate::ApiError;
 use crate::cached::{CachedResponse, PUBLIC_REVALIDATE};
 use crate::dto::{ModerationLog, ResourceList, TagList};
 use crate::extract::{ConditionalRead, MinPosition, Page};
-use crate::rendered::RenderedJson;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -47,15 +46,10 @@ impl DiscoveryApi {
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let view = self
-            .resources
-            .feed_view(
-                page.request(),
-                read.min_position,
-                RenderedJson::<ResourceList>::render_from,
-            )
-            .await?;
-        Ok(CachedResponse::page(view, &read, &page))
+        CachedResponse::list(&read, &page, async |at, render| {
+            self.resources.feed_view(page.request(), at, render).await
+        })
+        .await
     }
 
     /// Search resources
@@ -71,16 +65,12 @@ impl DiscoveryApi {
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let view = self
-            .resources
-            .search_view(
-                &q.0,
-                page.request(),
-                read.min_position,
-                RenderedJson::<ResourceList>::render_from,
-            )
-            .await?;
-        Ok(CachedResponse::page(view, &read, &page))
+        CachedResponse::list(&read, &page, async |at, render| {
+            self.resources
+                .search_view(&q.0, page.request(), at, render)
+                .await
+        })
+        .await
     }
 
     /// Tags, most used first
@@ -90,15 +80,10 @@ impl DiscoveryApi {
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<TagList>, ApiError> {
-        let view = self
-            .resources
-            .tags_view(
-                page.request(),
-                read.min_position,
-                RenderedJson::<TagList>::render_from,
-            )
-            .await?;
-        Ok(CachedResponse::page(view, &read, &page))
+        CachedResponse::list(&read, &page, async |at, render| {
+            self.resources.tags_view(page.request(), at, render).await
+        })
+        .await
     }
 
     /// The public moderation log, newest first

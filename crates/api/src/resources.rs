@@ -260,14 +260,9 @@ impl ResourcesApi {
             limit: page.limit,
             cursor: page.cursor.as_deref(),
         };
-        let view = self
-            .resources
-            .list_view(
-                query,
-                read.min_position,
-                RenderedJson::<ResourceList>::render_from,
-            )
-            .await?;
-        Ok(CachedResponse::page(view, &read, &page))
+        CachedResponse::list(&read, &page, async |at, render| {
+            self.resources.list_view(query, at, render).await
+        })
+        .await
     }
 }

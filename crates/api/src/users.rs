@@ -12,7 +12,6 @@ use crate::dto::{
     ListOrder, ModerationReason, NewUser, Profile, RegisteredUser, ResourceList, StaffRole,
 };
 use crate::extract::{CommandHeaders, ConditionalRead, MinPosition, Page};
-use crate::rendered::RenderedJson;
 use crate::responses::CommandResponse;
 use crate::route_names;
 use crate::security::BearerAuth;
@@ -128,15 +127,10 @@ impl UsersApi {
             cursor: page.cursor.as_deref(),
             ..ResourceQuery::default()
         };
-        let view = self
-            .resources
-            .list_view(
-                query,
-                read.min_position,
-                RenderedJson::<ResourceList>::render_from,
-            )
-            .await?;
-        Ok(CachedResponse::page(view, &read, &page))
+        CachedResponse::list(&read, &page, async |at, render| {
+            self.resources.list_view(query, at, render).await
+        })
+        .await
     }
 
     /// Grant a role (administrators only)

@@ -5,15 +5,15 @@ use chrono::Utc;
 use resourcify_domain::ValidationErrors;
 use resourcify_domain::resource::Tag;
 use resourcify_domain::user::UserCommand;
-use resourcify_readmodel::Scope;
 use resourcify_readmodel::projections::Projection;
+use resourcify_readmodel::{ReadModel, Scope};
 
 use crate::core::Core;
 use crate::core::{CommandMeta, CommandOutcome};
 use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
-use crate::paging::paging;
+use crate::paging::newest_first;
 use crate::paging::{PageRequest, ResourcePage};
 
 /// Who and what members follow, and the feed it makes.
@@ -86,27 +86,28 @@ impl Follows {
         page: PageRequest<'_>,
         min_position: Option<u64>,
     ) -> Result<ResourcePage, AppError> {
-        let paging = paging(page)?;
-        let before = paging.before()?;
-        let reads = self
-            .core
-            .read_from(&[Projection::Users, Projection::Resources], min_position)
-            .await?
-            .reads;
-        let tags = reads.followed_tags(caller.user_id).await?;
-        let users = reads.followed_users(caller.user_id).await?;
-        let scopes: Vec<Scope> = tags
-            .iter()
-            .flat_map(|tag| Scope::tagged(tag))
-            .chain(users.iter().map(|u| Scope::Author(u.user_id)))
-            .collect();
-        let items = if scopes.is_empty() {
-            Vec::new()
-        } else {
-            reads
-                .resources_in_scopes(&scopes, before, paging.fetch())
-                .await?
+        let views = [Projection::Users, Projection::Resources];
+        let followed = async |reads: ReadModel, before, fetch| {
+            let tags = reads.followed_tags(caller.user_id).await?;
+            let users = reads.followed_users(caller.user_id).await?;
+            let scopes: Vec<Scope> = tags
+                .iter()
+                .flat_map(|tag| Scope::tagged(tag))
+                .chain(users.iter().map(|u| Scope::Author(u.user_id)))
+                .collect();
+            if scopes.is_empty() {
+                return Ok(Vec::new());
+            }
+            Ok(reads.resources_in_scopes(&scopes, before, fetch).await?)
         };
-        Ok(paging.page(items, Cursor::newest))
+        newest_first(
+            &self.core,
+            page,
+            &views,
+            min_position,
+            followed,
+            Cursor::newest,
+        )
+        .await
     }
 }

@@ -7,8 +7,8 @@ use resourcify_domain::comment::{Comment, CommentCommand};
 use resourcify_domain::resource::{Resource, ResourceCommand};
 use resourcify_domain::user::{User, UserCommand};
 use resourcify_domain::{Actor, Role, ValidationErrors, parse_reason};
-use resourcify_readmodel::ModerationEntry;
 use resourcify_readmodel::projections::Projection;
+use resourcify_readmodel::{ModerationEntry, ReadModel};
 use uuid::Uuid;
 
 use crate::core::Core;
@@ -16,7 +16,7 @@ use crate::core::{CommandMeta, CommandOutcome};
 use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
-use crate::paging::paging;
+use crate::paging::newest_first;
 use crate::paging::{Page, PageRequest};
 
 fn checked_reason(raw: &str) -> Result<String, AppError> {
@@ -171,15 +171,17 @@ impl Moderation {
         page: PageRequest<'_>,
         min_position: Option<u64>,
     ) -> Result<Page<ModerationEntry>, AppError> {
-        let paging = paging(page)?;
-        let before = paging.before()?;
-        let items = self
-            .core
-            .read_from(&[Projection::Resources], min_position)
-            .await?
-            .reads
-            .moderation_log(before, paging.fetch())
-            .await?;
-        Ok(paging.page(items, |last| Cursor::Before(last.position)))
+        let log =
+            async |reads: ReadModel, before, fetch| Ok(reads.moderation_log(before, fetch).await?);
+        let key = |last: &ModerationEntry| Cursor::Before(last.position);
+        newest_first(
+            &self.core,
+            page,
+            &[Projection::Resources],
+            min_position,
+            log,
+            key,
+        )
+        .await
     }
 }

@@ -11,8 +11,8 @@ use resourcify_domain::news_source::{
 };
 use resourcify_domain::resource::{Resource, Submission, Tag};
 use resourcify_domain::{Actor, ValidationErrors};
-use resourcify_readmodel::NewsSourceRow;
 use resourcify_readmodel::projections::Projection;
+use resourcify_readmodel::{NewsSourceRow, ReadModel};
 use uuid::Uuid;
 
 use resourcify_fetch_guard::AllowList;
@@ -23,8 +23,8 @@ use crate::core::{Core, created_id};
 use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
-use crate::paging::paging;
 use crate::paging::{Page, PageRequest, ResourcePage};
+use crate::paging::{newest_first, paging};
 use crate::resources::Resources;
 use crate::views::{CacheOutcome, RenderedView};
 
@@ -197,16 +197,19 @@ impl News {
         min_position: Option<u64>,
     ) -> Result<Page<NewsSourceRow>, AppError> {
         caller.actor.ensure_admin()?;
-        let paging = paging(page)?;
-        let before = paging.before()?;
-        let items = self
-            .core
-            .read_from(&[Projection::News], min_position)
-            .await?
-            .reads
-            .news_sources_page(before, paging.fetch())
-            .await?;
-        Ok(paging.page(items, |last| Cursor::Before(last.listed_at)))
+        let sources = async |reads: ReadModel, before, fetch| {
+            Ok(reads.news_sources_page(before, fetch).await?)
+        };
+        let key = |last: &NewsSourceRow| Cursor::Before(last.listed_at);
+        newest_first(
+            &self.core,
+            page,
+            &[Projection::News],
+            min_position,
+            sources,
+            key,
+        )
+        .await
     }
 
     /// One news source; admins only.

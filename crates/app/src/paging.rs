@@ -3,8 +3,10 @@
 
 use bytes::Bytes;
 use resourcify_domain::ValidationErrors;
-use resourcify_readmodel::ResourceRow;
+use resourcify_readmodel::projections::Projection;
+use resourcify_readmodel::{ReadModel, ResourceRow};
 
+use crate::core::Core;
 use crate::cursor::Cursor;
 use crate::error::AppError;
 
@@ -112,6 +114,26 @@ impl Paging {
             Some(_) => Err(wrong_cursor()),
         }
     }
+}
+
+/// A page of a newest-first list that is read per request, never cached:
+/// read once every view in `views` shows `min_position`. `read` is given
+/// where to read (see `Core::read_from`), the key to continue before and
+/// how many rows to fetch; `key` makes the
+/// next cursor from the last row kept.
+pub(crate) async fn newest_first<T>(
+    core: &Core,
+    page: PageRequest<'_>,
+    views: &[Projection],
+    min_position: Option<u64>,
+    read: impl AsyncFnOnce(ReadModel, i64, i64) -> Result<Vec<T>, AppError>,
+    key: impl Fn(&T) -> Cursor,
+) -> Result<Page<T>, AppError> {
+    let paging = paging(page)?;
+    let before = paging.before()?;
+    let reads = core.read_from(views, min_position).await?.reads;
+    let items = read(reads, before, paging.fetch()).await?;
+    Ok(paging.page(items, key))
 }
 
 pub(crate) fn wrong_cursor() -> AppError {

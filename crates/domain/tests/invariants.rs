@@ -19,6 +19,35 @@ fn member(n: u128) -> Actor {
     Actor::member(Uuid::from_u128(n))
 }
 
+/// What a vote, a bookmark and a comment by `actor` on `resource` are
+/// refused with (`None`: accepted).
+fn marks_refused(actor: &Actor, resource: &Resource) -> [Option<DomainError>; 3] {
+    let (actor, resource, at) = (actor.clone(), resource.clone(), DateTime::UNIX_EPOCH);
+    let vote = VoteCommand::Cast {
+        actor: actor.clone(),
+        resource: resource.clone(),
+        at,
+    };
+    let bookmark = BookmarkCommand::Add {
+        actor: actor.clone(),
+        resource: resource.clone(),
+        at,
+    };
+    let comment = CommentCommand::Post {
+        comment_id: Uuid::from_u128(5),
+        actor,
+        resource,
+        parent: None,
+        body: CommentBody::parse("hello").unwrap(),
+        at,
+    };
+    [
+        Vote::default().decide(&vote).err(),
+        Bookmark::default().decide(&bookmark).err(),
+        Comment::default().decide(&comment).err(),
+    ]
+}
+
 fn submitted() -> Resource {
     let tags = vec!["rust".to_owned()];
     let submission = Submission {
@@ -99,19 +128,9 @@ proptest! {
 
         let actor = if moderator { Actor { roles: [Role::Admin].into(), ..member(voter) } } else { member(voter) };
         let not_found = Some(DomainError::NotFound("resource"));
-        let vote = VoteCommand::Cast { actor: actor.clone(), resource: resource.clone(), at };
-        prop_assert_eq!(Vote::default().decide(&vote).err(), not_found.clone());
-        let bookmark = BookmarkCommand::Add { actor: actor.clone(), resource: resource.clone(), at };
-        prop_assert_eq!(Bookmark::default().decide(&bookmark).err(), not_found.clone());
-        let comment = CommentCommand::Post {
-            comment_id: Uuid::from_u128(5),
-            actor: actor.clone(),
-            resource: resource.clone(),
-            parent: None,
-            body: CommentBody::parse("hello").unwrap(),
-            at,
-        };
-        prop_assert_eq!(Comment::default().decide(&comment).err(), not_found.clone());
+        for refusal in marks_refused(&actor, &resource) {
+            prop_assert_eq!(refusal, not_found.clone());
+        }
         let edit = ResourceCommand::Edit {
             actor: Actor::member(AUTHOR),
             edit: ResourceEdit { title: Some("New title"), ..Default::default() }.validate().unwrap(),
@@ -166,18 +185,8 @@ proptest! {
         for command in &resource_commands {
             prop_assert!(resource.decide(command).is_err(), "{command:?}");
         }
-        let vote = VoteCommand::Cast { actor: actor.clone(), resource: resource.clone(), at };
-        prop_assert!(Vote::default().decide(&vote).is_err());
-        let bookmark = BookmarkCommand::Add { actor: actor.clone(), resource: resource.clone(), at };
-        prop_assert!(Bookmark::default().decide(&bookmark).is_err());
-        let comment = CommentCommand::Post {
-            comment_id: Uuid::from_u128(5),
-            actor: actor.clone(),
-            resource: resource.clone(),
-            parent: None,
-            body: CommentBody::parse("hello").unwrap(),
-            at,
-        };
-        prop_assert!(Comment::default().decide(&comment).is_err());
+        for refusal in marks_refused(&actor, &resource) {
+            prop_assert!(refusal.is_some());
+        }
     }
 }

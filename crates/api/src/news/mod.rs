@@ -16,7 +16,6 @@ use crate::ApiError;
 use crate::cached::{CachedResponse, PrivateResponse};
 use crate::dto::ResourceList;
 use crate::extract::{CommandHeaders, ConditionalRead, MinPosition, Page};
-use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse};
 use crate::route_names;
 use crate::security::BearerAuth;
@@ -191,15 +190,10 @@ impl NewsApi {
             tag: tag.0.as_deref(),
             page: page.request(),
         };
-        let view = self
-            .news
-            .list_view(
-                query,
-                read.min_position,
-                RenderedJson::<ResourceList>::render_from,
-            )
-            .await?;
-        Ok(CachedResponse::page(view, &read, &page))
+        CachedResponse::list(&read, &page, async |at, render| {
+            self.news.list_view(query, at, render).await
+        })
+        .await
     }
 
     /// Share a news item as a resource

@@ -16,7 +16,7 @@ use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
 use crate::paging::{Page, PageRequest, ResourcePage};
-use crate::paging::{Paging, check_paging, paging, wrong_cursor};
+use crate::paging::{Paging, check_paging, newest_first, paging, wrong_cursor};
 use crate::views::{CacheOutcome, RenderedView};
 
 /// How a list of resources is ordered.
@@ -297,19 +297,21 @@ impl Resources {
         page: PageRequest<'_>,
         min_position: Option<u64>,
     ) -> Result<ResourcePage, AppError> {
-        let paging = paging(page)?;
-        let before = paging.before()?;
         // The list joins the resources view: both must show the position.
-        let items = self
-            .core
-            .read_from(
-                &[Projection::Bookmarks, Projection::Resources],
-                min_position,
-            )
-            .await?
-            .reads
-            .bookmarks_by_user(caller.user_id, before, paging.fetch())
-            .await?;
-        Ok(paging.page(items, Cursor::newest))
+        let views = [Projection::Bookmarks, Projection::Resources];
+        let bookmarks = async |reads: ReadModel, before, fetch| {
+            Ok(reads
+                .bookmarks_by_user(caller.user_id, before, fetch)
+                .await?)
+        };
+        newest_first(
+            &self.core,
+            page,
+            &views,
+            min_position,
+            bookmarks,
+            Cursor::newest,
+        )
+        .await
     }
 }

@@ -19,6 +19,16 @@ fn url(raw: &str) -> Url {
     Url::parse(raw).expect("test URL parses")
 }
 
+/// A fetcher that may reach the test server on 127.0.0.1:`port`.
+fn local_fetcher(port: u16, timeout: Duration) -> Fetcher {
+    fetcher(&format!("127.0.0.1:{port}"), timeout)
+}
+
+/// What `fetcher` answers for `address`, asked with no validators.
+async fn fetch_fresh(fetcher: &Fetcher, address: &str) -> Result<Fetched, FetchError> {
+    fetcher.fetch(&url(address), &Validators::default()).await
+}
+
 fn refused(result: Result<impl std::fmt::Debug, FetchError>) -> String {
     match result {
         Err(FetchError::Refused(why)) => why,
@@ -41,12 +51,8 @@ fn response(status: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
     raw.into_bytes()
 }
 
-/// A one-line HTTP/1.1 server on 127.0.0.1: `respond` sees the request head
-/// (lowercased) and returns the raw response, written after `delay`.
-async fn serve(
-    delay: Duration,
-    respond: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static,
-) -> (u16, Arc<AtomicUsize>) {
+/// A listener on a free port of 127.0.0.1, and the port.
+async fn local_listener() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a local port");
@@ -54,6 +60,16 @@ async fn serve(
         .local_addr()
         .expect("bound socket has an address")
         .port();
+    (listener, port)
+}
+
+/// A one-line HTTP/1.1 server on 127.0.0.1: `respond` sees the request head
+/// (lowercased) and returns the raw response, written after `delay`.
+async fn serve(
+    delay: Duration,
+    respond: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static,
+) -> (u16, Arc<AtomicUsize>) {
+    let (listener, port) = local_listener().await;
     let hits = Arc::new(AtomicUsize::new(0));
     let (respond, counter) = (Arc::new(respond), hits.clone());
     tokio::spawn(async move {
@@ -154,7 +170,7 @@ async fn serves_body_then_not_modified() {
         }
     })
     .await;
-    let fetcher = fetcher(&format!("127.0.0.1:{port}"), SECOND);
+    let fetcher = local_fetcher(port, SECOND);
     let feed = url(&format!("http://127.0.0.1:{port}/feed"));
 
     let Ok(Fetched::Body {
@@ -183,23 +199,13 @@ async fn follows_relative_redirects_within_the_limit() {
         _ => response("302 Found", &[("Location", "/loop")], ""),
     })
     .await;
-    let fetcher = fetcher(&format!("127.0.0.1:{port}"), SECOND);
-    let moved = fetcher
-        .fetch(
-            &url(&format!("http://127.0.0.1:{port}/old")),
-            &Validators::default(),
-        )
-        .await;
+    let fetcher = local_fetcher(port, SECOND);
+    let moved = fetch_fresh(&fetcher, &format!("http://127.0.0.1:{port}/old")).await;
     assert!(
         matches!(moved, Ok(Fetched::Body { ref body, .. }) if &body[..] == b"feed"),
         "{moved:?}"
     );
-    let looping = fetcher
-        .fetch(
-            &url(&format!("http://127.0.0.1:{port}/loop")),
-            &Validators::default(),
-        )
-        .await;
+    let looping = fetch_fresh(&fetcher, &format!("http://127.0.0.1:{port}/loop")).await;
     assert!(
         matches!(looping, Err(FetchError::TooManyRedirects)),
         "{looping:?}"
@@ -209,12 +215,11 @@ async fn follows_relative_redirects_within_the_limit() {
 #[tokio::test]
 async fn error_statuses_are_reported() {
     let (port, _) = serve(Duration::ZERO, |_| response("404 Not Found", &[], "gone")).await;
-    let result = fetcher(&format!("127.0.0.1:{port}"), SECOND)
-        .fetch(
-            &url(&format!("http://127.0.0.1:{port}/")),
-            &Validators::default(),
-        )
-        .await;
+    let result = fetch_fresh(
+        &local_fetcher(port, SECOND),
+        &format!("http://127.0.0.1:{port}/"),
+    )
+    .await;
     assert!(matches!(result, Err(FetchError::Status(404))), "{result:?}");
 }
 
@@ -226,12 +231,11 @@ async fn oversized_bodies_are_cut_off() {
     let unannounced = format!("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{big}").into_bytes();
     for reply in [announced, unannounced] {
         let (port, _) = serve(Duration::ZERO, move |_| reply.clone()).await;
-        let result = fetcher(&format!("127.0.0.1:{port}"), SECOND)
-            .fetch(
-                &url(&format!("http://127.0.0.1:{port}/")),
-                &Validators::default(),
-            )
-            .await;
+        let result = fetch_fresh(
+            &local_fetcher(port, SECOND),
+            &format!("http://127.0.0.1:{port}/"),
+        )
+        .await;
         assert!(
             matches!(result, Err(FetchError::TooLarge { limit: 1024 })),
             "{result:?}"
@@ -243,12 +247,11 @@ async fn oversized_bodies_are_cut_off() {
 async fn slow_servers_time_out() {
     let (port, _) = serve(Duration::from_secs(3), |_| response("200 OK", &[], "late")).await;
     let limit = Duration::from_millis(300);
-    let result = fetcher(&format!("127.0.0.1:{port}"), limit)
-        .fetch(
-            &url(&format!("http://127.0.0.1:{port}/")),
-            &Validators::default(),
-        )
-        .await;
+    let result = fetch_fresh(
+        &local_fetcher(port, limit),
+        &format!("http://127.0.0.1:{port}/"),
+    )
+    .await;
     assert!(
         matches!(result, Err(FetchError::Timeout(d)) if d == limit),
         "{result:?}"
@@ -267,14 +270,9 @@ async fn redirects_into_the_private_network_are_refused() {
         response("302 Found", &[("Location", &target)], "")
     })
     .await;
-    let fetcher = fetcher(&format!("127.0.0.1:{port}"), SECOND);
+    let fetcher = local_fetcher(port, SECOND);
 
-    let sideways = fetcher
-        .fetch(
-            &url(&format!("http://127.0.0.1:{port}/")),
-            &Validators::default(),
-        )
-        .await;
+    let sideways = fetch_fresh(&fetcher, &format!("http://127.0.0.1:{port}/")).await;
     assert_eq!(refused(sideways), "127.0.0.1 is not a public address");
     assert_eq!(
         other_hits.load(Ordering::SeqCst),
@@ -282,23 +280,16 @@ async fn redirects_into_the_private_network_are_refused() {
         "the unlisted port was never contacted"
     );
 
-    let metadata = fetcher
-        .fetch(
-            &url(&format!("http://127.0.0.1:{port}/metadata")),
-            &Validators::default(),
-        )
-        .await;
+    let metadata = fetch_fresh(&fetcher, &format!("http://127.0.0.1:{port}/metadata")).await;
     assert_eq!(refused(metadata), "169.254.169.254 is not a public address");
 }
 
 #[tokio::test]
 async fn names_resolving_to_loopback_are_refused_unless_listed() {
     let (port, hits) = serve(Duration::ZERO, |_| response("200 OK", &[], "local")).await;
-    let feed = url(&format!("http://localhost:{port}/"));
+    let feed = format!("http://localhost:{port}/");
 
-    let unlisted = fetcher(&format!("127.0.0.1:{port}"), SECOND)
-        .fetch(&feed, &Validators::default())
-        .await;
+    let unlisted = fetch_fresh(&local_fetcher(port, SECOND), &feed).await;
     let why = refused(unlisted);
     assert!(
         why.starts_with("localhost resolves only to non-public addresses ("),
@@ -306,9 +297,7 @@ async fn names_resolving_to_loopback_are_refused_unless_listed() {
     );
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 
-    let listed = fetcher(&format!("localhost:{port}"), SECOND)
-        .fetch(&feed, &Validators::default())
-        .await;
+    let listed = fetch_fresh(&fetcher(&format!("localhost:{port}"), SECOND), &feed).await;
     assert!(matches!(listed, Ok(Fetched::Body { .. })), "{listed:?}");
 }
 
@@ -316,25 +305,18 @@ async fn names_resolving_to_loopback_are_refused_unless_listed() {
 async fn https_goes_through_rustls() {
     // What matters is that a TLS handshake is attempted and its failure is a
     // network error, not a panic for want of a crypto provider.
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a local port");
-    let port = listener
-        .local_addr()
-        .expect("bound socket has an address")
-        .port();
+    let (listener, port) = local_listener().await;
     tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await.expect("the client connects");
         let mut hello = [0; 512];
         let _ = socket.read(&mut hello).await;
         let _ = socket.write_all(&response("200 OK", &[], "not TLS")).await;
     });
-    let result = fetcher(&format!("127.0.0.1:{port}"), SECOND)
-        .fetch(
-            &url(&format!("https://127.0.0.1:{port}/")),
-            &Validators::default(),
-        )
-        .await;
+    let result = fetch_fresh(
+        &local_fetcher(port, SECOND),
+        &format!("https://127.0.0.1:{port}/"),
+    )
+    .await;
     assert!(matches!(result, Err(FetchError::Network(_))), "{result:?}");
 }
 

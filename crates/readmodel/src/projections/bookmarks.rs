@@ -1,9 +1,9 @@
 //! Projection "bookmarks": each user's bookmarks, newest first.
 
+use super::{RunStatement, Statement};
 use resourcify_domain::DomainEvent;
 use resourcify_domain::bookmark::BookmarkEvent;
 use serde_json::Value;
-use sqlx::PgConnection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Change {
@@ -22,30 +22,23 @@ pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
 /// The notice's keys are user ids: a bookmark changes only its user's list.
 pub(super) const KEY: &str = "user_id";
 
-/// Applies one run of `change` with one set-based statement over its
-/// rows ([`super::Run::rows`]); answers the keys it changed that the rows
-/// do not name (for most changes, none).
-pub(super) async fn write(
-    tx: &mut PgConnection,
-    change: Change,
-    rows: Value,
-) -> sqlx::Result<Vec<String>> {
-    let statement = match change {
-        Change::Added => sqlx::query!(
-            "INSERT INTO bookmarks (user_id, resource_id, position, bookmarked_at)
+impl RunStatement for Change {
+    fn statement(self, rows: Value) -> Statement {
+        match self {
+            Change::Added => sqlx::query!(
+                "INSERT INTO bookmarks (user_id, resource_id, position, bookmarked_at)
                  SELECT user_id, resource_id, ord, at
                  FROM jsonb_to_recordset($1::jsonb) AS b(
                      user_id uuid, resource_id uuid, at timestamptz, ord bigint)
                  ON CONFLICT (user_id, resource_id) DO NOTHING",
-            rows
-        ),
-        Change::Removed => sqlx::query!(
-            "DELETE FROM bookmarks k
+                rows
+            ),
+            Change::Removed => sqlx::query!(
+                "DELETE FROM bookmarks k
                  USING jsonb_to_recordset($1::jsonb) AS b(user_id uuid, resource_id uuid)
                  WHERE k.user_id = b.user_id AND k.resource_id = b.resource_id",
-            rows
-        ),
-    };
-    statement.execute(&mut *tx).await?;
-    Ok(Vec::new())
+                rows
+            ),
+        }
+    }
 }

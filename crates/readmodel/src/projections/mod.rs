@@ -241,7 +241,7 @@ impl Projection {
         upkeep: Upkeep,
     ) -> sqlx::Result<Vec<String>> {
         match self {
-            Self::Users => apply_runs(tx, events, users::change_of, users::KEY, users::write).await,
+            Self::Users => apply_runs(tx, events, users::change_of, users::KEY, execute).await,
             Self::Resources => resources::apply(tx, events, upkeep).await,
             Self::Comments => {
                 apply_runs(
@@ -254,16 +254,9 @@ impl Projection {
                 .await
             }
             Self::Bookmarks => {
-                apply_runs(
-                    tx,
-                    events,
-                    bookmarks::change_of,
-                    bookmarks::KEY,
-                    bookmarks::write,
-                )
-                .await
+                apply_runs(tx, events, bookmarks::change_of, bookmarks::KEY, execute).await
             }
-            Self::News => apply_runs(tx, events, news::change_of, news::KEY, news::write).await,
+            Self::News => apply_runs(tx, events, news::change_of, news::KEY, execute).await,
         }
     }
 }
@@ -339,6 +332,27 @@ async fn apply_runs<K: Copy + PartialEq>(
         touched.extend(write(tx, run.kind, rows).await?);
     }
     Ok(touched)
+}
+
+/// A set-based statement over the rows of a run ([`Run::rows`]).
+pub(super) type Statement =
+    sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+/// A change that a projection applies with one statement a run, which
+/// changes no key beyond those its rows name.
+pub(super) trait RunStatement: Copy + PartialEq {
+    /// The statement that applies one run of this change over its rows.
+    fn statement(self, rows: Value) -> Statement;
+}
+
+/// The `write` of [`apply_runs`] for a [`RunStatement`] change.
+async fn execute<K: RunStatement>(
+    tx: &mut PgConnection,
+    kind: K,
+    rows: Value,
+) -> sqlx::Result<Vec<String>> {
+    kind.statement(rows).execute(&mut *tx).await?;
+    Ok(Vec::new())
 }
 
 /// Splits `events` into runs by `kind_of`; events it maps to `None` are

@@ -5,11 +5,11 @@
 //! the last event applied to it, and a run that holds several events for
 //! one source applies only the latest (their fields are given whole).
 
+use super::{RunStatement, Statement};
 use resourcify_domain::DomainEvent;
 use resourcify_domain::news_source::NewsSourceEvent;
 use resourcify_domain::resource::ResourceEvent;
 use serde_json::Value;
-use sqlx::PgConnection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Change {
@@ -38,28 +38,22 @@ pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
 /// The notice's keys are source ids.
 pub(super) const KEY: &str = "source_id";
 
-/// Applies one run of `change` with one set-based statement over its
-/// rows ([`super::Run::rows`]); answers the keys it changed that the rows
-/// do not name (for most changes, none).
-pub(super) async fn write(
-    tx: &mut PgConnection,
-    change: Change,
-    rows: Value,
-) -> sqlx::Result<Vec<String>> {
-    let statement = match change {
-        Change::Added => sqlx::query!(
-            "INSERT INTO news_sources (id, listed_at, url, title, tags, poll_interval_seconds,
+impl RunStatement for Change {
+    fn statement(self, rows: Value) -> Statement {
+        match self {
+            Change::Added => sqlx::query!(
+                "INSERT INTO news_sources (id, listed_at, url, title, tags, poll_interval_seconds,
                                            next_fetch_at, added_at, updated_at, position)
                  SELECT source_id, ord, url, title, tags, poll_interval_seconds, at, at, at, ord
                  FROM jsonb_to_recordset($1::jsonb) AS b(
                      source_id uuid, url text, title text, tags text[],
                      poll_interval_seconds integer, at timestamptz, ord bigint)
                  ON CONFLICT (id) DO NOTHING",
-            rows
-        ),
-        // A new URL is a new feed: it is polled at once, from scratch.
-        Change::Updated => sqlx::query!(
-            "UPDATE news_sources s
+                rows
+            ),
+            // A new URL is a new feed: it is polled at once, from scratch.
+            Change::Updated => sqlx::query!(
+                "UPDATE news_sources s
                  SET url = b.url, title = b.title, tags = b.tags,
                      poll_interval_seconds = b.poll_interval_seconds, updated_at = b.at,
                      status = CASE WHEN s.url <> b.url THEN 'pending' ELSE s.status END,
@@ -73,16 +67,16 @@ pub(super) async fn write(
                      ORDER BY source_id, ord DESC
                  ) b
                  WHERE s.id = b.source_id AND s.position < b.ord",
-            rows
-        ),
-        Change::Removed => sqlx::query!(
-            "UPDATE news_sources s SET removed = true, updated_at = b.at, position = b.ord
+                rows
+            ),
+            Change::Removed => sqlx::query!(
+                "UPDATE news_sources s SET removed = true, updated_at = b.at, position = b.ord
                  FROM jsonb_to_recordset($1::jsonb) AS b(source_id uuid, at timestamptz, ord bigint)
                  WHERE s.id = b.source_id AND s.position < b.ord",
-            rows
-        ),
-        Change::RefreshRequested => sqlx::query!(
-            "UPDATE news_sources s SET next_fetch_at = b.at, position = b.ord
+                rows
+            ),
+            Change::RefreshRequested => sqlx::query!(
+                "UPDATE news_sources s SET next_fetch_at = b.at, position = b.ord
                  FROM (
                      SELECT DISTINCT ON (source_id) *
                      FROM jsonb_to_recordset($1::jsonb) AS b(
@@ -90,10 +84,10 @@ pub(super) async fn write(
                      ORDER BY source_id, ord DESC
                  ) b
                  WHERE s.id = b.source_id AND s.position < b.ord",
-            rows
-        ),
-        Change::Fetched => sqlx::query!(
-            "UPDATE news_sources s
+                rows
+            ),
+            Change::Fetched => sqlx::query!(
+                "UPDATE news_sources s
                  SET status = CASE b.status WHEN 'failed' THEN 'failing' ELSE 'ok' END,
                      last_error = b.error, last_fetched_at = b.at,
                      feed_title = coalesce(b.feed_title, s.feed_title),
@@ -108,19 +102,18 @@ pub(super) async fn write(
                      ORDER BY source_id, ord DESC
                  ) b
                  WHERE s.id = b.source_id AND s.position < b.ord",
-            rows
-        ),
-        Change::ItemPublished => sqlx::query!(
-            "UPDATE news_sources s SET items = s.items + b.n, position = b.ord
+                rows
+            ),
+            Change::ItemPublished => sqlx::query!(
+                "UPDATE news_sources s SET items = s.items + b.n, position = b.ord
                  FROM (
                      SELECT source_id, count(*)::int AS n, max(ord) AS ord
                      FROM jsonb_to_recordset($1::jsonb) AS b(source_id uuid, ord bigint)
                      GROUP BY source_id
                  ) b
                  WHERE s.id = b.source_id AND s.position < b.ord",
-            rows
-        ),
-    };
-    statement.execute(&mut *tx).await?;
-    Ok(Vec::new())
+                rows
+            ),
+        }
+    }
 }

@@ -1,11 +1,11 @@
 //! Projection "users": credentials for login; standing (roles, suspension)
 //! and sessions for every access check; public profiles; follows.
 
+use super::{RunStatement, Statement};
 use resourcify_domain::DomainEvent;
 use resourcify_domain::session::SessionEvent;
 use resourcify_domain::user::UserEvent;
 use serde_json::Value;
-use sqlx::PgConnection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Change {
@@ -56,15 +56,9 @@ pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
 /// The notice's keys are user ids.
 pub(super) const KEY: &str = "user_id";
 
-/// Applies one run of `change` with one set-based statement over its
-/// rows ([`super::Run::rows`]); answers the keys it changed that the rows
-/// do not name (for most changes, none).
-pub(super) async fn write(
-    tx: &mut PgConnection,
-    change: Change,
-    rows: Value,
-) -> sqlx::Result<Vec<String>> {
-    let statement = match change {
+impl RunStatement for Change {
+    fn statement(self, rows: Value) -> Statement {
+        match self {
             Change::Registered => sqlx::query!(
                 "WITH b AS (
                      SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
@@ -216,7 +210,6 @@ pub(super) async fn write(
                  WHERE s.session_id = b.session_id AND s.ended_at IS NULL",
                 rows
             ),
-        };
-    statement.execute(&mut *tx).await?;
-    Ok(Vec::new())
+        }
+    }
 }
