@@ -284,6 +284,8 @@ impl ServeArgs {
         let read_databases = args
             .read_database_url
             .iter()
+            // An empty variable (as `.env.example` has it) names none.
+            .filter(|url| !url.expose().trim().is_empty())
             .map(|url| PgConnectOptions::from_str(url.expose()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| {
