@@ -10,7 +10,6 @@ use resourcify_eventstore::Leases;
 use resourcify_testkit::engines::{NatsCluster, NatsServer, PostgresServer};
 use resourcify_testkit::{PASSWORD, TestApp, spawn_app_configured, views_digest};
 use serde_json::json;
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// Asks `/readyz` once, once the condition it reports on holds: it says
@@ -102,27 +101,10 @@ async fn while_nats_is_down_writes_fail_fast_and_a_retry_appends_once(
     assert_eq!(titles.len(), 1, "applied once: {listed:#?}");
 }
 
-/// A database of its own on a server of the test's own, migrated.
-pub(crate) async fn migrated_database(server: &PostgresServer) -> PgConnectOptions {
-    let admin = PgPool::connect_with(server.options("postgres"))
-        .await
-        .unwrap();
-    sqlx::query("CREATE DATABASE resourcify")
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let options = server.options("resourcify");
-    let pool = PgPool::connect_with(options.clone()).await.unwrap();
-    resourcify_readmodel::MIGRATOR.run(&pool).await.unwrap();
-    pool.close().await;
-    options
-}
-
 #[tokio::test]
 async fn while_postgres_is_down_writes_go_on_and_a_logout_still_holds() {
     let mut postgres = PostgresServer::start();
-    let database = migrated_database(&postgres).await;
+    let database = postgres.migrated_database().await;
     // As `serve` sets it: a request waits a second at most for a connection.
     let app = spawn_app_configured(database, |s: &mut NodeSettings| {
         s.api_pool.acquire_timeout = resourcify_app::READ_WITHIN;

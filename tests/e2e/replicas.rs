@@ -7,18 +7,16 @@
 use std::time::{Duration, Instant};
 
 use resourcify::NodeSettings;
-use resourcify_testkit::TestApp;
 use resourcify_testkit::engines::PostgresServer;
 use resourcify_testkit::spawn_app_configured;
+use resourcify_testkit::{TestApp, metric_sample};
 use serde_json::json;
 use sqlx::PgPool;
-
-use crate::faults::migrated_database;
 
 /// A primary with a database of the node's, and a streaming replica of it.
 async fn primary_and_replica() -> (PostgresServer, PostgresServer) {
     let primary = PostgresServer::start();
-    migrated_database(&primary).await;
+    primary.migrated_database().await;
     let replica = PostgresServer::replica_of(&primary);
     (primary, replica)
 }
@@ -141,12 +139,8 @@ async fn reads_go_to_the_replica_and_a_lagging_replica_never_fills_the_cache() {
     assert_eq!(again.body["title"], "Edited on the primary");
     // Every read above went to the replica.
     let metrics = app.metrics().await;
-    let replica_reads = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("resourcify_view_reads_total{source=\"replica\"} "))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or_default();
-    assert!(replica_reads >= 4.0, "{metrics}");
+    let replica_reads = metric_sample(&metrics, "resourcify_view_reads_total{source=\"replica\"}");
+    assert!(replica_reads.unwrap_or_default() >= 4.0, "{metrics}");
 }
 
 #[tokio::test]

@@ -9,9 +9,9 @@
 //! view lags the log): like the view caches, an entry is kept only if no
 //! change to its user arrived while it was read.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use resourcify_domain::session::SessionEvent;
@@ -23,6 +23,10 @@ use uuid::Uuid;
 
 /// How many sessions a node remembers; others are read again.
 const CAPACITY: u64 = 200_000;
+/// Once the view has failed to answer, how long requests go straight to
+/// what the node knows rather than each waiting out the view's timeout;
+/// then one request asks the view again.
+const VIEW_AWAY_FOR: Duration = Duration::from_secs(1);
 
 /// The sessions this node has seen, kept current from the log.
 #[derive(Clone)]
@@ -31,6 +35,9 @@ pub(crate) struct AccessCache {
     /// Bumped by every change the log announces; an entry read from the
     /// view while it moved is not kept.
     generation: Arc<AtomicU64>,
+    /// When the sessions view last failed to answer, while it has not
+    /// answered since.
+    view_failed_at: Arc<Mutex<Option<Instant>>>,
 }
 
 impl std::fmt::Debug for AccessCache {
@@ -49,7 +56,30 @@ impl AccessCache {
                 .time_to_live(ttl)
                 .build(),
             generation: Arc::new(AtomicU64::new(0)),
+            view_failed_at: Arc::default(),
         }
+    }
+
+    /// The session as known here, when the view failed to answer a moment
+    /// ago: asking it again would only make the request wait out its
+    /// timeout. `None`: ask the view.
+    pub(crate) fn while_the_view_is_away(&self, session_id: Uuid) -> Option<SessionAccess> {
+        let failed_at = *self
+            .view_failed_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        failed_at
+            .filter(|at| at.elapsed() < VIEW_AWAY_FOR)
+            .and_then(|_| self.get(session_id))
+    }
+
+    /// Records whether the view answered, for [`Self::while_the_view_is_away`].
+    pub(crate) fn view_answered(&self, answered: bool) {
+        let mut failed_at = self
+            .view_failed_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *failed_at = (!answered).then(Instant::now);
     }
 
     /// The session as last known here (`ended` once the log said so).

@@ -337,6 +337,26 @@ impl PostgresServer {
         self.running = false;
     }
 
+    /// A database `resourcify` on this server, with the migrations applied.
+    pub async fn migrated_database(&self) -> sqlx::postgres::PgConnectOptions {
+        let admin = sqlx::PgPool::connect_with(self.options("postgres"))
+            .await
+            .expect("the server answers");
+        sqlx::query("CREATE DATABASE resourcify")
+            .execute(&admin)
+            .await
+            .expect("a new database");
+        admin.close().await;
+        let options = self.options("resourcify");
+        let pool = sqlx::PgPool::connect_with(options.clone()).await.unwrap();
+        resourcify_readmodel::MIGRATOR
+            .run(&pool)
+            .await
+            .expect("the migrations apply");
+        pool.close().await;
+        options
+    }
+
     /// Connection options for `database` on this server.
     pub fn options(&self, database: &str) -> sqlx::postgres::PgConnectOptions {
         sqlx::postgres::PgConnectOptions::new()

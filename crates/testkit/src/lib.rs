@@ -6,6 +6,7 @@ mod client;
 pub mod engines;
 mod feed_server;
 mod history;
+pub mod load;
 mod namespace;
 mod projectors;
 
@@ -305,4 +306,39 @@ pub async fn views_digest(pool: &sqlx::PgPool) -> Vec<(String, i64, String)> {
         digest.push((table, count, md5));
     }
     digest
+}
+
+/// Waits until every projection over `pool` has applied the head of
+/// `store`'s log as it is now, and says how long that took.
+pub async fn until_views_complete(store: &EventStore, pool: &sqlx::PgPool) -> Duration {
+    let asked = std::time::Instant::now();
+    let head = store.head().await.expect("the log answers");
+    let positions =
+        resourcify_app::ViewPositions::new(ReadModel::new(pool.clone(), Duration::from_secs(5)));
+    for projection in resourcify_projector::Projection::ALL {
+        positions
+            .wait_for(projection, head, Duration::from_secs(180))
+            .await
+            .unwrap_or_else(|e| panic!("{} did not catch up: {e}", projection.name()));
+    }
+    asked.elapsed()
+}
+
+/// Asserts that the views over `database` equal a clean replay of
+/// `store`'s log (no projector may be running on it).
+pub async fn assert_views_equal_a_clean_replay(store: &EventStore, database: &PgConnectOptions) {
+    let pool = sqlx::PgPool::connect_with(database.clone()).await.unwrap();
+    let lived = views_digest(&pool).await;
+    let settings = resourcify_projector::ReplaySettings {
+        restart: true,
+        ..resourcify_projector::ReplaySettings::default()
+    };
+    for projection in resourcify_projector::Projection::ALL {
+        resourcify_projector::replay(store, database, projection, &settings, |_| {})
+            .await
+            .unwrap();
+    }
+    let clean = views_digest(&pool).await;
+    pool.close().await;
+    assert_eq!(lived, clean, "the views differ from a clean replay");
 }

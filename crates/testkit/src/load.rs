@@ -1,0 +1,576 @@
+//! A steady load of writes and reads for the fault suite, as clients of
+//! the API would send it: submits, comments and votes, each with an
+//! `Idempotency-Key` and retried with the same key until acknowledged, and
+//! reads of lists and single resources. It keeps what was acknowledged, so
+//! that a scenario can check, once the views have caught up, that every
+//! acknowledged write is in them exactly once.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::PASSWORD;
+
+/// How long a client waits for an answer before it gives up on a request.
+pub const CLIENT_PATIENCE: Duration = Duration::from_secs(10);
+/// Writes per second each writer sends, at most.
+const WRITES_PER_WRITER_PER_SECOND: u64 = 20;
+/// How long a write already begun keeps being retried once the load stops.
+const FINISH_WITHIN: Duration = Duration::from_secs(90);
+
+/// A member who writes: registered over the API.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub token: String,
+}
+
+impl Member {
+    /// Registers `username` at `base_url` and logs in once the users view
+    /// shows the registration.
+    pub async fn register(base_url: &str, username: &str) -> Member {
+        let http = reqwest::Client::new();
+        let registered: Value = http
+            .post(format!("{base_url}/v1/users"))
+            .json(&json!({
+                "username": username,
+                "email": format!("{username}@example.org"),
+                "password": PASSWORD,
+            }))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("registration is accepted")
+            .json()
+            .await
+            .unwrap();
+        let position = registered["position"].as_u64().unwrap();
+        let session: Value = http
+            .post(format!("{base_url}/v1/sessions"))
+            .header("X-Resourcify-Min-Position", position)
+            .json(&json!({"login": username, "password": PASSWORD}))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .expect("the new member logs in")
+            .json()
+            .await
+            .unwrap();
+        Member {
+            user_id: registered["user_id"].as_str().unwrap().parse().unwrap(),
+            token: session["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+}
+
+/// What the load sent and what was acknowledged.
+#[derive(Debug, Default)]
+struct Ledger {
+    attempted: u64,
+    /// Acknowledged submits: resource id, its URL and its author.
+    submits: Vec<(Uuid, String, Uuid)>,
+    /// Acknowledged comments: id and body (unique).
+    comments: Vec<(Uuid, String)>,
+    /// Acknowledged votes: resource and voter.
+    votes: Vec<(Uuid, Uuid)>,
+    acknowledged_at: Vec<Instant>,
+    /// Answers of 500 or any status but 2xx, 503 and 429: never expected.
+    unexpected: Vec<String>,
+    /// 503s without a `Retry-After`.
+    unavailable_without_retry_after: u64,
+    /// Requests that had no answer within the client's patience.
+    hung: u64,
+    reads: u64,
+    reads_failed: u64,
+}
+
+/// A load running against one or more API nodes (taken in turn, as a load
+/// balancer would), until [`SteadyLoad::stop`].
+#[derive(Debug)]
+pub struct SteadyLoad {
+    ledger: Arc<Mutex<Ledger>>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    started: Instant,
+}
+
+impl SteadyLoad {
+    /// One writer per member and `readers` readers, against `base_urls`.
+    pub fn start(base_urls: Vec<String>, members: Vec<Member>, readers: usize) -> Self {
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let stop = watch::Sender::new(false);
+        let client = Client {
+            http: reqwest::Client::builder()
+                .timeout(CLIENT_PATIENCE)
+                .build()
+                .unwrap(),
+            base_urls: Arc::new(base_urls),
+            ledger: ledger.clone(),
+        };
+        let mut tasks = Vec::new();
+        for (n, member) in members.into_iter().enumerate() {
+            let writer = Writer {
+                client: client.clone(),
+                member,
+                n,
+            };
+            tasks.push(tokio::spawn(writer.run(stop.subscribe())));
+        }
+        for n in 0..readers {
+            tasks.push(tokio::spawn(client.clone().read(n, stop.subscribe())));
+        }
+        Self {
+            ledger,
+            stop,
+            tasks,
+            started: Instant::now(),
+        }
+    }
+
+    /// Writes acknowledged so far.
+    pub fn acknowledged(&self) -> usize {
+        self.ledger.lock().unwrap().acknowledged_at.len()
+    }
+
+    /// Resolves once `more` writes beyond those acknowledged now are.
+    pub async fn until_acknowledged(&self, more: usize, within: Duration) {
+        let target = self.acknowledged() + more;
+        let deadline = Instant::now() + within;
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        while self.acknowledged() < target {
+            assert!(
+                Instant::now() < deadline,
+                "fewer than {more} writes acknowledged within {within:?}"
+            );
+            tick.tick().await;
+        }
+    }
+
+    /// Stops sending new writes and reads, finishes (acknowledges) the
+    /// writes under way, and says what happened.
+    pub async fn stop(self) -> LoadRun {
+        let stopped_at = Instant::now();
+        self.stop.send_replace(true);
+        for task in self.tasks {
+            task.await.expect("a load task panicked");
+        }
+        let ledger = Arc::try_unwrap(self.ledger)
+            .expect("the tasks are done")
+            .into_inner()
+            .unwrap();
+        LoadRun {
+            ledger,
+            started: self.started,
+            stopped_at,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Client {
+    http: reqwest::Client,
+    base_urls: Arc<Vec<String>>,
+    ledger: Arc<Mutex<Ledger>>,
+}
+
+/// How one attempt ended.
+enum Attempt {
+    Acknowledged(Value),
+    /// Refused for now (503, 429, no connection): retry with the same key.
+    Retry(Duration),
+}
+
+impl Client {
+    fn url(&self, turn: usize, path: &str) -> String {
+        format!("{}{path}", self.base_urls[turn % self.base_urls.len()])
+    }
+
+    async fn attempt(&self, request: reqwest::RequestBuilder, what: &str) -> Attempt {
+        let sent = Instant::now();
+        match request.send().await {
+            Ok(response) if response.status().is_success() => {
+                Attempt::Acknowledged(response.json().await.unwrap_or(Value::Null))
+            }
+            Ok(response)
+                if response.status() == StatusCode::SERVICE_UNAVAILABLE
+                    || response.status() == StatusCode::TOO_MANY_REQUESTS =>
+            {
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                if retry_after.is_none() {
+                    self.ledger.lock().unwrap().unavailable_without_retry_after += 1;
+                }
+                // Sooner than asked: the suite measures the pause, not the hint.
+                Attempt::Retry(Duration::from_millis(200))
+            }
+            Ok(response) => {
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                self.ledger
+                    .lock()
+                    .unwrap()
+                    .unexpected
+                    .push(format!("{what}: {status} {body}"));
+                Attempt::Retry(Duration::from_millis(200))
+            }
+            Err(error) => {
+                if error.is_timeout() || sent.elapsed() >= CLIENT_PATIENCE {
+                    self.ledger.lock().unwrap().hung += 1;
+                }
+                // The node is gone (killed, restarting): the next one.
+                Attempt::Retry(Duration::from_millis(50))
+            }
+        }
+    }
+
+    /// Sends `body` to `path` with one key until acknowledged; `None` if it
+    /// never was within [`FINISH_WITHIN`] of the load stopping.
+    async fn write(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        token: &str,
+        stop: &watch::Receiver<bool>,
+    ) -> Option<Value> {
+        let key = Uuid::new_v4().to_string();
+        let mut finish_by = None;
+        for turn in 0.. {
+            let mut request = self
+                .http
+                .request(method.clone(), self.url(turn, path))
+                .bearer_auth(token)
+                .header("Idempotency-Key", &key);
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            match self.attempt(request, path).await {
+                Attempt::Acknowledged(answer) => {
+                    self.ledger
+                        .lock()
+                        .unwrap()
+                        .acknowledged_at
+                        .push(Instant::now());
+                    return Some(answer);
+                }
+                // A client's back-off, not a wait for a condition.
+                Attempt::Retry(pause) => tokio::time::sleep(pause).await,
+            }
+            if *stop.borrow() {
+                let finish_by = *finish_by.get_or_insert_with(|| Instant::now() + FINISH_WITHIN);
+                if Instant::now() > finish_by {
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    async fn read(self, n: usize, stop: watch::Receiver<bool>) {
+        let mut pace = tokio::time::interval(Duration::from_millis(25));
+        for turn in n.. {
+            if *stop.borrow() {
+                return;
+            }
+            pace.tick().await;
+            let known = {
+                let ledger = self.ledger.lock().unwrap();
+                ledger
+                    .submits
+                    .get(turn % ledger.submits.len().max(1))
+                    .map(|s| s.0)
+            };
+            let path = match known {
+                Some(id) if turn % 2 == 0 => format!("/v1/resources/{id}"),
+                _ => "/v1/resources?limit=10".to_owned(),
+            };
+            // A node that does not take the connection (killed) is skipped,
+            // as a load balancer would; an answer, 503 too, is the answer.
+            let mut answer = self.http.get(self.url(turn, &path)).send().await;
+            if answer.as_ref().is_err_and(reqwest::Error::is_connect) {
+                answer = self.http.get(self.url(turn + 1, &path)).send().await;
+            }
+            // A 404 is an answer: a resource just acknowledged may not be
+            // in the views yet (this reader sends no position).
+            let ok = answer.is_ok_and(|r| !r.status().is_server_error());
+            let mut ledger = self.ledger.lock().unwrap();
+            ledger.reads += 1;
+            ledger.reads_failed += u64::from(!ok);
+        }
+    }
+}
+
+struct Writer {
+    client: Client,
+    member: Member,
+    n: usize,
+}
+
+impl Writer {
+    async fn run(self, stop: watch::Receiver<bool>) {
+        let mut pace =
+            tokio::time::interval(Duration::from_millis(1000 / WRITES_PER_WRITER_PER_SECOND));
+        for turn in 0usize.. {
+            if *stop.borrow() {
+                return;
+            }
+            pace.tick().await;
+            self.client.ledger.lock().unwrap().attempted += 1;
+            // Someone else's resource, to vote on and comment on.
+            let theirs = {
+                let ledger = self.client.ledger.lock().unwrap();
+                let others: Vec<Uuid> = ledger
+                    .submits
+                    .iter()
+                    .filter(|s| s.2 != self.member.user_id)
+                    .map(|s| s.0)
+                    .collect();
+                (!others.is_empty()).then(|| others[(turn * 7 + self.n) % others.len()])
+            };
+            match (turn % 4, theirs) {
+                (2, Some(resource)) => self.comment(resource, &stop).await,
+                (3, Some(resource)) => self.vote(resource, &stop).await,
+                _ => self.submit(&stop).await,
+            }
+        }
+    }
+
+    async fn submit(&self, stop: &watch::Receiver<bool>) {
+        let url = format!("https://example.org/fault-suite/{}", Uuid::now_v7());
+        let body = json!({
+            "url": url,
+            "title": "Written under faults",
+            "kind": "article",
+            "tags": ["rust"],
+        });
+        let token = &self.member.token;
+        let answer = self
+            .client
+            .write(
+                reqwest::Method::POST,
+                "/v1/resources",
+                Some(body),
+                token,
+                stop,
+            )
+            .await;
+        if let Some(id) = answer.as_ref().and_then(|a| a["id"].as_str()) {
+            let id = id.parse().unwrap();
+            let mut ledger = self.client.ledger.lock().unwrap();
+            ledger.submits.push((id, url, self.member.user_id));
+        }
+    }
+
+    async fn comment(&self, resource: Uuid, stop: &watch::Receiver<bool>) {
+        let body = format!("Comment {}", Uuid::now_v7());
+        let path = format!("/v1/resources/{resource}/comments");
+        let token = &self.member.token;
+        let payload = Some(json!({ "body": body }));
+        let answer = self
+            .client
+            .write(reqwest::Method::POST, &path, payload, token, stop)
+            .await;
+        if let Some(id) = answer.as_ref().and_then(|a| a["id"].as_str()) {
+            let id = id.parse().unwrap();
+            self.client.ledger.lock().unwrap().comments.push((id, body));
+        }
+    }
+
+    async fn vote(&self, resource: Uuid, stop: &watch::Receiver<bool>) {
+        let path = format!("/v1/resources/{resource}/vote");
+        let token = &self.member.token;
+        let answer = self
+            .client
+            .write(reqwest::Method::PUT, &path, None, token, stop)
+            .await;
+        if answer.is_some() {
+            let voter = self.member.user_id;
+            self.client
+                .ledger
+                .lock()
+                .unwrap()
+                .votes
+                .push((resource, voter));
+        }
+    }
+}
+
+/// A finished load: what it sent and what was acknowledged.
+#[derive(Debug)]
+pub struct LoadRun {
+    ledger: Ledger,
+    started: Instant,
+    stopped_at: Instant,
+}
+
+/// What a scenario reports, one line of the suite's table.
+#[derive(Debug, Clone)]
+pub struct ScenarioFigures {
+    pub scenario: String,
+    pub attempted: u64,
+    pub acknowledged: usize,
+    pub lost: usize,
+    pub applied_twice: usize,
+    pub longest_write_pause: Duration,
+    pub reads: u64,
+    pub reads_failed: u64,
+    pub catch_up: Duration,
+    /// Answers no client should see: 500s, unexpected refusals, 503s
+    /// without `Retry-After`, requests past the client's patience.
+    pub unexpected: Vec<String>,
+}
+
+impl ScenarioFigures {
+    pub const HEADER: &str = "| scenario | writes attempted | acknowledged | lost | applied twice | longest write pause | reads (failed) | views complete after |\n|---|---|---|---|---|---|---|---|";
+
+    /// Appends this scenario's row to `dir/<scenario>.md`, for CI to print.
+    pub fn record(&self, dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        let name: String = self
+            .scenario
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        std::fs::write(dir.join(format!("{name}.md")), format!("{self}\n")).unwrap();
+    }
+}
+
+impl std::fmt::Display for ScenarioFigures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "| {} | {} | {} | {} | {} | {:.1} s | {} ({}) | {:.1} s |",
+            self.scenario,
+            self.attempted,
+            self.acknowledged,
+            self.lost,
+            self.applied_twice,
+            self.longest_write_pause.as_secs_f64(),
+            self.reads,
+            self.reads_failed,
+            self.catch_up.as_secs_f64(),
+        )
+    }
+}
+
+impl LoadRun {
+    /// The longest time between two acknowledged writes while the load ran
+    /// (its start and stop count as bounds).
+    fn longest_write_pause(&self) -> Duration {
+        let mut times = self.ledger.acknowledged_at.clone();
+        times.retain(|t| *t <= self.stopped_at);
+        times.sort();
+        let bounds = std::iter::once(self.started)
+            .chain(times)
+            .chain(std::iter::once(self.stopped_at))
+            .collect::<Vec<_>>();
+        bounds
+            .windows(2)
+            .map(|w| w[1].duration_since(w[0]))
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Checks the views (`pool`, caught up) against what was acknowledged.
+    pub async fn figures(
+        &self,
+        scenario: &str,
+        pool: &PgPool,
+        catch_up: Duration,
+    ) -> ScenarioFigures {
+        let ledger = &self.ledger;
+        let (lost, twice) = count_in_views(ledger, pool).await;
+        let mut unexpected = ledger.unexpected.clone();
+        if ledger.unavailable_without_retry_after > 0 {
+            unexpected.push(format!(
+                "{} 503 answers without Retry-After",
+                ledger.unavailable_without_retry_after
+            ));
+        }
+        if ledger.hung > 0 {
+            unexpected.push(format!(
+                "{} requests unanswered within {CLIENT_PATIENCE:?}",
+                ledger.hung
+            ));
+        }
+        ScenarioFigures {
+            scenario: scenario.to_owned(),
+            attempted: ledger.attempted,
+            acknowledged: ledger.acknowledged_at.len(),
+            lost,
+            applied_twice: twice,
+            longest_write_pause: self.longest_write_pause(),
+            reads: ledger.reads,
+            reads_failed: ledger.reads_failed,
+            catch_up,
+            unexpected,
+        }
+    }
+}
+
+/// Acknowledged writes missing from the views, and writes in them more
+/// than once.
+async fn count_in_views(ledger: &Ledger, pool: &PgPool) -> (usize, usize) {
+    let ids: Vec<Uuid> = ledger.submits.iter().map(|s| s.0).collect();
+    let urls: Vec<String> = ledger.submits.iter().map(|s| s.1.clone()).collect();
+    let found: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT url, count(*) FROM resources WHERE id = ANY($1) OR url = ANY($2) GROUP BY url",
+    )
+    .bind(&ids)
+    .bind(&urls)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut lost = ledger.submits.len() - found.len();
+    let mut twice: usize = found
+        .iter()
+        .map(|(_, n)| (*n as usize).saturating_sub(1))
+        .sum();
+
+    let bodies: Vec<String> = ledger.comments.iter().map(|c| c.1.clone()).collect();
+    let found: Vec<(String, i64)> =
+        sqlx::query_as("SELECT body, count(*) FROM comments WHERE body = ANY($1) GROUP BY body")
+            .bind(&bodies)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    lost += ledger.comments.len() - found.len();
+    twice += found
+        .iter()
+        .map(|(_, n)| (*n as usize).saturating_sub(1))
+        .sum::<usize>();
+
+    let mut voters: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    for (resource, voter) in &ledger.votes {
+        voters.entry(*resource).or_default().push(*voter);
+    }
+    for (resource, expected) in voters {
+        let recorded: Vec<Uuid> =
+            sqlx::query_scalar("SELECT user_id FROM resource_votes WHERE resource_id = $1")
+                .bind(resource)
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        lost += expected.iter().filter(|v| !recorded.contains(v)).count();
+        let counted: Option<i32> =
+            sqlx::query_scalar("SELECT votes FROM resource_vote_counts WHERE resource_id = $1")
+                .bind(resource)
+                .fetch_optional(pool)
+                .await
+                .unwrap();
+        // A vote counted twice shows as a count above the voters.
+        twice += (counted.unwrap_or(0) as usize).saturating_sub(recorded.len());
+    }
+    (lost, twice)
+}
