@@ -71,6 +71,11 @@ bench-projection events="1000000": services
     cargo build --release -p resourcify-bench
     RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench projection {{events}}
 
+# One projector process against two building the views of EVENTS events.
+bench-projector-nodes events="200000": services
+    cargo build --release -p resourcify-bench -p resourcify
+    RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench projector-nodes {{events}}
+
 # Event streams: 1,000 SSE clients, a burst of 1,000 changes; delivery latency and memory.
 bench-streams: services
     cargo build --release -p resourcify-bench
@@ -82,6 +87,18 @@ bench: services
     cargo build --release -p resourcify-bench
     # The server on CPU 1, wrk on CPU 0 (the bench pins it), where taskset exists.
     RUST_LOG=${RUST_LOG:-info,async_nats=warn} DATABASE_URL={{test_database_url}} $(command -v taskset >/dev/null && echo "taskset -c 1") target/release/resourcify-bench
+
+# A 3-server NATS cluster and a PostgreSQL primary with a streaming replica
+# on free loopback ports, for trying the production layout by hand; prints
+# the settings a node needs (Ctrl-C stops them).
+engines:
+    cargo run -q -p resourcify-testkit --bin resourcify-engines
+
+# The fault suite alone, with each scenario's figures (docs/operations.md).
+fault-suite: services
+    rm -rf target/fault-suite
+    DATABASE_URL={{test_database_url}} cargo test -p resourcify --test fault_suite
+    scripts/fault-suite-table
 
 # Write docs/openapi.json again from the running code (after an API change).
 openapi: services

@@ -5,10 +5,13 @@
 //! handler reading the same row from an indexed Postgres table.
 //!
 //! `resourcify-bench projection [EVENTS]` measures projection instead (see
-//! `projection.rs`); `resourcify-bench streams`, event streams (`streams.rs`).
+//! `projection.rs`); `resourcify-bench projector-nodes [EVENTS]`, one
+//! projector process against two (`projector_nodes.rs`);
+//! `resourcify-bench streams`, event streams (`streams.rs`).
 
 mod baselines;
 mod projection;
+mod projector_nodes;
 mod seed;
 mod streams;
 mod wrk;
@@ -132,6 +135,10 @@ async fn main() -> anyhow::Result<()> {
             let settings = settings(&database, &guard, Roles::ALL, Variant::Full);
             streams::run(settings, &database).await
         }
+        Some("projector-nodes") => {
+            let events = args.next().map_or(Ok(200_000), |n| n.parse())?;
+            projector_nodes::run(&admin, &db_name, events).await
+        }
         Some("projection") => {
             let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
             let baseline = admin.clone().database(&format!("{db_name}_deferred"));
@@ -145,7 +152,8 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let pool = sqlx::PgPool::connect_with(admin).await?;
-    for name in [db_name.clone(), format!("{db_name}_deferred")] {
+    let scratch = ["", "_deferred", "_nodes1", "_nodes2"].map(|s| format!("{db_name}{s}"));
+    for name in scratch {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
         )))

@@ -22,7 +22,7 @@ const USERS: usize = 1_000;
 
 /// 1,000 users; then of the rest, seven in ten are submissions and three
 /// in ten are votes on them. Answers the append rate.
-async fn fill(store: &EventStore, events: usize) -> anyhow::Result<f64> {
+pub(crate) async fn fill(store: &EventStore, events: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
     let resources = (events - USERS) * 7 / 10;
     let history = SyntheticHistory {

@@ -85,6 +85,11 @@ pub async fn connect_nats_watched(
                 }
             })
             .name("resourcify")
+            // Back within half a second of a server's return: the client's
+            // own back-off grows to seconds during a long outage.
+            .reconnect_delay_callback(|attempts| {
+                Duration::from_millis((attempts as u64 * 100).min(500))
+            })
             .connection_timeout(CONNECT_TIMEOUT)
             .connect(servers.as_slice())
             .await

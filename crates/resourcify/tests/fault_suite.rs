@@ -184,6 +184,14 @@ async fn twenty_kills_of_api_and_projector_processes(_: PgPoolOptions, db: PgCon
     assert_views_equal_a_clean_replay(&store, &db).await;
 }
 
+/// Three writers and two readers against `app`, once under way.
+async fn load_on(app: &TestApp) -> SteadyLoad {
+    let members = members(&app.base_url, 3).await;
+    let load = SteadyLoad::start(vec![app.base_url.clone()], members, 2);
+    load.until_acknowledged(20, Duration::from_secs(60)).await;
+    load
+}
+
 /// Once the views have caught up with the stopped load: its figures, and
 /// the views against a clean replay (beside the idle live projectors, as an
 /// operator's replay runs).
@@ -212,12 +220,7 @@ async fn node_on_a_cluster(db: PgConnectOptions, cluster: &NatsCluster) -> TestA
 async fn one_nats_server_of_three_killed_and_restarted(_: PgPoolOptions, db: PgConnectOptions) {
     let mut cluster = NatsCluster::start(3);
     let app = node_on_a_cluster(db, &cluster).await;
-    let load = SteadyLoad::start(
-        vec![app.base_url.clone()],
-        members(&app.base_url, 3).await,
-        2,
-    );
-    load.until_acknowledged(20, Duration::from_secs(60)).await;
+    let load = load_on(&app).await;
     let port = app.store.server_port();
     let used = cluster.node_on(port).expect("the node's server");
     used.kill();
@@ -233,12 +236,7 @@ async fn one_nats_server_of_three_killed_and_restarted(_: PgPoolOptions, db: PgC
 async fn the_whole_nats_cluster_stopped_for_30_seconds(_: PgPoolOptions, db: PgConnectOptions) {
     let mut cluster = NatsCluster::start(3);
     let app = node_on_a_cluster(db, &cluster).await;
-    let load = SteadyLoad::start(
-        vec![app.base_url.clone()],
-        members(&app.base_url, 3).await,
-        2,
-    );
-    load.until_acknowledged(20, Duration::from_secs(60)).await;
+    let load = load_on(&app).await;
     for node in &mut cluster.nodes {
         node.stop();
     }
@@ -261,12 +259,7 @@ async fn the_postgres_primary_stopped_for_30_seconds() {
         s.api_pool.acquire_timeout = resourcify_app::READ_WITHIN;
     })
     .await;
-    let load = SteadyLoad::start(
-        vec![app.base_url.clone()],
-        members(&app.base_url, 3).await,
-        2,
-    );
-    load.until_acknowledged(20, Duration::from_secs(60)).await;
+    let load = load_on(&app).await;
     postgres.stop();
     // Writes need only NATS: they go on while the database is away.
     let outage_ends = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -301,12 +294,7 @@ async fn a_read_replica_killed_and_restarted() {
         .read_replicas()
         .clone();
     replicas.until_in_rotation("1", true).await;
-    let load = SteadyLoad::start(
-        vec![app.base_url.clone()],
-        members(&app.base_url, 3).await,
-        2,
-    );
-    load.until_acknowledged(20, Duration::from_secs(60)).await;
+    let load = load_on(&app).await;
     replica.kill();
     replicas.until_in_rotation("1", false).await;
     load.until_acknowledged(20, Duration::from_secs(60)).await;

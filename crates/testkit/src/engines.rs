@@ -257,13 +257,7 @@ impl PostgresServer {
             ])
             .arg(&data);
         run_quietly(initdb, "initdb");
-        let mut server = Self {
-            port: free_port(),
-            dir,
-            running: false,
-        };
-        server.run();
-        server
+        Self::run_in(dir)
     }
 
     /// A streaming replica of `primary` (`pg_basebackup -R`: a hot standby
@@ -278,6 +272,11 @@ impl PostgresServer {
             .args(["--checkpoint=fast", "-D"])
             .arg(dir.path().join("data"));
         run_quietly(basebackup, "pg_basebackup");
+        Self::run_in(dir)
+    }
+
+    /// A server over the data in `dir`, started on a free port.
+    fn run_in(dir: ScratchDir) -> Self {
         let mut server = Self {
             port: free_port(),
             dir,
