@@ -5,11 +5,14 @@
 //! handler reading the same row from an indexed Postgres table.
 //!
 //! `resourcify-bench projection [EVENTS]` measures projection instead (see
-//! `projection.rs`); `resourcify-bench streams`, event streams (`streams.rs`).
+//! `projection.rs`); `resourcify-bench streams`, event streams (`streams.rs`);
+//! `resourcify-bench soak [MINUTES]`, a node's memory under mixed load
+//! (`soak.rs`).
 
 mod baselines;
 mod projection;
 mod seed;
+mod soak;
 mod streams;
 mod wrk;
 
@@ -129,6 +132,10 @@ async fn main() -> anyhow::Result<()> {
         Some("streams") => {
             let settings = settings(&database, &guard, Roles::ALL, Variant::Full);
             streams::run(settings, &database).await
+        }
+        Some("soak") => {
+            let minutes = args.next().map_or(Ok(10), |n| n.parse())?;
+            soak::run(&database, &guard, minutes).await
         }
         Some("projection") => {
             let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
