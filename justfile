@@ -81,6 +81,12 @@ bench-streams: services
     cargo build --release -p resourcify-bench
     ulimit -n "$(ulimit -Hn)"; RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench streams
 
+# Memory under mixed load: a node for MINUTES (10 by default), its RSS every 10 s;
+# fails when the last minute's is not within 10 % of the second minute's.
+soak minutes="10": services
+    cargo build --release -p resourcify-bench -p resourcify
+    RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench soak {{minutes}}
+
 # Benchmarks in release mode on loopback; prints ratios to same-run baselines.
 bench: services
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod authorization;
+mod backup;
 mod bad_input;
 mod batch_plans;
 mod concurrency;

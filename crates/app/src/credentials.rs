@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::SaltString;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use resourcify_domain::{Actor, Secret};
@@ -214,39 +213,32 @@ impl Tokens {
 }
 
 /// argon2id with the crate's recommended parameters. Hashing is deliberately
-/// slow, so it runs on the blocking pool, never on a request's worker thread.
+/// slow, so it runs on the blocking pool, never on a request's worker
+/// thread, in working memory made once and reused (`hashing.rs`).
 #[derive(Debug, Clone, Default)]
 pub struct Passwords;
 
 impl Passwords {
     pub async fn hash(&self, password: &Secret) -> Result<String, AppError> {
         let password = password.expose().to_owned();
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::encode_b64(Uuid::new_v4().as_bytes())
-                .expect("16 bytes are a valid salt");
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
+        let salt =
+            SaltString::encode_b64(Uuid::new_v4().as_bytes()).expect("16 bytes are a valid salt");
+        crate::hashing::with_memory(move |blocks| {
+            crate::hashing::hash(password.as_bytes(), &salt, blocks)
                 .map_err(|e| AppError::Unavailable(format!("password hashing failed: {e}")))
         })
         .await
-        .map_err(|e| AppError::Unavailable(format!("password hashing failed: {e}")))?
+        .unwrap_or_else(|| Err(AppError::Unavailable("password hashing failed".into())))
     }
 
     /// True when `password` matches. A `None` hash (unknown login) still costs
     /// one verification, so response times do not reveal which logins exist.
     pub async fn verify(&self, password: &Secret, hash: Option<String>) -> bool {
         let password = password.expose().to_owned();
-        tokio::task::spawn_blocking(move || {
+        crate::hashing::with_memory(move |blocks| {
             let known = hash.is_some();
             let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
-            let matches = PasswordHash::new(&hash)
-                .map(|parsed| {
-                    Argon2::default()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false);
+            let matches = crate::hashing::verify(password.as_bytes(), &hash, blocks);
             known && matches
         })
         .await

@@ -71,7 +71,9 @@ impl From<EventStoreError> for AppError {
     fn from(error: EventStoreError) -> Self {
         match error {
             EventStoreError::Conflict { .. } => Self::Contended("aggregate"),
-            EventStoreError::Corrupt { .. } | EventStoreError::Unavailable(_) => {
+            EventStoreError::Corrupt { .. }
+            | EventStoreError::Unavailable(_)
+            | EventStoreError::Backup(_) => {
                 tracing::error!(%error, "event store failure");
                 Self::Unavailable("the event store is unavailable".into())
             }

@@ -15,6 +15,7 @@ mod credentials;
 mod cursor;
 mod error;
 mod follows;
+mod hashing;
 mod keys;
 mod metric_families;
 mod moderation;

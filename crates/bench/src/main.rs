@@ -7,12 +7,15 @@
 //! `resourcify-bench projection [EVENTS]` measures projection instead (see
 //! `projection.rs`); `resourcify-bench projector-nodes [EVENTS]`, one
 //! projector process against two (`projector_nodes.rs`);
-//! `resourcify-bench streams`, event streams (`streams.rs`).
+//! `resourcify-bench streams`, event streams (`streams.rs`);
+//! `resourcify-bench soak [MINUTES]`, a node's memory under mixed load
+//! (`soak.rs`).
 
 mod baselines;
 mod projection;
 mod projector_nodes;
 mod seed;
+mod soak;
 mod streams;
 mod wrk;
 
@@ -138,6 +141,10 @@ async fn main() -> anyhow::Result<()> {
         Some("projector-nodes") => {
             let events = args.next().map_or(Ok(200_000), |n| n.parse())?;
             projector_nodes::run(&admin, &db_name, events).await
+        }
+        Some("soak") => {
+            let minutes = args.next().map_or(Ok(10), |n| n.parse())?;
+            soak::run(&database, &guard, minutes).await
         }
         Some("projection") => {
             let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;

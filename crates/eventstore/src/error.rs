@@ -12,6 +12,10 @@ pub enum EventStoreError {
     /// NATS did not answer or refused for reasons of its own; safe to retry later.
     #[error("event store unavailable: {0}")]
     Unavailable(String),
+    /// A backup or a restore cannot go on (a file, the manifest, a stream
+    /// already there); the message says which and why.
+    #[error("{0}")]
+    Backup(String),
 }
 
 impl EventStoreError {

@@ -1,8 +1,10 @@
 //! The only code that knows JetStream: subjects, the CloudEvents envelope,
 //! appends with optimistic concurrency, aggregate loads, the ordered feed the
-//! projectors read, the key-value reservations that keep names unique, and
-//! the leases that keep two nodes from doing one piece of work at once.
+//! projectors read, the key-value reservations that keep names unique, the
+//! leases that keep two nodes from doing one piece of work at once, and the
+//! backup and restore of all of it.
 
+mod backup;
 mod create;
 mod envelope;
 mod error;
@@ -13,8 +15,12 @@ mod namespace;
 mod rebuild;
 mod reservations;
 mod sealing;
+mod snapshot;
 mod store;
 
+pub use backup::{
+    Manifest, RestoreOptions, StreamCopy, StreamRestored, back_up, read_manifest, restore,
+};
 pub use envelope::{RawEvent, RecordedEvent};
 pub use error::EventStoreError;
 pub use idempotency::{IDEMPOTENCY_KEY_LIFETIME, IdempotencyKeys, KeyClaim, RecordedOutcome};

@@ -2,6 +2,7 @@
 //! and the command line that does so. The binary and the test kit both
 //! start nodes through here.
 
+mod backup;
 pub mod cli;
 mod connect;
 mod logging;

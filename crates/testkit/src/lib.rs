@@ -83,7 +83,6 @@ pub async fn spawn_app_configured(
     configure: impl FnOnce(&mut NodeSettings),
 ) -> TestApp {
     let guard = NamespaceGuard::new();
-    let namespace = guard.namespace().clone();
     let unlimited: Budget = "1000000/s".parse().expect("a budget");
     let mut settings = NodeSettings {
         database: database.clone(),
@@ -92,7 +91,7 @@ pub async fn spawn_app_configured(
         nats_url: nats_url(),
         listen: "127.0.0.1:0".parse().expect("a socket address"),
         metrics_listen: Some("127.0.0.1:0".parse().expect("a socket address")),
-        namespace: namespace.clone(),
+        namespace: guard.namespace().clone(),
         replicas: 1,
         // The news tests start the ingester; the others need no poller.
         roles: Roles {
@@ -145,7 +144,8 @@ pub async fn spawn_app_configured(
         base_url: format!("http://{addr}"),
         metrics_url,
         http: reqwest::Client::new(),
-        namespace,
+        // `configure` may have set another (a restored backup's, say).
+        namespace: settings.namespace.clone(),
         nats,
         store: node.store.clone(),
         database,

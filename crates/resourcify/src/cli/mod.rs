@@ -5,12 +5,13 @@
 mod serve;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use anyhow::Context;
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use resourcify_domain::Secret;
-use resourcify_eventstore::Namespace;
+use resourcify_eventstore::{Namespace, RestoreOptions};
 use sqlx::postgres::PgConnectOptions;
 
 use crate::operator;
@@ -119,8 +120,8 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         metrics_listen: Option<SocketAddr>,
     },
-    /// Grant or revoke staff roles as the operator, e.g. to make the first
-    /// administrator. Recorded as events like any other change.
+    /// Operator tasks: staff roles (recorded as events like any other
+    /// change), erasure, the reservations, backup and restore.
     Admin {
         #[command(subcommand)]
         action: AdminAction,
@@ -149,6 +150,25 @@ enum AdminAction {
     /// news item holds (after the reservation buckets were lost). Names
     /// held by someone else are reported, not changed.
     RebuildReservations,
+    /// Copy the event stream and every key-value bucket (JetStream's own
+    /// snapshots) into DIR, new or empty, with a manifest. The views need
+    /// no backup: they are rebuilt from the log.
+    Backup {
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Put a backup made by `admin backup` back, with the same sequence
+    /// numbers, headers and gaps. Stop every node of the namespace first.
+    Restore {
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// Replace streams and buckets that hold messages (refused otherwise).
+        #[arg(long)]
+        force: bool,
+        /// Restore with this many replicas instead of the backup's (3 into a cluster).
+        #[arg(long)]
+        replicas: Option<usize>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,6 +252,26 @@ impl Cli {
                 let (username, role, granted) = match action {
                     AdminAction::Grant { username, role } => (username, role, true),
                     AdminAction::Revoke { username, role } => (username, role, false),
+                    AdminAction::Backup { to } => {
+                        return crate::backup::backup(self.nats_url.expose(), namespace, to).await;
+                    }
+                    AdminAction::Restore {
+                        from,
+                        force,
+                        replicas,
+                    } => {
+                        let options = RestoreOptions {
+                            replace: *force,
+                            replicas: *replicas,
+                        };
+                        return crate::backup::restore(
+                            self.nats_url.expose(),
+                            namespace,
+                            from,
+                            options,
+                        )
+                        .await;
+                    }
                     AdminAction::RebuildReservations => {
                         return operator::rebuild_reservations(self.nats_url.expose(), namespace)
                             .await;
