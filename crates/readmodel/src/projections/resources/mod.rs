@@ -75,13 +75,16 @@ pub(super) async fn apply(
                 Vec::new()
             }
             // The name goes; every view of the author's resources changes.
+            // The row goes too (a missing author reads as a nameless one):
+            // a replay after an erasure never sees the registration whose
+            // plaintext the erasure deleted, so it has no row either.
             Change::AuthorDeleted => {
                 sqlx::query_scalar!(
                     r#"WITH b AS (
                            SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(user_id uuid)
-                       ), renamed AS (
-                           UPDATE resource_authors a SET username = NULL
-                           FROM b WHERE a.user_id = b.user_id
+                       ), forgotten AS (
+                           DELETE FROM resource_authors a
+                           USING b WHERE a.user_id = b.user_id
                        )
                        UPDATE resources r SET author_username = NULL
                        FROM b WHERE r.author_id = b.user_id
