@@ -6,8 +6,7 @@
 //! still answers its first result. Both NATS servers and the second
 //! database are the test's own.
 
-use async_nats::HeaderMap;
-use async_nats::jetstream::{self, message::PublishMessage, stream::RawMessageErrorKind};
+use async_nats::jetstream::{self, stream::RawMessageErrorKind};
 use reqwest::Method;
 use resourcify::NodeSettings;
 use resourcify_app::Passwords;
@@ -15,10 +14,9 @@ use resourcify_domain::user::User;
 use resourcify_eventstore::{EventStore, EventStoreSettings, Leases, Namespace, ReservationBook};
 use resourcify_testkit::engines::{NatsCluster, NatsServer, PostgresServer, ScratchDir};
 use resourcify_testkit::{
-    NamespaceGuard, PASSWORD, SyntheticHistory, TestApp, spawn_app_configured, views_digest,
+    NamespaceGuard, PASSWORD, SyntheticHistory, spawn_app_configured, views_digest,
 };
 use serde_json::{Value, json};
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 
@@ -71,49 +69,6 @@ async fn raw_stream(nats_url: &str, stream: &str) -> Vec<Option<String>> {
     messages
 }
 
-/// Appends an event the way the code wrote it before sealing (in clear):
-/// erasing its member erases the message, which leaves a gap in the log.
-async fn append_in_clear(app: &TestApp, user_id: Uuid, ce_type: &str, payload: Value) -> u64 {
-    let mut headers = HeaderMap::new();
-    headers.insert("ce-specversion", "1.0");
-    headers.insert("ce-id", Uuid::now_v7().to_string().as_str());
-    headers.insert("ce-source", "/resourcify");
-    headers.insert("ce-type", ce_type);
-    headers.insert("ce-time", chrono::Utc::now().to_rfc3339().as_str());
-    headers.insert("ce-subject", format!("user/{user_id}").as_str());
-    headers.insert("content-type", "application/json");
-    app.store
-        .jetstream()
-        .send_publish(
-            app.namespace.aggregate_subject("user", user_id),
-            PublishMessage::build()
-                .payload(serde_json::to_vec(&payload).unwrap().into())
-                .headers(headers),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap()
-        .sequence
-}
-
-/// A database of its own on a server of the test's own, migrated.
-async fn empty_database(server: &PostgresServer) -> PgConnectOptions {
-    let admin = PgPool::connect_with(server.options("postgres"))
-        .await
-        .unwrap();
-    sqlx::query("CREATE DATABASE restored")
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let options = server.options("restored");
-    let pool = PgPool::connect_with(options.clone()).await.unwrap();
-    resourcify_readmodel::MIGRATOR.run(&pool).await.unwrap();
-    pool.close().await;
-    options
-}
-
 const KEPT_URL: &str = "https://example.org/kept-through-a-restore";
 
 fn kept_submission() -> Value {
@@ -147,7 +102,7 @@ async fn a_restored_backup_gives_back_the_same_log_and_the_same_views(
         .unwrap();
     let now = chrono::Utc::now();
     let in_clear = [
-        append_in_clear(
+        crate::erasure::append_in_clear(
             &app,
             old_timer,
             "resourcify.user.registered.v1",
@@ -157,7 +112,7 @@ async fn a_restored_backup_gives_back_the_same_log_and_the_same_views(
             }),
         )
         .await,
-        append_in_clear(
+        crate::erasure::append_in_clear(
             &app,
             old_timer,
             "resourcify.user.profile-updated.v1",
@@ -297,7 +252,7 @@ async fn a_restored_backup_gives_back_the_same_log_and_the_same_views(
 
     // A node on the restored NATS and an empty database builds the same views.
     let postgres = PostgresServer::start();
-    let database = empty_database(&postgres).await;
+    let database = postgres.migrated_database("restored").await;
     let restored_url = restored_nats.url();
     let restored = spawn_app_configured(database, |s: &mut NodeSettings| {
         s.nats_url = restored_url;

@@ -336,7 +336,12 @@ async fn a_member_written_in_clear_before_sealing_is_erased_too(
 }
 
 /// Appends an event the way the code wrote it before sealing.
-async fn append_in_clear(app: &TestApp, user_id: Uuid, ce_type: &str, payload: Value) -> u64 {
+pub(crate) async fn append_in_clear(
+    app: &TestApp,
+    user_id: Uuid,
+    ce_type: &str,
+    payload: Value,
+) -> u64 {
     let mut headers = HeaderMap::new();
     headers.insert("ce-specversion", "1.0");
     headers.insert("ce-id", Uuid::now_v7().to_string().as_str());

@@ -104,7 +104,7 @@ async fn while_nats_is_down_writes_fail_fast_and_a_retry_appends_once(
 #[tokio::test]
 async fn while_postgres_is_down_writes_go_on_and_a_logout_still_holds() {
     let mut postgres = PostgresServer::start();
-    let database = postgres.migrated_database().await;
+    let database = postgres.migrated_database("resourcify").await;
     // As `serve` sets it: a request waits a second at most for a connection.
     let app = spawn_app_configured(database, |s: &mut NodeSettings| {
         s.api_pool.acquire_timeout = resourcify_app::READ_WITHIN;

@@ -16,7 +16,7 @@ use sqlx::PgPool;
 /// A primary with a database of the node's, and a streaming replica of it.
 async fn primary_and_replica() -> (PostgresServer, PostgresServer) {
     let primary = PostgresServer::start();
-    primary.migrated_database().await;
+    primary.migrated_database("resourcify").await;
     let replica = PostgresServer::replica_of(&primary);
     (primary, replica)
 }

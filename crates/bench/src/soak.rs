@@ -93,18 +93,7 @@ impl NodeProcess {
             .stdout(Stdio::null());
         // Every budget out of reach: the limiters still keep state per
         // client, which is part of what is measured.
-        for budget in [
-            "READS",
-            "WRITES",
-            "SIGNUPS",
-            "LOGINS",
-            "LOGIN_FAILURES",
-            "LOGIN_FAILURES_PER_ACCOUNT",
-            "COMMENTS",
-            "FOLLOWS",
-        ] {
-            command.env(format!("RESOURCIFY_RATE_{budget}"), unlimited);
-        }
+        resourcify_testkit::set_every_rate_budget(&mut command, unlimited);
         let child = command.spawn().context("starting resourcify serve")?;
         Ok(Self {
             child,

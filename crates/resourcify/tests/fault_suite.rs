@@ -90,17 +90,7 @@ fn api_process(database_url: &str, namespace: &str, port: u16) -> Command {
         )
         .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "error");
-    for budget in [
-        "READS",
-        "WRITES",
-        "SIGNUPS",
-        "LOGINS",
-        "LOGIN_FAILURES",
-        "COMMENTS",
-        "FOLLOWS",
-    ] {
-        command.env(format!("RESOURCIFY_RATE_{budget}"), "1000000/s");
-    }
+    resourcify_testkit::set_every_rate_budget(&mut command, "1000000/s");
     command
 }
 
@@ -254,7 +244,7 @@ async fn the_whole_nats_cluster_stopped_for_30_seconds(_: PgPoolOptions, db: PgC
 #[tokio::test]
 async fn the_postgres_primary_stopped_for_30_seconds() {
     let mut postgres = PostgresServer::start();
-    let database = postgres.migrated_database().await;
+    let database = postgres.migrated_database("resourcify").await;
     let app = spawn_app_configured(database, |s: &mut NodeSettings| {
         s.api_pool.acquire_timeout = resourcify_app::READ_WITHIN;
     })
@@ -277,7 +267,7 @@ async fn the_postgres_primary_stopped_for_30_seconds() {
 #[tokio::test]
 async fn a_read_replica_killed_and_restarted() {
     let primary = PostgresServer::start();
-    let database = primary.migrated_database().await;
+    let database = primary.migrated_database("resourcify").await;
     let mut replica = PostgresServer::replica_of(&primary);
     let replica_db = replica.options("resourcify");
     let app = spawn_app_configured(database, |s: &mut NodeSettings| {

@@ -336,17 +336,17 @@ impl PostgresServer {
         self.running = false;
     }
 
-    /// A database `resourcify` on this server, with the migrations applied.
-    pub async fn migrated_database(&self) -> sqlx::postgres::PgConnectOptions {
+    /// A new database `name` on this server, with the migrations applied.
+    pub async fn migrated_database(&self, name: &str) -> sqlx::postgres::PgConnectOptions {
         let admin = sqlx::PgPool::connect_with(self.options("postgres"))
             .await
             .expect("the server answers");
-        sqlx::query("CREATE DATABASE resourcify")
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&admin)
             .await
             .expect("a new database");
         admin.close().await;
-        let options = self.options("resourcify");
+        let options = self.options(name);
         let pool = sqlx::PgPool::connect_with(options.clone()).await.unwrap();
         resourcify_readmodel::MIGRATOR
             .run(&pool)

@@ -342,3 +342,21 @@ pub async fn assert_views_equal_a_clean_replay(store: &EventStore, database: &Pg
     pool.close().await;
     assert_eq!(lived, clean, "the views differ from a clean replay");
 }
+
+/// Sets every rate budget of a `resourcify serve` command to `budget`
+/// (e.g. `1000000/s`): out of reach of a test or a benchmark, while the
+/// limiters still run.
+pub fn set_every_rate_budget(command: &mut std::process::Command, budget: &str) {
+    for name in [
+        "READS",
+        "WRITES",
+        "SIGNUPS",
+        "LOGINS",
+        "LOGIN_FAILURES",
+        "LOGIN_FAILURES_PER_ACCOUNT",
+        "COMMENTS",
+        "FOLLOWS",
+    ] {
+        command.env(format!("RESOURCIFY_RATE_{name}"), budget);
+    }
+}

@@ -11,7 +11,7 @@ async fn main() {
     let cluster = NatsCluster::start(3);
     cluster.wait_for_jetstream().await;
     let primary = PostgresServer::start();
-    let database = primary.migrated_database().await;
+    let database = primary.migrated_database("resourcify").await;
     let replica = PostgresServer::replica_of(&primary);
     let url =
         |options: &sqlx::postgres::PgConnectOptions| resourcify_testkit::database_url(options);
