@@ -88,11 +88,17 @@ soak minutes="10": services
     RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench soak {{minutes}}
 
 # Benchmarks in release mode on loopback; prints ratios to same-run baselines.
-bench: services
+# `just bench writes` runs only the write path (submissions, upvotes,
+# comments beside the cqrs-es peer and a raw JetStream append).
+bench *args: services _bench-peer
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
     cargo build --release -p resourcify-bench
-    # The server on CPU 1, wrk on CPU 0 (the bench pins it), where taskset exists.
-    RUST_LOG=${RUST_LOG:-info,async_nats=warn} DATABASE_URL={{test_database_url}} $(command -v taskset >/dev/null && echo "taskset -c 1") target/release/resourcify-bench
+    # The server (and the peer, its child) on CPU 1, wrk on CPU 0 (the bench pins it), where taskset exists.
+    RUST_LOG=${RUST_LOG:-info,async_nats=warn} DATABASE_URL={{test_database_url}} RESOURCIFY_BENCH_PEER=target/peer/release/resourcify-bench-peer $(command -v taskset >/dev/null && echo "taskset -c 1") target/release/resourcify-bench {{args}}
+
+# The write path's peer: cqrs-es with postgres-es, a program outside the workspace (bench/peer).
+_bench-peer:
+    cargo build --release --quiet --manifest-path bench/peer/Cargo.toml --target-dir target/peer
 
 # A 3-server NATS cluster and a PostgreSQL primary with a streaming replica
 # on free loopback ports, for trying the production layout by hand; prints

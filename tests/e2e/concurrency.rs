@@ -96,3 +96,33 @@ async fn twenty_concurrent_edits_each_land_or_get_409_and_the_version_counts_the
     let title = resource.body["title"].as_str().unwrap();
     assert!(landed.contains(title), "{title} is not a landed edit");
 }
+
+/// One member's upvotes sent at once: the vote and the resource load
+/// together, each request decides on what it loaded, the appends that lost
+/// the race are refused and decided again (nothing to change), so exactly
+/// one event lands.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn one_members_concurrent_upvotes_append_one_vote(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let author = app.register("author").await;
+    let submitted = app.submit(&author.token, json!({})).await;
+    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let voter = app.register("voter").await;
+    let before = app.head().await;
+
+    let path = format!("/v1/resources/{id}/vote");
+    let votes = join_all((0..10).map(|_| app.put(&path, &voter.token))).await;
+    let statuses: Vec<u16> = votes.iter().map(|r| r.status.as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(app.head().await, before + 1, "one vote event");
+    let positions: HashSet<_> = votes.iter().map(|r| r.body["position"].as_u64()).collect();
+    assert_eq!(
+        positions.len(),
+        1,
+        "every answer names the one event: {positions:?}"
+    );
+
+    let head = app.wait_until_caught_up().await;
+    let resource = app.get_at(&format!("/v1/resources/{id}"), head).await;
+    assert_eq!(resource.body["votes"], 1, "{resource:#?}");
+}

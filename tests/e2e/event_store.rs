@@ -146,3 +146,77 @@ async fn an_aggregate_loads_from_its_own_subject_only() {
     let positions: Vec<_> = feed.into_iter().map(|e| e.unwrap().position).collect();
     assert_eq!(positions, [1, 2]);
 }
+
+fn resource_event(id: Uuid, n: usize) -> NewEvent {
+    use resourcify_domain::resource::{
+        ResourceEdited, ResourceEvent, ResourceKind, ResourceSubmitted,
+    };
+    let event = if n == 0 {
+        ResourceEvent::Submitted(ResourceSubmitted {
+            resource_id: id,
+            author_id: Uuid::nil(),
+            title: "title 0".into(),
+            url: format!("https://example.org/{id}"),
+            canonical_url: format!("https://example.org/{id}"),
+            description: String::new(),
+            tags: vec!["t".into()],
+            kind: ResourceKind::Article,
+            submitted_at: Utc::now(),
+        })
+    } else {
+        ResourceEvent::Edited(ResourceEdited {
+            resource_id: id,
+            title: format!("title {n}"),
+            description: String::new(),
+            tags: vec!["t".into()],
+            kind: ResourceKind::Article,
+            edited_by: Uuid::nil(),
+            at: Utc::now(),
+        })
+    };
+    NewEvent {
+        event: DomainEvent::Resource(event),
+        msg_id: Uuid::now_v7().to_string(),
+        request_id: None,
+        time: Utc::now(),
+    }
+}
+
+/// Loads read a short history message by message and a long one through a
+/// consumer: both give every event of the subject, in order, and the last
+/// one's position as the version, with other subjects' events in between.
+#[tokio::test]
+async fn short_and_long_histories_load_whole_and_in_order() {
+    use resourcify_domain::resource::Resource;
+    let guard = NamespaceGuard::new();
+    let store = open_store(&guard).await;
+    for events in [1, 2, 8, 9, 20] {
+        let (id, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let (mut version, mut neighbour) = (0, 0);
+        for n in 0..events {
+            version = store
+                .append("resource", id, version, resource_event(id, n))
+                .await
+                .unwrap()
+                .position;
+            // The neighbour's events sit between ours.
+            neighbour = store
+                .append("resource", other, neighbour, resource_event(other, n))
+                .await
+                .unwrap()
+                .position;
+        }
+        let loaded = store.load::<Resource>(id).await.unwrap();
+        assert_eq!(loaded.version, version, "{events} events");
+        assert_eq!(loaded.state.version as usize, events, "{events} events");
+        assert_eq!(loaded.state.title, format!("title {}", events - 1));
+        // A load decides on exactly what the append then expects.
+        let stale = store
+            .append("resource", id, version - 1, resource_event(id, events))
+            .await;
+        assert!(
+            matches!(stale, Err(EventStoreError::Conflict { .. })),
+            "{stale:?}"
+        );
+    }
+}

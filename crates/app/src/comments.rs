@@ -13,7 +13,7 @@ use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
 use crate::core::{CommandMeta, CommandOutcome};
-use crate::core::{Core, created_id};
+use crate::core::{Core, created_id, unwritten};
 use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
@@ -53,12 +53,27 @@ impl Comments {
         self.core
             .idempotent(&scope, &request, meta, |msg_id| async move {
                 let store = self.core.store();
-                let resource = store.load::<Resource>(resource_id).await?.state;
-                let parent = match parent_id {
-                    Some(parent_id) => Some(store.load::<Comment>(parent_id).await?.state),
-                    None => None,
-                };
                 let comment_id = created_id(&id_scope, meta.idempotency_key.as_deref());
+                // The resource, the parent and the comment itself (new
+                // unless the id derives from a key) load at once.
+                let parent = async {
+                    match parent_id {
+                        Some(parent_id) => store
+                            .load::<Comment>(parent_id)
+                            .await
+                            .map(|loaded| Some(loaded.state)),
+                        None => Ok(None),
+                    }
+                };
+                let loaded = async {
+                    match meta.idempotency_key {
+                        None => Ok(unwritten::<Comment>()),
+                        Some(_) => store.load::<Comment>(comment_id).await,
+                    }
+                };
+                let (resource, parent, loaded) =
+                    tokio::join!(store.load::<Resource>(resource_id), parent, loaded);
+                let (resource, parent, loaded) = (resource?.state, parent?, loaded?);
                 let command = CommentCommand::Post {
                     comment_id,
                     actor: caller.actor.clone(),
@@ -69,7 +84,7 @@ impl Comments {
                 };
                 let executed = self
                     .core
-                    .execute::<Comment>(comment_id, &msg_id, meta, &command)
+                    .execute_from::<Comment>(comment_id, &msg_id, meta, &command, Some(loaded))
                     .await?;
                 Ok(CommandOutcome {
                     id: comment_id,

@@ -9,7 +9,8 @@
 //! projector process against two (`projector_nodes.rs`);
 //! `resourcify-bench streams`, event streams (`streams.rs`);
 //! `resourcify-bench soak [MINUTES]`, a node's memory under mixed load
-//! (`soak.rs`).
+//! (`soak.rs`); `resourcify-bench writes`, only the write path
+//! (`writes.rs`), which the full run measures last.
 
 mod baselines;
 mod projection;
@@ -17,6 +18,7 @@ mod projector_nodes;
 mod seed;
 mod soak;
 mod streams;
+mod writes;
 mod wrk;
 
 use std::str::FromStr;
@@ -152,6 +154,10 @@ async fn main() -> anyhow::Result<()> {
             resourcify::migrate(&baseline).await?;
             projection::run(&database, &baseline, events).await
         }
+        Some("writes") => match wrk::check_installed() {
+            Ok(()) => writes_alone(&database, &guard).await,
+            Err(missing) => Err(missing),
+        },
         _ => match wrk::check_installed() {
             Ok(()) => run(&database, &guard).await,
             Err(missing) => Err(missing),
@@ -333,25 +339,40 @@ async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Res
     let warm_detail_runs = scenarios[3].runs.clone();
     scenarios[7].runs = warm_detail_runs;
 
-    // Writes last: they grow the lists the reads above measured.
-    let script = std::env::temp_dir().join(format!("resourcify-bench-{}.lua", std::process::id()));
-    std::fs::write(&script, post_script(&token))?;
-    let mut post = Scenario::new(
-        "POST /v1/resources",
-        format!("{}/v1/resources", base_url(&full)),
-        None,
-    );
-    post.script = Some(script.clone());
-    for _ in 0..ROUNDS.min(3) {
-        post.runs
-            .push(wrk::run(&post.url, Some(&script), CONNECTIONS, RUN)?);
-    }
-    let _ = std::fs::remove_file(&script);
     let _ = std::fs::remove_file(&spread);
-    scenarios.push(post);
-
     report(&scenarios);
-    Ok(())
+
+    // Writes last: they grow the lists the reads above measured.
+    let target = writes::Target {
+        node: &full,
+        author_token: &token,
+        resources: &ids,
+        pool: reads.pool().clone(),
+    };
+    writes::run(target, Some(projectors)).await
+}
+
+/// `resourcify-bench writes`: the write path alone, over fewer resources.
+async fn writes_alone(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Result<()> {
+    let projectors = resourcify::start(settings(
+        database,
+        guard,
+        Roles::PROJECTOR_ONLY,
+        Variant::Full,
+    ))
+    .await?;
+    let full = resourcify::start(settings(database, guard, Roles::API_ONLY, Variant::Full)).await?;
+    let http = reqwest::Client::new();
+    let (author_id, token) = author(&http, &base_url(&full)).await?;
+    let (ids, _) = seed::submissions(&projectors.store, author_id, 20_000).await?;
+    let pool = resourcify_readmodel::connect(database.clone(), &PoolSettings::default()).await?;
+    let target = writes::Target {
+        node: &full,
+        author_token: &token,
+        resources: &ids,
+        pool,
+    };
+    writes::run(target, Some(projectors)).await
 }
 
 /// A wrk script that asks for one of `ids` at random, appended to the URL's path.
@@ -364,21 +385,6 @@ request = function()
 end
 "#,
         list.join(",")
-    )
-}
-
-/// A wrk script that submits a new resource (a new URL) with every request.
-fn post_script(token: &str) -> String {
-    format!(
-        r#"math.randomseed(os.time())
-local run = math.random(1, 1000000000)
-local n = 0
-request = function()
-  n = n + 1
-  local body = string.format('{{"title":"Benchmark submission %d","url":"https://bench.example.org/%d/%d","tags":["bench"],"kind":"article"}}', n, run, n)
-  return wrk.format("POST", nil, {{["content-type"] = "application/json", ["authorization"] = "Bearer {token}"}}, body)
-end
-"#
     )
 }
 
@@ -397,9 +403,9 @@ fn report(scenarios: &[Scenario]) {
     let plain = wrk::median(plain_runs);
     println!();
     println!(
-        "{CONNECTIONS} connections, median of {ROUNDS} alternating runs of {}s (POST: 3; \
-         warm detail with and without middleware: {MIDDLEWARE_PAIRS}); targets compare each \
-         run with its baseline's run of the same round",
+        "{CONNECTIONS} connections, median of {ROUNDS} alternating runs of {}s (warm detail \
+         with and without middleware: {MIDDLEWARE_PAIRS}); targets compare each run with its \
+         baseline's run of the same round",
         RUN.as_secs()
     );
     println!(

@@ -195,12 +195,27 @@ impl EventStore {
     }
 
     /// Loads an aggregate by reading its subject only.
+    ///
+    /// Most aggregates hold one event or a few (a resource, a vote, a
+    /// comment), so they are read message by message with the stream's get
+    /// requests, which the stream's leader answers: the subject's last
+    /// message (the version) and its first, asked at once, then each next
+    /// one. One event takes one round trip, with no consumer to create on
+    /// the server. A longer history is read through a consumer after the
+    /// first eight events.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn load<A: Aggregate>(&self, id: Uuid) -> Result<Loaded<A>, EventStoreError> {
         let subject = self.settings.namespace.aggregate_subject(A::NAME, id);
-        let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
+        let (last, first) = futures::join!(
+            self.stream.get_last_raw_message_by_subject(&subject),
+            self.stream.get_first_raw_message_by_subject(&subject, 1),
+        );
+        let no_message = |kind| kind == stream::LastRawMessageErrorKind::NoMessageFound;
+        let last = match last {
             Ok(message) => message.sequence,
-            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => {
+            // Nothing yet (whatever the other request saw since: the
+            // version is 0, and an append at 0 finds out).
+            Err(e) if no_message(e.kind()) => {
                 return Ok(Loaded {
                     state: A::default(),
                     version: 0,
@@ -208,26 +223,76 @@ impl EventStore {
             }
             Err(e) => return Err(EventStoreError::unavailable(e)),
         };
-        let mut feed = self.consume(subject, 1).await?;
         let mut events = Vec::new();
-        while let Some(raw) = feed.next().await {
-            let raw = raw?;
-            let corrupt = |reason: String| EventStoreError::Corrupt {
-                position: raw.position,
-                reason,
-            };
-            let recorded = raw.decode().map_err(|e| corrupt(e.to_string()))?;
-            let event = A::Event::try_from(recorded.event)
-                .map_err(|other| corrupt(format!("{:?} on a {}", other.event_type(), A::NAME)))?;
-            events.push(event);
-            if raw.position >= last {
+        let mut next = match first {
+            Ok(message) => Some(message),
+            Err(e) if no_message(e.kind()) => None,
+            Err(e) => return Err(EventStoreError::unavailable(e)),
+        };
+        while let Some(message) = next.take() {
+            if message.sequence > last {
                 break;
             }
+            let position = message.sequence;
+            let raw = RawEvent::new(
+                position,
+                message.subject.as_str(),
+                Some(&message.headers),
+                message.payload,
+            );
+            events.push(self.decode_loaded::<A>(raw).await?);
+            if position >= last {
+                break;
+            }
+            if events.len() >= DIRECT_READS {
+                self.consume_until::<A>(&subject, position + 1, last, &mut events)
+                    .await?;
+                break;
+            }
+            next = match self
+                .stream
+                .get_first_raw_message_by_subject(&subject, position + 1)
+                .await
+            {
+                Ok(message) => Some(message),
+                Err(e) if no_message(e.kind()) => None,
+                Err(e) => return Err(EventStoreError::unavailable(e)),
+            };
         }
         Ok(Loaded {
             state: A::from_history(&events),
             version: last,
         })
+    }
+
+    /// Reads the rest of a long history, from `start` up to `last`, through
+    /// an ordered consumer.
+    async fn consume_until<A: Aggregate>(
+        &self,
+        subject: &str,
+        start: u64,
+        last: u64,
+        events: &mut Vec<A::Event>,
+    ) -> Result<(), EventStoreError> {
+        let mut feed = self.consume(subject.to_owned(), start).await?;
+        while let Some(raw) = feed.next().await {
+            let raw = raw?;
+            let position = raw.position;
+            events.push(decode_as::<A>(&raw)?);
+            if position >= last {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens (if sealed) and decodes one of an aggregate's events.
+    async fn decode_loaded<A: Aggregate>(
+        &self,
+        raw: RawEvent,
+    ) -> Result<A::Event, EventStoreError> {
+        let raw = open_raw(&self.keys, raw).await?;
+        decode_as::<A>(&raw)
     }
 
     /// The position of the newest event in the log (0 when empty).
@@ -374,6 +439,21 @@ impl EventStore {
             ended: false,
         })
     }
+}
+
+/// How many events a load reads one get request at a time before it reads
+/// the rest through a consumer.
+const DIRECT_READS: usize = 8;
+
+/// Decodes one of an aggregate's events.
+fn decode_as<A: Aggregate>(raw: &RawEvent) -> Result<A::Event, EventStoreError> {
+    let corrupt = |reason: String| EventStoreError::Corrupt {
+        position: raw.position,
+        reason,
+    };
+    let recorded = raw.decode().map_err(|e| corrupt(e.to_string()))?;
+    A::Event::try_from(recorded.event)
+        .map_err(|other| corrupt(format!("{:?} on a {}", other.event_type(), A::NAME)))
 }
 
 fn to_raw(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use resourcify_domain::{Aggregate, DomainError, Secret, ValidationErrors};
-use resourcify_eventstore::{EventStoreError, KeyClaim, NewEvent, RecordedOutcome};
+use resourcify_eventstore::{EventStoreError, KeyClaim, Loaded, NewEvent, RecordedOutcome};
 use resourcify_readmodel::projections::Projection;
 use uuid::Uuid;
 
@@ -59,6 +59,16 @@ pub(crate) fn created_id(scope: &str, idempotency_key: Option<&str>) -> Uuid {
     match idempotency_key {
         Some(key) => Uuid::new_v5(&IDEMPOTENCY_NAMESPACE, format!("{scope}:{key}").as_bytes()),
         None => Uuid::now_v7(),
+    }
+}
+
+/// An aggregate as loaded when its id was made just now (`created_id`
+/// without an idempotency key: a new UUIDv7), so it cannot have an event
+/// yet: no need to ask the log. The append still says it expects none.
+pub(crate) fn unwritten<A: Aggregate>() -> Loaded<A> {
+    Loaded {
+        state: A::default(),
+        version: 0,
     }
 }
 
@@ -174,9 +184,28 @@ impl Core {
         meta: &CommandMeta,
         command: &A::Command,
     ) -> Result<Executed<A::Event>, AppError> {
+        self.execute_from::<A>(id, msg_id, meta, command, None)
+            .await
+    }
+
+    /// [`Self::execute`], deciding first on `first` when given: the
+    /// aggregate as loaded alongside what the command needed besides
+    /// (the resource a vote is about), or [`unwritten`]. A lost race loads
+    /// it again from the log.
+    pub(crate) async fn execute_from<A: Aggregate>(
+        &self,
+        id: Uuid,
+        msg_id: &str,
+        meta: &CommandMeta,
+        command: &A::Command,
+        mut first: Option<Loaded<A>>,
+    ) -> Result<Executed<A::Event>, AppError> {
         let store = &self.parts.backends.store;
         for attempt in 1..=MAX_ATTEMPTS {
-            let loaded = store.load::<A>(id).await?;
+            let loaded = match first.take() {
+                Some(loaded) => loaded,
+                None => store.load::<A>(id).await?,
+            };
             let events = loaded.state.decide(command)?;
             let event = match <[A::Event; 1]>::try_from(events) {
                 Ok([event]) => event,

@@ -18,8 +18,8 @@ use crate::replicas::ReadReplicas;
 use crate::settings::AppSettings;
 use crate::views::Views;
 
-pub(crate) use commands::created_id;
 pub use commands::{CommandMeta, CommandOutcome};
+pub(crate) use commands::{created_id, unwritten};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Core {

@@ -19,7 +19,7 @@ mod reads;
 pub use reads::{ResourceQuery, Sort};
 
 use crate::core::{CommandMeta, CommandOutcome};
-use crate::core::{Core, created_id};
+use crate::core::{Core, created_id, unwritten};
 use crate::credentials::AuthenticatedUser;
 use crate::error::AppError;
 
@@ -54,10 +54,18 @@ impl Resources {
                 let id = created_id(&id_scope, meta.idempotency_key.as_deref());
                 let canonical_url = valid.url.canonical();
                 let book = self.core.reservations();
-                if let Reserved::TakenBy(existing) = book
-                    .reserve(Reservation::ResourceUrl, &canonical_url, id)
-                    .await?
-                {
+                let reserve = book.reserve(Reservation::ResourceUrl, &canonical_url, id);
+                // A new id has no events to load; one derived from a key may
+                // (a retry), and is loaded while the URL is claimed.
+                let (reserved, loaded) = match meta.idempotency_key {
+                    None => (reserve.await?, Ok(unwritten::<Resource>())),
+                    Some(_) => {
+                        let load = self.core.store().load::<Resource>(id);
+                        let (reserved, loaded) = tokio::join!(reserve, load);
+                        (reserved?, loaded)
+                    }
+                };
+                if let Reserved::TakenBy(existing) = reserved {
                     return Err(AppError::DuplicateResource { existing });
                 }
                 let command = ResourceCommand::Submit(SubmitResource {
@@ -66,11 +74,15 @@ impl Resources {
                     submission: valid,
                     at: Utc::now(),
                 });
-                match self
-                    .core
-                    .execute::<Resource>(id, &msg_id, meta, &command)
-                    .await
-                {
+                let executed = match loaded {
+                    Ok(loaded) => {
+                        self.core
+                            .execute_from::<Resource>(id, &msg_id, meta, &command, Some(loaded))
+                            .await
+                    }
+                    Err(error) => Err(error.into()),
+                };
+                match executed {
                     Ok(executed) => Ok(CommandOutcome {
                         id,
                         position: executed.position,
@@ -231,10 +243,16 @@ impl Resources {
         let scope = caller.user_id.to_string();
         self.core
             .idempotent(&scope, request, meta, |msg_id| async move {
-                let command = command(caller.actor.clone(), Utc::now()).await?;
+                // The mark loads while the command is made (which loads the
+                // resource): the two reads overlap.
+                let (command, loaded) = tokio::join!(
+                    command(caller.actor.clone(), Utc::now()),
+                    self.core.store().load::<A>(mark),
+                );
+                let (command, loaded) = (command?, loaded?);
                 let executed = self
                     .core
-                    .execute::<A>(mark, &msg_id, meta, &command)
+                    .execute_from::<A>(mark, &msg_id, meta, &command, Some(loaded))
                     .await?;
                 Ok(CommandOutcome {
                     id: resource_id,
