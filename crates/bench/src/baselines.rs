@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::{Data, Json, Path};
-use poem::{EndpointExt, Route, get, handler};
+use poem::{Endpoint, EndpointExt, Route, get, handler};
 use serde_json::{Value, json};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
@@ -48,16 +48,21 @@ async fn plain_row(Path(id): Path<Uuid>, pool: Data<&PgPool>) -> poem::Result<Js
 
 /// Serves `/constant` and `/row/{id}` on a port of its own.
 pub async fn serve(pool: PgPool) -> anyhow::Result<SocketAddr> {
+    let routes = Route::new()
+        .at("/constant", get(constant))
+        .at("/row/:id", get(plain_row))
+        .data(pool);
+    serve_on_loopback(routes).await
+}
+
+/// Serves `endpoint` on a free loopback port, in a task of its own.
+pub async fn serve_on_loopback(endpoint: impl Endpoint + 'static) -> anyhow::Result<SocketAddr> {
     let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
     let addr = acceptor
         .local_addr()
         .into_iter()
         .find_map(|a| a.as_socket_addr().copied())
         .context("a socket address")?;
-    let routes = Route::new()
-        .at("/constant", get(constant))
-        .at("/row/:id", get(plain_row))
-        .data(pool);
-    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(routes));
+    tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(endpoint));
     Ok(addr)
 }

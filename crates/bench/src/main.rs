@@ -24,13 +24,12 @@ mod wrk;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use resourcify::{NodeSettings, Roles, RunningNode};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
 use resourcify_app::{AppSettings, TokenSecret};
 use resourcify_readmodel::{PoolSettings, ReadModel};
 use resourcify_testkit::NamespaceGuard;
-use serde_json::{Value, json};
+use resourcify_testkit::load::Member;
 use sqlx::postgres::PgConnectOptions;
 
 const SEEDED_RESOURCES: usize = 100_000;
@@ -93,32 +92,6 @@ fn settings(
 
 fn base_url(node: &RunningNode) -> String {
     format!("http://{}", node.addr.expect("the API listens"))
-}
-
-/// Registers the author the seeded resources belong to, through the API,
-/// and returns their id and an access token.
-async fn author(http: &reqwest::Client, base: &str) -> anyhow::Result<(uuid::Uuid, String)> {
-    let registered: Value = http
-        .post(format!("{base}/v1/users"))
-        .json(&json!({"username": "bench", "email": "bench@example.org", "password": "benchmark password"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let position = registered["position"].as_u64().context("a position")?;
-    let session: Value = http
-        .post(format!("{base}/v1/sessions"))
-        .header("X-Resourcify-Min-Position", position)
-        .json(&json!({"login": "bench", "password": "benchmark password"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = registered["user_id"].as_str().context("an id")?.parse()?;
-    let token = session["access_token"].as_str().context("a token")?;
-    Ok((id, token.to_owned()))
 }
 
 #[tokio::main]
@@ -217,7 +190,10 @@ async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Res
     let uncached =
         resourcify::start(settings(database, guard, api_only, Variant::Uncached)).await?;
     let http = reqwest::Client::new();
-    let (author_id, token) = author(&http, &base_url(&full)).await?;
+    let Member {
+        user_id: author_id,
+        token,
+    } = Member::register(&base_url(&full), "bench").await;
 
     // The dataset, then the time the projections take to build the views.
     let (ids, append_rate) =
@@ -362,8 +338,10 @@ async fn writes_alone(database: &PgConnectOptions, guard: &NamespaceGuard) -> an
     ))
     .await?;
     let full = resourcify::start(settings(database, guard, Roles::API_ONLY, Variant::Full)).await?;
-    let http = reqwest::Client::new();
-    let (author_id, token) = author(&http, &base_url(&full)).await?;
+    let Member {
+        user_id: author_id,
+        token,
+    } = Member::register(&base_url(&full), "bench").await;
     let (ids, _) = seed::submissions(&projectors.store, author_id, 20_000).await?;
     let pool = resourcify_readmodel::connect(database.clone(), &PoolSettings::default()).await?;
     let target = writes::Target {

@@ -22,12 +22,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use async_nats::jetstream::{self, stream};
-use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Data;
 use poem::{EndpointExt, Route, handler, post};
 use resourcify::RunningNode;
 use resourcify_eventstore::EventStore;
-use serde_json::{Value, json};
+use resourcify_testkit::load::Member;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -91,11 +90,10 @@ impl Row {
 /// Measures the write path of `target.node` (an API node), after which the
 /// node has written what the runs sent.
 pub async fn run(target: Target<'_>, projectors: Option<RunningNode>) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
     let base = format!("http://{}", target.node.addr.context("the API listens")?);
     let mut voters = Vec::new();
     for n in 0..VOTERS {
-        voters.push(member(&http, &base, &format!("voter{n}")).await?);
+        voters.push(Member::register(&base, &format!("voter{n}")).await.token);
     }
     // The command path alone: nothing projects what the runs write.
     if let Some(projectors) = projectors {
@@ -165,35 +163,6 @@ pub async fn run(target: Target<'_>, projectors: Option<RunningNode>) -> anyhow:
     raw.remove().await?;
     report(&rows, &durability);
     Ok(())
-}
-
-/// Signs a member up and logs them in; returns an access token.
-async fn member(http: &reqwest::Client, base: &str, name: &str) -> anyhow::Result<String> {
-    let registered: Value = http
-        .post(format!("{base}/v1/users"))
-        .json(
-            &json!({"username": name, "email": format!("{name}@example.org"),
-                      "password": "benchmark password"}),
-        )
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let position = registered["position"].as_u64().context("a position")?;
-    let session: Value = http
-        .post(format!("{base}/v1/sessions"))
-        .header("X-Resourcify-Min-Position", position)
-        .json(&json!({"login": name, "password": "benchmark password"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(session["access_token"]
-        .as_str()
-        .context("a token")?
-        .to_owned())
 }
 
 /// How many messages the node's NATS connection has sent: requests
@@ -337,19 +306,13 @@ impl RawAppends {
             ..Default::default()
         })
         .await?;
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await?;
-        let addr = acceptor
-            .local_addr()
-            .into_iter()
-            .find_map(|a| a.as_socket_addr().copied())
-            .context("a socket address")?;
         let routes = Route::new()
             .at("/append", post(raw_append))
             .data(RawTarget {
                 js: js.clone(),
                 subject_prefix,
             });
-        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(routes));
+        let addr = crate::baselines::serve_on_loopback(routes).await?;
         Ok(Self { addr, js, stream })
     }
 
