@@ -137,3 +137,29 @@ async fn lost_reservations_are_rebuilt_from_the_log(_: PgPoolOptions, db: PgConn
         .await;
     assert_eq!(resubmitted.status, 201, "{resubmitted:#?}");
 }
+
+/// Nodes that start together on a new namespace all open the log and the
+/// buckets: the one whose creation loses the server's race finds what the
+/// other made (several rounds, as the race is a matter of timing).
+#[tokio::test]
+async fn nodes_starting_together_on_a_new_namespace_all_open_the_buckets() {
+    use resourcify_eventstore::{EventStore, EventStoreSettings, IdempotencyKeys, ReservationBook};
+
+    for _ in 0..5 {
+        let guard = resourcify_testkit::NamespaceGuard::new();
+        let start = || async {
+            let client = async_nats::connect(resourcify_testkit::nats_url())
+                .await
+                .unwrap();
+            let settings = EventStoreSettings::new(guard.namespace().clone());
+            let store = EventStore::open(client, settings).await?;
+            let js = store.jetstream();
+            IdempotencyKeys::open(js, guard.namespace(), 1).await?;
+            ReservationBook::open(&store).await.map(|_| ())
+        };
+        let (first, second, third) = tokio::join!(start(), start(), start());
+        for opened in [first, second, third] {
+            opened.expect("every node opens the log and the buckets");
+        }
+    }
+}

@@ -9,10 +9,14 @@ use crate::EventStoreError;
 
 /// Opens the stream `config` names, creating it if missing.
 ///
-/// nats-server 2.9 removes an account's stream directory when its last
-/// stream is deleted; a stream created at that moment fails with "could not
-/// create storage directory" (10049/10077). Nothing is wrong but the timing,
-/// so the creation is tried again a few times before it counts as a failure.
+/// Two races make a creation fail when nothing is wrong but the timing, so
+/// it is tried again a few times before it counts as a failure:
+/// - nats-server 2.9 removes an account's stream directory when its last
+///   stream is deleted; a stream created at that moment fails with "could
+///   not create storage directory" (10049/10077);
+/// - two nodes starting together on a new namespace both find the stream
+///   missing and both create it; the later one is told the name is taken
+///   or the subjects overlap (10058/10065), and the next attempt finds it.
 pub(crate) async fn get_or_create_stream(
     js: &jetstream::Context,
     config: stream::Config,
@@ -21,9 +25,9 @@ pub(crate) async fn get_or_create_stream(
     loop {
         match js.get_or_create_stream(config.clone()).await {
             Ok(stream) => return Ok(stream),
-            Err(error) if attempt < 5 && is_storage_race(&error) => {
+            Err(error) if attempt < 5 && is_creation_race(&error) => {
                 attempt += 1;
-                tracing::debug!(%error, attempt, "stream storage not ready; trying again");
+                tracing::debug!(%error, attempt, "stream not created yet; trying again");
                 tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
             }
             Err(error) => return Err(EventStoreError::unavailable(error)),
@@ -31,11 +35,14 @@ pub(crate) async fn get_or_create_stream(
     }
 }
 
-fn is_storage_race(error: &CreateStreamError) -> bool {
+fn is_creation_race(error: &CreateStreamError) -> bool {
     match error.kind() {
         CreateStreamErrorKind::JetStream(error) => matches!(
             error.error_code(),
-            ErrorCode::STREAM_CREATE | ErrorCode::STREAM_STORE_FAILED
+            ErrorCode::STREAM_CREATE
+                | ErrorCode::STREAM_STORE_FAILED
+                | ErrorCode::STREAM_NAME_EXIST
+                | ErrorCode::STREAM_SUBJECT_OVERLAP
         ),
         _ => false,
     }

@@ -94,15 +94,18 @@ fn api_process(database_url: &str, namespace: &str, port: u16) -> Command {
     command
 }
 
-/// Waits until the API at `base_url` answers `/healthz`.
-async fn until_serving(base_url: &str) {
+/// Waits until the API `process` at `base_url` answers `/healthz`.
+async fn until_serving(process: &mut Process, base_url: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let http = reqwest::Client::new();
+    let http = resourcify_testkit::load::http_client().build().unwrap();
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     loop {
         let answer = http.get(format!("{base_url}/healthz")).send().await;
         if answer.is_ok_and(|a| a.status().is_success()) {
             return;
+        }
+        if let Ok(Some(status)) = process.0.try_wait() {
+            panic!("the API at {base_url} ended at start: {status}");
         }
         assert!(Instant::now() < deadline, "{base_url} never served");
         tick.tick().await;
@@ -138,8 +141,8 @@ async fn twenty_kills_of_api_and_projector_processes(_: PgPoolOptions, db: PgCon
     };
     let mut apis = [start_api(0), start_api(1)];
     let mut projectors = [start_projector(), start_projector()];
-    for url in &urls {
-        until_serving(url).await;
+    for (api, url) in apis.iter_mut().zip(&urls) {
+        until_serving(api, url).await;
     }
     let load = SteadyLoad::start(urls.clone(), members(&urls[0], 4).await, 2);
     load.until_acknowledged(20, Duration::from_secs(60)).await;
@@ -149,7 +152,7 @@ async fn twenty_kills_of_api_and_projector_processes(_: PgPoolOptions, db: PgCon
         if victim < 2 {
             apis[victim].kill();
             apis[victim] = start_api(victim);
-            until_serving(&urls[victim]).await;
+            until_serving(&mut apis[victim], &urls[victim]).await;
         } else {
             projectors[victim - 2].kill();
             projectors[victim - 2] = start_projector();

@@ -13,12 +13,20 @@ use std::time::Duration;
 /// How long a server may take to say it is ready.
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
-/// A loopback port that was free a moment ago.
+/// A loopback port that was free a moment ago, below Linux's ephemeral
+/// range (32768 and up): a server restarted on it after a kill must not find
+/// it taken by some process's outgoing connection, which the kernel gives
+/// ports from that range.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free loopback port")
+    const PORTS: std::ops::Range<u16> = 20_000..32_000;
+    let spread = u128::from(PORTS.end - PORTS.start);
+    for _ in 0..1_000 {
+        let port = PORTS.start + (uuid::Uuid::new_v4().as_u128() % spread) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {PORTS:?}")
 }
 
 /// A directory of the test's own, removed when dropped.

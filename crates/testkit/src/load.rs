@@ -26,6 +26,15 @@ const WRITES_PER_WRITER_PER_SECOND: u64 = 20;
 /// How long a write already begun keeps being retried once the load stops.
 const FINISH_WITHIN: Duration = Duration::from_secs(90);
 
+/// A client builder for talking to a node from a process that may run no
+/// node itself: reqwest here is built without a TLS provider of its own
+/// (the news fetcher picks one), and every client of the process needs one
+/// installed first.
+pub fn http_client() -> reqwest::ClientBuilder {
+    resourcify_news::fetch::install_crypto_provider();
+    reqwest::Client::builder()
+}
+
 /// A member who writes: registered over the API.
 #[derive(Debug, Clone)]
 pub struct Member {
@@ -37,7 +46,7 @@ impl Member {
     /// Registers `username` at `base_url` and logs in once the users view
     /// shows the registration.
     pub async fn register(base_url: &str, username: &str) -> Member {
-        let http = reqwest::Client::new();
+        let http = http_client().build().unwrap();
         let registered: Value = http
             .post(format!("{base_url}/v1/users"))
             .json(&json!({
@@ -108,10 +117,7 @@ impl SteadyLoad {
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let stop = watch::Sender::new(false);
         let client = Client {
-            http: reqwest::Client::builder()
-                .timeout(CLIENT_PATIENCE)
-                .build()
-                .unwrap(),
+            http: http_client().timeout(CLIENT_PATIENCE).build().unwrap(),
             base_urls: Arc::new(base_urls),
             ledger: ledger.clone(),
         };
