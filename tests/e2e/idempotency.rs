@@ -208,3 +208,70 @@ async fn every_command_answers_a_retry_as_the_first_and_appends_nothing(
     );
     assert_eq!(view.body["votes"], 1);
 }
+
+/// A node that dies between appending a creation and recording the key's
+/// outcome leaves the key without its answer (here: the record is purged).
+/// The client's retry with the key answers as the first attempt would
+/// have, instead of "already exists", and appends nothing.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_retry_after_the_outcome_was_lost_answers_as_the_first(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    use reqwest::Method;
+    use resourcify_eventstore::IdempotencyKeys;
+
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let grace = app.register("grace").await;
+    let resource = app.submit(&ada.token, json!({})).await;
+    let id = resource.body["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/resources/{id}/comments");
+    let body = json!({"body": "Said once"});
+    let comment = |token: &str, key: &str| {
+        let (token, key) = (token.to_owned(), key.to_owned());
+        let body = body.clone();
+        let path = path.clone();
+        let app = &app;
+        async move {
+            app.request(Method::POST, &path, Some(&body), Some(&token), Some(&key))
+                .await
+        }
+    };
+    let submit_body = json!({
+        "url": "https://example.org/said-once",
+        "title": "Said once",
+        "kind": "article",
+        "tags": ["rust"],
+    });
+    let first_comment = comment(&grace.token, "comment-key").await;
+    assert_eq!(first_comment.status, 201, "{first_comment:#?}");
+    let (status, first_submit) =
+        submit_with_key(&app, &grace.token, "submit-key", &submit_body).await;
+    assert_eq!(status, 201, "{first_submit}");
+    let head = app.head().await;
+
+    let bucket = app.namespace.bucket(IdempotencyKeys::BUCKET);
+    app.store
+        .jetstream()
+        .get_stream(format!("KV_{bucket}"))
+        .await
+        .unwrap()
+        .purge()
+        .await
+        .unwrap();
+
+    let retried_comment = comment(&grace.token, "comment-key").await;
+    assert_eq!(retried_comment.status, 201, "{retried_comment:#?}");
+    assert_eq!(retried_comment.body["id"], first_comment.body["id"]);
+    assert_eq!(
+        retried_comment.body["position"],
+        first_comment.body["position"]
+    );
+    let (status, retried_submit) =
+        submit_with_key(&app, &grace.token, "submit-key", &submit_body).await;
+    assert_eq!(status, 201, "{retried_submit}");
+    assert_eq!(retried_submit["id"], first_submit["id"]);
+    assert_eq!(retried_submit["position"], first_submit["position"]);
+    assert_eq!(app.head().await, head, "nothing appended again");
+}

@@ -265,6 +265,34 @@ impl EventStore {
         })
     }
 
+    /// The position of aggregate `id`'s first event if it was appended with
+    /// `msg_id`: the creation a request made before its answer was lost (the
+    /// node died between the append and recording the outcome), found again
+    /// by the request's retry.
+    pub async fn created_by(
+        &self,
+        aggregate: &str,
+        id: Uuid,
+        msg_id: &str,
+    ) -> Result<Option<u64>, EventStoreError> {
+        let subject = self.settings.namespace.aggregate_subject(aggregate, id);
+        match self
+            .stream
+            .get_first_raw_message_by_subject(&subject, 1)
+            .await
+        {
+            Ok(message) => {
+                let appended_with = message
+                    .headers
+                    .get(async_nats::header::NATS_MESSAGE_ID)
+                    .map(|value| value.as_str());
+                Ok((appended_with == Some(msg_id)).then_some(message.sequence))
+            }
+            Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(EventStoreError::unavailable(e)),
+        }
+    }
+
     /// Reads the rest of a long history, from `start` up to `last`, through
     /// an ordered consumer.
     async fn consume_until<A: Aggregate>(

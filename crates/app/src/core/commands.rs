@@ -206,7 +206,22 @@ impl Core {
                 Some(loaded) => loaded,
                 None => store.load::<A>(id).await?,
             };
-            let events = loaded.state.decide(command)?;
+            let events = match loaded.state.decide(command) {
+                Ok(events) => events,
+                // A retry of a creation whose answer was lost: the thing
+                // exists because this very request made it. Its answer is
+                // the one the first attempt would have given.
+                Err(refused) if loaded.version > 0 => {
+                    return match store.created_by(A::NAME, id, msg_id).await? {
+                        Some(position) => Ok(Executed {
+                            position,
+                            event: None,
+                        }),
+                        None => Err(refused.into()),
+                    };
+                }
+                Err(refused) => return Err(refused.into()),
+            };
             let event = match <[A::Event; 1]>::try_from(events) {
                 Ok([event]) => event,
                 Err(events) if events.is_empty() => {
