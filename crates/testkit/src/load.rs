@@ -47,32 +47,25 @@ impl Member {
     /// shows the registration.
     pub async fn register(base_url: &str, username: &str) -> Member {
         let http = http_client().build().unwrap();
-        let registered: Value = http
-            .post(format!("{base_url}/v1/users"))
-            .json(&json!({
-                "username": username,
-                "email": format!("{username}@example.org"),
-                "password": PASSWORD,
-            }))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .expect("registration is accepted")
-            .json()
-            .await
-            .unwrap();
-        let position = registered["position"].as_u64().unwrap();
-        let session: Value = http
+        // A successful answer's JSON; `what` says what failed otherwise.
+        let answer = |request: reqwest::RequestBuilder, what: &'static str| async move {
+            let sent = request.send().await.and_then(|r| r.error_for_status());
+            sent.expect(what).json::<Value>().await.unwrap()
+        };
+        let signing_up = http.post(format!("{base_url}/v1/users")).json(&json!({
+            "username": username,
+            "email": format!("{username}@example.org"),
+            "password": PASSWORD,
+        }));
+        let registered = answer(signing_up, "registration is accepted").await;
+        let logging_in = http
             .post(format!("{base_url}/v1/sessions"))
-            .header("X-Resourcify-Min-Position", position)
-            .json(&json!({"login": username, "password": PASSWORD}))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .expect("the new member logs in")
-            .json()
-            .await
-            .unwrap();
+            .header(
+                "X-Resourcify-Min-Position",
+                registered["position"].as_u64().unwrap(),
+            )
+            .json(&json!({"login": username, "password": PASSWORD}));
+        let session = answer(logging_in, "the new member logs in").await;
         Member {
             user_id: registered["user_id"].as_str().unwrap().parse().unwrap(),
             token: session["access_token"].as_str().unwrap().to_owned(),
@@ -91,6 +84,8 @@ struct Ledger {
     /// Acknowledged votes: resource and voter.
     votes: Vec<(Uuid, Uuid)>,
     acknowledged_at: Vec<Instant>,
+    /// When writes were refused for now (503 or 429).
+    refused_at: Vec<Instant>,
     /// Answers of 500 or any status but 2xx, 503 and 429: never expected.
     unexpected: Vec<String>,
     /// 503s without a `Retry-After`.
@@ -149,13 +144,45 @@ impl SteadyLoad {
     /// Resolves once `more` writes beyond those acknowledged now are.
     pub async fn until_acknowledged(&self, more: usize, within: Duration) {
         let target = self.acknowledged() + more;
+        self.until(within, "writes acknowledged", |ledger| {
+            ledger.acknowledged_at.len() >= target
+        })
+        .await;
+    }
+
+    /// Resolves once, from now on, writes have been acknowledged over a
+    /// stretch of `span` (a part is away and writes go on regardless).
+    pub async fn until_acknowledged_throughout(&self, span: Duration, within: Duration) {
+        let since = Instant::now();
+        self.until(within, "writes acknowledged throughout", |ledger| {
+            stretch(&ledger.acknowledged_at, since) >= span
+        })
+        .await;
+    }
+
+    /// Resolves once, from now on, every write has been refused (503) over
+    /// a stretch of `span` with none acknowledged (the log is away).
+    pub async fn until_refused_throughout(&self, span: Duration, within: Duration) {
+        let since = Instant::now();
+        self.until(within, "writes refused throughout", |ledger| {
+            let since = ledger
+                .acknowledged_at
+                .iter()
+                .copied()
+                .filter(|at| *at >= since)
+                .max()
+                .unwrap_or(since);
+            stretch(&ledger.refused_at, since) >= span
+        })
+        .await;
+    }
+
+    /// Polls what the clients have seen until `condition` holds.
+    async fn until(&self, within: Duration, what: &str, condition: impl Fn(&Ledger) -> bool) {
         let deadline = Instant::now() + within;
         let mut tick = tokio::time::interval(Duration::from_millis(20));
-        while self.acknowledged() < target {
-            assert!(
-                Instant::now() < deadline,
-                "fewer than {more} writes acknowledged within {within:?}"
-            );
+        while !condition(&self.ledger.lock().unwrap()) {
+            assert!(Instant::now() < deadline, "{what}: not within {within:?}");
             tick.tick().await;
         }
     }
@@ -214,8 +241,10 @@ impl Client {
                     .get("retry-after")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse::<u64>().ok());
+                let mut ledger = self.ledger.lock().unwrap();
+                ledger.refused_at.push(Instant::now());
                 if retry_after.is_none() {
-                    self.ledger.lock().unwrap().unavailable_without_retry_after += 1;
+                    ledger.unavailable_without_retry_after += 1;
                 }
                 // Sooner than asked: the suite measures the pause, not the hint.
                 Attempt::Retry(Duration::from_millis(200))
@@ -410,6 +439,16 @@ impl Writer {
                 .push((resource, voter));
         }
     }
+}
+
+/// How long the moments in `times` from `since` on span.
+fn stretch(times: &[Instant], since: Instant) -> Duration {
+    let mut after = times.iter().filter(|at| **at >= since);
+    let Some(first) = after.next() else {
+        return Duration::ZERO;
+    };
+    let last = after.max().unwrap_or(first);
+    last.duration_since(*first)
 }
 
 /// A finished load: what it sent and what was acknowledged.
