@@ -88,13 +88,33 @@ soak minutes="10": services
     RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench soak {{minutes}}
 
 # Benchmarks in release mode on loopback; prints ratios to same-run baselines.
-# `just bench writes` runs only the write path (submissions, upvotes,
-# comments beside the cqrs-es peer and a raw JetStream append).
+# Without arguments: reads and writes (beside the cqrs-es peer and a raw
+# JetStream append), then reads under writes and a replay with the
+# projections' lag under load (`under-load`), then projection and the
+# bulk-load replay (`projection`), each with met/NOT MET per target.
+# `just bench writes` (or `under-load [EVENTS]`, `projection [EVENTS]`) runs one part.
 bench *args: services _bench-peer
+    #!/usr/bin/env bash
+    set -euo pipefail
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
-    cargo build --release -p resourcify-bench
-    # The server (and the peer, its child) on CPU 1, wrk on CPU 0 (the bench pins it), where taskset exists.
-    RUST_LOG=${RUST_LOG:-info,async_nats=warn} DATABASE_URL={{test_database_url}} RESOURCIFY_BENCH_PEER=target/peer/release/resourcify-bench-peer $(command -v taskset >/dev/null && echo "taskset -c 1") target/release/resourcify-bench {{args}}
+    cargo build --release -p resourcify-bench -p resourcify
+    # The server (and the peer, its child) on CPU 1; wrk and the fixed-rate
+    # drivers on CPU 0 (the bench pins them), where taskset exists.
+    pin=$(command -v taskset >/dev/null && echo "taskset -c 1" || true)
+    bench() {
+      # Projection runs in this process, on both CPUs.
+      local on=$pin; [ "${1:-}" = projection ] && on=
+      RUST_LOG=${RUST_LOG:-info,async_nats=warn} DATABASE_URL={{test_database_url}} \
+        RESOURCIFY_BENCH_PEER=target/peer/release/resourcify-bench-peer \
+        $on target/release/resourcify-bench "$@"
+    }
+    if [ -n "{{args}}" ]; then bench {{args}}; exit; fi
+    status=0
+    for part in "" under-load projection; do
+      echo "== resourcify-bench $part"
+      bench $part || status=1
+    done
+    exit $status
 
 # The write path's peer: cqrs-es with postgres-es, a program outside the workspace (bench/peer).
 _bench-peer:

@@ -10,14 +10,20 @@
 //! `resourcify-bench streams`, event streams (`streams.rs`);
 //! `resourcify-bench soak [MINUTES]`, a node's memory under mixed load
 //! (`soak.rs`); `resourcify-bench writes`, only the write path
-//! (`writes.rs`), which the full run measures last.
+//! (`writes.rs`), which the full run measures last;
+//! `resourcify-bench under-load [EVENTS]`, reads while writes and a replay
+//! run, and the projections' lag under the highest write rate
+//! (`under_load.rs`). `resourcify-bench drive …` is the fixed-rate load
+//! generator those run in processes of their own (`drive.rs`).
 
 mod baselines;
+mod drive;
 mod projection;
 mod projector_nodes;
 mod seed;
 mod soak;
 mod streams;
+mod under_load;
 mod writes;
 mod wrk;
 
@@ -96,6 +102,10 @@ fn base_url(node: &RunningNode) -> String {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().is_some_and(|a| a == "drive") {
+        return drive::run(args.skip(1)).await;
+    }
     // The same logging as `serve`, so per-request spans cost what they cost there.
     resourcify::init_tracing(false);
     let admin = PgConnectOptions::from_str(
@@ -107,7 +117,6 @@ async fn main() -> anyhow::Result<()> {
     resourcify::migrate(&database).await?;
     let guard = NamespaceGuard::new();
 
-    let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
         Some("streams") => {
             let settings = settings(&database, &guard, Roles::ALL, Variant::Full);
@@ -126,6 +135,10 @@ async fn main() -> anyhow::Result<()> {
             let baseline = admin.clone().database(&format!("{db_name}_deferred"));
             resourcify::migrate(&baseline).await?;
             projection::run(&database, &baseline, events).await
+        }
+        Some("under-load") => {
+            let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
+            under_load::run(&database, &guard, events).await
         }
         Some("writes") => match wrk::check_installed() {
             Ok(()) => writes_alone(&database, &guard).await,

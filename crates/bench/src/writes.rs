@@ -406,7 +406,7 @@ impl Peer {
 }
 
 /// Submits a new resource (a new URL) with every request.
-fn submit_script(token: &str) -> String {
+pub(crate) fn submit_script(token: &str) -> String {
     format!(
         r#"math.randomseed(os.time())
 local run = math.random(1, 1000000000)

@@ -45,13 +45,7 @@ pub fn run(
         wrk_args.push(script.display().to_string());
     }
     wrk_args.push(url.to_owned());
-    let mut command = if Command::new("taskset").arg("-V").output().is_ok() {
-        let mut pinned = Command::new("taskset");
-        pinned.args(["-c", "0", "wrk"]);
-        pinned
-    } else {
-        Command::new("wrk")
-    };
+    let mut command = on_cpu0("wrk");
     let cpu_before = process_cpu_seconds()?;
     let output = command.args(&wrk_args).output().context("running wrk")?;
     let cpu_spent = process_cpu_seconds()? - cpu_before;
@@ -66,6 +60,18 @@ pub fn run(
         parse(&report).with_context(|| format!("unexpected wrk report:\n{report}"))?;
     measurement.cpu_us_per_request = cpu_spent * 1e6 / measurement.requests;
     Ok(measurement)
+}
+
+/// A command that runs `program` on CPU 0 where `taskset` exists: load
+/// generators go there, the server under test is on CPU 1 (`just bench`).
+pub fn on_cpu0(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    if Command::new("taskset").arg("-V").output().is_ok() {
+        let mut pinned = Command::new("taskset");
+        pinned.args(["-c", "0"]).arg(program);
+        pinned
+    } else {
+        Command::new(program)
+    }
 }
 
 /// User and system CPU time of this process so far, from /proc.
