@@ -53,6 +53,11 @@ async fn the_history_lists_each_edit_with_what_it_changed_in_either_order(
     assert_eq!(newest.status, 200, "{newest:#?}");
     let items = newest.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{newest:#?}");
+    let again = app.get_at(&format!("/v1/resources/{id}/history"), at).await;
+    assert_eq!(
+        (again.body.clone(), again.header("x-cache")),
+        (newest.body.clone(), Some("hit"))
+    );
     assert_eq!(items[0]["position"], at);
     assert_eq!(items[0]["editor"]["username"], "ada");
     assert_eq!(items[0]["editor"]["user_id"], ada.user_id.to_string());
@@ -199,4 +204,44 @@ async fn an_erased_editor_leaves_no_name_in_the_history_live_or_replayed(
         assert_eq!(report.switched_at, head, "{report:?}");
     }
     assert_eq!(views_digest(app.reads.pool()).await, before);
+}
+
+/// Reads `path` without a position until `done` holds of its body;
+/// fails if that takes longer than 10 s, well under the caches' TTL (60 s):
+/// only a projector's notice can have dropped the cached view by then.
+pub(crate) async fn until_served(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if done(&app.get(path).await.body) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} kept its stale view"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_cached_history_is_dropped_by_the_next_edit(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let (id, at) = edited_twice(&app, &ada.token).await;
+    let path = format!("/v1/resources/{id}/history");
+    app.get_at(&path, at).await;
+    let cached = app.get(&path).await;
+    assert_eq!(cached.header("x-cache"), Some("hit"));
+
+    let edited = app
+        .patch(
+            &format!("/v1/resources/{id}"),
+            &json!({"title": "The third title"}),
+            &ada.token,
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{edited:#?}");
+    until_served(&app, &path, |body| {
+        body["items"].as_array().unwrap().len() == 3
+    })
+    .await;
 }

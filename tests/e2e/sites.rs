@@ -80,9 +80,10 @@ async fn a_site_shows_its_visible_resources_newest_first_with_their_count(
     assert_eq!(ids(&site.body), [last.as_str(), first.as_str()]);
     assert_eq!(site.body["items"][0]["title"], "Tools");
     assert_eq!(site.body["items"][0]["author"]["username"], "ada");
-    // `www.` and case name the same site.
+    // `www.` and case name the same site: the same page, from memory.
     let www = app.get_at("/v1/domains/WWW.Rust-Lang.org", at).await;
     assert_eq!(www.body, site.body);
+    assert_eq!(www.header("x-cache"), Some("hit"));
 
     // Keyset pages, linked.
     let page = app.get("/v1/domains/rust-lang.org?limit=1").await;
@@ -105,6 +106,22 @@ async fn a_site_shows_its_visible_resources_newest_first_with_their_count(
     let site = app.get_at("/v1/domains/rust-lang.org", at).await;
     assert_eq!(site.body["resources"], 1);
     assert_eq!(ids(&site.body), [last.as_str()]);
+
+    // A restored one comes back, counted again.
+    let restored = app
+        .request(
+            Method::POST,
+            &format!("/v1/resources/{spam}/restore"),
+            Some(&json!({"reason": "Reviewed: a real shop review."})),
+            Some(&moderator.token),
+            None,
+        )
+        .await;
+    assert_eq!(restored.status, 200, "{restored:#?}");
+    let at = restored.body["position"].as_u64().unwrap();
+    let site = app.get_at("/v1/domains/rust-lang.org", at).await;
+    assert_eq!(site.body["resources"], 2);
+    assert_eq!(ids(&site.body), [last.as_str(), spam.as_str()]);
 
     app.get("/v1/domains/nothing-here.example")
         .await
@@ -175,6 +192,25 @@ async fn site_and_member_feeds_are_atom_with_only_visible_entries(
     app.get("/v1/domains/nothing-here.example/feed.atom")
         .await
         .assert_problem(404);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_cached_site_page_is_dropped_by_the_next_submission(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let (_, at) = submit_at(&app, &ada, "https://cached.example/1", "One").await;
+    app.get_at("/v1/domains/cached.example", at).await;
+    let cached = app.get("/v1/domains/cached.example").await;
+    assert_eq!(cached.header("x-cache"), Some("hit"));
+
+    submit_at(&app, &ada, "https://cached.example/2", "Two").await;
+    crate::history::until_served(&app, "/v1/domains/cached.example", |body| {
+        body["resources"] == 2
+    })
+    .await;
 }
 
 /// Waits until each of `projections` has applied `position`.
