@@ -341,13 +341,14 @@ impl NewsApi {
         };
         let at = read.min_position;
         let view = match subject {
-            FeedSubject::Everything | FeedSubject::Tag(_) => {
-                let tag = match subject {
-                    FeedSubject::Tag(tag) => Some(tag),
-                    _ => None,
-                };
+            FeedSubject::Everything => {
                 self.news
-                    .syndication_view(format, origin, tag, at, |rows| render(subject, rows))
+                    .syndication_view(format, origin, None, at, |rows| render(subject, rows))
+                    .await?
+            }
+            FeedSubject::Tag(tag) => {
+                self.news
+                    .syndication_view(format, origin, Some(tag), at, |rows| render(subject, rows))
                     .await?
             }
             FeedSubject::Site(domain) => {
