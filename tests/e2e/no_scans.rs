@@ -134,6 +134,32 @@ pub(crate) async fn seed(pool: &PgPool) {
              ) AS s (scope)
              WHERE r.listed_at > {RESOURCES}"
         ),
+        // Projection "history": every resource's submission, and two edits
+        // of every third one.
+        "INSERT INTO resource_revisions (resource_id, position, edit, editor_id, at, title,
+                                         description, tags, kind)
+         SELECT id, listed_at, false, author_id, created_at, title, description, tags, kind
+         FROM resources"
+            .to_owned(),
+        format!(
+            "INSERT INTO resource_revisions (resource_id, position, edit, editor_id, at, title,
+                                             description, tags, kind)
+             SELECT id, {RESOURCES} * 10 + listed_at * 2 + e, true, author_id, now(),
+                    title || ' v' || e, description, tags, kind
+             FROM resources, generate_series(1, 2) AS e WHERE listed_at % 3 = 0"
+        ),
+        "INSERT INTO revision_editors (user_id, username)
+         SELECT user_id, username FROM resource_authors"
+            .to_owned(),
+        // Projection "sites": 5,000 sites of ten resources each.
+        "INSERT INTO site_resources (resource_id, site, listed_at, hidden, retracted)
+         SELECT id, 'site' || (listed_at % 5000) || '.example', listed_at, hidden, retracted
+         FROM resources"
+            .to_owned(),
+        "INSERT INTO site_counts (site, resources)
+         SELECT site, count(*) FILTER (WHERE NOT hidden AND NOT retracted)
+         FROM site_resources GROUP BY site"
+            .to_owned(),
         "INSERT INTO projection_checkpoints (projection, position)
          VALUES ('users', 55000), ('resources', 55000)"
             .to_owned(),
@@ -209,6 +235,10 @@ fn bind<'q>(
         "projection_checkpoint" => query.bind("resources"),
         "long_running_queries" => query.bind(5.0_f64),
         "dead_letters_page" => query.bind("resources").bind(100_i64).bind(100_i64),
+        "resource_history_newest" => query.bind(some_resource).bind(i64::MAX).bind(21_i64),
+        "resource_history_oldest" => query.bind(some_resource).bind(0_i64).bind(21_i64),
+        "site_by_name" => query.bind("site42.example"),
+        "resources_by_site" => query.bind("site42.example").bind(i64::MAX).bind(21_i64),
         "projection_checkpoints" | "ping" => query,
         other => panic!("no sample arguments for the named query {other}: add them here"),
     }
@@ -305,6 +335,11 @@ async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
         "bookmark_entries_by_user",
         "sessions_by_user",
         "open_sessions_by_user",
+        // A resource's history, a site's page and count.
+        "resource_history_newest",
+        "resource_history_oldest",
+        "site_by_name",
+        "resources_by_site",
     ] {
         assert!(
             checked.iter().any(|c| c == expected),

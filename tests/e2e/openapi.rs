@@ -43,6 +43,7 @@ const OPERATIONS: &[&str] = &[
     "DELETE /v1/resources/{id}/bookmark",
     "GET /v1/resources/{id}/comments",
     "POST /v1/resources/{id}/comments",
+    "GET /v1/resources/{id}/history",
     "PATCH /v1/comments/{id}",
     "DELETE /v1/comments/{id}",
     "POST /v1/comments/{id}/remove",
@@ -56,6 +57,9 @@ const OPERATIONS: &[&str] = &[
     "GET /v1/feed.rss",
     "GET /v1/tags/{tag}/feed.atom",
     "GET /v1/tags/{tag}/feed.rss",
+    "GET /v1/domains/{domain}",
+    "GET /v1/domains/{domain}/feed.atom",
+    "GET /v1/users/{username}/feed.atom",
     "POST /v1/news-sources",
     "GET /v1/news-sources",
     "GET /v1/news-sources/{id}",
@@ -142,7 +146,8 @@ async fn the_openapi_document_is_the_contract_of_every_route(
             .replace("{id}", &uuid::Uuid::now_v7().to_string())
             .replace("{username}", "nobody")
             .replace("{role}", "moderator")
-            .replace("{tag}", "rust");
+            .replace("{tag}", "rust")
+            .replace("{domain}", "example.org");
         if path.starts_with("/v1/streams/") {
             // A stream never ends: its answer's head is enough.
             let open = app.http.get(app.url(&concrete)).send().await.unwrap();
@@ -342,7 +347,8 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
             .replace("{id}", &uuid::Uuid::now_v7().to_string())
             .replace("{username}", "root")
             .replace("{role}", "moderator")
-            .replace("{tag}", "rust");
+            .replace("{tag}", "rust")
+            .replace("{domain}", "example.org");
         if path == "/v1/search" {
             format!("{path}?q=rust&")
         } else {
@@ -353,7 +359,7 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
     let beyond = app.head().await + 1_000;
 
     let readers = taking(&spec, "MinPosition");
-    assert_eq!(readers.len(), 22, "{readers:?}");
+    assert_eq!(readers.len(), 26, "{readers:?}");
     assert_eq!(taking(&spec, "MinPositionHeader"), readers);
     for (method, path) in &readers {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
@@ -382,7 +388,7 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
     }
 
     let lists = taking(&spec, "Limit");
-    assert_eq!(lists.len(), 11, "{lists:?}");
+    assert_eq!(lists.len(), 13, "{lists:?}");
     assert_eq!(taking(&spec, "Cursor"), lists);
     for (method, path) in &lists {
         for limit in ["0", "101", "ten"] {

@@ -211,8 +211,11 @@ async fn an_undecodable_event_is_dead_lettered_and_the_projection_goes_on(
     .fetch_all(app.reads.pool())
     .await
     .unwrap();
-    // Only the projection that reads resource events is concerned.
-    assert_eq!(letters, [("resources".to_owned(), poison as i64, subject)]);
+    // Only the projections that read resource submissions are concerned.
+    let expected: Vec<_> = ["history", "resources", "sites"]
+        .map(|projection| (projection.to_owned(), poison as i64, subject.clone()))
+        .into();
+    assert_eq!(letters, expected);
 }
 
 /// An app without projectors, a pool on its database, and a member who

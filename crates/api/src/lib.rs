@@ -25,6 +25,7 @@ mod responses;
 mod route_names;
 mod security;
 mod sessions;
+mod sites;
 mod streams;
 mod telemetry;
 mod users;
@@ -89,6 +90,7 @@ type Apis = (
     comments::CommentsApi,
     discovery::DiscoveryApi,
     news::NewsApi,
+    sites::SitesApi,
     streams::StreamsApi,
     ops::OpsApi,
 );
@@ -248,7 +250,11 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
             },
             news::NewsApi {
                 news: app.news.clone(),
+                sites: app.sites.clone(),
                 public_url: settings.public_url.trim_end_matches('/').into(),
+            },
+            sites::SitesApi {
+                sites: app.sites.clone(),
             },
             streams::StreamsApi {
                 accounts: app.accounts.clone(),

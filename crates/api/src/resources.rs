@@ -11,7 +11,8 @@ use uuid::Uuid;
 use crate::ApiError;
 use crate::cached::CachedResponse;
 use crate::dto::{
-    ListOrder, ModerationReason, NewResource, Resource, ResourceKind, ResourceList, ResourcePatch,
+    HistoryOrder, ListOrder, ModerationReason, NewResource, Resource, ResourceHistory,
+    ResourceKind, ResourceList, ResourcePatch,
 };
 use crate::extract::{CommandHeaders, ConditionalRead, Page};
 use crate::rendered::RenderedJson;
@@ -230,6 +231,35 @@ impl ResourcesApi {
             })
             .await?;
         Ok(CachedResponse::view(view, &read))
+    }
+
+    /// A resource's edits
+    ///
+    /// Every edit of the resource: when, by whom, and each field it
+    /// changed with its value before and after. Newest first (default) or
+    /// oldest first; pages with `cursor`, the `Link` header names the next
+    /// page. A resource that is hidden or retracted is not found, as at
+    /// `GET /v1/resources/{id}`.
+    #[oai(
+        path = "/resources/:id/history",
+        method = "get",
+        operation_id = "getResourceHistory"
+    )]
+    async fn history(
+        &self,
+        id: Path<Uuid>,
+        /// `newest` (default) or `oldest`.
+        order: Query<Option<HistoryOrder>>,
+        page: Page,
+        read: ConditionalRead,
+    ) -> Result<CachedResponse<ResourceHistory>, ApiError> {
+        let order = order.0.map(Into::into).unwrap_or_default();
+        CachedResponse::list(&read, &page, async |at, render| {
+            self.resources
+                .history_view(id.0, order, page.request(), at, render)
+                .await
+        })
+        .await
     }
 
     /// List resources

@@ -153,7 +153,7 @@ impl Comments {
         self.core
             .cached(
                 &self.core.views().comments,
-                Projection::Comments,
+                &[Projection::Comments],
                 key,
                 min_position,
                 |reads| async move {

@@ -12,6 +12,8 @@ use resourcify_readmodel::ResourceRow;
 pub enum Cursor {
     /// Newest first: before this position.
     Before(i64),
+    /// Oldest first: after this position.
+    After(i64),
     /// Most upvoted first.
     Top { votes: i32, listed_at: i64 },
     /// By a score, highest first (hot lists, search rank).
@@ -47,6 +49,7 @@ impl Cursor {
     pub fn encode(&self) -> String {
         let text = match self {
             Self::Before(position) => format!("v2:n:{position}"),
+            Self::After(position) => format!("v2:o:{position}"),
             Self::Top { votes, listed_at } => format!("v2:t:{votes}:{listed_at}"),
             // `{}` on f64 prints the shortest text that parses back exactly.
             Self::Scored { score, listed_at } => format!("v2:s:{score}:{listed_at}"),
@@ -62,6 +65,7 @@ impl Cursor {
         let (kind, rest) = text.strip_prefix("v2:")?.split_once(':')?;
         Some(match kind {
             "n" => Self::Before(rest.parse().ok()?),
+            "o" => Self::After(rest.parse().ok()?),
             "t" => {
                 let (votes, listed_at) = rest.split_once(':')?;
                 Self::Top {
@@ -98,6 +102,7 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         for cursor in [
             Cursor::Before(42),
+            Cursor::After(42),
             Cursor::Top {
                 votes: 7,
                 listed_at: 9,

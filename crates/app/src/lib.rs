@@ -27,6 +27,7 @@ mod replicas;
 mod resources;
 mod sessions;
 mod settings;
+mod sites;
 mod status;
 mod views;
 
@@ -55,13 +56,14 @@ pub use news::{News, NewsQuery, SYNDICATION_ENTRIES};
 pub use paging::{Page, PageRequest, ResourcePage};
 pub use positions::ViewPositions;
 pub use replicas::{ReadReplicas, ReplicaSettings, ReplicaState, ViewSource};
-pub use resources::{ResourceQuery, Resources, Sort};
+pub use resources::{HistoryEntry, HistoryOrder, ResourceQuery, Resources, Sort};
 pub use resourcify_readmodel::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, FollowedUser, ModerationEntry,
     NewsSourceRow, ProfileRow, ResourceRow, SessionRow, TagCount, VoteRow,
 };
 pub use sessions::{LoginAccount, LoginFailures, OPEN_SESSIONS_LIMIT, SessionTokens, Sessions};
 pub use settings::AppSettings;
+pub use sites::{SitePage, Sites};
 pub use status::{ProjectionStatus, Readiness, Status, projection_statuses};
 pub use views::{CacheOutcome, RenderedView};
 
@@ -77,6 +79,7 @@ pub struct App {
     pub comments: Comments,
     pub moderation: Moderation,
     pub news: News,
+    pub sites: Sites,
     pub changes: Changes,
     pub status: Status,
     core: core::Core,
@@ -101,6 +104,7 @@ impl App {
             news: News::new(core.clone(), resources.clone(), news_allow_hosts),
             resources,
             comments: Comments::new(core.clone()),
+            sites: Sites::new(core.clone()),
             moderation: Moderation::new(core.clone()),
             changes: Changes::new(core.clone()),
             status: Status::new(core.clone()),

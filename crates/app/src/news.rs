@@ -296,4 +296,30 @@ impl News {
             })
             .await
     }
+
+    /// The newest resources a member submitted (those everyone may see),
+    /// as a syndication feed rendered by `render`; an unknown or deleted
+    /// member is not found.
+    pub async fn member_syndication_view(
+        &self,
+        format: &'static str,
+        origin: &str,
+        username: &str,
+        min_position: Option<u64>,
+        render: impl FnOnce(&[resourcify_readmodel::ResourceRow]) -> Bytes,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let username = username.trim().to_lowercase();
+        // Cached by name, as the member's list is: the id is looked up on
+        // a miss, and lists are kept by id.
+        let key = format!("syndication {format} {origin} author-name:{username}");
+        self.core
+            .cached_list(key, min_position, |reads| async move {
+                let author = self.core.user_id_by_username(&username).await?;
+                let items = reads
+                    .resources_newest(&Scope::Author(author), i64::MAX, SYNDICATION_ENTRIES)
+                    .await?;
+                Ok((render(&items), None))
+            })
+            .await
+    }
 }

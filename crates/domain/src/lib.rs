@@ -21,6 +21,7 @@ pub mod personal;
 pub mod resource;
 mod secret;
 pub mod session;
+pub mod site;
 pub mod user;
 mod validation;
 pub mod vote;

@@ -28,8 +28,8 @@ pub use pool::{PoolSettings, connect, connect_lazy};
 pub use queries::{CheckpointRow, ReadModel, RunningQuery};
 pub use rows::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, Credentials, DueSource, FollowedUser,
-    ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow, SessionAccess, SessionRow, TagCount,
-    VoteRow,
+    ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow, RevisionRow, SessionAccess,
+    SessionRow, SiteRow, TagCount, VoteRow,
 };
 pub use scope::Scope;
 

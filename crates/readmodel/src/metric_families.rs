@@ -6,7 +6,7 @@ use metrics::Unit;
 
 /// Every named query, as `instrument::timed` labels it: one file each under
 /// `queries/`, of the same name. Their metrics are listed from the start.
-pub(crate) const NAMED_QUERIES: [&str; 33] = [
+pub(crate) const NAMED_QUERIES: [&str; 37] = [
     "access_by_session",
     "account_by_id",
     "bookmark_entries_by_user",
@@ -29,7 +29,10 @@ pub(crate) const NAMED_QUERIES: [&str; 33] = [
     "projection_checkpoint",
     "projection_checkpoints",
     "resource_by_id",
+    "resource_history_newest",
+    "resource_history_oldest",
     "resources_by_author",
+    "resources_by_site",
     "resources_hot",
     "resources_hot_in_scopes",
     "resources_in_scopes",
@@ -37,6 +40,7 @@ pub(crate) const NAMED_QUERIES: [&str; 33] = [
     "resources_search",
     "resources_top",
     "sessions_by_user",
+    "site_by_name",
     "tags_by_count",
     "user_id_by_username",
     "votes_by_user",

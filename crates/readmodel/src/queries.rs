@@ -14,7 +14,7 @@ use crate::instrument::timed;
 use crate::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, Credentials, DeadLetterRow, DueSource,
     FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ReadModelError, ResourceRow,
-    SessionAccess, SessionRow, TagCount, VoteRow,
+    RevisionRow, SessionAccess, SessionRow, SiteRow, TagCount, VoteRow,
 };
 
 /// Read access to the views, for the API.
@@ -121,6 +121,18 @@ named_queries! {
     /// A user's bookmarked resources, newest bookmark first.
     fn bookmarks_by_user(user_id: Uuid, before: i64, limit: i64) -> Vec<ResourceRow>
         = fetch_all query_file_as<ResourceRow>("queries/bookmarks_by_user.sql", user_id, before, limit);
+    /// A resource's edits, newest first, strictly before the position `before`.
+    fn resource_history_newest(resource_id: Uuid, before: i64, limit: i64) -> Vec<RevisionRow>
+        = fetch_all query_file_as<RevisionRow>("queries/resource_history_newest.sql", resource_id, before, limit);
+    /// A resource's edits, oldest first, strictly after the position `after`.
+    fn resource_history_oldest(resource_id: Uuid, after: i64, limit: i64) -> Vec<RevisionRow>
+        = fetch_all query_file_as<RevisionRow>("queries/resource_history_oldest.sql", resource_id, after, limit);
+    /// One site and its count of visible resources.
+    fn site_by_name(site: &str) -> Option<SiteRow>
+        = fetch_optional query_file_as<SiteRow>("queries/site_by_name.sql", site);
+    /// One site's visible resources, newest first, strictly before `before`.
+    fn resources_by_site(site: &str, before: i64, limit: i64) -> Vec<ResourceRow>
+        = fetch_all query_file_as<ResourceRow>("queries/resources_by_site.sql", site, before, limit);
     /// Tags by how many resources carry them, after the keyset `(count, tag)`.
     fn tags_by_count(after: (i32, &str), limit: i64) -> Vec<TagCount>
         = fetch_all query_file_as<TagCount>("queries/tags_by_count.sql", after.0, after.1, limit);

@@ -205,3 +205,31 @@ pub struct SessionRow {
     /// Empty when the login sent none, or before sessions kept it.
     pub user_agent: String,
 }
+
+/// One edit of a resource, and the revision it changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevisionRow {
+    /// Stream position of the edit (the keyset key).
+    pub position: i64,
+    pub at: DateTime<Utc>,
+    pub editor_id: Uuid,
+    /// `None` once the editor's account was erased.
+    pub editor_username: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub kind: String,
+    /// The revision before (the submission or the edit before); `None`
+    /// only if the view holds none.
+    pub before_title: Option<String>,
+    pub before_description: Option<String>,
+    pub before_tags: Option<Vec<String>>,
+    pub before_kind: Option<String>,
+}
+
+/// A site and how many visible resources it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRow {
+    pub site: String,
+    pub resources: i32,
+}

@@ -276,6 +276,7 @@ const LINKS: &[(&str, &str, &[&str])] = &[
             "restoreResource",
             "listComments",
             "postComment",
+            "getResourceHistory",
         ],
     ),
     (
@@ -299,6 +300,7 @@ const LINKS: &[(&str, &str, &[&str])] = &[
         &[
             "getUser",
             "listUserResources",
+            "userFeedAtom",
             "followUser",
             "unfollowUser",
             "grantRole",

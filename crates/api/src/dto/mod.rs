@@ -4,17 +4,21 @@
 mod accounts;
 mod comments;
 mod discovery;
+mod history;
 mod moderation;
 mod my_data;
 mod resources;
 mod secret;
 mod shared;
+mod sites;
 
 pub use accounts::*;
 pub use comments::*;
 pub use discovery::*;
+pub use history::*;
 pub use moderation::*;
 pub use my_data::*;
 pub use resources::*;
 pub use secret::SecretText;
 pub use shared::*;
+pub use sites::*;

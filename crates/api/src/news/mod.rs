@@ -1,5 +1,6 @@
 //! The tech news feed: news sources (admins), the news itself, sharing an
-//! item as a resource, and the Atom and RSS feeds.
+//! item as a resource, and the Atom and RSS feeds (of everything, a tag,
+//! a site, a member).
 
 mod dto;
 mod syndication;
@@ -21,7 +22,7 @@ use crate::route_names;
 use crate::security::BearerAuth;
 
 use dto::{NewNewsSource, NewsSource, NewsSourceList, NewsSourcePatch};
-use syndication::{AtomXml, FeedResponse, FeedScope, RssXml, render_atom, render_rss};
+use syndication::{AtomXml, FeedResponse, FeedScope, FeedSubject, RssXml, render_atom, render_rss};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -32,6 +33,7 @@ enum ApiTags {
 #[derive(Debug)]
 pub struct NewsApi {
     pub news: resourcify_app::News,
+    pub sites: resourcify_app::Sites,
     /// The configured public URL: the feeds' absolute links start with it.
     pub public_url: std::sync::Arc<str>,
 }
@@ -226,7 +228,8 @@ impl NewsApi {
         request: &Request,
         read: ConditionalRead,
     ) -> Result<FeedResponse<AtomXml>, ApiError> {
-        self.syndicate("atom", None, request, &read).await
+        self.syndicate("atom", FeedSubject::Everything, request, &read)
+            .await
     }
 
     /// The newest resources and news as RSS 2.0
@@ -236,7 +239,8 @@ impl NewsApi {
         request: &Request,
         read: ConditionalRead,
     ) -> Result<FeedResponse<RssXml>, ApiError> {
-        self.syndicate("rss", None, request, &read).await
+        self.syndicate("rss", FeedSubject::Everything, request, &read)
+            .await
     }
 
     /// The newest resources and news with a tag, as Atom 1.0
@@ -251,7 +255,8 @@ impl NewsApi {
         tag: Path<String>,
         read: ConditionalRead,
     ) -> Result<FeedResponse<AtomXml>, ApiError> {
-        self.syndicate("atom", Some(&tag.0), request, &read).await
+        self.syndicate("atom", FeedSubject::Tag(&tag.0), request, &read)
+            .await
     }
 
     /// The newest resources and news with a tag, as RSS 2.0
@@ -266,7 +271,47 @@ impl NewsApi {
         tag: Path<String>,
         read: ConditionalRead,
     ) -> Result<FeedResponse<RssXml>, ApiError> {
-        self.syndicate("rss", Some(&tag.0), request, &read).await
+        self.syndicate("rss", FeedSubject::Tag(&tag.0), request, &read)
+            .await
+    }
+
+    /// The newest resources of a site, as Atom 1.0
+    ///
+    /// The site's resources and news items everyone may see, newest
+    /// first, at most 50 (as `GET /v1/domains/{domain}` lists them).
+    #[oai(
+        path = "/domains/:domain/feed.atom",
+        method = "get",
+        operation_id = "domainFeedAtom"
+    )]
+    async fn domain_feed_atom(
+        &self,
+        request: &Request,
+        /// A host name: `example.org`, `www.example.org` (the same site).
+        #[oai(validator(min_length = 1, max_length = 253))]
+        domain: Path<String>,
+        read: ConditionalRead,
+    ) -> Result<FeedResponse<AtomXml>, ApiError> {
+        self.syndicate("atom", FeedSubject::Site(&domain.0), request, &read)
+            .await
+    }
+
+    /// The newest resources a member submitted, as Atom 1.0
+    ///
+    /// Those everyone may see, newest first, at most 50.
+    #[oai(
+        path = "/users/:username/feed.atom",
+        method = "get",
+        operation_id = "userFeedAtom"
+    )]
+    async fn user_feed_atom(
+        &self,
+        request: &Request,
+        username: Path<String>,
+        read: ConditionalRead,
+    ) -> Result<FeedResponse<AtomXml>, ApiError> {
+        self.syndicate("atom", FeedSubject::Member(&username.0), request, &read)
+            .await
     }
 }
 
@@ -274,7 +319,7 @@ impl NewsApi {
     async fn syndicate<T>(
         &self,
         format: &'static str,
-        tag: Option<&str>,
+        subject: FeedSubject<'_>,
         request: &Request,
         read: &ConditionalRead,
     ) -> Result<FeedResponse<T>, ApiError>
@@ -283,20 +328,45 @@ impl NewsApi {
     {
         let origin = &*self.public_url;
         let self_path = request.uri().path().to_owned();
-        let view = self
-            .news
-            .syndication_view(format, origin, tag, read.min_position, |rows| {
-                let scope = FeedScope {
-                    origin,
-                    self_path: &self_path,
-                    tag,
-                };
-                match format {
-                    "atom" => render_atom(&scope, rows),
-                    _ => render_rss(&scope, rows),
-                }
-            })
-            .await?;
+        let render = |subject: FeedSubject<'_>, rows: &[resourcify_app::ResourceRow]| {
+            let scope = FeedScope {
+                origin,
+                self_path: &self_path,
+                subject,
+            };
+            match format {
+                "atom" => render_atom(&scope, rows),
+                _ => render_rss(&scope, rows),
+            }
+        };
+        let at = read.min_position;
+        let view = match subject {
+            FeedSubject::Everything => {
+                self.news
+                    .syndication_view(format, origin, None, at, |rows| render(subject, rows))
+                    .await?
+            }
+            FeedSubject::Tag(tag) => {
+                self.news
+                    .syndication_view(format, origin, Some(tag), at, |rows| render(subject, rows))
+                    .await?
+            }
+            FeedSubject::Site(domain) => {
+                self.sites
+                    .syndication_view(format, origin, domain, at, |site, rows| {
+                        render(FeedSubject::Site(site), rows)
+                    })
+                    .await?
+            }
+            FeedSubject::Member(username) => {
+                let name = username.trim().to_lowercase();
+                self.news
+                    .member_syndication_view(format, origin, &name, at, |rows| {
+                        render(FeedSubject::Member(&name), rows)
+                    })
+                    .await?
+            }
+        };
         Ok(FeedResponse::new(view, read.if_none_match.0.as_deref()))
     }
 }

@@ -1,5 +1,6 @@
 //! The newest resources and news as Atom 1.0 and RSS 2.0 documents, for
-//! feed readers. Rendered once per change like every cached read.
+//! feed readers: everything, one tag's, one site's or one member's.
+//! Rendered once per change like every cached read.
 
 use std::sync::Arc;
 
@@ -15,28 +16,45 @@ use resourcify_app::{CacheOutcome, RenderedView};
 
 use crate::cached::{PUBLIC_REVALIDATE, etag_matches};
 
-/// Where the feed is served and what it is about: the tag, if any.
+/// What a feed is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FeedSubject<'a> {
+    /// The newest resources and news.
+    Everything,
+    /// Those with a tag.
+    Tag(&'a str),
+    /// Those of one site (its name as the site page shows it).
+    Site(&'a str),
+    /// One member's submissions (their username).
+    Member(&'a str),
+}
+
+/// Where the feed is served and what it is about.
 #[derive(Debug, Clone)]
 pub(crate) struct FeedScope<'a> {
     /// `scheme://host` as the client reached us, for absolute links.
     pub origin: &'a str,
     /// The path of the feed document itself.
     pub self_path: &'a str,
-    pub tag: Option<&'a str>,
+    pub subject: FeedSubject<'a>,
 }
 
 impl FeedScope<'_> {
     fn title(&self) -> String {
-        match self.tag {
-            Some(tag) => format!("Resourcify: {tag}"),
-            None => "Resourcify".to_owned(),
+        match self.subject {
+            FeedSubject::Everything => "Resourcify".to_owned(),
+            FeedSubject::Tag(tag) => format!("Resourcify: {tag}"),
+            FeedSubject::Site(site) => format!("Resourcify: {site}"),
+            FeedSubject::Member(name) => format!("Resourcify: {name}"),
         }
     }
 
     fn description(&self) -> String {
-        match self.tag {
-            Some(tag) => format!("The newest resources and tech news tagged {tag}"),
-            None => "The newest resources and tech news".to_owned(),
+        match self.subject {
+            FeedSubject::Everything => "The newest resources and tech news".to_owned(),
+            FeedSubject::Tag(tag) => format!("The newest resources and tech news tagged {tag}"),
+            FeedSubject::Site(site) => format!("The newest resources and tech news from {site}"),
+            FeedSubject::Member(name) => format!("The newest resources {name} submitted"),
         }
     }
 

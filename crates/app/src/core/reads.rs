@@ -76,12 +76,13 @@ impl Core {
         Ok(())
     }
 
-    /// A view from `cache`, or built by `build` (bytes and next cursor) and
-    /// cached unless a projector changed something meanwhile.
+    /// A view from `cache`, or built by `build` (bytes and next cursor) from
+    /// `projections` and cached unless a projector changed something
+    /// meanwhile.
     pub(crate) async fn cached<F, Fut>(
         &self,
         cache: &ViewCache<String>,
-        projection: Projection,
+        projections: &[Projection],
         key: String,
         min_position: Option<u64>,
         build: F,
@@ -93,7 +94,7 @@ impl Core {
         if let Some(view) = cache.get(&key, min_position) {
             return Ok((view, CacheOutcome::Hit));
         }
-        let source = self.read_from(&[projection], min_position).await?;
+        let source = self.read_from(projections, min_position).await?;
         cache
             .load(&key, min_position, || async {
                 let position = source.position;
@@ -119,7 +120,7 @@ impl Core {
         Fut: Future<Output = Result<(Bytes, Option<String>), AppError>>,
     {
         let lists = &self.parts.views.lists;
-        self.cached(lists, Projection::Resources, key, min_position, build)
+        self.cached(lists, &[Projection::Resources], key, min_position, build)
             .await
     }
 

@@ -14,8 +14,10 @@ use resourcify_domain::{Actor, Aggregate};
 use resourcify_eventstore::{Reservation, Reserved};
 use uuid::Uuid;
 
+mod history;
 mod reads;
 
+pub use history::{HistoryEntry, HistoryOrder};
 pub use reads::{ResourceQuery, Sort};
 
 use crate::core::{CommandMeta, CommandOutcome};

@@ -22,6 +22,8 @@ pub(crate) struct Views {
     pub(crate) lists: ViewCache<String>,
     /// Rendered pages of comment threads, by query.
     pub(crate) comments: ViewCache<String>,
+    /// Rendered pages of resources' edit histories, by query.
+    pub(crate) histories: ViewCache<String>,
 }
 
 impl Views {
@@ -30,6 +32,7 @@ impl Views {
             resources: ViewCache::new("resource", capacity, ttl),
             lists: ViewCache::new("list", capacity, ttl),
             comments: ViewCache::new("comments", capacity, ttl),
+            histories: ViewCache::new("history", capacity, ttl),
         }
     }
 
@@ -50,6 +53,9 @@ impl Views {
                 }
                 CachedView::ResourceLists => self.lists.invalidate_read_before(notice.position),
                 CachedView::CommentThreads => self.comments.invalidate_read_before(notice.position),
+                CachedView::ResourceHistories => {
+                    self.histories.invalidate_read_before(notice.position);
+                }
             }
         }
     }

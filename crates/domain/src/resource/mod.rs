@@ -2,6 +2,7 @@
 //! who may change it.
 
 mod events;
+pub mod revision;
 mod values;
 
 use chrono::{DateTime, Utc};

@@ -3,8 +3,10 @@
 
 mod bookmarks;
 mod comments;
+mod history;
 mod news;
 mod resources;
+mod sites;
 mod users;
 
 use resourcify_domain::{DomainEvent, EventType};
@@ -43,6 +45,8 @@ pub enum CachedView {
     ResourceLists,
     /// Pages of comment threads.
     CommentThreads,
+    /// Pages of resources' edit histories.
+    ResourceHistories,
 }
 
 /// Every projection the platform runs.
@@ -59,15 +63,21 @@ pub enum Projection {
     Bookmarks,
     /// News sources and their polling state (news items are resources).
     News,
+    /// Every revision of every resource, and who made it.
+    History,
+    /// Each resource's site, and each site's count of resources.
+    Sites,
 }
 
 impl Projection {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Users,
         Self::Resources,
         Self::Comments,
         Self::Bookmarks,
         Self::News,
+        Self::History,
+        Self::Sites,
     ];
 
     /// The name used for its checkpoint, dead letters and notices.
@@ -78,6 +88,8 @@ impl Projection {
             Self::Comments => "comments",
             Self::Bookmarks => "bookmarks",
             Self::News => "news",
+            Self::History => "history",
+            Self::Sites => "sites",
         }
     }
 
@@ -104,6 +116,8 @@ impl Projection {
             Self::Comments => &["comments"],
             Self::Bookmarks => &["bookmarks"],
             Self::News => &["news_sources"],
+            Self::History => &["resource_revisions", "revision_editors"],
+            Self::Sites => &["site_resources", "site_counts"],
         }
     }
 
@@ -113,7 +127,12 @@ impl Projection {
     pub fn derived_tables(self) -> &'static [&'static str] {
         match self {
             Self::Resources => &["resource_vote_counts", "resource_listings", "tag_counts"],
-            Self::Users | Self::Comments | Self::Bookmarks | Self::News => &[],
+            Self::Users
+            | Self::Comments
+            | Self::Bookmarks
+            | Self::News
+            | Self::History
+            | Self::Sites => &[],
         }
     }
 
@@ -134,8 +153,10 @@ impl Projection {
             ],
             Self::News => &["news_sources_newest"],
             Self::Comments => &["comments_by_author"],
+            Self::Sites => &["site_resources_newest"],
             // `sessions_by_user` serves the erasure of a member's sessions too.
-            Self::Users | Self::Bookmarks => &[],
+            // History pages are index ranges of the primary key.
+            Self::Users | Self::Bookmarks | Self::History => &[],
         }
     }
 
@@ -193,6 +214,19 @@ impl Projection {
                 EventType::NEWS_SOURCE_FETCHED.name,
                 EventType::NEWS_ITEM_PUBLISHED.name,
             ],
+            Self::History => &[
+                EventType::USER_REGISTERED.name,
+                EventType::USER_DELETED.name,
+                EventType::RESOURCE_SUBMITTED.name,
+                EventType::RESOURCE_EDITED.name,
+            ],
+            Self::Sites => &[
+                EventType::RESOURCE_SUBMITTED.name,
+                EventType::NEWS_ITEM_PUBLISHED.name,
+                EventType::RESOURCE_RETRACTED.name,
+                EventType::RESOURCE_HIDDEN.name,
+                EventType::RESOURCE_RESTORED.name,
+            ],
         }
     }
 
@@ -212,6 +246,9 @@ impl Projection {
         match self {
             Self::Resources => &[CachedView::ResourceById, CachedView::ResourceLists],
             Self::Comments => &[CachedView::CommentThreads],
+            // A site's page and feed: its resources come and go.
+            Self::Sites => &[CachedView::ResourceLists],
+            Self::History => &[CachedView::ResourceHistories],
             // Read per request, never cached: profiles, accounts, bookmarks
             // and news sources.
             Self::Users | Self::Bookmarks | Self::News => &[],
@@ -257,6 +294,8 @@ impl Projection {
                 apply_runs(tx, events, bookmarks::change_of, bookmarks::KEY, execute).await
             }
             Self::News => apply_runs(tx, events, news::change_of, news::KEY, execute).await,
+            Self::History => history::apply(tx, events).await,
+            Self::Sites => sites::apply(tx, events).await,
         }
     }
 }
@@ -268,7 +307,12 @@ impl Projection {
     pub async fn derive(self, pool: &sqlx::PgPool) -> sqlx::Result<()> {
         match self {
             Self::Resources => resources::derive(pool).await,
-            Self::Users | Self::Comments | Self::Bookmarks | Self::News => Ok(()),
+            Self::Users
+            | Self::Comments
+            | Self::Bookmarks
+            | Self::News
+            | Self::History
+            | Self::Sites => Ok(()),
         }
     }
 }
@@ -332,6 +376,19 @@ async fn apply_runs<K: Copy + PartialEq>(
         touched.extend(write(tx, run.kind, rows).await?);
     }
     Ok(touched)
+}
+
+/// Joins a resource's tags into one string for a `text[]` column, since
+/// Postgres arrays cannot be ragged; SQL splits it with
+/// `string_to_array(tags, chr(31))`. The unit separator cannot occur in a
+/// tag (`Tag` allows `[a-z0-9+#.-]`).
+pub(super) fn joined_tags(tags: &[String]) -> String {
+    tags.join("\u{1f}")
+}
+
+/// An event's stream position as Postgres stores it.
+pub(super) fn position(event: &Positioned<'_>) -> i64 {
+    i64::try_from(event.position).expect("stream positions fit in i64")
 }
 
 /// A set-based statement over the rows of a run ([`Run::rows`]).

@@ -106,7 +106,8 @@ enum Command {
     /// event, beside the live ones, then switch over in one transaction.
     /// Reads are served throughout; an interrupted replay resumes.
     Replay {
-        /// The projection: users, resources, comments, bookmarks, news.
+        /// The projection: users, resources, comments, bookmarks, news,
+        /// history, sites.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         projection: Option<String>,
         /// Every projection, side by side from one reading of the log.

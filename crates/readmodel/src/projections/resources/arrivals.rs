@@ -8,19 +8,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::lists::DerivedRows;
-use crate::projections::Positioned;
-
-/// Joins a resource's tags into one string for a `text[]` column, since
-/// Postgres arrays cannot be ragged; SQL splits it with
-/// `string_to_array(tags, chr(31))`. The unit separator cannot occur in a
-/// tag (`Tag` allows `[a-z0-9+#.-]`).
-fn joined_tags(tags: &[String]) -> String {
-    tags.join("\u{1f}")
-}
-
-fn position(event: &Positioned<'_>) -> i64 {
-    i64::try_from(event.position).expect("stream positions fit in i64")
-}
+use crate::projections::{Positioned, joined_tags, position};
 
 /// Inserts new resources; the stream position becomes `listed_at`, the
 /// newest-first keyset key. The author's name is looked up per resource,
@@ -142,7 +130,7 @@ pub(super) async fn publish_news_items(
 
 #[cfg(test)]
 mod tests {
-    use super::joined_tags;
+    use crate::projections::joined_tags;
 
     #[test]
     fn no_tags_join_to_the_empty_string_that_splits_into_no_tags() {
