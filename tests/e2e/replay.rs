@@ -297,3 +297,58 @@ fn forget_replay_of_resources(db: &PgConnectOptions) {
     .join()
     .unwrap();
 }
+
+/// The replay tables fill unlogged, their checkpoint with them: a database
+/// that crashes mid-replay comes back with both emptied, never with rows
+/// the checkpoint does not count. The replay stops; run again, it starts
+/// from the first event and builds the same views.
+#[tokio::test]
+async fn a_replay_cut_short_by_a_database_crash_starts_again_and_builds_the_same_views() {
+    let mut server = resourcify_testkit::engines::PostgresServer::start();
+    let db = server.migrated_database("replay_crash").await;
+    let (app, before) = projected_history(&db).await;
+    let mut crashed = false;
+    let stopped = replay(
+        &app.store,
+        &db,
+        Projection::Resources,
+        &SMALL_BATCHES,
+        |progress| {
+            if !crashed && progress.position >= 20 {
+                crashed = true;
+                server.kill();
+                server.run();
+            }
+        },
+    )
+    .await;
+    assert!(crashed && stopped.is_err(), "{stopped:?}");
+
+    let mut conn = db.connect().await.unwrap();
+    let kept: Option<i64> = sqlx::query_scalar(
+        "SELECT position FROM replay_resources.projection_checkpoints WHERE projection = 'resources'",
+    )
+    .fetch_optional(&mut conn)
+    .await
+    .unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM replay_resources.resources")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        (kept, rows),
+        (None, 0),
+        "the crash emptied rows and checkpoint alike"
+    );
+
+    replay(
+        &app.store,
+        &db,
+        Projection::Resources,
+        &SMALL_BATCHES,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(views_digest(app.reads.pool()).await, before);
+}
