@@ -281,7 +281,13 @@ const LINKS: &[(&str, &str, &[&str])] = &[
     (
         "postComment",
         "id",
-        &["editComment", "deleteComment", "removeComment"],
+        &[
+            "editComment",
+            "deleteComment",
+            "removeComment",
+            "voteComment",
+            "withdrawCommentVote",
+        ],
     ),
     (
         "addNewsSource",

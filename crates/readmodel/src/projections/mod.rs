@@ -51,9 +51,10 @@ pub enum Projection {
     /// Credentials, sessions and standing (for login and every access
     /// check), profiles and follows.
     Users,
-    /// Resources, their authors, lists, tags and votes, and the moderation log.
+    /// Resources, their authors, lists, tags and votes, the karma those
+    /// votes earn, and the moderation log.
     Resources,
-    /// Threaded comments.
+    /// Threaded comments, the votes on them, and the karma they earn.
     Comments,
     /// Each user's bookmarks.
     Bookmarks,
@@ -100,8 +101,9 @@ impl Projection {
                 "resource_listings",
                 "tag_counts",
                 "moderation_log",
+                "resource_karma",
             ],
-            Self::Comments => &["comments"],
+            Self::Comments => &["comments", "comment_votes", "comment_karma"],
             Self::Bookmarks => &["bookmarks"],
             Self::News => &["news_sources"],
         }
@@ -112,7 +114,12 @@ impl Projection {
     /// end and only then indexes them.
     pub fn derived_tables(self) -> &'static [&'static str] {
         match self {
-            Self::Resources => &["resource_vote_counts", "resource_listings", "tag_counts"],
+            Self::Resources => &[
+                "resource_vote_counts",
+                "resource_listings",
+                "tag_counts",
+                "resource_karma",
+            ],
             Self::Users | Self::Comments | Self::Bookmarks | Self::News => &[],
         }
     }
@@ -133,7 +140,7 @@ impl Projection {
                 "resource_votes_by_user",
             ],
             Self::News => &["news_sources_newest"],
-            Self::Comments => &["comments_by_author"],
+            Self::Comments => &["comments_by_author", "comment_votes_by_user"],
             // `sessions_by_user` serves the erasure of a member's sessions too.
             Self::Users | Self::Bookmarks => &[],
         }
@@ -180,6 +187,8 @@ impl Projection {
                 EventType::COMMENT_EDITED.name,
                 EventType::COMMENT_DELETED.name,
                 EventType::COMMENT_REMOVED.name,
+                EventType::COMMENT_VOTE_CAST.name,
+                EventType::COMMENT_VOTE_WITHDRAWN.name,
             ],
             Self::Bookmarks => &[
                 EventType::BOOKMARK_ADDED.name,
