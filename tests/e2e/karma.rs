@@ -128,6 +128,46 @@ async fn karma_counts_votes_written_before_the_node_started(
     }
 }
 
+/// Each member's karma from resource votes, as `resource_karma` holds it.
+async fn resource_karma(pool: &sqlx::PgPool) -> Vec<(uuid::Uuid, i32)> {
+    sqlx::query_as("SELECT user_id, votes FROM resource_karma ORDER BY user_id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn the_migration_counts_the_votes_projected_before_it(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db.clone()).await;
+    SyntheticHistory::new(3, 6, 10, "karma-migration")
+        .append(&app.store)
+        .await
+        .unwrap();
+    app.wait_until_caught_up().await;
+    let pool = sqlx::PgPool::connect_with(db).await.unwrap();
+    let kept = resource_karma(&pool).await;
+    assert_eq!(kept.iter().map(|(_, votes)| votes).sum::<i32>(), 10);
+    app.shut_down().await;
+
+    // The views as a node from before the migration left them: votes
+    // projected, no karma anywhere.
+    for undo in [
+        "DROP TABLE resource_karma, comment_karma, comment_votes",
+        "ALTER TABLE comments DROP COLUMN upvotes, DROP COLUMN downvotes",
+        "DROP FUNCTION comment_top_segment",
+        "DROP FUNCTION comment_new_segment",
+        "DROP FUNCTION comment_wilson",
+        "DELETE FROM _sqlx_migrations WHERE version = 20261207120000",
+    ] {
+        sqlx::raw_sql(undo).execute(&pool).await.unwrap();
+    }
+    resourcify_readmodel::MIGRATOR.run(&pool).await.unwrap();
+    assert_eq!(resource_karma(&pool).await, kept);
+}
+
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn karma_and_comment_votes_replay_to_the_same_tables(_: PgPoolOptions, db: PgConnectOptions) {
     let app = spawn_app(db.clone()).await;

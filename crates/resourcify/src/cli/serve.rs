@@ -417,3 +417,20 @@ fn signing_secrets(
     };
     Ok((current, previous))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_karma_to_flag_is_read_as_the_other_settings() {
+        let default = resourcify_domain::karma::DEFAULT_MIN_KARMA_TO_FLAG;
+        if std::env::var_os("RESOURCIFY_MIN_KARMA_TO_FLAG").is_none() {
+            assert_eq!(ServeArgs::default().min_karma_to_flag, default);
+        }
+        let set = ServeArgs::parse_from(["serve", "--min-karma-to-flag", "12"]);
+        assert_eq!(set.min_karma_to_flag, 12);
+        let negative = ServeArgs::parse_from(["serve", "--min-karma-to-flag", "-3"]);
+        assert_eq!(negative.min_karma_to_flag, -3);
+    }
+}
