@@ -160,6 +160,24 @@ pub(crate) async fn seed(pool: &PgPool) {
          SELECT site, count(*) FILTER (WHERE NOT hidden AND NOT retracted)
          FROM site_resources GROUP BY site"
             .to_owned(),
+        format!(
+            "INSERT INTO comment_votes (comment_id, user_id, up, voted_at)
+             SELECT md5('c' || i)::uuid, md5('u' || (i * 3 % {USERS} + 1))::uuid, i % 4 <> 0, now()
+             FROM generate_series(1, {RESOURCES} * 2) AS i"
+        ),
+        "UPDATE comments SET upvotes = 1 WHERE id IN (SELECT comment_id FROM comment_votes WHERE up)"
+            .to_owned(),
+        "UPDATE comments SET downvotes = 1
+         WHERE id IN (SELECT comment_id FROM comment_votes WHERE NOT up)"
+            .to_owned(),
+        format!(
+            "INSERT INTO resource_karma (user_id, votes)
+             SELECT md5('u' || i)::uuid, i % 50 + 1 FROM generate_series(1, {USERS}) AS i"
+        ),
+        format!(
+            "INSERT INTO comment_karma (user_id, karma)
+             SELECT md5('u' || i)::uuid, i % 20 - 5 FROM generate_series(1, {USERS}) AS i"
+        ),
         "INSERT INTO projection_checkpoints (projection, position)
          VALUES ('users', 55000), ('resources', 55000)"
             .to_owned(),
@@ -213,7 +231,9 @@ fn bind<'q>(
             .bind(21_i64),
         "bookmarks_by_user" => query.bind(some_user).bind(i64::MAX).bind(21_i64),
         "tags_by_count" => query.bind(i32::MAX).bind("").bind(21_i64),
-        "comments_by_resource" => query.bind(some_resource).bind("").bind(21_i64),
+        "comments_by_resource" | "comments_by_resource_top" | "comments_by_resource_new" => {
+            query.bind(some_resource).bind("").bind(21_i64)
+        }
         "moderation_log_page" => query.bind(i64::MAX).bind(21_i64),
         "profile_by_username" => query.bind("user42"),
         "account_by_id" | "followed_tags_by_user" | "followed_users_by_user" | "email_by_user" => {
@@ -223,6 +243,7 @@ fn bind<'q>(
         "resources_by_author"
         | "comments_by_author"
         | "votes_by_user"
+        | "comment_votes_by_user"
         | "bookmark_entries_by_user"
         | "sessions_by_user" => query.bind(some_user).bind(10_001_i64),
         "open_sessions_by_user" => query
@@ -332,6 +353,7 @@ async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
         "resources_by_author",
         "comments_by_author",
         "votes_by_user",
+        "comment_votes_by_user",
         "bookmark_entries_by_user",
         "sessions_by_user",
         "open_sessions_by_user",
@@ -340,6 +362,12 @@ async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
         "resource_history_oldest",
         "site_by_name",
         "resources_by_site",
+        // Threads in their orders, and the karma on profiles.
+        "comments_by_resource",
+        "comments_by_resource_top",
+        "comments_by_resource_new",
+        "profile_by_username",
+        "account_by_id",
     ] {
         assert!(
             checked.iter().any(|c| c == expected),

@@ -1,16 +1,19 @@
-//! Comments: posting and replying, editing and deleting one's own,
-//! removal by moderators.
+//! Comments: posting and replying, editing and deleting one's own, voting
+//! on others', reading threads in one of their orders, removal by
+//! moderators.
 
 use std::sync::Arc;
 
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 use uuid::Uuid;
 
 use crate::cached::CachedResponse;
-use crate::dto::{CommentList, CommentPatch, ModerationReason, NewComment};
+use crate::dto::{
+    CommentList, CommentPatch, CommentVote, ModerationReason, NewComment, ThreadSort,
+};
 use crate::extract::{CommandHeaders, ConditionalRead, Page};
 use crate::responses::{CommandResponse, CreatedResponse};
 use crate::route_names;
@@ -33,8 +36,11 @@ pub struct CommentsApi {
 impl CommentsApi {
     /// A resource's comments, in thread order
     ///
-    /// Depth-first and oldest first: each reply follows its parent, with its
-    /// `depth`. Deleted comments keep their place, without their text.
+    /// Depth-first: each reply follows its parent, with its `depth`, and
+    /// siblings oldest first, unless `sort` says otherwise. Deleted
+    /// comments keep their place, without their text. A cursor belongs to
+    /// its order; in `top` order a page is ranked as the votes stand when
+    /// it is read.
     #[oai(
         path = "/resources/:id/comments",
         method = "get",
@@ -43,12 +49,17 @@ impl CommentsApi {
     async fn list(
         &self,
         id: Path<Uuid>,
+        /// How siblings are ordered: `top` by the Wilson score lower bound
+        /// (z = 1.96) of their share of upvotes, equal scores oldest
+        /// first; `new` newest first. Absent: oldest first.
+        sort: Query<Option<ThreadSort>>,
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<CommentList>, ApiError> {
+        let order = sort.0.map(Into::into).unwrap_or_default();
         CachedResponse::list(&read, &page, async |at, render| {
             self.comments
-                .thread_view(id.0, page.request(), at, render)
+                .thread_view(id.0, order, page.request(), at, render)
                 .await
         })
         .await
@@ -105,6 +116,43 @@ impl CommentsApi {
         meta: CommandHeaders,
     ) -> Result<CommandResponse, ApiError> {
         Ok(self.comments.delete(&auth.0, id.0, &meta).await?.into())
+    }
+
+    /// Vote on a comment, up or down
+    ///
+    /// One vote per member per comment, never on one's own (403); voting
+    /// the same way again changes nothing, the other way turns the vote.
+    /// A deleted or removed comment is not found (404).
+    #[oai(
+        path = "/comments/:id/vote",
+        method = "put",
+        operation_id = "voteComment"
+    )]
+    async fn vote(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        body: Json<CommentVote>,
+        meta: CommandHeaders,
+    ) -> Result<CommandResponse, ApiError> {
+        let direction = Some(body.direction.into());
+        let outcome = self.comments.vote(&auth.0, id.0, direction, &meta).await?;
+        Ok(outcome.into())
+    }
+
+    /// Withdraw one's vote on a comment
+    #[oai(
+        path = "/comments/:id/vote",
+        method = "delete",
+        operation_id = "withdrawCommentVote"
+    )]
+    async fn withdraw_vote(
+        &self,
+        auth: BearerAuth,
+        id: Path<Uuid>,
+        meta: CommandHeaders,
+    ) -> Result<CommandResponse, ApiError> {
+        Ok(self.comments.vote(&auth.0, id.0, None, &meta).await?.into())
     }
 
     /// Remove a comment (moderators only)

@@ -31,6 +31,15 @@ pub struct Account {
     pub followed_users: Vec<FollowedUser>,
 }
 
+/// The views a profile reads: the account's, and the karma each of the
+/// resources and comments projections keeps. A read at a position waits
+/// for all three, so that a vote's answer shows in its author's karma.
+const KARMA_VIEWS: [Projection; 3] = [
+    Projection::Users,
+    Projection::Resources,
+    Projection::Comments,
+];
+
 /// Members' accounts.
 #[derive(Debug, Clone)]
 pub struct Accounts {
@@ -275,7 +284,7 @@ impl Accounts {
         min_position: Option<u64>,
     ) -> Result<ProfileRow, AppError> {
         self.core
-            .read_from(&[Projection::Users], min_position)
+            .read_from(&KARMA_VIEWS, min_position)
             .await?
             .reads
             .profile_by_username(&username.trim().to_lowercase())
@@ -289,11 +298,7 @@ impl Accounts {
         caller: &AuthenticatedUser,
         min_position: Option<u64>,
     ) -> Result<Account, AppError> {
-        let reads = self
-            .core
-            .read_from(&[Projection::Users], min_position)
-            .await?
-            .reads;
+        let reads = self.core.read_from(&KARMA_VIEWS, min_position).await?.reads;
         let account = reads
             .account_by_id(caller.user_id)
             .await?

@@ -1,5 +1,6 @@
-//! Comments: post (top-level or a reply), edit and delete one's own, and
-//! read a resource's thread. Removing someone's is moderation's.
+//! Comments: post (top-level or a reply), edit and delete one's own, vote
+//! on others', and read a resource's thread in one of its orders.
+//! Removing someone's is moderation's.
 
 use std::sync::Arc;
 
@@ -7,6 +8,9 @@ use bytes::Bytes;
 use chrono::Utc;
 use resourcify_domain::ValidationErrors;
 use resourcify_domain::comment::{Comment, CommentBody, CommentCommand};
+use resourcify_domain::comment_vote::{
+    CommentVote, CommentVoteCommand, VoteDirection, comment_vote_id,
+};
 use resourcify_domain::resource::Resource;
 use resourcify_readmodel::CommentRow;
 use resourcify_readmodel::projections::Projection;
@@ -24,6 +28,41 @@ use crate::views::{CacheOutcome, RenderedView};
 fn body(raw: &str) -> Result<CommentBody, AppError> {
     CommentBody::parse(raw)
         .map_err(|message| AppError::Invalid(ValidationErrors::single("body", message)))
+}
+
+/// The order of a thread's comments. Every order keeps each reply under
+/// its parent; they differ in how siblings follow one another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ThreadOrder {
+    /// Oldest first.
+    #[default]
+    Posted,
+    /// By the Wilson score lower bound of their upvotes, highest first;
+    /// equal scores oldest first
+    /// ([`resourcify_domain::comment_vote::wilson_lower_bound`]).
+    Top,
+    /// Newest first.
+    New,
+}
+
+impl ThreadOrder {
+    /// What a cursor of this order starts with, so that a cursor of one
+    /// order is refused by another (the keys look alike).
+    fn cursor_prefix(self) -> &'static str {
+        match self {
+            Self::Posted => "",
+            Self::Top => "top/",
+            Self::New => "new/",
+        }
+    }
+
+    /// The key a cursor's path holds, if the cursor is of this order.
+    fn key_in(self, path: &str) -> Option<&str> {
+        match self {
+            Self::Posted => (!path.contains('/')).then_some(path),
+            Self::Top | Self::New => path.strip_prefix(self.cursor_prefix()),
+        }
+    }
 }
 
 /// Everything done to and read of comments.
@@ -129,10 +168,70 @@ impl Comments {
             .await
     }
 
-    /// A resource's comments in thread order.
+    /// Votes on someone else's comment, `Some` way, or takes one's vote
+    /// back (`None`). Each member's vote on a comment is its own
+    /// aggregate, so votes by many members never contend.
+    pub async fn vote(
+        &self,
+        caller: &AuthenticatedUser,
+        comment_id: Uuid,
+        direction: Option<VoteDirection>,
+        meta: &CommandMeta,
+    ) -> Result<CommandOutcome, AppError> {
+        let vote = comment_vote_id(comment_id, caller.user_id);
+        let request = (
+            "comment_vote",
+            comment_id,
+            direction.map(VoteDirection::as_str),
+        );
+        let scope = caller.user_id.to_string();
+        self.core
+            .idempotent(&scope, &request, meta, |msg_id| async move {
+                let store = self.core.store();
+                // The vote loads with the comment; the resource, which
+                // only the comment names, after it.
+                let (comment, loaded) = tokio::join!(
+                    store.load::<Comment>(comment_id),
+                    store.load::<CommentVote>(vote)
+                );
+                let (comment, loaded) = (comment?.state, loaded?);
+                if comment.id.is_none() {
+                    return Err(AppError::NotFound("comment"));
+                }
+                let resource = store.load::<Resource>(comment.resource_id).await?.state;
+                let (actor, at) = (caller.actor.clone(), Utc::now());
+                let command = match direction {
+                    Some(direction) => CommentVoteCommand::Cast {
+                        actor,
+                        comment,
+                        resource,
+                        direction,
+                        at,
+                    },
+                    None => CommentVoteCommand::Withdraw {
+                        actor,
+                        comment,
+                        resource,
+                        at,
+                    },
+                };
+                let executed = self
+                    .core
+                    .execute_from::<CommentVote>(vote, &msg_id, meta, &command, Some(loaded))
+                    .await?;
+                Ok(CommandOutcome {
+                    id: comment_id,
+                    position: executed.position,
+                })
+            })
+            .await
+    }
+
+    /// A resource's comments in thread order (`order`).
     pub async fn thread_view(
         &self,
         resource_id: Uuid,
+        order: ThreadOrder,
         page: PageRequest<'_>,
         min_position: Option<u64>,
         render: impl FnOnce(&Page<CommentRow>) -> Bytes,
@@ -140,13 +239,13 @@ impl Comments {
         let paging = paging(page)?;
         let after = match &paging.cursor {
             None => String::new(),
-            Some(Cursor::Path(path)) => path.clone(),
+            Some(Cursor::Path(path)) => order.key_in(path).ok_or_else(wrong_cursor)?.to_owned(),
             Some(_) => return Err(wrong_cursor()),
         };
         // Comments of what one may not see are not seen either.
         self.core.public_resource(resource_id, min_position).await?;
         let key = format!(
-            "comments {resource_id} {} {}",
+            "comments {resource_id} {order:?} {} {}",
             paging.limit,
             page.cursor.unwrap_or("")
         );
@@ -157,10 +256,27 @@ impl Comments {
                 key,
                 min_position,
                 |reads| async move {
-                    let items = reads
-                        .comments_by_resource(resource_id, &after, paging.fetch())
-                        .await?;
-                    Ok(paging.rendered(items, |last| Cursor::Path(last.path.clone()), render))
+                    let (after, limit) = (after.as_str(), paging.fetch());
+                    let items = match order {
+                        ThreadOrder::Posted => {
+                            reads
+                                .comments_by_resource(resource_id, after, limit)
+                                .await?
+                        }
+                        ThreadOrder::Top => {
+                            reads
+                                .comments_by_resource_top(resource_id, after, limit)
+                                .await?
+                        }
+                        ThreadOrder::New => {
+                            reads
+                                .comments_by_resource_new(resource_id, after, limit)
+                                .await?
+                        }
+                    };
+                    let prefix = order.cursor_prefix();
+                    let cursor = |last: &CommentRow| Cursor::Path(format!("{prefix}{}", last.path));
+                    Ok(paging.rendered(items, cursor, render))
                 },
             )
             .await

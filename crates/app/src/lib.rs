@@ -42,7 +42,7 @@ pub use accounts::{Account, Accounts, Registered};
 /// an outage shows within a second, never as a hang.
 pub const READ_WITHIN: std::time::Duration = std::time::Duration::from_millis(750);
 pub use changes::{ChangeKind, ChangeNotice, Changes, ResourceChange};
-pub use comments::Comments;
+pub use comments::{Comments, ThreadOrder};
 pub use core::{Backends, CommandMeta, CommandOutcome};
 pub use credentials::{AccessToken, AuthenticatedUser, Passwords, Tokens};
 pub use cursor::Cursor;
@@ -58,8 +58,8 @@ pub use positions::ViewPositions;
 pub use replicas::{ReadReplicas, ReplicaSettings, ReplicaState, ViewSource};
 pub use resources::{HistoryEntry, HistoryOrder, ResourceQuery, Resources, Sort};
 pub use resourcify_readmodel::{
-    AccountRow, AuthoredComment, BookmarkRow, CommentRow, FollowedUser, ModerationEntry,
-    NewsSourceRow, ProfileRow, ResourceRow, SessionRow, TagCount, VoteRow,
+    AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, FollowedUser,
+    ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow, SessionRow, TagCount, VoteRow,
 };
 pub use sessions::{LoginAccount, LoginFailures, OPEN_SESSIONS_LIMIT, SessionTokens, Sessions};
 pub use settings::AppSettings;

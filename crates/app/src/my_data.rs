@@ -3,7 +3,8 @@
 
 use resourcify_readmodel::projections::Projection;
 use resourcify_readmodel::{
-    AccountRow, AuthoredComment, BookmarkRow, FollowedUser, ResourceRow, SessionRow, VoteRow,
+    AccountRow, AuthoredComment, BookmarkRow, CommentVoteRow, FollowedUser, ResourceRow,
+    SessionRow, VoteRow,
 };
 
 use crate::core::Core;
@@ -26,10 +27,12 @@ pub struct MemberData {
     pub resources: Vec<ResourceRow>,
     pub comments: Vec<AuthoredComment>,
     pub votes: Vec<VoteRow>,
+    pub comment_votes: Vec<CommentVoteRow>,
     pub bookmarks: Vec<BookmarkRow>,
     pub sessions: Vec<SessionRow>,
     /// The kinds that had more than [`EXPORT_LIMIT_PER_KIND`] items
-    /// (`resources`, `comments`, `votes`, `bookmarks`, `sessions`).
+    /// (`resources`, `comments`, `votes`, `comment_votes`, `bookmarks`,
+    /// `sessions`).
     pub truncated: Vec<&'static str>,
 }
 
@@ -71,6 +74,7 @@ impl MyData {
         let resources = reads.resources_by_author(user_id, limit).await?;
         let comments = reads.comments_by_author(user_id, limit).await?;
         let votes = reads.votes_by_user(user_id, limit).await?;
+        let comment_votes = reads.comment_votes_by_user(user_id, limit).await?;
         let bookmarks = reads.bookmark_entries_by_user(user_id, limit).await?;
         let sessions = reads.sessions_by_user(user_id, limit).await?;
         Ok(MemberData {
@@ -81,6 +85,7 @@ impl MyData {
             resources: bound(&mut truncated, "resources", resources),
             comments: bound(&mut truncated, "comments", comments),
             votes: bound(&mut truncated, "votes", votes),
+            comment_votes: bound(&mut truncated, "comment_votes", comment_votes),
             bookmarks: bound(&mut truncated, "bookmarks", bookmarks),
             sessions: bound(&mut truncated, "sessions", sessions),
             truncated,

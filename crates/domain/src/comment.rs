@@ -126,7 +126,8 @@ pub struct Comment {
 }
 
 impl Comment {
-    fn live(&self) -> Result<Uuid, DomainError> {
+    /// The comment's id, unless it does not exist or is gone.
+    pub(crate) fn live(&self) -> Result<Uuid, DomainError> {
         match self.id {
             Some(id) if !self.gone => Ok(id),
             _ => Err(DomainError::NotFound("comment")),

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::bookmark::BookmarkEvent;
 use crate::comment::CommentEvent;
+use crate::comment_vote::CommentVoteEvent;
 use crate::news_source::NewsSourceEvent;
 use crate::resource::ResourceEvent;
 use crate::session::SessionEvent;
@@ -72,6 +73,9 @@ impl EventType {
     pub const COMMENT_DELETED: Self = Self::new("comment.deleted", 1);
     pub const COMMENT_REMOVED: Self = Self::new("comment.removed", 1);
 
+    pub const COMMENT_VOTE_CAST: Self = Self::new("comment-vote.cast", 1);
+    pub const COMMENT_VOTE_WITHDRAWN: Self = Self::new("comment-vote.withdrawn", 1);
+
     pub const NEWS_SOURCE_ADDED: Self = Self::new("news-source.added", 1);
     pub const NEWS_SOURCE_UPDATED: Self = Self::new("news-source.updated", 1);
     pub const NEWS_SOURCE_REMOVED: Self = Self::new("news-source.removed", 1);
@@ -111,6 +115,8 @@ impl EventType {
         Self::COMMENT_EDITED_SEALED,
         Self::COMMENT_DELETED,
         Self::COMMENT_REMOVED,
+        Self::COMMENT_VOTE_CAST,
+        Self::COMMENT_VOTE_WITHDRAWN,
         Self::NEWS_SOURCE_ADDED,
         Self::NEWS_SOURCE_UPDATED,
         Self::NEWS_SOURCE_REMOVED,
@@ -178,6 +184,7 @@ pub enum DomainEvent {
     Vote(VoteEvent),
     Bookmark(BookmarkEvent),
     Comment(CommentEvent),
+    CommentVote(CommentVoteEvent),
     NewsSource(NewsSourceEvent),
 }
 
@@ -190,6 +197,7 @@ impl DomainEvent {
             Self::Vote(e) => e.event_type(),
             Self::Bookmark(e) => e.event_type(),
             Self::Comment(e) => e.event_type(),
+            Self::CommentVote(e) => e.event_type(),
             Self::NewsSource(e) => e.event_type(),
         }
     }
@@ -223,6 +231,9 @@ impl DomainEvent {
             .or_else(|| VoteEvent::decode(event_type, payload).map(|r| r.map(Self::Vote)))
             .or_else(|| BookmarkEvent::decode(event_type, payload).map(|r| r.map(Self::Bookmark)))
             .or_else(|| CommentEvent::decode(event_type, payload).map(|r| r.map(Self::Comment)))
+            .or_else(|| {
+                CommentVoteEvent::decode(event_type, payload).map(|r| r.map(Self::CommentVote))
+            })
             .or_else(|| {
                 NewsSourceEvent::decode(event_type, payload).map(|r| r.map(Self::NewsSource))
             });
@@ -266,6 +277,7 @@ event_set_conversions!(ResourceEvent, Resource);
 event_set_conversions!(VoteEvent, Vote);
 event_set_conversions!(BookmarkEvent, Bookmark);
 event_set_conversions!(CommentEvent, Comment);
+event_set_conversions!(CommentVoteEvent, CommentVote);
 event_set_conversions!(NewsSourceEvent, NewsSource);
 
 /// Implements [`EventSet`] for an enum of one-field variants, from a table of

@@ -22,6 +22,12 @@ use crate::{EventStoreError, MemberKeys, Namespace};
 /// closing the connection.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long opening a feed (creating its consumer) may take. The server
+/// counts the messages the consumer has pending before it answers, which on
+/// a log of a million events under load took longer than [`REQUEST_TIMEOUT`]:
+/// every projector and replay then failed to open its feed for minutes.
+const FEED_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How the stream is created when it does not exist yet.
 #[derive(Debug, Clone)]
 pub struct EventStoreSettings {
@@ -78,6 +84,8 @@ pub struct Loaded<A> {
 pub struct EventStore {
     client: async_nats::Client,
     js: jetstream::Context,
+    /// The same connection with [`FEED_OPEN_TIMEOUT`], for opening feeds.
+    feeds: jetstream::Context,
     stream: stream::Stream,
     settings: EventStoreSettings,
     keys: MemberKeys,
@@ -117,9 +125,12 @@ impl EventStore {
         )
         .await?;
         let keys = MemberKeys::open(&js, ns, settings.replicas).await?;
+        let mut feeds = jetstream::new(client.clone());
+        feeds.set_timeout(FEED_OPEN_TIMEOUT);
         Ok(Self {
             client,
             js,
+            feeds,
             stream,
             settings,
             keys,
@@ -438,14 +449,17 @@ impl EventStore {
 
     async fn consume(&self, subject: String, start: u64) -> Result<EventFeed, EventStoreError> {
         let consumer = self
-            .stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                filter_subject: subject,
-                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                    start_sequence: start,
+            .feeds
+            .create_consumer_on_stream(
+                consumer::pull::OrderedConfig {
+                    filter_subject: subject,
+                    deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                        start_sequence: start,
+                    },
+                    ..Default::default()
                 },
-                ..Default::default()
-            })
+                self.settings.namespace.stream_name(),
+            )
             .await
             .map_err(EventStoreError::unavailable)?;
         let messages = consumer

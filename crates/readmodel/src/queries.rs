@@ -12,9 +12,10 @@ use uuid::Uuid;
 use crate::Scope;
 use crate::instrument::timed;
 use crate::{
-    AccountRow, AuthoredComment, BookmarkRow, CommentRow, Credentials, DeadLetterRow, DueSource,
-    FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ReadModelError, ResourceRow,
-    RevisionRow, SessionAccess, SessionRow, SiteRow, TagCount, VoteRow,
+    AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, Credentials,
+    DeadLetterRow, DueSource, FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow,
+    ReadModelError, ResourceRow, RevisionRow, SessionAccess, SessionRow, SiteRow, TagCount,
+    VoteRow,
 };
 
 /// Read access to the views, for the API.
@@ -139,6 +140,14 @@ named_queries! {
     /// A resource's comments in thread order, after the path `after`.
     fn comments_by_resource(resource_id: Uuid, after: &str, limit: i64) -> Vec<CommentRow>
         = fetch_all query_file_as<CommentRow>("queries/comments_by_resource.sql", resource_id, after, limit);
+    /// A resource's comments, each level of the thread by score (Wilson),
+    /// after the key `after`.
+    fn comments_by_resource_top(resource_id: Uuid, after: &str, limit: i64) -> Vec<CommentRow>
+        = fetch_all query_file_as<CommentRow>("queries/comments_by_resource_top.sql", resource_id, after, limit);
+    /// A resource's comments, each level of the thread newest first, after
+    /// the key `after`.
+    fn comments_by_resource_new(resource_id: Uuid, after: &str, limit: i64) -> Vec<CommentRow>
+        = fetch_all query_file_as<CommentRow>("queries/comments_by_resource_new.sql", resource_id, after, limit);
     /// The moderation log, newest first, strictly before `before`.
     fn moderation_log(before: i64, limit: i64) -> Vec<ModerationEntry>
         = fetch_all query_file_as<ModerationEntry>("queries/moderation_log_page.sql", before, limit);
@@ -176,6 +185,9 @@ named_queries! {
     /// A member's upvotes, newest first.
     fn votes_by_user(user_id: Uuid, limit: i64) -> Vec<VoteRow>
         = fetch_all query_file_as<VoteRow>("queries/votes_by_user.sql", user_id, limit);
+    /// A member's votes on comments, newest first.
+    fn comment_votes_by_user(user_id: Uuid, limit: i64) -> Vec<CommentVoteRow>
+        = fetch_all query_file_as<CommentVoteRow>("queries/comment_votes_by_user.sql", user_id, limit);
     /// A member's bookmarks as stored, whatever became of the resources, newest first.
     fn bookmark_entries_by_user(user_id: Uuid, limit: i64) -> Vec<BookmarkRow>
         = fetch_all query_file_as<BookmarkRow>("queries/bookmark_entries_by_user.sql", user_id, limit);

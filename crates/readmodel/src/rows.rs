@@ -85,11 +85,14 @@ pub struct CommentRow {
     /// Empty once the comment is gone.
     pub body: String,
     pub depth: i32,
-    /// The thread-order keyset key.
+    /// The keyset key of the thread's order: the materialised path, or
+    /// the `top` or `new` key.
     pub path: String,
     pub posted_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub gone: bool,
+    pub upvotes: i32,
+    pub downvotes: i32,
 }
 
 /// One entry of the public moderation log.
@@ -113,6 +116,9 @@ pub struct ProfileRow {
     pub bio: String,
     pub website: String,
     pub registered_at: DateTime<Utc>,
+    /// Votes received on the member's resources and comments (see
+    /// `resourcify_domain::karma`).
+    pub karma: i64,
 }
 
 /// One's own account: the profile and one's standing.
@@ -126,6 +132,8 @@ pub struct AccountRow {
     pub registered_at: DateTime<Utc>,
     pub roles: Vec<String>,
     pub suspended: bool,
+    /// As [`ProfileRow::karma`].
+    pub karma: i64,
 }
 
 /// A user someone follows.
@@ -183,6 +191,15 @@ pub struct AuthoredComment {
 #[derive(Debug, Clone, PartialEq)]
 pub struct VoteRow {
     pub resource_id: Uuid,
+    pub voted_at: DateTime<Utc>,
+}
+
+/// A vote of a member's on a comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommentVoteRow {
+    pub comment_id: Uuid,
+    /// Up, or else down.
+    pub up: bool,
     pub voted_at: DateTime<Utc>,
 }
 

@@ -282,7 +282,13 @@ const LINKS: &[(&str, &str, &[&str])] = &[
     (
         "postComment",
         "id",
-        &["editComment", "deleteComment", "removeComment"],
+        &[
+            "editComment",
+            "deleteComment",
+            "removeComment",
+            "voteComment",
+            "withdrawCommentVote",
+        ],
     ),
     (
         "addNewsSource",

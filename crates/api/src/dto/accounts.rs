@@ -212,6 +212,10 @@ pub struct Profile {
     pub bio: String,
     pub website: String,
     pub registered_at: DateTime<Utc>,
+    /// Upvotes on the member's resources, plus upvotes less downvotes on
+    /// their comments. A withdrawn vote no longer counts; a vote on
+    /// something since deleted, retracted, hidden or removed still does.
+    pub karma: i64,
 }
 
 impl From<resourcify_app::ProfileRow> for Profile {
@@ -223,6 +227,7 @@ impl From<resourcify_app::ProfileRow> for Profile {
             bio: row.bio,
             website: row.website,
             registered_at: row.registered_at,
+            karma: row.karma,
         }
     }
 }
@@ -249,6 +254,8 @@ pub struct Account {
     pub roles: Vec<StaffRole>,
     /// A suspended user can read but change nothing.
     pub suspended: bool,
+    /// As on the public profile.
+    pub karma: i64,
     pub followed_tags: Vec<String>,
     pub followed_users: Vec<FollowedUser>,
 }
@@ -269,6 +276,7 @@ impl From<resourcify_app::Account> for Account {
                 .filter_map(|r| StaffRole::parse(r))
                 .collect(),
             suspended: row.suspended,
+            karma: row.karma,
             followed_tags: account.followed_tags,
             followed_users: account
                 .followed_users

@@ -1,8 +1,9 @@
-//! Comments on the wire: new ones, edits, threads.
+//! Comments on the wire: new ones, edits, votes, threads.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::Object;
 use poem_openapi::types::Example;
+use poem_openapi::{Enum, Object};
+use resourcify_domain::comment_vote::VoteDirection as Direction;
 use uuid::Uuid;
 
 use super::resources::Author;
@@ -42,6 +43,59 @@ impl Example for CommentPatch {
     }
 }
 
+/// Which way a vote on a comment goes.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum VoteDirection {
+    Up,
+    Down,
+}
+
+impl From<VoteDirection> for Direction {
+    fn from(direction: VoteDirection) -> Self {
+        match direction {
+            VoteDirection::Up => Self::Up,
+            VoteDirection::Down => Self::Down,
+        }
+    }
+}
+
+/// A vote on a comment: one per member, which a later vote turns.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct CommentVote {
+    pub direction: VoteDirection,
+}
+
+impl Example for CommentVote {
+    fn example() -> Self {
+        Self {
+            direction: VoteDirection::Up,
+        }
+    }
+}
+
+/// The order of a thread. Replies always stay under their parent; the
+/// order says how siblings follow one another.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ThreadSort {
+    /// By the lower bound of the Wilson score interval (z = 1.96) of their
+    /// share of upvotes, highest first; equal scores oldest first.
+    Top,
+    /// Newest first.
+    New,
+}
+
+impl From<ThreadSort> for resourcify_app::ThreadOrder {
+    fn from(sort: ThreadSort) -> Self {
+        match sort {
+            ThreadSort::Top => Self::Top,
+            ThreadSort::New => Self::New,
+        }
+    }
+}
+
 /// A comment in thread order: `depth` 0 is top-level, replies follow their
 /// parent.
 #[derive(Debug, Object)]
@@ -58,6 +112,10 @@ pub struct Comment {
     /// Deleted by its author or removed by a moderator; its place in the
     /// thread stays so replies keep their context.
     pub deleted: bool,
+    /// Upvotes less downvotes.
+    pub votes: i32,
+    pub upvotes: u32,
+    pub downvotes: u32,
 }
 
 #[derive(Debug, Object)]
@@ -86,6 +144,9 @@ impl From<&resourcify_app::Page<resourcify_app::CommentRow>> for CommentList {
                     posted_at: c.posted_at,
                     edited_at: c.edited_at,
                     deleted: c.gone,
+                    votes: c.upvotes - c.downvotes,
+                    upvotes: c.upvotes.max(0) as u32,
+                    downvotes: c.downvotes.max(0) as u32,
                 })
                 .collect(),
             next_cursor: page.next_cursor.clone(),

@@ -6,6 +6,7 @@ use poem_openapi::types::Example;
 use uuid::Uuid;
 
 use super::accounts::{FollowedUser, StaffRole};
+use super::comments::VoteDirection;
 use super::resources::Resource;
 use super::shared::{EXAMPLE_RESOURCE, EXAMPLE_USER, example_time};
 
@@ -127,6 +128,14 @@ pub struct ExportedVote {
     pub voted_at: DateTime<Utc>,
 }
 
+/// A vote of one's own on a comment.
+#[derive(Debug, Object)]
+pub struct ExportedCommentVote {
+    pub comment_id: Uuid,
+    pub direction: VoteDirection,
+    pub voted_at: DateTime<Utc>,
+}
+
 /// A bookmark of one's own.
 #[derive(Debug, Object)]
 pub struct ExportedBookmark {
@@ -151,7 +160,8 @@ pub struct MyDataExport {
     /// capped lower, at 1,000 of each.
     pub limit_per_list: u32,
     /// The lists that had more items than `limit_per_list` and hold their
-    /// newest only (`resources`, `comments`, `votes`, `bookmarks`, `sessions`).
+    /// newest only (`resources`, `comments`, `votes`, `comment_votes`,
+    /// `bookmarks`, `sessions`).
     pub truncated: Vec<String>,
     pub profile: ExportedProfile,
     pub follows: ExportedFollows,
@@ -160,6 +170,7 @@ pub struct MyDataExport {
     /// What one wrote, deleted and removed comments included (without their text).
     pub comments: Vec<ExportedComment>,
     pub votes: Vec<ExportedVote>,
+    pub comment_votes: Vec<ExportedCommentVote>,
     pub bookmarks: Vec<ExportedBookmark>,
     /// Every session, ended ones included.
     pub sessions: Vec<Session>,
@@ -229,6 +240,19 @@ impl MyDataExport {
                     voted_at: v.voted_at,
                 })
                 .collect(),
+            comment_votes: data
+                .comment_votes
+                .into_iter()
+                .map(|v| ExportedCommentVote {
+                    comment_id: v.comment_id,
+                    direction: if v.up {
+                        VoteDirection::Up
+                    } else {
+                        VoteDirection::Down
+                    },
+                    voted_at: v.voted_at,
+                })
+                .collect(),
             bookmarks: data
                 .bookmarks
                 .into_iter()
@@ -274,6 +298,7 @@ impl Example for MyDataExport {
             }],
             comments: Vec::new(),
             votes: Vec::new(),
+            comment_votes: Vec::new(),
             bookmarks: vec![ExportedBookmark {
                 resource_id: EXAMPLE_RESOURCE,
                 bookmarked_at: example_time(),

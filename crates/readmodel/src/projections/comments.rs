@@ -1,7 +1,9 @@
-//! Projection "comments": threads of comments per resource.
+//! Projection "comments": threads of comments per resource, the votes on
+//! each comment, and the karma those votes earn the comments' authors.
 
 use resourcify_domain::DomainEvent;
 use resourcify_domain::comment::CommentEvent;
+use resourcify_domain::comment_vote::CommentVoteEvent;
 use resourcify_domain::user::UserEvent;
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -14,6 +16,9 @@ pub(super) enum Change {
     /// The author was erased: their texts go (a replay, with their key
     /// destroyed, reads them as empty), their comments keep their places.
     AuthorErased,
+    /// A vote cast, or turned the other way.
+    VoteCast,
+    VoteWithdrawn,
 }
 
 pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
@@ -24,6 +29,8 @@ pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
             Some(Change::Gone)
         }
         DomainEvent::User(UserEvent::Deleted(_)) => Some(Change::AuthorErased),
+        DomainEvent::CommentVote(CommentVoteEvent::Cast(_)) => Some(Change::VoteCast),
+        DomainEvent::CommentVote(CommentVoteEvent::Withdrawn(_)) => Some(Change::VoteWithdrawn),
         _ => None,
     }
 }
@@ -88,6 +95,69 @@ pub(super) async fn write(
             .await?;
             return Ok(threads);
         }
+        // Each vote moves its comment's counts and its author's karma by
+        // the difference from what the pair held before (nothing, or the
+        // other way); within a run only a pair's last vote counts. A
+        // vote on a comment since deleted or removed still counts (see
+        // `resourcify_domain::karma`).
+        Change::VoteCast => sqlx::query!(
+            r#"WITH b AS (
+                   SELECT DISTINCT ON (comment_id, user_id) *
+                   FROM jsonb_to_recordset($1::jsonb) AS b(
+                       comment_id uuid, user_id uuid, direction text, at timestamptz, ord bigint)
+                   ORDER BY comment_id, user_id, ord DESC
+               ), before AS (
+                   SELECT b.comment_id, b.user_id, v.up AS was_up
+                   FROM b LEFT JOIN comment_votes v
+                     ON v.comment_id = b.comment_id AND v.user_id = b.user_id
+               ), stored AS (
+                   INSERT INTO comment_votes AS v (comment_id, user_id, up, voted_at)
+                   SELECT comment_id, user_id, direction = 'up', at FROM b
+                   ON CONFLICT (comment_id, user_id)
+                   DO UPDATE SET up = EXCLUDED.up, voted_at = EXCLUDED.voted_at
+                   WHERE v.up <> EXCLUDED.up
+                   RETURNING v.comment_id, v.user_id, v.up
+               ), moved AS (
+                   SELECT s.comment_id,
+                          (count(*) FILTER (WHERE s.up)
+                           - count(*) FILTER (WHERE b.was_up))::int AS ups,
+                          (count(*) FILTER (WHERE NOT s.up)
+                           - count(*) FILTER (WHERE NOT b.was_up))::int AS downs
+                   FROM stored s JOIN before b USING (comment_id, user_id)
+                   GROUP BY s.comment_id
+               ), counted AS (
+                   UPDATE comments c
+                   SET upvotes = c.upvotes + m.ups, downvotes = c.downvotes + m.downs
+                   FROM moved m WHERE c.id = m.comment_id
+                   RETURNING c.author_id, m.ups - m.downs AS karma
+               )
+               INSERT INTO comment_karma AS k (user_id, karma)
+               SELECT author_id, sum(karma)::int FROM counted GROUP BY author_id
+               ON CONFLICT (user_id) DO UPDATE SET karma = k.karma + EXCLUDED.karma"#,
+            rows
+        ),
+        Change::VoteWithdrawn => sqlx::query!(
+            r#"WITH withdrawn AS (
+                   DELETE FROM comment_votes v
+                   USING (SELECT DISTINCT comment_id, user_id
+                          FROM jsonb_to_recordset($1::jsonb) AS b(comment_id uuid, user_id uuid)) b
+                   WHERE v.comment_id = b.comment_id AND v.user_id = b.user_id
+                   RETURNING v.comment_id, v.up
+               ), moved AS (
+                   SELECT comment_id, count(*) FILTER (WHERE up)::int AS ups,
+                          count(*) FILTER (WHERE NOT up)::int AS downs
+                   FROM withdrawn GROUP BY comment_id
+               ), counted AS (
+                   UPDATE comments c
+                   SET upvotes = c.upvotes - m.ups, downvotes = c.downvotes - m.downs
+                   FROM moved m WHERE c.id = m.comment_id
+                   RETURNING c.author_id, m.downs - m.ups AS karma
+               )
+               INSERT INTO comment_karma AS k (user_id, karma)
+               SELECT author_id, sum(karma)::int FROM counted GROUP BY author_id
+               ON CONFLICT (user_id) DO UPDATE SET karma = k.karma + EXCLUDED.karma"#,
+            rows
+        ),
         Change::Gone => sqlx::query!(
             "UPDATE comments c SET gone = true, body = ''
                  FROM jsonb_to_recordset($1::jsonb) AS b(comment_id uuid)

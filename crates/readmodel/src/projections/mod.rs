@@ -55,9 +55,10 @@ pub enum Projection {
     /// Credentials, sessions and standing (for login and every access
     /// check), profiles and follows.
     Users,
-    /// Resources, their authors, lists, tags and votes, and the moderation log.
+    /// Resources, their authors, lists, tags and votes, the karma those
+    /// votes earn, and the moderation log.
     Resources,
-    /// Threaded comments.
+    /// Threaded comments, the votes on them, and the karma they earn.
     Comments,
     /// Each user's bookmarks.
     Bookmarks,
@@ -112,8 +113,9 @@ impl Projection {
                 "resource_listings",
                 "tag_counts",
                 "moderation_log",
+                "resource_karma",
             ],
-            Self::Comments => &["comments"],
+            Self::Comments => &["comments", "comment_votes", "comment_karma"],
             Self::Bookmarks => &["bookmarks"],
             Self::News => &["news_sources"],
             Self::History => &["resource_revisions", "revision_editors"],
@@ -126,7 +128,12 @@ impl Projection {
     /// end and only then indexes them.
     pub fn derived_tables(self) -> &'static [&'static str] {
         match self {
-            Self::Resources => &["resource_vote_counts", "resource_listings", "tag_counts"],
+            Self::Resources => &[
+                "resource_vote_counts",
+                "resource_listings",
+                "tag_counts",
+                "resource_karma",
+            ],
             Self::Users
             | Self::Comments
             | Self::Bookmarks
@@ -152,7 +159,7 @@ impl Projection {
                 "resource_votes_by_user",
             ],
             Self::News => &["news_sources_newest"],
-            Self::Comments => &["comments_by_author"],
+            Self::Comments => &["comments_by_author", "comment_votes_by_user"],
             Self::Sites => &["site_resources_newest"],
             // `sessions_by_user` serves the erasure of a member's sessions too.
             // History pages are index ranges of the primary key.
@@ -201,6 +208,8 @@ impl Projection {
                 EventType::COMMENT_EDITED.name,
                 EventType::COMMENT_DELETED.name,
                 EventType::COMMENT_REMOVED.name,
+                EventType::COMMENT_VOTE_CAST.name,
+                EventType::COMMENT_VOTE_WITHDRAWN.name,
             ],
             Self::Bookmarks => &[
                 EventType::BOOKMARK_ADDED.name,

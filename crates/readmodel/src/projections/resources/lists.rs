@@ -1,5 +1,5 @@
 //! The rows the projection derives from its own base rows: vote counts
-//! (from the votes), list rows and tag counts (from the resources and their
+//! and karma (from the votes), list rows and tag counts (from the resources and their
 //! counts). Kept batch by batch, or derived in bulk at the end of a replay.
 
 use std::collections::BTreeMap;
@@ -172,12 +172,23 @@ async fn rescore_listings(tx: &mut PgConnection, counts: &[(Uuid, i32)]) -> sqlx
 /// two connections insert a half each.
 pub(in crate::projections) async fn derive(pool: &PgPool) -> sqlx::Result<()> {
     let mut conn = pool.acquire().await?;
-    sqlx::query!("TRUNCATE resource_vote_counts, resource_listings, tag_counts")
+    sqlx::query!("TRUNCATE resource_vote_counts, resource_listings, tag_counts, resource_karma")
         .execute(&mut *conn)
         .await?;
     sqlx::query!(
         "INSERT INTO resource_vote_counts (resource_id, votes)
          SELECT resource_id, count(*) FROM resource_votes GROUP BY resource_id"
+    )
+    .execute(&mut *conn)
+    .await?;
+    // Whatever became of a resource, its votes count for its author
+    // (`resourcify_domain::karma`); news items have none.
+    sqlx::query!(
+        "INSERT INTO resource_karma (user_id, votes)
+         SELECT r.author_id, sum(c.votes)
+         FROM resource_vote_counts c JOIN resources r ON r.id = c.resource_id
+         WHERE r.source_id IS NULL
+         GROUP BY r.author_id"
     )
     .execute(&mut *conn)
     .await?;

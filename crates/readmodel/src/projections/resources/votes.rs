@@ -1,5 +1,6 @@
-//! Votes: who voted for what (`resource_votes`), and how many votes each
-//! resource has (`resource_vote_counts`, derived from the former).
+//! Votes: who voted for what (`resource_votes`), how many votes each
+//! resource has (`resource_vote_counts`) and how many each member's
+//! resources have (`resource_karma`), the last two derived from the first.
 
 use resourcify_domain::DomainEvent;
 use resourcify_domain::vote::VoteEvent;
@@ -7,6 +8,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::lists::DerivedRows;
+use crate::batch_plans::{plan_freely, probe_by_key};
 use crate::projections::Positioned;
 
 /// The (resource, voter, time) of each vote event in a run.
@@ -47,13 +49,21 @@ pub(super) async fn cast(
         return Ok(resources);
     }
     // A vote already counted (a redelivery) inserts nothing and so counts
-    // nothing.
+    // nothing. Each vote finds its resource's author by primary key.
+    probe_by_key(tx).await?;
     let counted = sqlx::query!(
         r#"WITH cast_votes AS (
                INSERT INTO resource_votes (resource_id, user_id, voted_at)
                SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[])
                ON CONFLICT DO NOTHING
                RETURNING resource_id
+           ), karma AS (
+               INSERT INTO resource_karma AS k (user_id, votes)
+               SELECT r.author_id, count(*)::int
+               FROM cast_votes v JOIN resources r ON r.id = v.resource_id
+               WHERE r.source_id IS NULL
+               GROUP BY r.author_id
+               ON CONFLICT (user_id) DO UPDATE SET votes = k.votes + EXCLUDED.votes
            )
            INSERT INTO resource_vote_counts AS c (resource_id, votes)
            SELECT resource_id, count(*)::int FROM cast_votes GROUP BY resource_id
@@ -65,6 +75,7 @@ pub(super) async fn cast(
     )
     .fetch_all(&mut *tx)
     .await?;
+    plan_freely(tx).await?;
     let counted: Vec<(Uuid, i32)> = counted.iter().map(|c| (c.resource_id, c.votes)).collect();
     derived.rescore(tx, &counted).await?;
     Ok(counted.into_iter().map(|(id, _)| id).collect())
@@ -89,8 +100,9 @@ pub(super) async fn withdraw(
         return Ok(resources);
     }
     // A count that falls to zero goes: a resource without votes has no
-    // count row. Both branches see the counts as they were, and take
-    // different rows.
+    // count row, a member whose resources have none no karma row. Both
+    // branches of each see the rows as they were, and take different rows.
+    probe_by_key(tx).await?;
     let uncounted = sqlx::query!(
         r#"WITH withdrawn AS (
                DELETE FROM resource_votes v
@@ -107,6 +119,17 @@ pub(super) async fn withdraw(
                UPDATE resource_vote_counts c SET votes = c.votes - lost.n FROM lost
                WHERE c.resource_id = lost.resource_id AND c.votes > lost.n
                RETURNING c.resource_id, c.votes
+           ), lost_karma AS (
+               SELECT r.author_id, sum(lost.n)::int AS n
+               FROM lost JOIN resources r ON r.id = lost.resource_id
+               WHERE r.source_id IS NULL
+               GROUP BY r.author_id
+           ), karma_emptied AS (
+               DELETE FROM resource_karma k USING lost_karma l
+               WHERE k.user_id = l.author_id AND k.votes <= l.n
+           ), karma_lowered AS (
+               UPDATE resource_karma k SET votes = k.votes - l.n FROM lost_karma l
+               WHERE k.user_id = l.author_id AND k.votes > l.n
            )
            SELECT resource_id AS "resource_id!", 0 AS "votes!" FROM emptied
            UNION ALL
@@ -116,6 +139,7 @@ pub(super) async fn withdraw(
     )
     .fetch_all(&mut *tx)
     .await?;
+    plan_freely(tx).await?;
     let uncounted: Vec<(Uuid, i32)> = uncounted.iter().map(|c| (c.resource_id, c.votes)).collect();
     derived.rescore(tx, &uncounted).await?;
     Ok(uncounted.into_iter().map(|(id, _)| id).collect())

@@ -1,0 +1,28 @@
+-- A resource's comments depth-first, each level newest first: every reply
+-- stays under its parent, siblings go from the last posted to the first.
+-- The key (returned as `path`) is the chain of the comment's and its
+-- ancestors' complemented segments (`comment_new_segment`), so a page
+-- continues after the key its cursor holds.
+WITH RECURSIVE thread AS MATERIALIZED (
+    SELECT c.id, c.parent_id, c.author_id, a.username AS author_username, c.body, c.depth,
+           c.path, c.posted_at, c.edited_at, c.gone, c.upvotes, c.downvotes
+    FROM comments c
+    LEFT JOIN resource_authors a ON a.user_id = c.author_id
+    WHERE c.resource_id = $1
+), ranked (id, sort_key) AS (
+    SELECT t.id, comment_new_segment(t.path)
+    FROM thread t
+    WHERE t.parent_id IS NULL
+    UNION ALL
+    SELECT t.id, r.sort_key || '.' || comment_new_segment(t.path)
+    FROM thread t JOIN ranked r ON t.parent_id = r.id
+)
+SELECT t.id AS "id!", t.parent_id, t.author_id AS "author_id!", t.author_username,
+       t.body AS "body!", t.depth AS "depth!", r.sort_key AS "path!",
+       t.posted_at AS "posted_at!", t.edited_at, t.gone AS "gone!",
+       t.upvotes AS "upvotes!", t.downvotes AS "downvotes!"
+FROM ranked r
+JOIN thread t ON t.id = r.id
+WHERE r.sort_key > $2
+ORDER BY r.sort_key
+LIMIT $3
