@@ -6,13 +6,16 @@ use metrics::Unit;
 
 /// Every named query, as `instrument::timed` labels it: one file each under
 /// `queries/`, of the same name. Their metrics are listed from the start.
-pub(crate) const NAMED_QUERIES: [&str; 37] = [
+pub(crate) const NAMED_QUERIES: [&str; 40] = [
     "access_by_session",
     "account_by_id",
     "bookmark_entries_by_user",
     "bookmarks_by_user",
+    "comment_votes_by_user",
     "comments_by_author",
     "comments_by_resource",
+    "comments_by_resource_new",
+    "comments_by_resource_top",
     "credentials_by_login",
     "dead_letters_page",
     "email_by_user",

@@ -9,7 +9,7 @@ use resourcify_domain::resource::{ResourceEvent, ResourceSubmitted};
 use resourcify_domain::user::UserEvent;
 use sqlx::PgConnection;
 
-use super::{Positioned, joined_tags, position, runs};
+use super::{Positioned, joined_tags, runs, submissions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -92,13 +92,7 @@ pub(super) async fn apply(
 /// The first revision of each submitted resource: the most frequent event
 /// here, so one typed array per column, `UNNEST`ed.
 async fn submit(tx: &mut PgConnection, events: &[Positioned<'_>]) -> sqlx::Result<()> {
-    let submitted: Vec<(i64, &ResourceSubmitted)> = events
-        .iter()
-        .filter_map(|e| match e.event {
-            DomainEvent::Resource(ResourceEvent::Submitted(s)) => Some((position(e), s)),
-            _ => None,
-        })
-        .collect();
+    let submitted = submissions(events);
     let column = |f: fn(&ResourceSubmitted) -> String| -> Vec<String> {
         submitted.iter().map(|(_, s)| f(s)).collect()
     };

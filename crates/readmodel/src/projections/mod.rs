@@ -400,6 +400,22 @@ pub(super) fn position(event: &Positioned<'_>) -> i64 {
     i64::try_from(event.position).expect("stream positions fit in i64")
 }
 
+/// The submissions among `events`, each with its position: what the
+/// projections that start a row per resource insert.
+pub(super) fn submissions<'a>(
+    events: &[Positioned<'a>],
+) -> Vec<(i64, &'a resourcify_domain::resource::ResourceSubmitted)> {
+    events
+        .iter()
+        .filter_map(|e| match e.event {
+            DomainEvent::Resource(resourcify_domain::resource::ResourceEvent::Submitted(s)) => {
+                Some((position(e), s))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// A set-based statement over the rows of a run ([`Run::rows`]).
 pub(super) type Statement =
     sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>;

@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::lists::DerivedRows;
-use crate::projections::{Positioned, joined_tags, position};
+use crate::projections::{Positioned, joined_tags, position, submissions};
 
 /// Inserts new resources; the stream position becomes `listed_at`, the
 /// newest-first keyset key. The author's name is looked up per resource,
@@ -19,13 +19,7 @@ pub(super) async fn submit(
     events: &[Positioned<'_>],
     derived: DerivedRows,
 ) -> sqlx::Result<Vec<Uuid>> {
-    let submitted: Vec<(i64, &ResourceSubmitted)> = events
-        .iter()
-        .filter_map(|e| match e.event {
-            DomainEvent::Resource(ResourceEvent::Submitted(s)) => Some((position(e), s)),
-            _ => None,
-        })
-        .collect();
+    let submitted = submissions(events);
     let column = |f: fn(&ResourceSubmitted) -> String| -> Vec<String> {
         submitted.iter().map(|(_, s)| f(s)).collect()
     };
