@@ -298,12 +298,12 @@ fn forget_replay_of_resources(db: &PgConnectOptions) {
     .unwrap();
 }
 
-/// The replay tables fill unlogged, their checkpoint with them: a database
-/// that crashes mid-replay comes back with both emptied, never with rows
-/// the checkpoint does not count. The replay stops; run again, it starts
-/// from the first event and builds the same views.
+/// A database that crashes mid-replay (a server of the test's own, stopped
+/// as a crash would) stops the replay; run again, it resumes from what the
+/// database kept, rows and checkpoint having been committed together, and
+/// builds the same views as before.
 #[tokio::test]
-async fn a_replay_cut_short_by_a_database_crash_starts_again_and_builds_the_same_views() {
+async fn a_replay_cut_short_by_a_database_crash_resumes_and_builds_the_same_views() {
     let mut server = resourcify_testkit::engines::PostgresServer::start();
     let db = server.migrated_database("replay_crash").await;
     let (app, before) = projected_history(&db).await;
@@ -323,23 +323,6 @@ async fn a_replay_cut_short_by_a_database_crash_starts_again_and_builds_the_same
     )
     .await;
     assert!(crashed && stopped.is_err(), "{stopped:?}");
-
-    let mut conn = db.connect().await.unwrap();
-    let kept: Option<i64> = sqlx::query_scalar(
-        "SELECT position FROM replay_resources.projection_checkpoints WHERE projection = 'resources'",
-    )
-    .fetch_optional(&mut conn)
-    .await
-    .unwrap();
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM replay_resources.resources")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(
-        (kept, rows),
-        (None, 0),
-        "the crash emptied rows and checkpoint alike"
-    );
 
     replay(
         &app.store,

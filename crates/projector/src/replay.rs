@@ -8,7 +8,7 @@ use futures::StreamExt;
 use resourcify_eventstore::{EventStore, RawEvent};
 use resourcify_readmodel::projections::{Projection, Upkeep};
 use resourcify_readmodel::replay::{
-    IndexedTables, build_indexes, discard_replay, drop_retired, lock_live_checkpoint, make_durable,
+    IndexedTables, build_indexes, discard_replay, drop_retired, lock_live_checkpoint,
     prepare_replay, replay_connect_options, switch_over,
 };
 use resourcify_readmodel::{PgFailure, PoolSettings, connect, lock_checkpoint, save_checkpoint};
@@ -390,15 +390,11 @@ impl Rebuild {
             projection.derive(&self.pool).await?;
             Ok::<_, sqlx::Error>(finishing.elapsed())
         };
-        // The base tables become logged before deriving reads them, so
-        // the derived rows are never ahead of what a crash keeps.
-        make_durable(&mut self.guard, projection, IndexedTables::Base).await?;
         let index_base = async {
             build_indexes(&mut self.guard, projection, IndexedTables::Base).await?;
             Ok(finishing.elapsed())
         };
         let (derived, base_indexed) = tokio::try_join!(derive, index_base)?;
-        make_durable(&mut self.guard, projection, IndexedTables::Derived).await?;
         build_indexes(&mut self.guard, projection, IndexedTables::Derived).await?;
         tracing::info!(
             projection = projection.name(),

@@ -97,14 +97,7 @@ async fn live_indexes(conn: &mut PgConnection, table: &str) -> sqlx::Result<Vec<
 
 /// Creates the replay schema and its empty tables unless they exist (a
 /// replay that was interrupted resumes in them), and returns the replay's
-/// checkpoint.
-///
-/// The tables are unlogged while they fill: rows written to them go to no
-/// write-ahead log, which is most of what an insert costs besides the row
-/// itself. Their checkpoint is in an unlogged table too, so a database that
-/// crashes empties the rows and the checkpoint together, and the replay
-/// starts again from the first event (a clean stop keeps both). [`make_durable`]
-/// logs them before anyone can read them. The tables get the live ones' columns, checks, constraints
+/// checkpoint. The tables get the live ones' columns, checks, constraints
 /// and indexes under the live names, except the indexes only reads use
 /// ([`Projection::read_only_indexes`]): [`build_indexes`] builds those once
 /// over the filled tables, far cheaper than row by row.
@@ -115,7 +108,7 @@ pub async fn prepare_replay(conn: &mut PgConnection, projection: Projection) -> 
         execute(
             conn,
             format!(
-                "CREATE UNLOGGED TABLE IF NOT EXISTS {schema}.{table} \
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} \
                  (LIKE public.{table} INCLUDING ALL EXCLUDING INDEXES)"
             ),
         )
@@ -141,31 +134,6 @@ pub async fn prepare_replay(conn: &mut PgConnection, projection: Projection) -> 
     .fetch_optional(&mut *conn)
     .await?;
     Ok(position.map_or(0, |p| p as u64))
-}
-
-/// Makes the replay tables of `which` logged (and the checkpoint and dead
-/// letters with the base tables): Postgres writes each once, whole, to the
-/// write-ahead log, so from here on they survive a crash and reach the
-/// replicas like any table. Run before their remaining indexes are built,
-/// so those are built logged, not rebuilt by the rewrite; a no-op on
-/// tables already logged (a resumed replay).
-pub async fn make_durable(
-    conn: &mut PgConnection,
-    projection: Projection,
-    which: IndexedTables,
-) -> sqlx::Result<()> {
-    let schema = replay_schema(projection);
-    let derived = projection.derived_tables();
-    let bookkeeping = BOOKKEEPING.iter().filter(|_| which == IndexedTables::Base);
-    let tables = projection
-        .tables()
-        .iter()
-        .filter(|table| derived.contains(table) == (which == IndexedTables::Derived))
-        .chain(bookkeeping);
-    for table in tables {
-        execute(conn, format!("ALTER TABLE {schema}.{table} SET LOGGED")).await?;
-    }
-    Ok(())
 }
 
 /// Which of a projection's tables [`build_indexes`] indexes.
