@@ -136,10 +136,13 @@ async fn main() -> anyhow::Result<()> {
             resourcify::migrate(&baseline).await?;
             projection::run(&database, &baseline, events).await
         }
-        Some("under-load") => {
-            let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
-            under_load::run(&database, &guard, events).await
-        }
+        Some("under-load") => match wrk::check_installed() {
+            Ok(()) => {
+                let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;
+                under_load::run(&database, &guard, events).await
+            }
+            Err(missing) => Err(missing),
+        },
         Some("writes") => match wrk::check_installed() {
             Ok(()) => writes_alone(&database, &guard).await,
             Err(missing) => Err(missing),
