@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use resourcify_domain::karma::KarmaRules;
-
 use crate::keys::TokenSecret;
 
 /// Settings the application layer needs, read once by the binary.
@@ -31,9 +29,6 @@ pub struct AppSettings {
     /// How many resource changes a stream subscriber may fall behind
     /// before it is disconnected.
     pub stream_buffer: usize,
-    /// What karma allows (`RESOURCIFY_MIN_KARMA_TO_FLAG`): the rule that
-    /// flagging, when it comes, is to ask.
-    pub karma: KarmaRules,
 }
 
 impl AppSettings {
@@ -50,7 +45,6 @@ impl AppSettings {
             cache_ttl: Duration::from_secs(60),
             cache_capacity: 100_000,
             stream_buffer: 1_024,
-            karma: KarmaRules::default(),
         }
     }
 }

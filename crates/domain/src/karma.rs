@@ -7,8 +7,9 @@
 //! old content down costs nothing). The read model keeps the sum as votes
 //! come and go; this module holds what it allows.
 
-/// The karma a member needs to flag content, unless the operator says
-/// otherwise (`RESOURCIFY_MIN_KARMA_TO_FLAG`).
+/// The karma a member needs to flag content. Flags (issue #25, point 4)
+/// are not built yet; they are to ask [`KarmaRules::can_flag`], with the
+/// minimum an operator setting (`RESOURCIFY_MIN_KARMA_TO_FLAG`) gives.
 pub const DEFAULT_MIN_KARMA_TO_FLAG: i64 = 5;
 
 /// What karma allows, as the operator set it.

@@ -110,16 +110,6 @@ pub(super) struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_READY_MAX_LAG", default_value_t = 1000)]
     ready_max_lag: u64,
 
-    /// The least karma (votes received on one's resources and comments)
-    /// with which a member may flag content.
-    #[arg(
-        long,
-        env = "RESOURCIFY_MIN_KARMA_TO_FLAG",
-        default_value_t = resourcify_domain::karma::DEFAULT_MIN_KARMA_TO_FLAG,
-        allow_negative_numbers = true
-    )]
-    min_karma_to_flag: i64,
-
     /// Read budget per client, e.g. 1200/min.
     #[arg(long, env = "RESOURCIFY_RATE_READS", default_value = "1200/min")]
     rate_reads: Budget,
@@ -323,9 +313,6 @@ impl ServeArgs {
                 read_wait: Duration::from_millis(args.read_wait_ms),
                 long_running_query: Duration::from_millis(args.long_running_query_ms),
                 ready_max_lag_events: args.ready_max_lag,
-                karma: resourcify_domain::karma::KarmaRules {
-                    min_karma_to_flag: args.min_karma_to_flag,
-                },
                 previous_token_secret: previous_secret,
                 ..AppSettings::with_secret(secret)
             },
@@ -416,21 +403,4 @@ fn signing_secrets(
         None => TokenSecret::new(uuid::Uuid::new_v4().to_string()),
     };
     Ok((current, previous))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_karma_to_flag_is_read_as_the_other_settings() {
-        let default = resourcify_domain::karma::DEFAULT_MIN_KARMA_TO_FLAG;
-        if std::env::var_os("RESOURCIFY_MIN_KARMA_TO_FLAG").is_none() {
-            assert_eq!(ServeArgs::default().min_karma_to_flag, default);
-        }
-        let set = ServeArgs::parse_from(["serve", "--min-karma-to-flag", "12"]);
-        assert_eq!(set.min_karma_to_flag, 12);
-        let negative = ServeArgs::parse_from(["serve", "--min-karma-to-flag", "-3"]);
-        assert_eq!(negative.min_karma_to_flag, -3);
-    }
 }
