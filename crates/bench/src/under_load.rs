@@ -108,6 +108,9 @@ pub async fn run(
 
     let replay = Replay::start(database, guard)?;
     let (under_replay, replay_took) = readers.measure_while(replay).await?;
+    for file in [&readers.warm, &readers.uncached] {
+        let _ = std::fs::remove_file(file);
+    }
 
     println!();
     println!(
@@ -357,8 +360,10 @@ async fn keep_up(views: &Views<'_>, node: &RunningNode, token: &str) -> anyhow::
     ));
     std::fs::write(&script, crate::writes::submit_script(token))?;
     let url = format!("{}/v1/resources", base_url(node));
-    let load =
-        tokio::task::spawn_blocking(move || crate::wrk::run(&url, Some(&script), 32, SUSTAINED));
+    let wrk_script = script.clone();
+    let load = tokio::task::spawn_blocking(move || {
+        crate::wrk::run(&url, Some(&wrk_script), 32, SUSTAINED)
+    });
     let mut pending: std::collections::VecDeque<(Instant, u64)> = Default::default();
     let mut lags = Vec::new();
     let mut next_sample = Instant::now();
@@ -375,6 +380,7 @@ async fn keep_up(views: &Views<'_>, node: &RunningNode, token: &str) -> anyhow::
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let written = load.await??;
+    let _ = std::fs::remove_file(&script);
     let complete_after = views.until_complete().await?;
     // Samples still pending when the load stopped waited at least this long.
     lags.extend(pending.iter().map(|(noted, _)| noted.elapsed()));
