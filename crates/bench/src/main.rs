@@ -96,6 +96,16 @@ fn settings(
     }
 }
 
+/// A node of `roles` over the bench's database and namespace.
+async fn start(
+    database: &PgConnectOptions,
+    guard: &NamespaceGuard,
+    roles: Roles,
+    variant: Variant,
+) -> anyhow::Result<RunningNode> {
+    resourcify::start(settings(database, guard, roles, variant)).await
+}
+
 fn base_url(node: &RunningNode) -> String {
     format!("http://{}", node.addr.expect("the API listens"))
 }
@@ -199,12 +209,10 @@ async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Res
     // same background.
     let api_only = Roles::API_ONLY;
     let projector_only = Roles::PROJECTOR_ONLY;
-    let projectors =
-        resourcify::start(settings(database, guard, projector_only, Variant::Full)).await?;
-    let full = resourcify::start(settings(database, guard, api_only, Variant::Full)).await?;
-    let bare = resourcify::start(settings(database, guard, api_only, Variant::Bare)).await?;
-    let uncached =
-        resourcify::start(settings(database, guard, api_only, Variant::Uncached)).await?;
+    let projectors = start(database, guard, projector_only, Variant::Full).await?;
+    let full = start(database, guard, api_only, Variant::Full).await?;
+    let bare = start(database, guard, api_only, Variant::Bare).await?;
+    let uncached = start(database, guard, api_only, Variant::Uncached).await?;
     let http = reqwest::Client::new();
     let Member {
         user_id: author_id,
@@ -346,14 +354,8 @@ async fn run(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Res
 
 /// `resourcify-bench writes`: the write path alone, over fewer resources.
 async fn writes_alone(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Result<()> {
-    let projectors = resourcify::start(settings(
-        database,
-        guard,
-        Roles::PROJECTOR_ONLY,
-        Variant::Full,
-    ))
-    .await?;
-    let full = resourcify::start(settings(database, guard, Roles::API_ONLY, Variant::Full)).await?;
+    let projectors = start(database, guard, Roles::PROJECTOR_ONLY, Variant::Full).await?;
+    let full = start(database, guard, Roles::API_ONLY, Variant::Full).await?;
     let Member {
         user_id: author_id,
         token,

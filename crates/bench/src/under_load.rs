@@ -25,7 +25,7 @@ use resourcify_testkit::load::Member;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::drive::{Drive, DriveReport};
-use crate::{Variant, base_url, settings};
+use crate::{Variant, base_url};
 
 const WARM_READS_PER_SECOND: &str = "400";
 const UNCACHED_READS_PER_SECOND: &str = "200";
@@ -43,21 +43,9 @@ pub async fn run(
     guard: &NamespaceGuard,
     events: usize,
 ) -> anyhow::Result<()> {
-    let projectors = resourcify::start(settings(
-        database,
-        guard,
-        Roles::PROJECTOR_ONLY,
-        Variant::Full,
-    ))
-    .await?;
-    let full = resourcify::start(settings(database, guard, Roles::API_ONLY, Variant::Full)).await?;
-    let uncached = resourcify::start(settings(
-        database,
-        guard,
-        Roles::API_ONLY,
-        Variant::Uncached,
-    ))
-    .await?;
+    let projectors = crate::start(database, guard, Roles::PROJECTOR_ONLY, Variant::Full).await?;
+    let full = crate::start(database, guard, Roles::API_ONLY, Variant::Full).await?;
+    let uncached = crate::start(database, guard, Roles::API_ONLY, Variant::Uncached).await?;
     let writer = Member::register(&base_url(&full), "loadwriter").await;
 
     println!("appending {events} events …");

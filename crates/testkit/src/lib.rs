@@ -327,13 +327,24 @@ pub async fn until_views_complete(store: &EventStore, pool: &sqlx::PgPool) -> Du
 /// Asserts that the views over `database` equal a clean replay of
 /// `store`'s log (no projector may be running on it).
 pub async fn assert_views_equal_a_clean_replay(store: &EventStore, database: &PgConnectOptions) {
+    assert_replay_changes_nothing(store, database, &resourcify_projector::Projection::ALL).await;
+}
+
+/// Replays each of `projections` from the first event and asserts that
+/// the views are what they were: what the live projectors built is what
+/// a clean replay builds.
+pub async fn assert_replay_changes_nothing(
+    store: &EventStore,
+    database: &PgConnectOptions,
+    projections: &[resourcify_projector::Projection],
+) {
     let pool = sqlx::PgPool::connect_with(database.clone()).await.unwrap();
     let lived = views_digest(&pool).await;
     let settings = resourcify_projector::ReplaySettings {
         restart: true,
         ..resourcify_projector::ReplaySettings::default()
     };
-    for projection in resourcify_projector::Projection::ALL {
+    for &projection in projections {
         resourcify_projector::replay(store, database, projection, &settings, |_| {})
             .await
             .unwrap();
