@@ -22,11 +22,25 @@ use crate::{EventStoreError, MemberKeys, Namespace};
 /// closing the connection.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How long opening a feed (creating its consumer) may take. The server
-/// counts the messages the consumer has pending before it answers, which on
-/// a log of a million events under load took longer than [`REQUEST_TIMEOUT`]:
-/// every projector and replay then failed to open its feed for minutes.
-const FEED_OPEN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long each attempt to open a feed (create its consumer) may take, in
+/// turn. Two causes of a slow answer need opposite limits:
+/// - the server counts the messages a new consumer has pending before it
+///   answers, which on a log of a million events under load took longer
+///   than [`REQUEST_TIMEOUT`]: with that limit alone, every projector and
+///   replay failed to open its feed for minutes;
+/// - while a cluster elects a new leader for the stream, a request is never
+///   answered at all, and only a new request after the election succeeds:
+///   with one long limit, a projector sat out the whole 30 s after a
+///   failover that took 5.
+///
+/// So the first attempt is short and each one after it waits longer.
+const FEED_OPEN_TIMEOUTS: [Duration; 5] = [
+    REQUEST_TIMEOUT,
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+    Duration::from_secs(30),
+];
 
 /// How the stream is created when it does not exist yet.
 #[derive(Debug, Clone)]
@@ -84,8 +98,6 @@ pub struct Loaded<A> {
 pub struct EventStore {
     client: async_nats::Client,
     js: jetstream::Context,
-    /// The same connection with [`FEED_OPEN_TIMEOUT`], for opening feeds.
-    feeds: jetstream::Context,
     stream: stream::Stream,
     settings: EventStoreSettings,
     keys: MemberKeys,
@@ -125,12 +137,9 @@ impl EventStore {
         )
         .await?;
         let keys = MemberKeys::open(&js, ns, settings.replicas).await?;
-        let mut feeds = jetstream::new(client.clone());
-        feeds.set_timeout(FEED_OPEN_TIMEOUT);
         Ok(Self {
             client,
             js,
-            feeds,
             stream,
             settings,
             keys,
@@ -448,20 +457,32 @@ impl EventStore {
     }
 
     async fn consume(&self, subject: String, start: u64) -> Result<EventFeed, EventStoreError> {
-        let consumer = self
-            .feeds
-            .create_consumer_on_stream(
-                consumer::pull::OrderedConfig {
-                    filter_subject: subject,
-                    deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                        start_sequence: start,
-                    },
-                    ..Default::default()
-                },
-                self.settings.namespace.stream_name(),
-            )
-            .await
-            .map_err(EventStoreError::unavailable)?;
+        let config = consumer::pull::OrderedConfig {
+            filter_subject: subject,
+            deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: start,
+            },
+            ..Default::default()
+        };
+        let mut attempts = FEED_OPEN_TIMEOUTS.iter().peekable();
+        let consumer = loop {
+            let timeout = *attempts.next().expect("at least one attempt");
+            let mut js = jetstream::new(self.client.clone());
+            js.set_timeout(timeout);
+            match js
+                .create_consumer_on_stream(config.clone(), self.settings.namespace.stream_name())
+                .await
+            {
+                Ok(consumer) => break consumer,
+                Err(error)
+                    if error.kind() == stream::ConsumerErrorKind::TimedOut
+                        && attempts.peek().is_some() =>
+                {
+                    tracing::debug!(?timeout, "opening a feed timed out; trying again");
+                }
+                Err(error) => return Err(EventStoreError::unavailable(error)),
+            }
+        };
         let messages = consumer
             .messages()
             .await
