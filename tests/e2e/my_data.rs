@@ -38,17 +38,6 @@ fn written(response: &TestResponse) -> u64 {
     response.body["position"].as_u64().unwrap()
 }
 
-/// `GET` as `token`, once the views show `position`.
-async fn get_as(app: &TestApp, path: &str, token: &str, position: u64) -> TestResponse {
-    app.send(
-        app.http
-            .get(app.url(path))
-            .bearer_auth(token)
-            .header("X-Resourcify-Min-Position", position),
-    )
-    .await
-}
-
 /// The session of `id` in a list of sessions.
 fn session<'v>(sessions: &'v Value, id: &str) -> Option<&'v Value> {
     sessions.as_array().unwrap().iter().find(|s| s["id"] == id)
@@ -102,7 +91,7 @@ async fn the_export_holds_the_callers_data_and_no_one_elses(
     written(&app.put("/v1/me/followed-users/ada", &grace.token).await);
     let head = app.head().await;
 
-    let export = get_as(&app, "/v1/me/export", &ada.token, head).await;
+    let export = app.get_as_at("/v1/me/export", &ada.token, head).await;
     assert_eq!(export.status, 200, "{export:#?}");
     assert_eq!(export.header("cache-control"), Some("private, no-store"));
     let data = &export.body;
@@ -155,7 +144,7 @@ async fn the_export_holds_the_callers_data_and_no_one_elses(
         );
     }
     // Hers is hers alone, and a token is needed at all.
-    let hers = get_as(&app, "/v1/me/export", &grace.token, head).await;
+    let hers = app.get_as_at("/v1/me/export", &grace.token, head).await;
     assert_eq!(hers.body["profile"]["email"], "grace@example.org");
     assert_eq!(hers.body["resources"][0]["id"], grace_resource);
     app.get("/v1/me/export").await.assert_problem(401);
@@ -174,7 +163,9 @@ async fn the_sessions_list_tells_logins_apart_and_shows_their_last_use(
     let phone = login_from(&app, "ada", &long, ada.position).await;
     let (laptop_id, phone_id) = (text(&laptop, "session_id"), text(&phone, "session_id"));
 
-    let list = get_as(&app, "/v1/me/sessions", text(&laptop, "access_token"), 0).await;
+    let list = app
+        .get_as_at("/v1/me/sessions", text(&laptop, "access_token"), 0)
+        .await;
     assert_eq!(list.status, 200, "{list:#?}");
     assert_eq!(list.header("cache-control"), Some("private, no-store"));
     let items = &list.body["items"];
@@ -206,13 +197,9 @@ async fn the_sessions_list_tells_logins_apart_and_shows_their_last_use(
         )
         .await;
     let position = written(&refreshed);
-    let list = get_as(
-        &app,
-        "/v1/me/sessions",
-        text(&phone, "access_token"),
-        position,
-    )
-    .await;
+    let list = app
+        .get_as_at("/v1/me/sessions", text(&phone, "access_token"), position)
+        .await;
     let on_phone = session(&list.body["items"], phone_id).unwrap();
     assert_eq!(on_phone["current"], true);
     assert!(
@@ -242,7 +229,9 @@ async fn ending_a_session_refuses_its_tokens_and_leaves_the_others(
         .assert_problem(404);
     let nowhere = format!("/v1/me/sessions/{}", uuid::Uuid::new_v4());
     app.delete(&nowhere, laptop_token).await.assert_problem(404);
-    let still = get_as(&app, "/v1/me/sessions", text(&phone, "access_token"), 0).await;
+    let still = app
+        .get_as_at("/v1/me/sessions", text(&phone, "access_token"), 0)
+        .await;
     assert_eq!(still.status, 200, "{still:#?}");
 
     let ended = app.delete(&phone_path, laptop_token).await;
@@ -251,14 +240,14 @@ async fn ending_a_session_refuses_its_tokens_and_leaves_the_others(
 
     // No waiting: the very next request with its access token is refused,
     // and so is its refresh token; the laptop goes on.
-    get_as(&app, "/v1/me/sessions", text(&phone, "access_token"), 0)
+    app.get_as_at("/v1/me/sessions", text(&phone, "access_token"), 0)
         .await
         .assert_problem(401);
     let refresh = json!({"refresh_token": text(&phone, "refresh_token")});
     app.post("/v1/sessions/refresh", &refresh, None)
         .await
         .assert_problem(401);
-    let list = get_as(&app, "/v1/me/sessions", laptop_token, 0).await;
+    let list = app.get_as_at("/v1/me/sessions", laptop_token, 0).await;
     assert_eq!(list.status, 200, "{list:#?}");
     assert!(
         session(&list.body["items"], phone_id).is_none(),
@@ -273,7 +262,7 @@ async fn ending_a_session_refuses_its_tokens_and_leaves_the_others(
     assert!(again.body["position"].as_u64() >= ended.body["position"].as_u64());
 
     // The export keeps the ended session, with when it ended.
-    let export = get_as(&app, "/v1/me/export", laptop_token, 0).await;
+    let export = app.get_as_at("/v1/me/export", laptop_token, 0).await;
     let sessions = &export.body["sessions"];
     let on_phone = session(sessions, phone_id).unwrap();
     assert!(on_phone["ended_at"].is_string(), "{on_phone:#}");

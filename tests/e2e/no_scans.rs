@@ -94,6 +94,10 @@ pub(crate) async fn seed(pool: &PgPool) {
              SELECT md5('u' || i)::uuid, 'tag' || (i % 500) FROM generate_series(1, {USERS}) AS i"
         ),
         format!(
+            "INSERT INTO hidden_tags (user_id, tag)
+             SELECT md5('u' || i)::uuid, 'tag' || (i % 500) FROM generate_series(1, {USERS}) AS i"
+        ),
+        format!(
             "INSERT INTO followed_users (user_id, followee_id)
              SELECT md5('u' || i)::uuid, md5('u' || (i % {USERS} + 1))::uuid
              FROM generate_series(1, {USERS}) AS i"
@@ -236,9 +240,11 @@ fn bind<'q>(
         }
         "moderation_log_page" => query.bind(i64::MAX).bind(21_i64),
         "profile_by_username" => query.bind("user42"),
-        "account_by_id" | "followed_tags_by_user" | "followed_users_by_user" | "email_by_user" => {
-            query.bind(some_user)
-        }
+        "account_by_id"
+        | "followed_tags_by_user"
+        | "followed_users_by_user"
+        | "hidden_tags_by_user"
+        | "email_by_user" => query.bind(some_user),
         // The export reads each of these once, with one more than its bound.
         "resources_by_author"
         | "comments_by_author"

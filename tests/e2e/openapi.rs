@@ -27,6 +27,11 @@ const OPERATIONS: &[&str] = &[
     "DELETE /v1/me/followed-tags/{tag}",
     "PUT /v1/me/followed-users/{username}",
     "DELETE /v1/me/followed-users/{username}",
+    "PUT /v1/me/hidden-tags/{tag}",
+    "DELETE /v1/me/hidden-tags/{tag}",
+    "GET /v1/me/front-page",
+    "GET /v1/me/resources",
+    "GET /v1/me/news",
     "GET /v1/me/bookmarks",
     "GET /v1/me/feed",
     "GET /v1/me/export",
@@ -361,7 +366,7 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
     let beyond = app.head().await + 1_000;
 
     let readers = taking(&spec, "MinPosition");
-    assert_eq!(readers.len(), 26, "{readers:?}");
+    assert_eq!(readers.len(), 29, "{readers:?}");
     assert_eq!(taking(&spec, "MinPositionHeader"), readers);
     for (method, path) in &readers {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
@@ -390,7 +395,7 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
     }
 
     let lists = taking(&spec, "Limit");
-    assert_eq!(lists.len(), 13, "{lists:?}");
+    assert_eq!(lists.len(), 16, "{lists:?}");
     assert_eq!(taking(&spec, "Cursor"), lists);
     for (method, path) in &lists {
         for limit in ["0", "101", "ten"] {
@@ -406,7 +411,7 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
     // runs. (Sent with the operation's example body, which passes the
     // document, so that the key is what is refused.)
     let writers = taking(&spec, "IdempotencyKey");
-    assert_eq!(writers.len(), 37, "{writers:?}");
+    assert_eq!(writers.len(), 39, "{writers:?}");
     let head = app.head().await;
     for (method, path) in &writers {
         let operation = &spec["paths"][path][method.to_lowercase()];

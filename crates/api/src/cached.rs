@@ -17,6 +17,10 @@ use crate::rendered::RenderedJson;
 pub(crate) const PUBLIC_REVALIDATE: &str = "public, max-age=0, must-revalidate";
 /// One user's data: never stored by shared caches.
 pub(crate) const PRIVATE: &str = "private, no-store";
+/// One member's view of public data (their lists without the tags they
+/// hide): only their own cache may keep it, and must revalidate.
+const PRIVATE_REVALIDATE: HeaderText =
+    HeaderText::from_static("private, max-age=0, must-revalidate");
 
 #[derive(ApiResponse)]
 pub(crate) enum CachedResponse<T: Type + ToJSON + Send> {
@@ -51,7 +55,7 @@ type View = (Arc<RenderedView>, CacheOutcome);
 impl<T: Type + ToJSON + Send> CachedResponse<T> {
     /// The answer for a single view.
     pub(crate) fn view(view: View, read: &ConditionalRead) -> Self {
-        Self::answer(view, read, None)
+        Self::answer(view, read, None, PUBLIC)
     }
 
     /// Reads the page `page` names of a cached list, as `read` asks: `list`
@@ -65,15 +69,45 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
     where
         for<'a> T: From<&'a S>,
     {
-        let view = list(read.min_position, RenderedJson::<T>::render_from).await?;
-        let link = page.next_link(view.0.next_cursor.as_deref());
-        Ok(Self::answer(view, read, link))
+        Self::list_as(PUBLIC, read, page, list).await
     }
 
-    fn answer((view, outcome): View, read: &ConditionalRead, link: Option<String>) -> Self {
+    /// [`Self::list`] for one member's view of a list: the same answer,
+    /// kept by no cache but theirs.
+    pub(crate) async fn member_list<S: ?Sized>(
+        read: &ConditionalRead,
+        page: &Page,
+        list: impl AsyncFnOnce(Option<u64>, fn(&S) -> Bytes) -> Result<View, AppError>,
+    ) -> Result<Self, ApiError>
+    where
+        for<'a> T: From<&'a S>,
+    {
+        Self::list_as(PRIVATE_REVALIDATE, read, page, list).await
+    }
+
+    async fn list_as<S: ?Sized>(
+        cache_control: HeaderText,
+        read: &ConditionalRead,
+        page: &Page,
+        list: impl AsyncFnOnce(Option<u64>, fn(&S) -> Bytes) -> Result<View, AppError>,
+    ) -> Result<Self, ApiError>
+    where
+        for<'a> T: From<&'a S>,
+    {
+        let view = list(read.min_position, RenderedJson::<T>::render_from).await?;
+        let link = page.next_link(view.0.next_cursor.as_deref());
+        Ok(Self::answer(view, read, link, cache_control))
+    }
+
+    fn answer(
+        (view, outcome): View,
+        read: &ConditionalRead,
+        link: Option<String>,
+        cache_control: HeaderText,
+    ) -> Self {
         let etag = HeaderText(view.etag_header.clone());
         if etag_matches(read.if_none_match.0.as_deref(), &view.etag) {
-            return Self::NotModified(etag, PUBLIC);
+            return Self::NotModified(etag, cache_control);
         }
         let cache = match outcome {
             CacheOutcome::Hit => HIT,
@@ -82,7 +116,7 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
         Self::Ok(
             RenderedJson::from_bytes(view.body.clone()),
             etag,
-            PUBLIC,
+            cache_control,
             cache,
             link,
         )

@@ -47,7 +47,9 @@ impl DiscoveryApi {
         read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
         CachedResponse::list(&read, &page, async |at, render| {
-            self.resources.feed_view(page.request(), at, render).await
+            self.resources
+                .feed_view(None, page.request(), at, render)
+                .await
         })
         .await
     }

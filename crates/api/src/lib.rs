@@ -13,6 +13,7 @@ mod discovery;
 mod dto;
 mod extract;
 mod header_text;
+mod hidden_tags;
 mod me;
 mod middleware;
 mod my_data;
@@ -85,6 +86,7 @@ type Apis = (
     users::UsersApi,
     sessions::SessionsApi,
     me::MeApi,
+    hidden_tags::HiddenTagsApi,
     my_data::MyDataApi,
     resources::ResourcesApi,
     comments::CommentsApi,
@@ -231,6 +233,11 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
                 accounts: app.accounts.clone(),
                 follows: app.follows.clone(),
                 resources: app.resources.clone(),
+            },
+            hidden_tags::HiddenTagsApi {
+                tag_filters: app.tag_filters.clone(),
+                resources: app.resources.clone(),
+                news: app.news.clone(),
             },
             my_data::MyDataApi {
                 my_data: app.my_data.clone(),

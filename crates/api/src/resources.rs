@@ -291,7 +291,7 @@ impl ResourcesApi {
             cursor: page.cursor.as_deref(),
         };
         CachedResponse::list(&read, &page, async |at, render| {
-            self.resources.list_view(query, at, render).await
+            self.resources.list_view(None, query, at, render).await
         })
         .await
     }

@@ -128,7 +128,7 @@ impl UsersApi {
             ..ResourceQuery::default()
         };
         CachedResponse::list(&read, &page, async |at, render| {
-            self.resources.list_view(query, at, render).await
+            self.resources.list_view(None, query, at, render).await
         })
         .await
     }

@@ -29,6 +29,7 @@ pub struct Account {
     pub account: AccountRow,
     pub followed_tags: Vec<String>,
     pub followed_users: Vec<FollowedUser>,
+    pub hidden_tags: Vec<String>,
 }
 
 /// The views a profile reads: the account's, and the karma each of the
@@ -306,6 +307,7 @@ impl Accounts {
         Ok(Account {
             account,
             followed_tags: reads.followed_tags(caller.user_id).await?,
+            hidden_tags: reads.hidden_tags(caller.user_id).await?,
             followed_users: reads.followed_users(caller.user_id).await?,
         })
     }

@@ -5,16 +5,16 @@ use chrono::Utc;
 use resourcify_domain::ValidationErrors;
 use resourcify_domain::resource::Tag;
 use resourcify_domain::user::UserCommand;
+use resourcify_readmodel::Scope;
 use resourcify_readmodel::projections::Projection;
-use resourcify_readmodel::{ReadModel, Scope};
 
 use crate::core::Core;
 use crate::core::{CommandMeta, CommandOutcome};
 use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
-use crate::paging::newest_first;
-use crate::paging::{PageRequest, ResourcePage};
+use crate::hidden_tags::fill_page;
+use crate::paging::{PageRequest, ResourcePage, newest_before, paging};
 
 /// Who and what members follow, and the feed it makes.
 #[derive(Debug, Clone)]
@@ -79,35 +79,33 @@ impl Follows {
     }
 
     /// The caller's feed: resources and news with a followed tag, and
-    /// resources by a followed user, newest first.
+    /// resources by a followed user, newest first, without those carrying
+    /// a tag the caller hides.
     pub async fn feed(
         &self,
         caller: &AuthenticatedUser,
         page: PageRequest<'_>,
         min_position: Option<u64>,
     ) -> Result<ResourcePage, AppError> {
+        let paging = paging(page)?;
+        let hidden = self.core.hidden_tags(Some(caller), min_position).await?;
         let views = [Projection::Users, Projection::Resources];
-        let followed = async |reads: ReadModel, before, fetch| {
-            let tags = reads.followed_tags(caller.user_id).await?;
-            let users = reads.followed_users(caller.user_id).await?;
-            let scopes: Vec<Scope> = tags
-                .iter()
-                .flat_map(|tag| Scope::tagged(tag))
-                .chain(users.iter().map(|u| Scope::Author(u.user_id)))
-                .collect();
+        let reads = self.core.read_from(&views, min_position).await?.reads;
+        let tags = reads.followed_tags(caller.user_id).await?;
+        let users = reads.followed_users(caller.user_id).await?;
+        let scopes: Vec<Scope> = tags
+            .iter()
+            .flat_map(|tag| Scope::tagged(tag))
+            .chain(users.iter().map(|u| Scope::Author(u.user_id)))
+            .collect();
+        let (reads, scopes) = (&reads, &scopes);
+        let read = |after: Option<Cursor>, fetch| async move {
             if scopes.is_empty() {
                 return Ok(Vec::new());
             }
-            Ok(reads.resources_in_scopes(&scopes, before, fetch).await?)
+            let before = newest_before(after.as_ref())?;
+            Ok(reads.resources_in_scopes(scopes, before, fetch).await?)
         };
-        newest_first(
-            &self.core,
-            page,
-            &views,
-            min_position,
-            followed,
-            Cursor::newest,
-        )
-        .await
+        fill_page(&paging, &hidden, read, Cursor::newest).await
     }
 }

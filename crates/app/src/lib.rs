@@ -16,6 +16,7 @@ mod cursor;
 mod error;
 mod follows;
 mod hashing;
+mod hidden_tags;
 mod keys;
 mod metric_families;
 mod moderation;
@@ -48,6 +49,7 @@ pub use credentials::{AccessToken, AuthenticatedUser, Passwords, Tokens};
 pub use cursor::Cursor;
 pub use error::AppError;
 pub use follows::Follows;
+pub use hidden_tags::{MAX_ROUNDS as HIDDEN_TAGS_MAX_ROUNDS, TagFilters};
 pub use keys::{MIN_SECRET_BYTES, TokenSecret};
 pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use moderation::Moderation;
@@ -74,6 +76,7 @@ pub struct App {
     pub accounts: Accounts,
     pub sessions: Sessions,
     pub follows: Follows,
+    pub tag_filters: TagFilters,
     pub my_data: MyData,
     pub resources: Resources,
     pub comments: Comments,
@@ -100,6 +103,7 @@ impl App {
             accounts: Accounts::new(core.clone()),
             sessions: Sessions::new(core.clone(), tokens),
             follows: Follows::new(core.clone()),
+            tag_filters: TagFilters::new(core.clone()),
             my_data: MyData::new(core.clone()),
             news: News::new(core.clone(), resources.clone(), news_allow_hosts),
             resources,

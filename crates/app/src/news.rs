@@ -23,8 +23,9 @@ use crate::core::{Core, created_id};
 use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
+use crate::hidden_tags::fill_page;
 use crate::paging::{Page, PageRequest, ResourcePage};
-use crate::paging::{newest_first, paging};
+use crate::paging::{newest_before, newest_first, paging};
 use crate::resources::Resources;
 use crate::views::{CacheOutcome, RenderedView};
 
@@ -229,13 +230,16 @@ impl News {
             .ok_or(AppError::NotFound("news source"))
     }
 
-    /// News items, newest first: all, one source's or one tag's.
+    /// News items, newest first: all, one source's or one tag's; for a
+    /// `viewer`, without the items carrying a tag they hide.
     pub async fn list_view(
         &self,
+        viewer: Option<&AuthenticatedUser>,
         query: NewsQuery<'_>,
         min_position: Option<u64>,
         render: impl FnOnce(&ResourcePage) -> Bytes,
     ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let hidden = &self.core.hidden_tags(viewer, min_position).await?;
         let mut errors = ValidationErrors::default();
         let tag = errors.check("tag", query.tag.map(Tag::parse).transpose());
         if query.source.is_some() && query.tag.is_some() {
@@ -245,23 +249,26 @@ impl News {
         let Some(tag) = tag.filter(|_| errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
-        let before = paging.before()?;
         let scope = match (query.source, tag) {
             (Some(source), _) => Scope::NewsSource(source),
             (None, Some(tag)) => Scope::NewsTag(tag.as_str().to_owned()),
             (None, None) => Scope::News,
         };
         let key = format!(
-            "news {scope} {} {}",
+            "news {scope} {} {}{}",
             paging.limit,
-            query.page.cursor.unwrap_or("")
+            query.page.cursor.unwrap_or(""),
+            hidden.cache_key()
         );
         self.core
             .cached_list(key, min_position, |reads| async move {
-                let items = reads
-                    .resources_newest(&scope, before, paging.fetch())
-                    .await?;
-                Ok(paging.rendered(items, Cursor::newest, render))
+                let (reads, scope) = (&reads, &scope);
+                let read = |after: Option<Cursor>, fetch| async move {
+                    let before = newest_before(after.as_ref())?;
+                    Ok(reads.resources_newest(scope, before, fetch).await?)
+                };
+                let page = fill_page(&paging, hidden, read, Cursor::newest).await?;
+                Ok((render(&page), page.next_cursor))
             })
             .await
     }

@@ -97,22 +97,34 @@ pub(crate) fn paging(request: PageRequest<'_>) -> Result<Paging, AppError> {
 }
 
 impl Paging {
-    /// For newest-first lists: the position to continue before.
     /// For best-first lists (hot, search): the keyset to continue after.
     pub(crate) fn after_scored(&self) -> Result<(f64, i64), AppError> {
-        match self.cursor {
-            None => Ok((f64::MAX, i64::MAX)),
-            Some(Cursor::Scored { score, listed_at }) => Ok((score, listed_at)),
-            Some(_) => Err(wrong_cursor()),
-        }
+        scored_after(self.cursor.as_ref())
     }
 
+    /// For newest-first lists: the position to continue before.
     pub(crate) fn before(&self) -> Result<i64, AppError> {
-        match self.cursor {
-            None => Ok(i64::MAX),
-            Some(Cursor::Before(before)) => Ok(before),
-            Some(_) => Err(wrong_cursor()),
-        }
+        newest_before(self.cursor.as_ref())
+    }
+}
+
+/// Where a best-first list (hot, search) goes on after `cursor`: the
+/// keyset `(score, listed_at)`, the top of the list without one.
+pub(crate) fn scored_after(cursor: Option<&Cursor>) -> Result<(f64, i64), AppError> {
+    match cursor {
+        None => Ok((f64::MAX, i64::MAX)),
+        Some(Cursor::Scored { score, listed_at }) => Ok((*score, *listed_at)),
+        Some(_) => Err(wrong_cursor()),
+    }
+}
+
+/// Where a newest-first list goes on after `cursor`: the position to read
+/// before.
+pub(crate) fn newest_before(cursor: Option<&Cursor>) -> Result<i64, AppError> {
+    match cursor {
+        None => Ok(i64::MAX),
+        Some(Cursor::Before(before)) => Ok(*before),
+        Some(_) => Err(wrong_cursor()),
     }
 }
 

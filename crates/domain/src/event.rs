@@ -9,6 +9,7 @@ use crate::comment_vote::CommentVoteEvent;
 use crate::news_source::NewsSourceEvent;
 use crate::resource::ResourceEvent;
 use crate::session::SessionEvent;
+use crate::tag_filter::TagFilterEvent;
 use crate::user::UserEvent;
 use crate::vote::VoteEvent;
 
@@ -76,6 +77,9 @@ impl EventType {
     pub const COMMENT_VOTE_CAST: Self = Self::new("comment-vote.cast", 1);
     pub const COMMENT_VOTE_WITHDRAWN: Self = Self::new("comment-vote.withdrawn", 1);
 
+    pub const TAG_FILTER_TAG_HIDDEN: Self = Self::new("tag-filter.tag-hidden", 1);
+    pub const TAG_FILTER_TAG_UNHIDDEN: Self = Self::new("tag-filter.tag-unhidden", 1);
+
     pub const NEWS_SOURCE_ADDED: Self = Self::new("news-source.added", 1);
     pub const NEWS_SOURCE_UPDATED: Self = Self::new("news-source.updated", 1);
     pub const NEWS_SOURCE_REMOVED: Self = Self::new("news-source.removed", 1);
@@ -117,6 +121,8 @@ impl EventType {
         Self::COMMENT_REMOVED,
         Self::COMMENT_VOTE_CAST,
         Self::COMMENT_VOTE_WITHDRAWN,
+        Self::TAG_FILTER_TAG_HIDDEN,
+        Self::TAG_FILTER_TAG_UNHIDDEN,
         Self::NEWS_SOURCE_ADDED,
         Self::NEWS_SOURCE_UPDATED,
         Self::NEWS_SOURCE_REMOVED,
@@ -185,6 +191,7 @@ pub enum DomainEvent {
     Bookmark(BookmarkEvent),
     Comment(CommentEvent),
     CommentVote(CommentVoteEvent),
+    TagFilter(TagFilterEvent),
     NewsSource(NewsSourceEvent),
 }
 
@@ -198,6 +205,7 @@ impl DomainEvent {
             Self::Bookmark(e) => e.event_type(),
             Self::Comment(e) => e.event_type(),
             Self::CommentVote(e) => e.event_type(),
+            Self::TagFilter(e) => e.event_type(),
             Self::NewsSource(e) => e.event_type(),
         }
     }
@@ -234,6 +242,7 @@ impl DomainEvent {
             .or_else(|| {
                 CommentVoteEvent::decode(event_type, payload).map(|r| r.map(Self::CommentVote))
             })
+            .or_else(|| TagFilterEvent::decode(event_type, payload).map(|r| r.map(Self::TagFilter)))
             .or_else(|| {
                 NewsSourceEvent::decode(event_type, payload).map(|r| r.map(Self::NewsSource))
             });
@@ -278,6 +287,7 @@ event_set_conversions!(VoteEvent, Vote);
 event_set_conversions!(BookmarkEvent, Bookmark);
 event_set_conversions!(CommentEvent, Comment);
 event_set_conversions!(CommentVoteEvent, CommentVote);
+event_set_conversions!(TagFilterEvent, TagFilter);
 event_set_conversions!(NewsSourceEvent, NewsSource);
 
 /// Implements [`EventSet`] for an enum of one-field variants, from a table of

@@ -24,6 +24,7 @@ pub mod resource;
 mod secret;
 pub mod session;
 pub mod site;
+pub mod tag_filter;
 pub mod user;
 mod validation;
 pub mod vote;

@@ -170,6 +170,9 @@ named_queries! {
     /// The tags a user follows.
     fn followed_tags(user_id: Uuid) -> Vec<String>
         = fetch_all query_file_scalar("queries/followed_tags_by_user.sql", user_id);
+    /// The tags a member hides, at most `MAX_HIDDEN_TAGS` of them.
+    fn hidden_tags(user_id: Uuid) -> Vec<String>
+        = fetch_all query_file_scalar("queries/hidden_tags_by_user.sql", user_id);
     /// The users a user follows.
     fn followed_users(user_id: Uuid) -> Vec<FollowedUser>
         = fetch_all query_file_as<FollowedUser>("queries/followed_users_by_user.sql", user_id);

@@ -98,6 +98,17 @@ impl TestApp {
         .await
     }
 
+    /// GET as the member holding `token`, once the views reach `position`.
+    pub async fn get_as_at(&self, path: &str, token: &str, position: u64) -> TestResponse {
+        self.send(
+            self.http
+                .get(self.url(path))
+                .bearer_auth(token)
+                .header("X-Resourcify-Min-Position", position),
+        )
+        .await
+    }
+
     pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> TestResponse {
         let mut request = self.http.post(self.url(path)).json(body);
         if let Some(token) = token {

@@ -258,6 +258,9 @@ pub struct Account {
     pub karma: i64,
     pub followed_tags: Vec<String>,
     pub followed_users: Vec<FollowedUser>,
+    /// Tags left out of one's front page, lists and feed
+    /// (`PUT /v1/me/hidden-tags/{tag}`).
+    pub hidden_tags: Vec<String>,
 }
 
 impl From<resourcify_app::Account> for Account {
@@ -286,6 +289,7 @@ impl From<resourcify_app::Account> for Account {
                     username: u.username,
                 })
                 .collect(),
+            hidden_tags: account.hidden_tags,
         }
     }
 }

@@ -165,6 +165,8 @@ pub struct MyDataExport {
     pub truncated: Vec<String>,
     pub profile: ExportedProfile,
     pub follows: ExportedFollows,
+    /// The tags one hides from one's lists.
+    pub hidden_tags: Vec<String>,
     /// What one submitted, hidden and retracted resources included.
     pub resources: Vec<ExportedResource>,
     /// What one wrote, deleted and removed comments included (without their text).
@@ -210,6 +212,7 @@ impl MyDataExport {
                     })
                     .collect(),
             },
+            hidden_tags: data.hidden_tags,
             resources: data
                 .resources
                 .into_iter()
@@ -291,6 +294,7 @@ impl Example for MyDataExport {
                 tags: vec!["rust".into()],
                 users: Vec::new(),
             },
+            hidden_tags: vec!["crypto".into()],
             resources: vec![ExportedResource {
                 resource: Resource::example(),
                 hidden: false,

@@ -193,7 +193,7 @@ impl NewsApi {
             page: page.request(),
         };
         CachedResponse::list(&read, &page, async |at, render| {
-            self.news.list_view(query, at, render).await
+            self.news.list_view(None, query, at, render).await
         })
         .await
     }

@@ -15,8 +15,9 @@ use super::Resources;
 use crate::credentials::AuthenticatedUser;
 use crate::cursor::Cursor;
 use crate::error::AppError;
+use crate::hidden_tags::{HiddenTags, fill_page};
 use crate::paging::{Page, PageRequest, ResourcePage};
-use crate::paging::{Paging, check_paging, newest_first, paging, wrong_cursor};
+use crate::paging::{Paging, check_paging, newest_first, paging, scored_after, wrong_cursor};
 use crate::views::{CacheOutcome, RenderedView};
 
 /// How a list of resources is ordered.
@@ -86,13 +87,16 @@ impl Resources {
 
     /// A list of resources (all, or one tag's, kind's or author's), in the
     /// asked order, rendered by `render`, from memory when possible.
-    #[tracing::instrument(level = "debug", skip(self, render))]
+    /// For a `viewer`, without the resources carrying a tag they hide.
+    #[tracing::instrument(level = "debug", skip(self, viewer, render))]
     pub async fn list_view(
         &self,
+        viewer: Option<&AuthenticatedUser>,
         query: ResourceQuery<'_>,
         min_position: Option<u64>,
         render: impl FnOnce(&ResourcePage) -> Bytes,
     ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let hidden = &self.core.hidden_tags(viewer, min_position).await?;
         let mut errors = ValidationErrors::default();
         let paging = check_paging(
             PageRequest {
@@ -140,9 +144,10 @@ impl Resources {
             None => listed.to_string(),
         };
         let key = format!(
-            "resources {list} {sort:?} {} {}",
+            "resources {list} {sort:?} {} {}{}",
             paging.limit,
-            query.cursor.unwrap_or("")
+            query.cursor.unwrap_or(""),
+            hidden.cache_key()
         );
         self.core
             .cached_list(key, min_position, |reads| async move {
@@ -151,73 +156,87 @@ impl Resources {
                     Some(author) => Scope::Author(self.core.user_id_by_username(&author).await?),
                     None => listed,
                 };
-                let page = resource_page(&reads, &scope, sort, &paging).await?;
+                let page = resource_page(&reads, &scope, sort, &paging, hidden).await?;
                 Ok((render(&page), page.next_cursor))
             })
             .await
     }
 }
 
-/// A page of `scope`'s resources in `sort`'s order.
+/// A page of `scope`'s resources in `sort`'s order, without what `hidden`
+/// leaves out.
 async fn resource_page(
     reads: &ReadModel,
     scope: &Scope,
     sort: Sort,
     paging: &Paging,
+    hidden: &HiddenTags,
 ) -> Result<ResourcePage, AppError> {
-    let fetch = paging.fetch();
-    let items = match (sort, &paging.cursor) {
-        (Sort::New, None) => reads.resources_newest(scope, i64::MAX, fetch).await?,
-        (Sort::New, Some(Cursor::Before(before))) => {
-            reads.resources_newest(scope, *before, fetch).await?
-        }
-        (Sort::Top, None) => {
-            reads
-                .resources_top(scope, (i32::MAX, i64::MAX), fetch)
-                .await?
-        }
-        (Sort::Top, Some(Cursor::Top { votes, listed_at })) => {
-            reads
-                .resources_top(scope, (*votes, *listed_at), fetch)
-                .await?
-        }
-        (Sort::Hot, None) => {
-            reads
-                .resources_hot(scope, (f64::MAX, i64::MAX), fetch)
-                .await?
-        }
-        (Sort::Hot, Some(Cursor::Scored { score, listed_at })) => {
-            reads
-                .resources_hot(scope, (*score, *listed_at), fetch)
-                .await?
-        }
-        _ => return Err(wrong_cursor()),
-    };
-    let next = match sort {
+    let key: fn(&ResourceRow) -> Cursor = match sort {
         Sort::New => Cursor::newest,
         Sort::Top => Cursor::top,
         Sort::Hot => Cursor::scored,
     };
-    Ok(paging.page(items, next))
+    let read = |after: Option<Cursor>, fetch| async move {
+        Ok(match (sort, after) {
+            (Sort::New, None) => reads.resources_newest(scope, i64::MAX, fetch).await?,
+            (Sort::New, Some(Cursor::Before(before))) => {
+                reads.resources_newest(scope, before, fetch).await?
+            }
+            (Sort::Top, None) => {
+                reads
+                    .resources_top(scope, (i32::MAX, i64::MAX), fetch)
+                    .await?
+            }
+            (Sort::Top, Some(Cursor::Top { votes, listed_at })) => {
+                reads
+                    .resources_top(scope, (votes, listed_at), fetch)
+                    .await?
+            }
+            (Sort::Hot, None) => {
+                reads
+                    .resources_hot(scope, (f64::MAX, i64::MAX), fetch)
+                    .await?
+            }
+            (Sort::Hot, Some(Cursor::Scored { score, listed_at })) => {
+                reads
+                    .resources_hot(scope, (score, listed_at), fetch)
+                    .await?
+            }
+            _ => return Err(wrong_cursor()),
+        })
+    };
+    fill_page(paging, hidden, read, key).await
 }
 
 impl Resources {
-    /// The front page: members' resources and news, hot first.
+    /// The front page: members' resources and news, hot first; for a
+    /// `viewer`, without the resources carrying a tag they hide.
     pub async fn feed_view(
         &self,
+        viewer: Option<&AuthenticatedUser>,
         page: PageRequest<'_>,
         min_position: Option<u64>,
         render: impl FnOnce(&ResourcePage) -> Bytes,
     ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let hidden = &self.core.hidden_tags(viewer, min_position).await?;
         let paging = paging(page)?;
-        let after = paging.after_scored()?;
-        let key = format!("feed {} {}", paging.limit, page.cursor.unwrap_or(""));
+        let key = format!(
+            "feed {} {}{}",
+            paging.limit,
+            page.cursor.unwrap_or(""),
+            hidden.cache_key()
+        );
         self.core
             .cached_list(key, min_position, |reads| async move {
-                let items = reads
-                    .resources_hot_in_scopes(&Scope::FRONT_PAGE, after, paging.fetch())
-                    .await?;
-                Ok(paging.rendered(items, Cursor::scored, render))
+                let reads = &reads;
+                let read = |after: Option<Cursor>, fetch| async move {
+                    let after = scored_after(after.as_ref())?;
+                    let scopes = &Scope::FRONT_PAGE;
+                    Ok(reads.resources_hot_in_scopes(scopes, after, fetch).await?)
+                };
+                let page = fill_page(&paging, hidden, read, Cursor::scored).await?;
+                Ok((render(&page), page.next_cursor))
             })
             .await
     }

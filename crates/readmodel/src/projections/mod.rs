@@ -104,6 +104,7 @@ impl Projection {
                 "user_profiles",
                 "followed_tags",
                 "followed_users",
+                "hidden_tags",
             ],
             Self::Resources => &[
                 "resource_authors",
@@ -188,6 +189,8 @@ impl Projection {
                 EventType::SESSION_STARTED.name,
                 EventType::SESSION_REFRESHED.name,
                 EventType::SESSION_ENDED.name,
+                EventType::TAG_FILTER_TAG_HIDDEN.name,
+                EventType::TAG_FILTER_TAG_UNHIDDEN.name,
             ],
             Self::Resources => &[
                 EventType::USER_REGISTERED.name,

@@ -1,9 +1,11 @@
 //! Projection "users": credentials for login; standing (roles, suspension)
-//! and sessions for every access check; public profiles; follows.
+//! and sessions for every access check; public profiles; follows; hidden
+//! tags.
 
 use super::{RunStatement, Statement};
 use resourcify_domain::DomainEvent;
 use resourcify_domain::session::SessionEvent;
+use resourcify_domain::tag_filter::TagFilterEvent;
 use resourcify_domain::user::UserEvent;
 use serde_json::Value;
 
@@ -25,6 +27,8 @@ pub(super) enum Change {
     SessionStarted,
     SessionRefreshed,
     SessionEnded,
+    TagHidden,
+    TagUnhidden,
 }
 
 pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
@@ -48,6 +52,10 @@ pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
             SessionEvent::Started(_) => Change::SessionStarted,
             SessionEvent::Refreshed(_) => Change::SessionRefreshed,
             SessionEvent::Ended(_) => Change::SessionEnded,
+        },
+        DomainEvent::TagFilter(e) => match e {
+            TagFilterEvent::Hidden(_) => Change::TagHidden,
+            TagFilterEvent::Unhidden(_) => Change::TagUnhidden,
         },
         _ => return None,
     })
@@ -113,6 +121,18 @@ impl RunStatement for Change {
                  WHERE f.user_id = b.user_id AND f.tag = b.tag",
                 rows
             ),
+            Change::TagHidden => sqlx::query!(
+                "INSERT INTO hidden_tags (user_id, tag)
+                 SELECT user_id, tag FROM jsonb_to_recordset($1::jsonb) AS b(user_id uuid, tag text)
+                 ON CONFLICT DO NOTHING",
+                rows
+            ),
+            Change::TagUnhidden => sqlx::query!(
+                "DELETE FROM hidden_tags h
+                 USING jsonb_to_recordset($1::jsonb) AS b(user_id uuid, tag text)
+                 WHERE h.user_id = b.user_id AND h.tag = b.tag",
+                rows
+            ),
             Change::UserFollowed => sqlx::query!(
                 "INSERT INTO followed_users (user_id, followee_id)
                  SELECT user_id, followee_id
@@ -174,6 +194,8 @@ impl RunStatement for Change {
                      DELETE FROM followed_users f USING b WHERE f.user_id = b.user_id
                  ), followers AS (
                      DELETE FROM followed_users f USING b WHERE f.followee_id = b.user_id
+                 ), hidden AS (
+                     DELETE FROM hidden_tags h USING b WHERE h.user_id = b.user_id
                  )
                  UPDATE sessions s SET ended_at = coalesce(s.ended_at, b.at), user_agent = ''
                  FROM b WHERE s.user_id = b.user_id",
