@@ -377,7 +377,10 @@ async fn a_standby_projector_takes_over_within_seconds_when_the_active_one_dies(
     eprintln!("a standby projector took over {took:?} after the active one died");
     app.wait_until_caught_up().await;
     let before = views_digest(app.reads.pool()).await;
-    app.operator(&["replay", "--all"]).await.unwrap();
+    // Every projection at once; the other suites replay at the gentle pace.
+    app.operator(&["replay", "--all", "--full-speed"])
+        .await
+        .unwrap();
     assert_eq!(
         views_digest(app.reads.pool()).await,
         before,

@@ -4,7 +4,7 @@
 //! existed; and equal after a replay of every projection.
 
 use reqwest::Method;
-use resourcify_projector::{Projection, ReplaySettings, replay};
+use resourcify_projector::{Projection, ReplayPace, ReplaySettings, replay};
 use resourcify_testkit::{Registered, SyntheticHistory, TestApp, spawn_api_only, spawn_app};
 use resourcify_testkit::{TestResponse, views_digest};
 use serde_json::json;
@@ -210,6 +210,7 @@ async fn karma_and_comment_votes_replay_to_the_same_tables(_: PgPoolOptions, db:
     let settings = ReplaySettings {
         batch_size: 5,
         restart: false,
+        pace: ReplayPace::Gentle,
     };
     for projection in Projection::ALL {
         replay(&app.store, &db, projection, &settings, |_| {})

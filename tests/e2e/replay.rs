@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use reqwest::Method;
-use resourcify_projector::{Projection, ReplayError, ReplaySettings, replay};
+use resourcify_projector::{Projection, ReplayError, ReplayPace, ReplaySettings, replay};
 use resourcify_testkit::{TestApp, spawn_app, views_digest};
 use serde_json::json;
 use sqlx::ConnectOptions;
@@ -136,6 +136,7 @@ async fn replaying_everything_under_reads_changes_nothing_and_fails_no_read(
     let settings = ReplaySettings {
         batch_size: 7,
         restart: false,
+        pace: ReplayPace::Gentle,
     };
     for projection in Projection::ALL {
         let report = replay(&app.store, &db, projection, &settings, |_| {})
@@ -256,6 +257,7 @@ async fn a_replay_whose_database_lost_commits_stops_and_resumes_from_what_was_ke
 const SMALL_BATCHES: ReplaySettings = ReplaySettings {
     batch_size: 10,
     restart: false,
+    pace: ReplayPace::Gentle,
 };
 
 /// An app whose projectors have projected [`history`], and its views'

@@ -16,5 +16,7 @@ pub use engine::{BatchOutcome, apply_batch, apply_batch_with};
 pub use leadership::{LEASE_LIFETIME, run_when_leading};
 pub use live::{ProjectorSettings, Projectors};
 pub use metric_families::{METRIC_FAMILIES, describe_metrics};
-pub use replay::{ReplayError, ReplayProgress, ReplayReport, ReplaySettings, replay, replay_all};
+pub use replay::{
+    ReplayError, ReplayPace, ReplayProgress, ReplayReport, ReplaySettings, replay, replay_all,
+};
 pub use resourcify_readmodel::projections::Projection;

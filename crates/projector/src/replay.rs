@@ -26,6 +26,32 @@ pub struct ReplaySettings {
     pub batch_size: usize,
     /// Start from the first event even if an earlier replay left progress.
     pub restart: bool,
+    pub pace: ReplayPace,
+}
+
+/// How hard a replay of several projections works the database while the
+/// live views serve reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplayPace {
+    /// Each batch is applied to one projection after another, and each
+    /// projection's tables are finished (derived, indexed, switched) after
+    /// the one before: the replay mostly takes one of the database's cores,
+    /// and the live reads keep the others.
+    #[default]
+    Gentle,
+    /// Each batch is applied to every projection at once, a connection
+    /// each: as fast as the database goes, for a rebuild with no traffic.
+    FullSpeed,
+}
+
+impl ReplayPace {
+    /// How many projections apply a batch at once.
+    fn writers(self, projections: usize) -> usize {
+        match self {
+            Self::Gentle => 1,
+            Self::FullSpeed => projections.max(1),
+        }
+    }
 }
 
 impl Default for ReplaySettings {
@@ -33,6 +59,7 @@ impl Default for ReplaySettings {
         Self {
             batch_size: 10_000,
             restart: false,
+            pace: ReplayPace::default(),
         }
     }
 }
@@ -163,6 +190,7 @@ pub async fn replay_all(
     // Catch up with the log as it was, then as it is. Where the time goes
     // (waiting for the log, or writing) is logged: it says what to tune.
     let (mut reading, mut writing) = (Duration::ZERO, Duration::ZERO);
+    let writers = settings.pace.writers(rebuilds.len());
     while rebuilds.iter().any(|r| r.position < head) {
         let waited = Instant::now();
         let Some(batch) = batches.recv().await else {
@@ -171,7 +199,9 @@ pub async fn replay_all(
         reading += waited.elapsed();
         let batch = batch?;
         let wrote = Instant::now();
-        futures::future::try_join_all(rebuilds.iter_mut().map(|r| r.apply(&batch))).await?;
+        for side_by_side in rebuilds.chunks_mut(writers) {
+            futures::future::try_join_all(side_by_side.iter_mut().map(|r| r.apply(&batch))).await?;
+        }
         writing += wrote.elapsed();
         if head_checked.elapsed() > Duration::from_secs(1)
             || rebuilds.iter().all(|r| r.position >= head)
@@ -197,12 +227,19 @@ pub async fn replay_all(
         writing_secs = writing.as_secs_f64(),
         "replay caught up with the log"
     );
-    futures::future::try_join_all(
-        rebuilds
-            .into_iter()
-            .map(|r| r.finish(store, settings.batch_size, started)),
-    )
-    .await
+    let finish = |r: Rebuild| r.finish(store, settings.batch_size, started);
+    match settings.pace {
+        ReplayPace::FullSpeed => {
+            futures::future::try_join_all(rebuilds.into_iter().map(finish)).await
+        }
+        ReplayPace::Gentle => {
+            let mut reports = Vec::with_capacity(rebuilds.len());
+            for rebuild in rebuilds {
+                reports.push(finish(rebuild).await?);
+            }
+            Ok(reports)
+        }
+    }
 }
 
 /// The log after `position` in batches, read by a task of its own a few

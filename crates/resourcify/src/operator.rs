@@ -235,7 +235,7 @@ pub async fn replay(
     nats_url: &str,
     namespace: Namespace,
     only: Option<&str>,
-    restart: bool,
+    settings: ReplaySettings,
 ) -> anyhow::Result<()> {
     let projections = match only {
         Some(name) => vec![projection(name)?],
@@ -243,10 +243,6 @@ pub async fn replay(
     };
     let client = connect_nats(nats_url).await?;
     let store = EventStore::open(client, EventStoreSettings::new(namespace)).await?;
-    let settings = ReplaySettings {
-        restart,
-        ..ReplaySettings::default()
-    };
     // Replay opens connections of its own: it is the address that is
     // checked here, before any work.
     reach_postgres(database).await?;

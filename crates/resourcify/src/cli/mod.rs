@@ -12,6 +12,7 @@ use anyhow::Context;
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use resourcify_domain::Secret;
 use resourcify_eventstore::{Namespace, RestoreOptions};
+use resourcify_projector::{ReplayPace, ReplaySettings};
 use sqlx::postgres::PgConnectOptions;
 
 use crate::operator;
@@ -116,6 +117,11 @@ enum Command {
         /// Start from the first event even if an interrupted replay left progress.
         #[arg(long)]
         restart: bool,
+        /// Write every projection at once, as fast as the database goes (for
+        /// a rebuild with no traffic). By default one projection writes at a
+        /// time, leaving the database's other cores to the live reads.
+        #[arg(long)]
+        full_speed: bool,
         /// Serve `/metrics` on this address while replaying (position,
         /// events left and ETA per projection), e.g. 127.0.0.1:9464.
         #[arg(long, value_name = "ADDR")]
@@ -232,6 +238,7 @@ impl Cli {
                 ref projection,
                 all: _,
                 restart,
+                full_speed,
                 metrics_listen,
             }) => {
                 let namespace = self.namespace()?;
@@ -244,7 +251,15 @@ impl Cli {
                     self.nats_url.expose(),
                     namespace,
                     projection.as_deref(),
-                    restart,
+                    ReplaySettings {
+                        restart,
+                        pace: if full_speed {
+                            ReplayPace::FullSpeed
+                        } else {
+                            ReplayPace::Gentle
+                        },
+                        ..ReplaySettings::default()
+                    },
                 )
                 .await
             }
