@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::bookmark::BookmarkEvent;
 use crate::comment::CommentEvent;
 use crate::comment_vote::CommentVoteEvent;
+use crate::flag::FlagEvent;
 use crate::news_source::NewsSourceEvent;
 use crate::resource::ResourceEvent;
 use crate::session::SessionEvent;
@@ -76,6 +77,10 @@ impl EventType {
     pub const COMMENT_VOTE_CAST: Self = Self::new("comment-vote.cast", 1);
     pub const COMMENT_VOTE_WITHDRAWN: Self = Self::new("comment-vote.withdrawn", 1);
 
+    pub const FLAGS_RAISED: Self = Self::new("flags.raised", 1);
+    pub const FLAGS_WITHDRAWN: Self = Self::new("flags.withdrawn", 1);
+    pub const FLAGS_DISMISSED: Self = Self::new("flags.dismissed", 1);
+
     pub const NEWS_SOURCE_ADDED: Self = Self::new("news-source.added", 1);
     pub const NEWS_SOURCE_UPDATED: Self = Self::new("news-source.updated", 1);
     pub const NEWS_SOURCE_REMOVED: Self = Self::new("news-source.removed", 1);
@@ -117,6 +122,9 @@ impl EventType {
         Self::COMMENT_REMOVED,
         Self::COMMENT_VOTE_CAST,
         Self::COMMENT_VOTE_WITHDRAWN,
+        Self::FLAGS_RAISED,
+        Self::FLAGS_WITHDRAWN,
+        Self::FLAGS_DISMISSED,
         Self::NEWS_SOURCE_ADDED,
         Self::NEWS_SOURCE_UPDATED,
         Self::NEWS_SOURCE_REMOVED,
@@ -185,6 +193,7 @@ pub enum DomainEvent {
     Bookmark(BookmarkEvent),
     Comment(CommentEvent),
     CommentVote(CommentVoteEvent),
+    Flag(FlagEvent),
     NewsSource(NewsSourceEvent),
 }
 
@@ -198,6 +207,7 @@ impl DomainEvent {
             Self::Bookmark(e) => e.event_type(),
             Self::Comment(e) => e.event_type(),
             Self::CommentVote(e) => e.event_type(),
+            Self::Flag(e) => e.event_type(),
             Self::NewsSource(e) => e.event_type(),
         }
     }
@@ -234,6 +244,7 @@ impl DomainEvent {
             .or_else(|| {
                 CommentVoteEvent::decode(event_type, payload).map(|r| r.map(Self::CommentVote))
             })
+            .or_else(|| FlagEvent::decode(event_type, payload).map(|r| r.map(Self::Flag)))
             .or_else(|| {
                 NewsSourceEvent::decode(event_type, payload).map(|r| r.map(Self::NewsSource))
             });
@@ -278,6 +289,7 @@ event_set_conversions!(VoteEvent, Vote);
 event_set_conversions!(BookmarkEvent, Bookmark);
 event_set_conversions!(CommentEvent, Comment);
 event_set_conversions!(CommentVoteEvent, CommentVote);
+event_set_conversions!(FlagEvent, Flag);
 event_set_conversions!(NewsSourceEvent, NewsSource);
 
 /// Implements [`EventSet`] for an enum of one-field variants, from a table of

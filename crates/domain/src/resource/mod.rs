@@ -73,6 +73,9 @@ pub struct Resource {
     /// Set for a news item: the source it came from.
     pub source_id: Option<Uuid>,
     pub hidden: bool,
+    /// How many times a moderator hid it: each hide ends a round of flags
+    /// (`crate::flag`).
+    pub hidings: u32,
     pub retracted: bool,
     /// How many events the resource has; the read model shows it as `version`.
     pub version: u32,
@@ -247,7 +250,10 @@ impl Aggregate for Resource {
                 self.kind = Some(e.kind);
             }
             ResourceEvent::Retracted(_) => self.retracted = true,
-            ResourceEvent::Hidden(_) => self.hidden = true,
+            ResourceEvent::Hidden(_) => {
+                self.hidden = true;
+                self.hidings += 1;
+            }
             ResourceEvent::Restored(_) => self.hidden = false,
         }
         self.version += 1;
