@@ -13,9 +13,9 @@ use crate::Scope;
 use crate::instrument::timed;
 use crate::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, Credentials,
-    DeadLetterRow, DueSource, FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow,
-    ReadModelError, ResourceRow, RevisionRow, SessionAccess, SessionRow, SiteRow, TagCount,
-    VoteRow,
+    DeadLetterRow, DueSource, FlagQueueEntry, FollowedUser, ModerationEntry, NewsSourceRow,
+    ProfileRow, ReadModelError, ResourceRow, RevisionRow, SessionAccess, SessionRow, SiteRow,
+    TagCount, VoteRow,
 };
 
 /// Read access to the views, for the API.
@@ -151,6 +151,10 @@ named_queries! {
     /// The moderation log, newest first, strictly before `before`.
     fn moderation_log(before: i64, limit: i64) -> Vec<ModerationEntry>
         = fetch_all query_file_as<ModerationEntry>("queries/moderation_log_page.sql", before, limit);
+    /// The moderation queue, most flagged first then oldest, after the
+    /// keyset (`-flags`, `queued_at`).
+    fn flag_queue(after_flags: i32, after_queued_at: i64, limit: i64) -> Vec<FlagQueueEntry>
+        = fetch_all query_file_as<FlagQueueEntry>("queries/flag_queue_page.sql", after_flags, after_queued_at, limit);
     /// The news sources, newest first, strictly before `before`.
     fn news_sources_page(before: i64, limit: i64) -> Vec<NewsSourceRow>
         = fetch_all query_file_as<NewsSourceRow>("queries/news_sources_page.sql", before, limit);
