@@ -12,6 +12,7 @@ mod contract;
 mod discovery;
 mod dto;
 mod extract;
+mod flags;
 mod header_text;
 mod me;
 mod middleware;
@@ -89,6 +90,7 @@ type Apis = (
     resources::ResourcesApi,
     comments::CommentsApi,
     discovery::DiscoveryApi,
+    flags::FlagsApi,
     news::NewsApi,
     sites::SitesApi,
     streams::StreamsApi,
@@ -247,6 +249,9 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
             discovery::DiscoveryApi {
                 moderation: app.moderation.clone(),
                 resources: app.resources.clone(),
+            },
+            flags::FlagsApi {
+                flags: app.flags.clone(),
             },
             news::NewsApi {
                 news: app.news.clone(),
