@@ -52,18 +52,15 @@ async fn flag(app: &TestApp, who: &Registered, path: &str, reason: &str) -> Test
     app.send(request).await
 }
 
+async fn post(app: &TestApp, who: &Registered, path: &str, body: Value) -> TestResponse {
+    app.request(Method::POST, path, Some(&body), Some(&who.token), None)
+        .await
+}
+
+/// A moderator's decision (`path`), with a reason; answers its position.
 async fn moderate(app: &TestApp, moderator: &Registered, path: &str) -> u64 {
     let body = json!({"reason": "Checked by a moderator."});
-    let answer = app
-        .request(
-            Method::POST,
-            path,
-            Some(&body),
-            Some(&moderator.token),
-            None,
-        )
-        .await;
-    position(&answer)
+    position(&post(app, moderator, path, body).await)
 }
 
 async fn queue(app: &TestApp, who: &Registered, at: u64) -> TestResponse {
@@ -100,6 +97,39 @@ async fn listed(app: &TestApp, id: &str, at: u64) -> bool {
     }
     assert!(found.iter().all(|f| *f == found[0]), "{found:?}");
     found[0]
+}
+
+/// Ada's resource, in a tag and search of its own; Bob and Carol, who
+/// may flag; a moderator.
+struct Cast {
+    ada: Registered,
+    bob: Registered,
+    carol: Registered,
+    moderator: Registered,
+    resource: String,
+    /// The resource's flags.
+    path: String,
+}
+
+impl Cast {
+    async fn new(app: &TestApp) -> Self {
+        let ada = app.register("ada").await;
+        let bob = member_with_karma(app, "bob", &ada).await;
+        let carol = member_with_karma(app, "carol", &ada).await;
+        let moderator = app.register("moderator").await;
+        app.grant_as_operator("moderator", "moderator").await;
+        let fields = json!({"title": "A flaggable resource", "tags": ["flagged"]});
+        let resource = id_of(&app.submit(&ada.token, fields).await);
+        let path = format!("/v1/resources/{resource}/flags");
+        Self {
+            ada,
+            bob,
+            carol,
+            moderator,
+            resource,
+            path,
+        }
+    }
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -170,14 +200,14 @@ async fn enough_flags_hold_a_resource_out_of_every_list_until_a_moderator_keeps_
     db: PgConnectOptions,
 ) {
     let app = spawn(db.clone()).await;
-    let ada = app.register("ada").await;
-    let bob = member_with_karma(&app, "bob", &ada).await;
-    let carol = member_with_karma(&app, "carol", &ada).await;
-    let moderator = app.register("moderator").await;
-    app.grant_as_operator("moderator", "moderator").await;
-    let fields = json!({"title": "A flaggable resource", "tags": ["flagged"]});
-    let resource = id_of(&app.submit(&ada.token, fields).await);
-    let path = format!("/v1/resources/{resource}/flags");
+    let Cast {
+        ada,
+        bob,
+        carol,
+        moderator,
+        resource,
+        path,
+    } = Cast::new(&app).await;
 
     let at = position(&flag(&app, &bob, &path, "off-topic").await);
     assert!(listed(&app, &resource, at).await, "one flag holds nothing");
@@ -187,16 +217,9 @@ async fn enough_flags_hold_a_resource_out_of_every_list_until_a_moderator_keeps_
     assert_eq!(page.status, 200, "a held resource is still there by id");
 
     // A comment flagged once is queued after the resource flagged twice.
-    let comment = app
-        .request(
-            Method::POST,
-            &format!("/v1/resources/{resource}/comments"),
-            Some(&json!({"body": "Buy cheap watches here."})),
-            Some(&ada.token),
-            None,
-        )
-        .await;
-    let comment = id_of(&comment);
+    let body = json!({"body": "Buy cheap watches here."});
+    let comments = format!("/v1/resources/{resource}/comments");
+    let comment = id_of(&post(&app, &ada, &comments, body).await);
     let at = position(&flag(&app, &bob, &format!("/v1/comments/{comment}/flags"), "spam").await);
     let queued = queue(&app, &moderator, at).await;
     assert_eq!(ids(&queued.body), [resource.as_str(), comment.as_str()]);
@@ -242,16 +265,10 @@ async fn enough_flags_hold_a_resource_out_of_every_list_until_a_moderator_keeps_
     assert_eq!(log.body["items"][0]["action"], "flags.dismissed");
     assert_eq!(log.body["items"][0]["subject_id"], resource.as_str());
     // Nothing left to dismiss.
-    let again = app
-        .request(
-            Method::POST,
-            &format!("{path}/dismiss"),
-            Some(&json!({"reason": "Checked again."})),
-            Some(&moderator.token),
-            None,
-        )
-        .await;
-    again.assert_problem(409);
+    let again = json!({"reason": "Checked again."});
+    post(&app, &moderator, &format!("{path}/dismiss"), again)
+        .await
+        .assert_problem(409);
 
     app.wait_until_caught_up().await;
     resourcify_testkit::assert_views_equal_a_clean_replay(&app.store, &db).await;
@@ -263,14 +280,14 @@ async fn a_held_resource_a_moderator_hides_stays_out_and_a_restore_starts_a_new_
     db: PgConnectOptions,
 ) {
     let app = spawn(db.clone()).await;
-    let ada = app.register("ada").await;
-    let bob = member_with_karma(&app, "bob", &ada).await;
-    let carol = member_with_karma(&app, "carol", &ada).await;
-    let moderator = app.register("moderator").await;
-    app.grant_as_operator("moderator", "moderator").await;
-    let fields = json!({"title": "A flaggable resource", "tags": ["flagged"]});
-    let resource = id_of(&app.submit(&ada.token, fields).await);
-    let path = format!("/v1/resources/{resource}/flags");
+    let Cast {
+        ada: _,
+        bob,
+        carol,
+        moderator,
+        resource,
+        path,
+    } = Cast::new(&app).await;
     position(&flag(&app, &bob, &path, "spam").await);
     position(&flag(&app, &carol, &path, "spam").await);
 

@@ -348,30 +348,13 @@ impl Aggregate for Flags {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resource::{ResourceCommand, ResourceEvent, Submission, SubmitResource};
+    use crate::resource::ResourceEvent;
 
     const AUTHOR: Uuid = Uuid::from_u128(1);
     const RESOURCE: Uuid = Uuid::from_u128(10);
 
     fn resource() -> Resource {
-        let tags = vec!["rust".to_owned()];
-        let submission = Submission {
-            title: "A resource",
-            url: "https://example.org/a",
-            description: "",
-            tags: &tags,
-            kind: "article",
-        }
-        .validate()
-        .unwrap();
-        let command = ResourceCommand::Submit(SubmitResource {
-            resource_id: RESOURCE,
-            actor: Actor::member(AUTHOR),
-            submission,
-            at: DateTime::UNIX_EPOCH,
-        });
-        let events = Resource::default().decide(&command).unwrap();
-        Resource::from_history(&events)
+        crate::resource::testing::submitted(RESOURCE, AUTHOR)
     }
 
     fn member(n: u128) -> Actor {

@@ -261,6 +261,33 @@ impl Aggregate for Resource {
     }
 }
 
+/// What the tests of the aggregates that hang off a resource start from.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Resource `id`, as `author` submitted it.
+    pub(crate) fn submitted(id: Uuid, author: Uuid) -> Resource {
+        let tags = vec!["rust".to_owned()];
+        let submission = Submission {
+            title: "A resource",
+            url: "https://example.org/a",
+            description: "",
+            tags: &tags,
+            kind: "article",
+        }
+        .validate()
+        .unwrap();
+        let command = ResourceCommand::Submit(SubmitResource {
+            resource_id: id,
+            actor: Actor::member(author),
+            submission,
+            at: DateTime::UNIX_EPOCH,
+        });
+        Resource::from_history(&Resource::default().decide(&command).unwrap())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
