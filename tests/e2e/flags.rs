@@ -6,17 +6,20 @@
 //! the same views.
 
 use reqwest::Method;
+use resourcify::NodeSettings;
+use resourcify_testkit::{FeedAnswer, FeedServer};
 use resourcify_testkit::{Registered, TestApp, TestResponse, spawn_app_configured};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// Two distinct flags hold a resource; one karma allows flagging.
+fn flag_settings(settings: &mut NodeSettings) {
+    settings.app.karma.min_karma_to_flag = 1;
+    settings.app.flag_threshold = 2;
+}
+
 async fn spawn(db: PgConnectOptions) -> TestApp {
-    spawn_app_configured(db, |settings| {
-        settings.app.karma.min_karma_to_flag = 1;
-        settings.app.flag_threshold = 2;
-    })
-    .await
+    spawn_app_configured(db, flag_settings).await
 }
 
 fn position(response: &TestResponse) -> u64 {
@@ -312,4 +315,73 @@ async fn a_held_resource_a_moderator_hides_stays_out_and_a_restore_starts_a_new_
 
     app.wait_until_caught_up().await;
     resourcify_testkit::assert_views_equal_a_clean_replay(&app.store, &db).await;
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_flag_no_projection_can_read_is_a_dead_letter_and_the_views_go_on(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn(db).await;
+    let broken = crate::dead_letters::publish_raw_as(
+        &app,
+        "flags",
+        "flags.raised.v1",
+        "{\"not\": \"a flag\"}",
+    )
+    .await;
+    let Cast {
+        bob,
+        moderator,
+        resource,
+        path,
+        ..
+    } = Cast::new(&app).await;
+    let at = position(&flag(&app, &bob, &path, "broken-link").await);
+    let queued = queue(&app, &moderator, at).await;
+    assert_eq!(ids(&queued.body), [resource.as_str()], "{queued:#?}");
+
+    app.wait_until_caught_up_allowing_dead_letters().await;
+    let letters = app.reads.dead_letters_after("", -1, 100).await.unwrap();
+    let parked: Vec<_> = letters
+        .iter()
+        .map(|l| (l.projection.as_str(), l.position))
+        .collect();
+    let broken = i64::try_from(broken).unwrap();
+    assert_eq!(parked, [("flags", broken), ("resources", broken)]);
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_held_news_item_leaves_the_news_and_the_front_page_until_kept(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let server = FeedServer::start().await;
+    let atom = FeedAnswer::body("application/atom+xml", crate::news::ATOM);
+    server.answer("/atom", atom);
+    let app = crate::news::news_app_with(db, &server, flag_settings).await;
+    let admin = crate::news::admin(&app).await;
+    let bob = member_with_karma(&app, "bob", &admin).await;
+    let carol = member_with_karma(&app, "carol", &admin).await;
+    let source = crate::news::add_source(&app, &admin, &server.url("/atom"), &["db"]).await;
+    crate::news::source_when(&app, &admin, &source, |s| s["item_count"] == 2).await;
+    let news = app.get_at("/v1/news", app.head().await).await;
+    let item = ids(&news.body)[0].to_owned();
+    let in_news = async |at| {
+        let news = app.get_at("/v1/news", at).await;
+        let front = app.get_at("/v1/feed?limit=100", at).await;
+        let (news, front) = (ids(&news.body), ids(&front.body));
+        assert_eq!(
+            news.contains(&item.as_str()),
+            front.contains(&item.as_str())
+        );
+        news.contains(&item.as_str())
+    };
+
+    let path = format!("/v1/resources/{item}/flags");
+    position(&flag(&app, &bob, &path, "broken-link").await);
+    let at = position(&flag(&app, &carol, &path, "broken-link").await);
+    assert!(!in_news(at).await, "held, the item leaves the news");
+    let at = moderate(&app, &admin, &format!("{path}/dismiss")).await;
+    assert!(in_news(at).await, "kept, it is back");
 }
