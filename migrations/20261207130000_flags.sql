@@ -11,12 +11,17 @@ ALTER TABLE resources ADD COLUMN held boolean NOT NULL DEFAULT false;
 -- A new projection: its checkpoint starts at 0, so it builds from the
 -- whole log.
 CREATE TABLE flags (
-    target_id uuid        NOT NULL,
-    user_id   uuid        NOT NULL,
-    reason    text        NOT NULL,
-    at        timestamptz NOT NULL,
+    target_id   uuid        NOT NULL,
+    -- 'resource' or 'comment'.
+    target_kind text        NOT NULL,
+    user_id     uuid        NOT NULL,
+    reason      text        NOT NULL,
+    at          timestamptz NOT NULL,
     PRIMARY KEY (target_id, user_id)
 );
+
+-- A member's open flags, newest first (the export).
+CREATE INDEX flags_by_user ON flags (user_id, at DESC);
 
 CREATE TABLE flag_queue (
     target_id        uuid        PRIMARY KEY,

@@ -164,10 +164,24 @@ async fn flags_take_karma_one_per_member_never_ones_own_and_a_known_reason(
     assert!(matches!(bad.status.as_u16(), 400 | 422), "{bad:#?}");
     bad.assert_problem(bad.status.as_u16());
 
-    position(&flag(&app, &bob, &path, "spam").await);
+    let at = position(&flag(&app, &bob, &path, "spam").await);
     flag(&app, &bob, &path, "duplicate")
         .await
         .assert_problem(409);
+    // One's open flags are in one's export.
+    let export = app
+        .send(
+            app.http
+                .get(app.url("/v1/me/export"))
+                .bearer_auth(&bob.token)
+                .header("X-Resourcify-Min-Position", at),
+        )
+        .await;
+    assert_eq!(export.status, 200, "{export:#?}");
+    let flags = &export.body["flags"];
+    assert_eq!(flags[0]["target_id"], resource.as_str(), "{flags:#?}");
+    assert_eq!(flags[0]["target_kind"], "resource");
+    assert_eq!(flags[0]["reason"], "spam");
 
     // Ada has karma too (from Bob's upvote), but not on her own resource.
     position(

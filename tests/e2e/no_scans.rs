@@ -188,8 +188,8 @@ pub(crate) async fn seed(pool: &PgPool) {
              FROM generate_series(1, {RESOURCES}) AS i WHERE i % 5 = 0"
         ),
         format!(
-            "INSERT INTO flags (target_id, user_id, reason, at)
-             SELECT q.target_id, md5('u' || (q.queued_at % {USERS} + n))::uuid,
+            "INSERT INTO flags (target_id, target_kind, user_id, reason, at)
+             SELECT q.target_id, q.target_kind, md5('u' || (q.queued_at % {USERS} + n))::uuid,
                     (ARRAY['spam', 'off-topic', 'other'])[n % 3 + 1], now()
              FROM flag_queue q, generate_series(1, q.flags) AS n"
         ),
@@ -260,6 +260,7 @@ fn bind<'q>(
         | "comments_by_author"
         | "votes_by_user"
         | "comment_votes_by_user"
+        | "flags_by_user"
         | "bookmark_entries_by_user"
         | "sessions_by_user" => query.bind(some_user).bind(10_001_i64),
         "open_sessions_by_user" => query
@@ -386,6 +387,7 @@ async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
         "account_by_id",
         // The moderation queue, and the karma a flag asks.
         "flag_queue_page",
+        "flags_by_user",
     ] {
         assert!(
             checked.iter().any(|c| c == expected),

@@ -28,7 +28,7 @@ pub use pool::{PoolSettings, connect, connect_lazy};
 pub use queries::{CheckpointRow, ReadModel, RunningQuery};
 pub use rows::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, Credentials, DueSource,
-    FlagQueueEntry, FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow,
+    FlagQueueEntry, FlagRow, FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow,
     RevisionRow, SessionAccess, SessionRow, SiteRow, TagCount, VoteRow,
 };
 pub use scope::Scope;

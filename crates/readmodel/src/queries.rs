@@ -13,9 +13,9 @@ use crate::Scope;
 use crate::instrument::timed;
 use crate::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, Credentials,
-    DeadLetterRow, DueSource, FlagQueueEntry, FollowedUser, ModerationEntry, NewsSourceRow,
-    ProfileRow, ReadModelError, ResourceRow, RevisionRow, SessionAccess, SessionRow, SiteRow,
-    TagCount, VoteRow,
+    DeadLetterRow, DueSource, FlagQueueEntry, FlagRow, FollowedUser, ModerationEntry,
+    NewsSourceRow, ProfileRow, ReadModelError, ResourceRow, RevisionRow, SessionAccess, SessionRow,
+    SiteRow, TagCount, VoteRow,
 };
 
 /// Read access to the views, for the API.
@@ -192,6 +192,9 @@ named_queries! {
     /// A member's votes on comments, newest first.
     fn comment_votes_by_user(user_id: Uuid, limit: i64) -> Vec<CommentVoteRow>
         = fetch_all query_file_as<CommentVoteRow>("queries/comment_votes_by_user.sql", user_id, limit);
+    /// A member's open flags, newest first.
+    fn flags_by_user(user_id: Uuid, limit: i64) -> Vec<FlagRow>
+        = fetch_all query_file_as<FlagRow>("queries/flags_by_user.sql", user_id, limit);
     /// A member's bookmarks as stored, whatever became of the resources, newest first.
     fn bookmark_entries_by_user(user_id: Uuid, limit: i64) -> Vec<BookmarkRow>
         = fetch_all query_file_as<BookmarkRow>("queries/bookmark_entries_by_user.sql", user_id, limit);

@@ -224,6 +224,16 @@ pub struct CommentVoteRow {
     pub voted_at: DateTime<Utc>,
 }
 
+/// One of a member's open flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagRow {
+    pub target_id: Uuid,
+    /// `resource` or `comment`.
+    pub target_kind: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A member's bookmark, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BookmarkRow {

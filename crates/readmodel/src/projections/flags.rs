@@ -106,7 +106,8 @@ async fn raise(
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "WITH flagged AS (
-             INSERT INTO flags (target_id, user_id, reason, at) VALUES ($1, $2, $3, $4)
+             INSERT INTO flags (target_id, target_kind, user_id, reason, at)
+             VALUES ($1, $5, $2, $3, $4)
              ON CONFLICT (target_id, user_id) DO NOTHING
              RETURNING target_id
          )

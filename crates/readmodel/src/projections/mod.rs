@@ -168,7 +168,7 @@ impl Projection {
             Self::News => &["news_sources_newest"],
             Self::Comments => &["comments_by_author", "comment_votes_by_user"],
             Self::Sites => &["site_resources_newest"],
-            Self::Flags => &["flag_queue_most_flagged"],
+            Self::Flags => &["flag_queue_most_flagged", "flags_by_user"],
             // `sessions_by_user` serves the erasure of a member's sessions too.
             // History pages are index ranges of the primary key.
             Self::Users | Self::Bookmarks | Self::History => &[],
