@@ -66,13 +66,18 @@ async fn moderate(app: &TestApp, moderator: &Registered, path: &str) -> u64 {
     position(&post(app, moderator, path, body).await)
 }
 
-async fn queue(app: &TestApp, who: &Registered, at: u64) -> TestResponse {
+/// A GET of `path` as `who`, once the views show `at`.
+async fn get_as(app: &TestApp, who: &Registered, path: &str, at: u64) -> TestResponse {
     let request = app
         .http
-        .get(app.url("/v1/moderation/queue"))
+        .get(app.url(path))
         .bearer_auth(&who.token)
         .header("X-Resourcify-Min-Position", at);
     app.send(request).await
+}
+
+async fn queue(app: &TestApp, who: &Registered, at: u64) -> TestResponse {
+    get_as(app, who, "/v1/moderation/queue", at).await
 }
 
 fn ids(page: &Value) -> Vec<&str> {
@@ -169,14 +174,7 @@ async fn flags_take_karma_one_per_member_never_ones_own_and_a_known_reason(
         .await
         .assert_problem(409);
     // One's open flags are in one's export.
-    let export = app
-        .send(
-            app.http
-                .get(app.url("/v1/me/export"))
-                .bearer_auth(&bob.token)
-                .header("X-Resourcify-Min-Position", at),
-        )
-        .await;
+    let export = get_as(&app, &bob, "/v1/me/export", at).await;
     assert_eq!(export.status, 200, "{export:#?}");
     let flags = &export.body["flags"];
     assert_eq!(flags[0]["target_id"], resource.as_str(), "{flags:#?}");
@@ -251,23 +249,11 @@ async fn enough_flags_hold_a_resource_out_of_every_list_until_a_moderator_keeps_
     );
     assert_eq!(queued.body["items"][1]["held"], false);
     // Keyset pages: one entry a page, in the same order.
-    let one = app
-        .send(
-            app.http
-                .get(app.url("/v1/moderation/queue?limit=1"))
-                .bearer_auth(&moderator.token)
-                .header("X-Resourcify-Min-Position", at),
-        )
-        .await;
+    let one = get_as(&app, &moderator, "/v1/moderation/queue?limit=1", at).await;
     assert_eq!(ids(&one.body), [resource.as_str()]);
     let cursor = one.body["next_cursor"].as_str().unwrap();
-    let next = app
-        .send(
-            app.http
-                .get(app.url(&format!("/v1/moderation/queue?limit=1&cursor={cursor}")))
-                .bearer_auth(&moderator.token),
-        )
-        .await;
+    let next_page = format!("/v1/moderation/queue?limit=1&cursor={cursor}");
+    let next = get_as(&app, &moderator, &next_page, at).await;
     assert_eq!(ids(&next.body), [comment.as_str()], "{next:#?}");
 
     // The moderator keeps it: back in every list, out of the queue, logged.
