@@ -10,9 +10,24 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// Publishes a payload straight onto a resource subject, bypassing the domain.
 async fn publish_raw(app: &TestApp, payload: &'static str) -> u64 {
-    let subject = format!("{}.events.resource.{}", app.namespace, uuid::Uuid::now_v7());
+    publish_raw_as(app, "resource", "resource.submitted.v1", payload).await
+}
+
+/// Publishes `payload` as an event of type `resourcify.<event_type>` onto
+/// a new subject of `aggregate`, bypassing the domain.
+pub(crate) async fn publish_raw_as(
+    app: &TestApp,
+    aggregate: &str,
+    event_type: &str,
+    payload: &'static str,
+) -> u64 {
+    let subject = format!(
+        "{}.events.{aggregate}.{}",
+        app.namespace,
+        uuid::Uuid::now_v7()
+    );
     let mut headers = async_nats::HeaderMap::new();
-    headers.insert("ce-type", "resourcify.resource.submitted.v1");
+    headers.insert("ce-type", format!("resourcify.{event_type}").as_str());
     app.store
         .jetstream()
         .publish_with_headers(subject, headers, payload.into())

@@ -14,6 +14,7 @@ mod edge;
 mod erasure;
 mod event_store;
 mod faults;
+mod flags;
 mod hidden_tags;
 mod history;
 mod idempotency;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use reqwest::Method;
-use resourcify::Roles;
+use resourcify::{NodeSettings, Roles};
 use resourcify_news::fetch::AllowList;
 use resourcify_testkit::{
     FeedAnswer, FeedServer, Registered, TestApp, TestResponse, spawn_app_configured,
@@ -17,11 +17,20 @@ use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 const RSS: &str = include_str!("../fixtures/feeds/rss.xml");
-const ATOM: &str = include_str!("../fixtures/feeds/atom.xml");
+pub(crate) const ATOM: &str = include_str!("../fixtures/feeds/atom.xml");
 const JSON_FEED: &str = include_str!("../fixtures/feeds/feed.json");
 
 /// A deployment whose ingester polls every 100 ms and may fetch from `server`.
 async fn news_app(db: PgConnectOptions, server: &FeedServer) -> TestApp {
+    news_app_with(db, server, |_| {}).await
+}
+
+/// [`news_app`] with other settings changed by `configure`.
+pub(crate) async fn news_app_with(
+    db: PgConnectOptions,
+    server: &FeedServer,
+    configure: impl FnOnce(&mut NodeSettings),
+) -> TestApp {
     let allow = AllowList::parse(&server.host()).unwrap();
     spawn_app_configured(db, |s| {
         s.roles.ingest = true;
@@ -29,16 +38,22 @@ async fn news_app(db: PgConnectOptions, server: &FeedServer) -> TestApp {
         s.news_fetch.allow_hosts = allow;
         s.news_fetch.timeout = Duration::from_millis(1_500);
         s.news_fetch.max_body_bytes = 16 * 1024;
+        configure(s);
     })
     .await
 }
 
-async fn admin(app: &TestApp) -> Registered {
+pub(crate) async fn admin(app: &TestApp) -> Registered {
     let admin = app.register("editor").await;
     app.make_admin(&admin).await
 }
 
-async fn add_source(app: &TestApp, admin: &Registered, url: &str, tags: &[&str]) -> String {
+pub(crate) async fn add_source(
+    app: &TestApp,
+    admin: &Registered,
+    url: &str,
+    tags: &[&str],
+) -> String {
     let added = app
         .post(
             "/v1/news-sources",
@@ -58,7 +73,7 @@ async fn get_as(app: &TestApp, user: &Registered, path: &str) -> TestResponse {
 
 /// The source once `done` holds of it; fails after 15 s. It is read again
 /// each time the news projection reports a change, not on a timer.
-async fn source_when(
+pub(crate) async fn source_when(
     app: &TestApp,
     admin: &Registered,
     id: &str,

@@ -182,6 +182,21 @@ pub(crate) async fn seed(pool: &PgPool) {
             "INSERT INTO comment_karma (user_id, karma)
              SELECT md5('u' || i)::uuid, i % 20 - 5 FROM generate_series(1, {USERS}) AS i"
         ),
+        // Projection "flags": every fifth resource flagged one to six
+        // times (held from three), with the flags behind each entry.
+        format!(
+            "INSERT INTO flag_queue (target_id, target_kind, resource_id, flags, held, queued_at,
+                                     first_flagged_at)
+             SELECT md5('r' || i)::uuid, 'resource', md5('r' || i)::uuid, i % 6 + 1, i % 6 >= 2,
+                    {RESOURCES} * 20 + i, now()
+             FROM generate_series(1, {RESOURCES}) AS i WHERE i % 5 = 0"
+        ),
+        format!(
+            "INSERT INTO flags (target_id, target_kind, user_id, reason, at)
+             SELECT q.target_id, q.target_kind, md5('u' || (q.queued_at % {USERS} + n))::uuid,
+                    (ARRAY['spam', 'off-topic', 'other'])[n % 3 + 1], now()
+             FROM flag_queue q, generate_series(1, q.flags) AS n"
+        ),
         "INSERT INTO projection_checkpoints (projection, position)
          VALUES ('users', 55000), ('resources', 55000)"
             .to_owned(),
@@ -239,6 +254,7 @@ fn bind<'q>(
             query.bind(some_resource).bind("").bind(21_i64)
         }
         "moderation_log_page" => query.bind(i64::MAX).bind(21_i64),
+        "flag_queue_page" => query.bind(-3_i32).bind(0_i64).bind(21_i64),
         "profile_by_username" => query.bind("user42"),
         "account_by_id"
         | "followed_tags_by_user"
@@ -250,6 +266,7 @@ fn bind<'q>(
         | "comments_by_author"
         | "votes_by_user"
         | "comment_votes_by_user"
+        | "flags_by_user"
         | "bookmark_entries_by_user"
         | "sessions_by_user" => query.bind(some_user).bind(10_001_i64),
         "open_sessions_by_user" => query
@@ -374,6 +391,9 @@ async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
         "comments_by_resource_new",
         "profile_by_username",
         "account_by_id",
+        // The moderation queue, and the karma a flag asks.
+        "flag_queue_page",
+        "flags_by_user",
     ] {
         assert!(
             checked.iter().any(|c| c == expected),

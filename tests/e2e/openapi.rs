@@ -57,6 +57,13 @@ const OPERATIONS: &[&str] = &[
     "POST /v1/resources/{id}/hide",
     "POST /v1/resources/{id}/restore",
     "GET /v1/moderation-log",
+    "POST /v1/resources/{id}/flags",
+    "DELETE /v1/resources/{id}/flags",
+    "POST /v1/comments/{id}/flags",
+    "DELETE /v1/comments/{id}/flags",
+    "POST /v1/resources/{id}/flags/dismiss",
+    "POST /v1/comments/{id}/flags/dismiss",
+    "GET /v1/moderation/queue",
     "GET /v1/tags",
     "GET /v1/search",
     "GET /v1/feed",
@@ -363,14 +370,20 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
         }
     };
     let login = json!({"login": "root", "password": resourcify_testkit::PASSWORD});
+    let flag = json!({"reason": "spam"});
     let beyond = app.head().await + 1_000;
 
     let readers = taking(&spec, "MinPosition");
-    assert_eq!(readers.len(), 29, "{readers:?}");
+    assert_eq!(readers.len(), 32, "{readers:?}");
     assert_eq!(taking(&spec, "MinPositionHeader"), readers);
     for (method, path) in &readers {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let body = (method == reqwest::Method::POST).then_some(&login);
+        // A flag's body is a reason; the log-in's, a login.
+        let body = (method == reqwest::Method::POST).then_some(if path.ends_with("/flags") {
+            &flag
+        } else {
+            &login
+        });
         for (query, status) in [
             ("min_position=soon", 400),
             (&*format!("min_position={beyond}"), 400),
@@ -395,7 +408,7 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
     }
 
     let lists = taking(&spec, "Limit");
-    assert_eq!(lists.len(), 16, "{lists:?}");
+    assert_eq!(lists.len(), 17, "{lists:?}");
     assert_eq!(taking(&spec, "Cursor"), lists);
     for (method, path) in &lists {
         for limit in ["0", "101", "ten"] {
@@ -411,7 +424,7 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
     // runs. (Sent with the operation's example body, which passes the
     // document, so that the key is what is refused.)
     let writers = taking(&spec, "IdempotencyKey");
-    assert_eq!(writers.len(), 39, "{writers:?}");
+    assert_eq!(writers.len(), 45, "{writers:?}");
     let head = app.head().await;
     for (method, path) in &writers {
         let operation = &spec["paths"][path][method.to_lowercase()];

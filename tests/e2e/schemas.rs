@@ -218,6 +218,22 @@ fn the_asyncapi_document_names_every_event_type_and_schema() {
         let address = format!("address: \"{{namespace}}.events.{aggregate}.");
         assert!(document.contains(&address), "no channel for {aggregate}");
     }
+    // Every message a channel names is defined under `components`, as a
+    // key of its own at the messages' indentation, with a name: the shape
+    // a misplaced insertion breaks while every string above is still there.
+    for line in document
+        .lines()
+        .filter(|l| l.contains("$ref: \"#/components/messages/"))
+    {
+        let message = line.split('/').next_back().unwrap().trim_end_matches('"');
+        let defined = format!("\n    {message}:\n      name: resourcify.");
+        assert!(
+            document.contains(&defined),
+            "{message} is named but not defined"
+        );
+        let listed = format!("\n      {message}:\n        $ref: ");
+        assert!(document.contains(&listed), "{message} is in no channel");
+    }
 }
 
 #[test]

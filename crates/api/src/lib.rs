@@ -12,6 +12,7 @@ mod contract;
 mod discovery;
 mod dto;
 mod extract;
+mod flags;
 mod header_text;
 mod hidden_tags;
 mod me;
@@ -91,6 +92,7 @@ type Apis = (
     resources::ResourcesApi,
     comments::CommentsApi,
     discovery::DiscoveryApi,
+    flags::FlagsApi,
     news::NewsApi,
     sites::SitesApi,
     streams::StreamsApi,
@@ -254,6 +256,9 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
             discovery::DiscoveryApi {
                 moderation: app.moderation.clone(),
                 resources: app.resources.clone(),
+            },
+            flags::FlagsApi {
+                flags: app.flags.clone(),
             },
             news::NewsApi {
                 news: app.news.clone(),

@@ -171,6 +171,12 @@ impl From<AppError> for ApiError {
                 "Not allowed",
                 detail,
             )),
+            AppError::NotEnoughKarma { .. } => Self::Forbidden(problem(
+                StatusCode::FORBIDDEN,
+                "not-enough-karma",
+                "Not enough karma",
+                detail,
+            )),
             AppError::Unauthorized(_) => Self::Unauthorized(
                 problem(
                     StatusCode::UNAUTHORIZED,

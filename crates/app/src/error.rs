@@ -32,6 +32,10 @@ pub enum AppError {
     /// Authenticated, but not allowed to do this.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// The caller's karma, as projected, is below what the action takes
+    /// (`RESOURCIFY_MIN_KARMA_TO_FLAG` for flags).
+    #[error("flagging takes at least {needed} karma; you have {karma}")]
+    NotEnoughKarma { needed: i64, karma: i64 },
     #[error("{0} not found")]
     NotFound(&'static str),
     /// The projection has not reached the position the client asked for.

@@ -14,6 +14,7 @@ mod core;
 mod credentials;
 mod cursor;
 mod error;
+mod flags;
 mod follows;
 mod hashing;
 mod hidden_tags;
@@ -48,6 +49,7 @@ pub use core::{Backends, CommandMeta, CommandOutcome};
 pub use credentials::{AccessToken, AuthenticatedUser, Passwords, Tokens};
 pub use cursor::Cursor;
 pub use error::AppError;
+pub use flags::Flags;
 pub use follows::Follows;
 pub use hidden_tags::{MAX_ROUNDS as HIDDEN_TAGS_MAX_ROUNDS, TagFilters};
 pub use keys::{MIN_SECRET_BYTES, TokenSecret};
@@ -60,8 +62,9 @@ pub use positions::ViewPositions;
 pub use replicas::{ReadReplicas, ReplicaSettings, ReplicaState, ViewSource};
 pub use resources::{HistoryEntry, HistoryOrder, ResourceQuery, Resources, Sort};
 pub use resourcify_readmodel::{
-    AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, FollowedUser,
-    ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow, SessionRow, TagCount, VoteRow,
+    AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, FlagQueueEntry,
+    FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow, SessionRow, TagCount,
+    VoteRow,
 };
 pub use sessions::{LoginAccount, LoginFailures, OPEN_SESSIONS_LIMIT, SessionTokens, Sessions};
 pub use settings::AppSettings;
@@ -81,6 +84,7 @@ pub struct App {
     pub resources: Resources,
     pub comments: Comments,
     pub moderation: Moderation,
+    pub flags: Flags,
     pub news: News,
     pub sites: Sites,
     pub changes: Changes,
@@ -110,6 +114,7 @@ impl App {
             comments: Comments::new(core.clone()),
             sites: Sites::new(core.clone()),
             moderation: Moderation::new(core.clone()),
+            flags: Flags::new(core.clone()),
             changes: Changes::new(core.clone()),
             status: Status::new(core.clone()),
             core,

@@ -3,7 +3,7 @@
 
 use resourcify_readmodel::projections::Projection;
 use resourcify_readmodel::{
-    AccountRow, AuthoredComment, BookmarkRow, CommentVoteRow, FollowedUser, ResourceRow,
+    AccountRow, AuthoredComment, BookmarkRow, CommentVoteRow, FlagRow, FollowedUser, ResourceRow,
     SessionRow, VoteRow,
 };
 
@@ -29,11 +29,13 @@ pub struct MemberData {
     pub comments: Vec<AuthoredComment>,
     pub votes: Vec<VoteRow>,
     pub comment_votes: Vec<CommentVoteRow>,
+    /// Open flags (withdrawn and dismissed ones are not kept).
+    pub flags: Vec<FlagRow>,
     pub bookmarks: Vec<BookmarkRow>,
     pub sessions: Vec<SessionRow>,
     /// The kinds that had more than [`EXPORT_LIMIT_PER_KIND`] items
-    /// (`resources`, `comments`, `votes`, `comment_votes`, `bookmarks`,
-    /// `sessions`).
+    /// (`resources`, `comments`, `votes`, `comment_votes`, `flags`,
+    /// `bookmarks`, `sessions`).
     pub truncated: Vec<&'static str>,
 }
 
@@ -61,6 +63,7 @@ impl MyData {
             Projection::Resources,
             Projection::Comments,
             Projection::Bookmarks,
+            Projection::Flags,
         ];
         let reads = self.core.read_from(&views, min_position).await?.reads;
         let user_id = caller.user_id;
@@ -76,6 +79,7 @@ impl MyData {
         let comments = reads.comments_by_author(user_id, limit).await?;
         let votes = reads.votes_by_user(user_id, limit).await?;
         let comment_votes = reads.comment_votes_by_user(user_id, limit).await?;
+        let flags = reads.flags_by_user(user_id, limit).await?;
         let bookmarks = reads.bookmark_entries_by_user(user_id, limit).await?;
         let sessions = reads.sessions_by_user(user_id, limit).await?;
         Ok(MemberData {
@@ -88,6 +92,7 @@ impl MyData {
             comments: bound(&mut truncated, "comments", comments),
             votes: bound(&mut truncated, "votes", votes),
             comment_votes: bound(&mut truncated, "comment_votes", comment_votes),
+            flags: bound(&mut truncated, "flags", flags),
             bookmarks: bound(&mut truncated, "bookmarks", bookmarks),
             sessions: bound(&mut truncated, "sessions", sessions),
             truncated,

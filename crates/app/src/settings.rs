@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use resourcify_domain::flag::DEFAULT_FLAG_THRESHOLD;
+use resourcify_domain::karma::KarmaRules;
+
 use crate::keys::TokenSecret;
 
 /// Settings the application layer needs, read once by the binary.
@@ -29,6 +32,11 @@ pub struct AppSettings {
     /// How many resource changes a stream subscriber may fall behind
     /// before it is disconnected.
     pub stream_buffer: usize,
+    /// What karma allows (`RESOURCIFY_MIN_KARMA_TO_FLAG`): flagging asks it.
+    pub karma: KarmaRules,
+    /// Distinct flags that hold a resource or comment for review
+    /// (`RESOURCIFY_FLAG_THRESHOLD`); each flag carries the one in force.
+    pub flag_threshold: u32,
 }
 
 impl AppSettings {
@@ -45,6 +53,8 @@ impl AppSettings {
             cache_ttl: Duration::from_secs(60),
             cache_capacity: 100_000,
             stream_buffer: 1_024,
+            karma: KarmaRules::default(),
+            flag_threshold: DEFAULT_FLAG_THRESHOLD,
         }
     }
 }

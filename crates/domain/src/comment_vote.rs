@@ -201,7 +201,6 @@ impl Aggregate for CommentVote {
 mod tests {
     use super::*;
     use crate::comment::{CommentBody, CommentCommand};
-    use crate::resource::{ResourceCommand, Submission, SubmitResource};
 
     const AUTHOR: Uuid = Uuid::from_u128(1);
     const VOTER: Uuid = Uuid::from_u128(2);
@@ -209,24 +208,7 @@ mod tests {
     const COMMENT: Uuid = Uuid::from_u128(20);
 
     fn resource() -> Resource {
-        let tags = vec!["rust".to_owned()];
-        let submission = Submission {
-            title: "A resource",
-            url: "https://example.org/a",
-            description: "",
-            tags: &tags,
-            kind: "article",
-        }
-        .validate()
-        .unwrap();
-        let command = ResourceCommand::Submit(SubmitResource {
-            resource_id: RESOURCE,
-            actor: Actor::member(Uuid::from_u128(3)),
-            submission,
-            at: DateTime::UNIX_EPOCH,
-        });
-        let events = Resource::default().decide(&command).unwrap();
-        events.iter().fold(Resource::default(), |r, e| r.evolve(e))
+        crate::resource::testing::submitted(RESOURCE, Uuid::from_u128(3))
     }
 
     fn comment(resource: &Resource) -> Comment {

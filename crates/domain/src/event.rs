@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::bookmark::BookmarkEvent;
 use crate::comment::CommentEvent;
 use crate::comment_vote::CommentVoteEvent;
+use crate::flag::FlagEvent;
 use crate::news_source::NewsSourceEvent;
 use crate::resource::ResourceEvent;
 use crate::session::SessionEvent;
@@ -79,6 +80,9 @@ impl EventType {
 
     pub const TAG_FILTER_TAG_HIDDEN: Self = Self::new("tag-filter.tag-hidden", 1);
     pub const TAG_FILTER_TAG_UNHIDDEN: Self = Self::new("tag-filter.tag-unhidden", 1);
+    pub const FLAGS_RAISED: Self = Self::new("flags.raised", 1);
+    pub const FLAGS_WITHDRAWN: Self = Self::new("flags.withdrawn", 1);
+    pub const FLAGS_DISMISSED: Self = Self::new("flags.dismissed", 1);
 
     pub const NEWS_SOURCE_ADDED: Self = Self::new("news-source.added", 1);
     pub const NEWS_SOURCE_UPDATED: Self = Self::new("news-source.updated", 1);
@@ -123,6 +127,9 @@ impl EventType {
         Self::COMMENT_VOTE_WITHDRAWN,
         Self::TAG_FILTER_TAG_HIDDEN,
         Self::TAG_FILTER_TAG_UNHIDDEN,
+        Self::FLAGS_RAISED,
+        Self::FLAGS_WITHDRAWN,
+        Self::FLAGS_DISMISSED,
         Self::NEWS_SOURCE_ADDED,
         Self::NEWS_SOURCE_UPDATED,
         Self::NEWS_SOURCE_REMOVED,
@@ -192,6 +199,7 @@ pub enum DomainEvent {
     Comment(CommentEvent),
     CommentVote(CommentVoteEvent),
     TagFilter(TagFilterEvent),
+    Flag(FlagEvent),
     NewsSource(NewsSourceEvent),
 }
 
@@ -206,6 +214,7 @@ impl DomainEvent {
             Self::Comment(e) => e.event_type(),
             Self::CommentVote(e) => e.event_type(),
             Self::TagFilter(e) => e.event_type(),
+            Self::Flag(e) => e.event_type(),
             Self::NewsSource(e) => e.event_type(),
         }
     }
@@ -243,6 +252,7 @@ impl DomainEvent {
                 CommentVoteEvent::decode(event_type, payload).map(|r| r.map(Self::CommentVote))
             })
             .or_else(|| TagFilterEvent::decode(event_type, payload).map(|r| r.map(Self::TagFilter)))
+            .or_else(|| FlagEvent::decode(event_type, payload).map(|r| r.map(Self::Flag)))
             .or_else(|| {
                 NewsSourceEvent::decode(event_type, payload).map(|r| r.map(Self::NewsSource))
             });
@@ -288,6 +298,7 @@ event_set_conversions!(BookmarkEvent, Bookmark);
 event_set_conversions!(CommentEvent, Comment);
 event_set_conversions!(CommentVoteEvent, CommentVote);
 event_set_conversions!(TagFilterEvent, TagFilter);
+event_set_conversions!(FlagEvent, Flag);
 event_set_conversions!(NewsSourceEvent, NewsSource);
 
 /// Implements [`EventSet`] for an enum of one-field variants, from a table of

@@ -7,9 +7,8 @@
 //! old content down costs nothing). The read model keeps the sum as votes
 //! come and go; this module holds what it allows.
 
-/// The karma a member needs to flag content. Flags (issue #25, point 4)
-/// are not built yet; they are to ask [`KarmaRules::can_flag`], with the
-/// minimum an operator setting (`RESOURCIFY_MIN_KARMA_TO_FLAG`) gives.
+/// The karma a member needs to flag content, unless the operator says
+/// otherwise (`RESOURCIFY_MIN_KARMA_TO_FLAG`).
 pub const DEFAULT_MIN_KARMA_TO_FLAG: i64 = 5;
 
 /// What karma allows, as the operator set it.
@@ -28,8 +27,9 @@ impl Default for KarmaRules {
 }
 
 impl KarmaRules {
-    /// Whether a member with `karma` may flag content: the one rule the
-    /// flags (to come) are to ask, so that the threshold lives here only.
+    /// Whether a member with `karma` may flag content: the one rule flags
+    /// ask (before the command, from the karma as projected), so that the
+    /// threshold lives here only.
     pub fn can_flag(&self, karma: i64) -> bool {
         karma >= self.min_karma_to_flag
     }

@@ -16,6 +16,7 @@ pub mod comment;
 pub mod comment_vote;
 mod error;
 mod event;
+pub mod flag;
 pub mod karma;
 mod mark;
 pub mod news_source;

@@ -16,6 +16,7 @@ CROSS JOIN LATERAL (
           SELECT FROM resources item
           JOIN resources shared ON shared.canonical_url = item.canonical_url
            AND shared.source_id IS NULL AND NOT shared.hidden AND NOT shared.retracted
+           AND NOT shared.held
           WHERE item.id = resource_id))
     ORDER BY listed_at DESC
     LIMIT $3

@@ -6,7 +6,7 @@ SELECT r.id, r.listed_at, r.title, r.url, r.description, r.tags, r.kind,
 FROM (
     SELECT r.id, ts_rank(r.search, q)::float8 AS rank, r.listed_at
     FROM resources r, websearch_to_tsquery('english', $1) AS q
-    WHERE r.search @@ q AND NOT r.hidden AND NOT r.retracted
+    WHERE r.search @@ q AND NOT r.hidden AND NOT r.retracted AND NOT r.held
 ) AS hit
 JOIN resources r ON r.id = hit.id
 LEFT JOIN resource_vote_counts c ON c.resource_id = r.id

@@ -6,7 +6,7 @@ use metrics::Unit;
 
 /// Every named query, as `instrument::timed` labels it: one file each under
 /// `queries/`, of the same name. Their metrics are listed from the start.
-pub(crate) const NAMED_QUERIES: [&str; 41] = [
+pub(crate) const NAMED_QUERIES: [&str; 43] = [
     "access_by_session",
     "account_by_id",
     "bookmark_entries_by_user",
@@ -19,6 +19,8 @@ pub(crate) const NAMED_QUERIES: [&str; 41] = [
     "credentials_by_login",
     "dead_letters_page",
     "email_by_user",
+    "flag_queue_page",
+    "flags_by_user",
     "followed_tags_by_user",
     "followed_users_by_user",
     "hidden_tags_by_user",

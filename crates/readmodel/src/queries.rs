@@ -13,9 +13,9 @@ use crate::Scope;
 use crate::instrument::timed;
 use crate::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, Credentials,
-    DeadLetterRow, DueSource, FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow,
-    ReadModelError, ResourceRow, RevisionRow, SessionAccess, SessionRow, SiteRow, TagCount,
-    VoteRow,
+    DeadLetterRow, DueSource, FlagQueueEntry, FlagRow, FollowedUser, ModerationEntry,
+    NewsSourceRow, ProfileRow, ReadModelError, ResourceRow, RevisionRow, SessionAccess, SessionRow,
+    SiteRow, TagCount, VoteRow,
 };
 
 /// Read access to the views, for the API.
@@ -151,6 +151,10 @@ named_queries! {
     /// The moderation log, newest first, strictly before `before`.
     fn moderation_log(before: i64, limit: i64) -> Vec<ModerationEntry>
         = fetch_all query_file_as<ModerationEntry>("queries/moderation_log_page.sql", before, limit);
+    /// The moderation queue, most flagged first then oldest, after the
+    /// keyset (`-flags`, `queued_at`).
+    fn flag_queue(after_flags: i32, after_queued_at: i64, limit: i64) -> Vec<FlagQueueEntry>
+        = fetch_all query_file_as<FlagQueueEntry>("queries/flag_queue_page.sql", after_flags, after_queued_at, limit);
     /// The news sources, newest first, strictly before `before`.
     fn news_sources_page(before: i64, limit: i64) -> Vec<NewsSourceRow>
         = fetch_all query_file_as<NewsSourceRow>("queries/news_sources_page.sql", before, limit);
@@ -191,6 +195,9 @@ named_queries! {
     /// A member's votes on comments, newest first.
     fn comment_votes_by_user(user_id: Uuid, limit: i64) -> Vec<CommentVoteRow>
         = fetch_all query_file_as<CommentVoteRow>("queries/comment_votes_by_user.sql", user_id, limit);
+    /// A member's open flags, newest first.
+    fn flags_by_user(user_id: Uuid, limit: i64) -> Vec<FlagRow>
+        = fetch_all query_file_as<FlagRow>("queries/flags_by_user.sql", user_id, limit);
     /// A member's bookmarks as stored, whatever became of the resources, newest first.
     fn bookmark_entries_by_user(user_id: Uuid, limit: i64) -> Vec<BookmarkRow>
         = fetch_all query_file_as<BookmarkRow>("queries/bookmark_entries_by_user.sql", user_id, limit);

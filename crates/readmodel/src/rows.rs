@@ -107,6 +107,27 @@ pub struct ModerationEntry {
     pub at: DateTime<Utc>,
 }
 
+/// One entry of the moderation queue: a flagged resource or comment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagQueueEntry {
+    pub target_id: Uuid,
+    /// `resource` or `comment`.
+    pub target_kind: String,
+    /// The resource flagged, or the one the comment is on.
+    pub resource_id: Uuid,
+    /// The resource's title; `None` if the resources view has no row.
+    pub resource_title: Option<String>,
+    /// Open flags.
+    pub flags: i32,
+    /// Whether the flags hold it for review.
+    pub held: bool,
+    /// Stream position of the flag that opened the entry.
+    pub queued_at: i64,
+    pub first_flagged_at: DateTime<Utc>,
+    /// Open flags by reason, e.g. `{"spam": 2}`.
+    pub reasons: serde_json::Value,
+}
+
 /// A public profile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileRow {
@@ -201,6 +222,16 @@ pub struct CommentVoteRow {
     /// Up, or else down.
     pub up: bool,
     pub voted_at: DateTime<Utc>,
+}
+
+/// One of a member's open flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagRow {
+    pub target_id: Uuid,
+    /// `resource` or `comment`.
+    pub target_kind: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
 }
 
 /// A member's bookmark, as stored.

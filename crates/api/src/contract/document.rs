@@ -277,6 +277,9 @@ const LINKS: &[(&str, &str, &[&str])] = &[
             "listComments",
             "postComment",
             "getResourceHistory",
+            "flagResource",
+            "withdrawResourceFlag",
+            "keepResource",
         ],
     ),
     (
@@ -288,6 +291,9 @@ const LINKS: &[(&str, &str, &[&str])] = &[
             "removeComment",
             "voteComment",
             "withdrawCommentVote",
+            "flagComment",
+            "withdrawCommentFlag",
+            "keepComment",
         ],
     ),
     (
@@ -363,8 +369,9 @@ fn add_links(document: &mut Value) {
 }
 
 /// The writes that also wait for a position: the log-in reads the users
-/// view to find the account a registration just created.
-const WRITES_THAT_READ: &[&str] = &["login"];
+/// view to find the account a registration just created; a flag reads the
+/// flagger's karma from the resources and comments views.
+const WRITES_THAT_READ: &[&str] = &["login", "flagResource", "flagComment"];
 
 /// The parameters of `crate::extract`, declared once under
 /// `components/parameters` and named by every operation that takes them:

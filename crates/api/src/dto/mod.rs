@@ -4,6 +4,7 @@
 mod accounts;
 mod comments;
 mod discovery;
+mod flags;
 mod history;
 mod moderation;
 mod my_data;
@@ -15,6 +16,7 @@ mod sites;
 pub use accounts::*;
 pub use comments::*;
 pub use discovery::*;
+pub use flags::*;
 pub use history::*;
 pub use moderation::*;
 pub use my_data::*;

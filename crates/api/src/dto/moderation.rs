@@ -28,7 +28,8 @@ impl Example for ModerationReason {
 pub struct ModerationEntry {
     /// Stream position of the action.
     pub position: u64,
-    /// `resource.hidden`, `resource.restored` or `comment.removed`.
+    /// `resource.hidden`, `resource.restored`, `comment.removed`, or
+    /// `flags.dismissed` (a moderator kept a flagged resource or comment).
     pub action: String,
     /// `resource` or `comment`.
     pub subject_kind: String,

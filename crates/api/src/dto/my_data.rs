@@ -136,6 +136,17 @@ pub struct ExportedCommentVote {
     pub voted_at: DateTime<Utc>,
 }
 
+/// A flag of one's own, still open.
+#[derive(Debug, Object)]
+pub struct ExportedFlag {
+    /// `resource` or `comment`.
+    pub target_kind: String,
+    pub target_id: Uuid,
+    /// `spam`, `off-topic`, `broken-link`, `duplicate` or `other`.
+    pub reason: String,
+    pub flagged_at: DateTime<Utc>,
+}
+
 /// A bookmark of one's own.
 #[derive(Debug, Object)]
 pub struct ExportedBookmark {
@@ -161,7 +172,7 @@ pub struct MyDataExport {
     pub limit_per_list: u32,
     /// The lists that had more items than `limit_per_list` and hold their
     /// newest only (`resources`, `comments`, `votes`, `comment_votes`,
-    /// `bookmarks`, `sessions`).
+    /// `flags`, `bookmarks`, `sessions`).
     pub truncated: Vec<String>,
     pub profile: ExportedProfile,
     pub follows: ExportedFollows,
@@ -173,6 +184,8 @@ pub struct MyDataExport {
     pub comments: Vec<ExportedComment>,
     pub votes: Vec<ExportedVote>,
     pub comment_votes: Vec<ExportedCommentVote>,
+    /// One's open flags (withdrawn and dismissed ones are not kept).
+    pub flags: Vec<ExportedFlag>,
     pub bookmarks: Vec<ExportedBookmark>,
     /// Every session, ended ones included.
     pub sessions: Vec<Session>,
@@ -256,6 +269,16 @@ impl MyDataExport {
                     voted_at: v.voted_at,
                 })
                 .collect(),
+            flags: data
+                .flags
+                .into_iter()
+                .map(|f| ExportedFlag {
+                    target_kind: f.target_kind,
+                    target_id: f.target_id,
+                    reason: f.reason,
+                    flagged_at: f.at,
+                })
+                .collect(),
             bookmarks: data
                 .bookmarks
                 .into_iter()
@@ -303,6 +326,7 @@ impl Example for MyDataExport {
             comments: Vec::new(),
             votes: Vec::new(),
             comment_votes: Vec::new(),
+            flags: Vec::new(),
             bookmarks: vec![ExportedBookmark {
                 resource_id: EXAMPLE_RESOURCE,
                 bookmarked_at: example_time(),

@@ -73,6 +73,9 @@ pub struct Resource {
     /// Set for a news item: the source it came from.
     pub source_id: Option<Uuid>,
     pub hidden: bool,
+    /// How many times a moderator hid it: each hide ends a round of flags
+    /// (`crate::flag`).
+    pub hidings: u32,
     pub retracted: bool,
     /// How many events the resource has; the read model shows it as `version`.
     pub version: u32,
@@ -247,11 +250,41 @@ impl Aggregate for Resource {
                 self.kind = Some(e.kind);
             }
             ResourceEvent::Retracted(_) => self.retracted = true,
-            ResourceEvent::Hidden(_) => self.hidden = true,
+            ResourceEvent::Hidden(_) => {
+                self.hidden = true;
+                self.hidings += 1;
+            }
             ResourceEvent::Restored(_) => self.hidden = false,
         }
         self.version += 1;
         self
+    }
+}
+
+/// What the tests of the aggregates that hang off a resource start from.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Resource `id`, as `author` submitted it.
+    pub(crate) fn submitted(id: Uuid, author: Uuid) -> Resource {
+        let tags = vec!["rust".to_owned()];
+        let submission = Submission {
+            title: "A resource",
+            url: "https://example.org/a",
+            description: "",
+            tags: &tags,
+            kind: "article",
+        }
+        .validate()
+        .unwrap();
+        let command = ResourceCommand::Submit(SubmitResource {
+            resource_id: id,
+            actor: Actor::member(author),
+            submission,
+            at: DateTime::UNIX_EPOCH,
+        });
+        Resource::from_history(&Resource::default().decide(&command).unwrap())
     }
 }
 

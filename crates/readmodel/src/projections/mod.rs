@@ -3,6 +3,7 @@
 
 mod bookmarks;
 mod comments;
+mod flags;
 mod history;
 mod news;
 mod resources;
@@ -68,10 +69,12 @@ pub enum Projection {
     History,
     /// Each resource's site, and each site's count of resources.
     Sites,
+    /// Open flags on resources and comments, and the moderation queue.
+    Flags,
 }
 
 impl Projection {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Users,
         Self::Resources,
         Self::Comments,
@@ -79,6 +82,7 @@ impl Projection {
         Self::News,
         Self::History,
         Self::Sites,
+        Self::Flags,
     ];
 
     /// The name used for its checkpoint, dead letters and notices.
@@ -91,6 +95,7 @@ impl Projection {
             Self::News => "news",
             Self::History => "history",
             Self::Sites => "sites",
+            Self::Flags => "flags",
         }
     }
 
@@ -121,6 +126,7 @@ impl Projection {
             Self::News => &["news_sources"],
             Self::History => &["resource_revisions", "revision_editors"],
             Self::Sites => &["site_resources", "site_counts"],
+            Self::Flags => &["flags", "flag_queue"],
         }
     }
 
@@ -140,7 +146,8 @@ impl Projection {
             | Self::Bookmarks
             | Self::News
             | Self::History
-            | Self::Sites => &[],
+            | Self::Sites
+            | Self::Flags => &[],
         }
     }
 
@@ -162,6 +169,7 @@ impl Projection {
             Self::News => &["news_sources_newest"],
             Self::Comments => &["comments_by_author", "comment_votes_by_user"],
             Self::Sites => &["site_resources_newest"],
+            Self::Flags => &["flag_queue_most_flagged", "flags_by_user"],
             // `sessions_by_user` serves the erasure of a member's sessions too.
             // History pages are index ranges of the primary key.
             Self::Users | Self::Bookmarks | Self::History => &[],
@@ -204,6 +212,8 @@ impl Projection {
                 EventType::VOTE_CAST.name,
                 EventType::VOTE_WITHDRAWN.name,
                 EventType::COMMENT_REMOVED.name,
+                EventType::FLAGS_RAISED.name,
+                EventType::FLAGS_DISMISSED.name,
             ],
             Self::Comments => &[
                 EventType::USER_DELETED.name,
@@ -239,6 +249,15 @@ impl Projection {
                 EventType::RESOURCE_HIDDEN.name,
                 EventType::RESOURCE_RESTORED.name,
             ],
+            Self::Flags => &[
+                EventType::FLAGS_RAISED.name,
+                EventType::FLAGS_WITHDRAWN.name,
+                EventType::FLAGS_DISMISSED.name,
+                EventType::RESOURCE_HIDDEN.name,
+                EventType::RESOURCE_RETRACTED.name,
+                EventType::COMMENT_DELETED.name,
+                EventType::COMMENT_REMOVED.name,
+            ],
         }
     }
 
@@ -261,9 +280,10 @@ impl Projection {
             // A site's page and feed: its resources come and go.
             Self::Sites => &[CachedView::ResourceLists],
             Self::History => &[CachedView::ResourceHistories],
-            // Read per request, never cached: profiles, accounts, bookmarks
-            // and news sources.
-            Self::Users | Self::Bookmarks | Self::News => &[],
+            // Read per request, never cached: profiles, accounts, bookmarks,
+            // news sources and the moderation queue. (A hold moves
+            // resources out of lists through the resources projection.)
+            Self::Users | Self::Bookmarks | Self::News | Self::Flags => &[],
         }
     }
 
@@ -308,6 +328,7 @@ impl Projection {
             Self::News => apply_runs(tx, events, news::change_of, news::KEY, execute).await,
             Self::History => history::apply(tx, events).await,
             Self::Sites => sites::apply(tx, events).await,
+            Self::Flags => flags::apply(tx, events).await,
         }
     }
 }
@@ -324,7 +345,8 @@ impl Projection {
             | Self::Bookmarks
             | Self::News
             | Self::History
-            | Self::Sites => Ok(()),
+            | Self::Sites
+            | Self::Flags => Ok(()),
         }
     }
 }

@@ -110,6 +110,25 @@ pub(super) struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_READY_MAX_LAG", default_value_t = 1000)]
     ready_max_lag: u64,
 
+    /// The least karma (votes received on one's resources and comments)
+    /// with which a member may flag content.
+    #[arg(
+        long,
+        env = "RESOURCIFY_MIN_KARMA_TO_FLAG",
+        default_value_t = resourcify_domain::karma::DEFAULT_MIN_KARMA_TO_FLAG,
+        allow_negative_numbers = true
+    )]
+    min_karma_to_flag: i64,
+
+    /// Distinct flags that hold a resource or comment for review.
+    #[arg(
+        long,
+        env = "RESOURCIFY_FLAG_THRESHOLD",
+        default_value_t = resourcify_domain::flag::DEFAULT_FLAG_THRESHOLD,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    flag_threshold: u32,
+
     /// Read budget per client, e.g. 1200/min.
     #[arg(long, env = "RESOURCIFY_RATE_READS", default_value = "1200/min")]
     rate_reads: Budget,
@@ -313,6 +332,10 @@ impl ServeArgs {
                 read_wait: Duration::from_millis(args.read_wait_ms),
                 long_running_query: Duration::from_millis(args.long_running_query_ms),
                 ready_max_lag_events: args.ready_max_lag,
+                karma: resourcify_domain::karma::KarmaRules {
+                    min_karma_to_flag: args.min_karma_to_flag,
+                },
+                flag_threshold: args.flag_threshold,
                 previous_token_secret: previous_secret,
                 ..AppSettings::with_secret(secret)
             },
@@ -403,4 +426,30 @@ fn signing_secrets(
         None => TokenSecret::new(uuid::Uuid::new_v4().to_string()),
     };
     Ok((current, previous))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flag_settings_are_read_as_the_other_settings() {
+        if std::env::var_os("RESOURCIFY_MIN_KARMA_TO_FLAG").is_none() {
+            let default = resourcify_domain::karma::DEFAULT_MIN_KARMA_TO_FLAG;
+            assert_eq!(ServeArgs::default().min_karma_to_flag, default);
+        }
+        if std::env::var_os("RESOURCIFY_FLAG_THRESHOLD").is_none() {
+            let default = resourcify_domain::flag::DEFAULT_FLAG_THRESHOLD;
+            assert_eq!(ServeArgs::default().flag_threshold, default);
+        }
+        let set = ServeArgs::parse_from(["serve", "--min-karma-to-flag", "-3"]);
+        assert_eq!(set.min_karma_to_flag, -3);
+        let set = ServeArgs::parse_from(["serve", "--flag-threshold", "5"]);
+        assert_eq!(set.flag_threshold, 5);
+        let none = ServeArgs::try_parse_from(["serve", "--flag-threshold", "0"]);
+        assert!(
+            none.is_err(),
+            "a threshold of 0 would hold what nobody flagged"
+        );
+    }
 }

@@ -90,7 +90,7 @@ async fn add_listings(tx: &mut PgConnection, ids: &[Uuid], removed: &[String]) -
            FROM resources r
            LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
            CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
-           WHERE r.id = ANY($1) AND NOT r.hidden AND NOT r.retracted
+           WHERE r.id = ANY($1) AND NOT r.hidden AND NOT r.retracted AND NOT r.held
            ORDER BY resource_list_key(s.scope), r.listed_at
            RETURNING scope AS "scope!""#,
         ids
@@ -200,7 +200,7 @@ pub(in crate::projections) async fn derive(pool: &PgPool) -> sqlx::Result<()> {
              FROM resources r
              LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
              CROSS JOIN LATERAL resource_scopes(r.source_id, r.tags, r.kind, r.author_id) AS s (scope)
-             WHERE NOT r.hidden AND NOT r.retracted AND r.listed_at % 2 = $1",
+             WHERE NOT r.hidden AND NOT r.retracted AND NOT r.held AND r.listed_at % 2 = $1",
             half
         )
         .execute(&mut *pool.acquire().await?)
@@ -209,7 +209,7 @@ pub(in crate::projections) async fn derive(pool: &PgPool) -> sqlx::Result<()> {
     let count_tags = sqlx::query!(
         "INSERT INTO tag_counts (tag, resources)
          SELECT t, count(*) FROM resources r, unnest(r.tags) AS t
-         WHERE r.source_id IS NULL AND NOT r.hidden AND NOT r.retracted
+         WHERE r.source_id IS NULL AND NOT r.hidden AND NOT r.retracted AND NOT r.held
          GROUP BY t"
     )
     .execute(&mut *conn);

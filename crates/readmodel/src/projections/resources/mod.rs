@@ -1,9 +1,11 @@
 //! Projection "resources": resources with their vote counts, every list
 //! they appear in, tag counts, their authors' public names, and the public
-//! moderation log.
+//! moderation log. A resource held for review by its flags (ADR 21) leaves
+//! every list as a hidden one does, until a moderator keeps or hides it.
 
 use resourcify_domain::DomainEvent;
 use resourcify_domain::comment::CommentEvent;
+use resourcify_domain::flag::{FlagEvent, FlagTarget};
 use resourcify_domain::resource::ResourceEvent;
 use resourcify_domain::user::UserEvent;
 use resourcify_domain::vote::VoteEvent;
@@ -32,6 +34,10 @@ enum Change {
     VoteCast,
     VoteWithdrawn,
     CommentRemoved,
+    /// The flag that put a resource on hold for review.
+    Held,
+    /// A moderator kept a flagged resource or comment.
+    FlagsDismissed,
 }
 
 fn change_of(event: &DomainEvent) -> Option<Change> {
@@ -49,6 +55,10 @@ fn change_of(event: &DomainEvent) -> Option<Change> {
         DomainEvent::Vote(VoteEvent::Cast(_)) => Change::VoteCast,
         DomainEvent::Vote(VoteEvent::Withdrawn(_)) => Change::VoteWithdrawn,
         DomainEvent::Comment(CommentEvent::Removed(_)) => Change::CommentRemoved,
+        DomainEvent::Flag(FlagEvent::Raised(e)) if e.held && e.target == FlagTarget::Resource => {
+            Change::Held
+        }
+        DomainEvent::Flag(FlagEvent::Dismissed(_)) => Change::FlagsDismissed,
         _ => return None,
     })
 }
@@ -167,7 +177,8 @@ pub(super) async fn apply(
                          ON CONFLICT (position) DO NOTHING
                      )
                      UPDATE resources r
-                     SET hidden = $2, updated_at = b.at, version = r.version + 1
+                     SET hidden = $2, held = r.held AND NOT $2, updated_at = b.at,
+                         version = r.version + 1
                      FROM b
                      WHERE r.id = b.resource_id AND r.hidden <> $2
                      RETURNING r.id",
@@ -194,6 +205,9 @@ pub(super) async fn apply(
                 .await?;
                 Vec::new()
             }
+            Change::Held | Change::FlagsDismissed => {
+                held_or_kept(tx, run.kind == Change::Held, run.rows(), derived).await?
+            }
         };
         touched.extend(changed);
     }
@@ -206,4 +220,40 @@ fn resource_ids(rows: &serde_json::Value) -> Vec<Uuid> {
         .iter()
         .filter_map(|id| id.parse().ok())
         .collect()
+}
+
+/// Holds resources for review, or ends their hold (a moderator kept them,
+/// which goes to the moderation log, comments' too): a held resource is in
+/// no list. A hold is not a change to the resource: its version stays.
+async fn held_or_kept(
+    tx: &mut PgConnection,
+    held: bool,
+    rows: serde_json::Value,
+    derived: DerivedRows,
+) -> sqlx::Result<Vec<Uuid>> {
+    let in_run = resource_ids(&rows);
+    let delisted = derived.delist(tx, &in_run).await?;
+    let ids = sqlx::query_scalar!(
+        "WITH b AS (
+             SELECT * FROM jsonb_to_recordset($1::jsonb) AS b(
+                 target text, target_id uuid, reason text, moderator_id uuid, at timestamptz,
+                 ord bigint)
+         ), logged AS (
+             INSERT INTO moderation_log
+                 (position, action, subject_kind, subject_id, reason, moderator_id, at)
+             SELECT ord, 'flags.dismissed', target, target_id, reason, moderator_id, at
+             FROM b WHERE NOT $2
+             ON CONFLICT (position) DO NOTHING
+         )
+         UPDATE resources r SET held = $2
+         FROM b
+         WHERE b.target = 'resource' AND r.id = b.target_id AND r.held <> $2
+         RETURNING r.id",
+        rows,
+        held
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    derived.relist(tx, &in_run, &delisted).await?;
+    Ok(ids)
 }
