@@ -18,6 +18,7 @@ mod error;
 mod event;
 pub mod karma;
 mod mark;
+pub mod mention;
 pub mod news_source;
 pub mod personal;
 pub mod resource;
