@@ -5,6 +5,7 @@ mod bookmarks;
 mod comments;
 mod history;
 mod news;
+mod notifications;
 mod resources;
 mod sites;
 mod users;
@@ -47,6 +48,8 @@ pub enum CachedView {
     CommentThreads,
     /// Pages of resources' edit histories.
     ResourceHistories,
+    /// Members' inboxes: the keys of a notice name the members.
+    Inboxes,
 }
 
 /// Every projection the platform runs.
@@ -68,10 +71,12 @@ pub enum Projection {
     History,
     /// Each resource's site, and each site's count of resources.
     Sites,
+    /// Each member's inbox: replies, comments, mentions, moderation.
+    Notifications,
 }
 
 impl Projection {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Users,
         Self::Resources,
         Self::Comments,
@@ -79,6 +84,7 @@ impl Projection {
         Self::News,
         Self::History,
         Self::Sites,
+        Self::Notifications,
     ];
 
     /// The name used for its checkpoint, dead letters and notices.
@@ -91,6 +97,7 @@ impl Projection {
             Self::News => "news",
             Self::History => "history",
             Self::Sites => "sites",
+            Self::Notifications => "notifications",
         }
     }
 
@@ -120,6 +127,12 @@ impl Projection {
             Self::News => &["news_sources"],
             Self::History => &["resource_revisions", "revision_editors"],
             Self::Sites => &["site_resources", "site_counts"],
+            Self::Notifications => &[
+                "notification_members",
+                "notification_resources",
+                "notification_comments",
+                "notifications",
+            ],
         }
     }
 
@@ -139,7 +152,8 @@ impl Projection {
             | Self::Bookmarks
             | Self::News
             | Self::History
-            | Self::Sites => &[],
+            | Self::Sites
+            | Self::Notifications => &[],
         }
     }
 
@@ -162,8 +176,8 @@ impl Projection {
             Self::Comments => &["comments_by_author", "comment_votes_by_user"],
             Self::Sites => &["site_resources_newest"],
             // `sessions_by_user` serves the erasure of a member's sessions too.
-            // History pages are index ranges of the primary key.
-            Self::Users | Self::Bookmarks | Self::History => &[],
+            // History pages and inboxes are index ranges of the primary key.
+            Self::Users | Self::Bookmarks | Self::History | Self::Notifications => &[],
         }
     }
 
@@ -236,6 +250,22 @@ impl Projection {
                 EventType::RESOURCE_HIDDEN.name,
                 EventType::RESOURCE_RESTORED.name,
             ],
+            Self::Notifications => &[
+                EventType::USER_REGISTERED.name,
+                EventType::USER_SUSPENDED.name,
+                EventType::USER_REINSTATED.name,
+                EventType::USER_DELETED.name,
+                EventType::USER_NOTIFICATIONS_READ.name,
+                EventType::RESOURCE_SUBMITTED.name,
+                EventType::NEWS_ITEM_PUBLISHED.name,
+                EventType::RESOURCE_EDITED.name,
+                EventType::RESOURCE_HIDDEN.name,
+                EventType::RESOURCE_RESTORED.name,
+                EventType::COMMENT_POSTED.name,
+                EventType::COMMENT_EDITED.name,
+                EventType::COMMENT_DELETED.name,
+                EventType::COMMENT_REMOVED.name,
+            ],
         }
     }
 
@@ -258,6 +288,7 @@ impl Projection {
             // A site's page and feed: its resources come and go.
             Self::Sites => &[CachedView::ResourceLists],
             Self::History => &[CachedView::ResourceHistories],
+            Self::Notifications => &[CachedView::Inboxes],
             // Read per request, never cached: profiles, accounts, bookmarks
             // and news sources.
             Self::Users | Self::Bookmarks | Self::News => &[],
@@ -305,6 +336,7 @@ impl Projection {
             Self::News => apply_runs(tx, events, news::change_of, news::KEY, execute).await,
             Self::History => history::apply(tx, events).await,
             Self::Sites => sites::apply(tx, events).await,
+            Self::Notifications => notifications::apply(tx, events).await,
         }
     }
 }
@@ -321,7 +353,8 @@ impl Projection {
             | Self::Bookmarks
             | Self::News
             | Self::History
-            | Self::Sites => Ok(()),
+            | Self::Sites
+            | Self::Notifications => Ok(()),
         }
     }
 }
