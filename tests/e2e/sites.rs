@@ -214,7 +214,7 @@ async fn a_cached_site_page_is_dropped_by_the_next_submission(
 }
 
 /// Waits until each of `projections` has applied `position`.
-async fn wait_for(app: &TestApp, projections: &[Projection], position: u64) {
+pub(crate) async fn wait_for(app: &TestApp, projections: &[Projection], position: u64) {
     let positions = ViewPositions::new(app.reads.clone());
     for projection in projections {
         positions

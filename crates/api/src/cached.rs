@@ -17,6 +17,9 @@ use crate::rendered::RenderedJson;
 pub(crate) const PUBLIC_REVALIDATE: &str = "public, max-age=0, must-revalidate";
 /// One user's data: never stored by shared caches.
 pub(crate) const PRIVATE: &str = "private, no-store";
+/// One user's data kept on this node: the user's own browser may keep it
+/// and revalidate it (cheap: 304); shared caches never store it.
+pub(crate) const PRIVATE_REVALIDATE: &str = "private, no-cache";
 
 #[derive(ApiResponse)]
 pub(crate) enum CachedResponse<T: Type + ToJSON + Send> {
@@ -41,6 +44,7 @@ pub(crate) enum CachedResponse<T: Type + ToJSON + Send> {
 }
 
 const PUBLIC: HeaderText = HeaderText::from_static(PUBLIC_REVALIDATE);
+const PRIVATE_CACHED: HeaderText = HeaderText::from_static(PRIVATE_REVALIDATE);
 const HIT: HeaderText = HeaderText::from_static("hit");
 const MISS: HeaderText = HeaderText::from_static("miss");
 
@@ -51,7 +55,12 @@ type View = (Arc<RenderedView>, CacheOutcome);
 impl<T: Type + ToJSON + Send> CachedResponse<T> {
     /// The answer for a single view.
     pub(crate) fn view(view: View, read: &ConditionalRead) -> Self {
-        Self::answer(view, read, None)
+        Self::answer(view, read, None, PUBLIC)
+    }
+
+    /// The answer for a single view of one member's, for them alone.
+    pub(crate) fn private_view(view: View, read: &ConditionalRead) -> Self {
+        Self::answer(view, read, None, PRIVATE_CACHED)
     }
 
     /// Reads the page `page` names of a cached list, as `read` asks: `list`
@@ -65,15 +74,44 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
     where
         for<'a> T: From<&'a S>,
     {
-        let view = list(read.min_position, RenderedJson::<T>::render_from).await?;
-        let link = page.next_link(view.0.next_cursor.as_deref());
-        Ok(Self::answer(view, read, link))
+        Self::list_as(read, page, list, PUBLIC).await
     }
 
-    fn answer((view, outcome): View, read: &ConditionalRead, link: Option<String>) -> Self {
+    /// [`Self::list`] for a list of one member's, for them alone.
+    pub(crate) async fn private_list<S: ?Sized>(
+        read: &ConditionalRead,
+        page: &Page,
+        list: impl AsyncFnOnce(Option<u64>, fn(&S) -> Bytes) -> Result<View, AppError>,
+    ) -> Result<Self, ApiError>
+    where
+        for<'a> T: From<&'a S>,
+    {
+        Self::list_as(read, page, list, PRIVATE_CACHED).await
+    }
+
+    async fn list_as<S: ?Sized>(
+        read: &ConditionalRead,
+        page: &Page,
+        list: impl AsyncFnOnce(Option<u64>, fn(&S) -> Bytes) -> Result<View, AppError>,
+        cache_control: HeaderText,
+    ) -> Result<Self, ApiError>
+    where
+        for<'a> T: From<&'a S>,
+    {
+        let view = list(read.min_position, RenderedJson::<T>::render_from).await?;
+        let link = page.next_link(view.0.next_cursor.as_deref());
+        Ok(Self::answer(view, read, link, cache_control))
+    }
+
+    fn answer(
+        (view, outcome): View,
+        read: &ConditionalRead,
+        link: Option<String>,
+        cache_control: HeaderText,
+    ) -> Self {
         let etag = HeaderText(view.etag_header.clone());
         if etag_matches(read.if_none_match.0.as_deref(), &view.etag) {
-            return Self::NotModified(etag, PUBLIC);
+            return Self::NotModified(etag, cache_control);
         }
         let cache = match outcome {
             CacheOutcome::Hit => HIT,
@@ -82,7 +120,7 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
         Self::Ok(
             RenderedJson::from_bytes(view.body.clone()),
             etag,
-            PUBLIC,
+            cache_control,
             cache,
             link,
         )

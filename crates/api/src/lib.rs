@@ -17,6 +17,7 @@ mod me;
 mod middleware;
 mod my_data;
 mod news;
+mod notifications;
 mod ops;
 mod problem;
 mod rendered;
@@ -85,6 +86,7 @@ type Apis = (
     users::UsersApi,
     sessions::SessionsApi,
     me::MeApi,
+    notifications::NotificationsApi,
     my_data::MyDataApi,
     resources::ResourcesApi,
     comments::CommentsApi,
@@ -217,6 +219,10 @@ fn docs_headers() -> poem::middleware::SetHeader {
 }
 
 fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()> {
+    let stream_limits = Arc::new(streams::StreamLimits::new(
+        settings.max_streams,
+        settings.max_streams_per_client,
+    ));
     OpenApiService::new(
         (
             users::UsersApi {
@@ -231,6 +237,10 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
                 accounts: app.accounts.clone(),
                 follows: app.follows.clone(),
                 resources: app.resources.clone(),
+            },
+            notifications::NotificationsApi {
+                notifications: app.notifications.clone(),
+                limits: stream_limits.clone(),
             },
             my_data::MyDataApi {
                 my_data: app.my_data.clone(),
@@ -259,10 +269,7 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
             streams::StreamsApi {
                 accounts: app.accounts.clone(),
                 changes: app.changes.clone(),
-                limits: Arc::new(streams::StreamLimits::new(
-                    settings.max_streams,
-                    settings.max_streams_per_client,
-                )),
+                limits: stream_limits,
             },
             ops::OpsApi {
                 status: app.status.clone(),

@@ -75,7 +75,7 @@ impl StreamLimits {
         }
     }
 
-    fn open(self: &Arc<Self>, client: IpAddr) -> Result<StreamSlot, ApiError> {
+    pub(crate) fn open(self: &Arc<Self>, client: IpAddr) -> Result<StreamSlot, ApiError> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if open.values().sum::<usize>() >= self.total {
             return Err(ApiError::unavailable(
@@ -95,7 +95,7 @@ impl StreamLimits {
 }
 
 /// An open stream's place; given back when the stream ends.
-struct StreamSlot {
+pub(crate) struct StreamSlot {
     limits: Arc<StreamLimits>,
     client: IpAddr,
 }
@@ -116,6 +116,7 @@ impl Drop for StreamSlot {
 pub struct StreamsApi {
     pub accounts: resourcify_app::Accounts,
     pub changes: resourcify_app::Changes,
+    /// Shared with the notification stream: a client's streams count together.
     pub limits: Arc<StreamLimits>,
 }
 
@@ -123,9 +124,9 @@ pub struct StreamsApi {
 /// How often an idle stream sends a comment line. A client that went away
 /// is only noticed when a write to it fails, and the write after the next
 /// one does: its slot is free again within about twice this.
-const KEEP_ALIVE: Duration = Duration::from_secs(2);
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(2);
 
-const RETRY_MS: u64 = 3_000;
+pub(crate) const RETRY_MS: u64 = 3_000;
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Streams")]
 impl StreamsApi {
