@@ -176,7 +176,7 @@ async fn the_unread_count_falls_as_notifications_are_marked_read(
     assert_eq!(marked.status, 200, "{marked:#?}");
     let at = marked.body["position"].as_u64().unwrap();
     assert_eq!(unread(at).await, 1);
-    let page = get_as(&app, "/v1/me/notifications", &ada, at).await;
+    let page = get_as(app, "/v1/me/notifications", ada, at).await;
     let read: Vec<bool> = page.body["items"]
         .as_array()
         .unwrap()

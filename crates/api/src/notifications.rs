@@ -2,7 +2,7 @@
 //! read, and the live stream of new ones. A browser's `EventSource` cannot
 //! send the access token in a header, and a token in a URL ends up in logs
 //! and histories: the stream opens with a ticket instead, short-lived,
-//! single-use and good for this stream only (ADR 22).
+//! single-use and good for this stream only (ADR 21).
 
 use std::net::IpAddr;
 use std::sync::Arc;

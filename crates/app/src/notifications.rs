@@ -1,6 +1,6 @@
 //! One's inbox: notifications newest first, the unread count, marking
 //! read (`user.notifications-read`, so a replay keeps it), and the live
-//! stream of new ones, opened with a single-use ticket (ADR 22). Every
+//! stream of new ones, opened with a single-use ticket (ADR 21). Every
 //! answer is one member's: cached on this node by a query that names them,
 //! dropped by the notices that name them, never in a shared cache.
 

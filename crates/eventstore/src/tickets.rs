@@ -1,6 +1,6 @@
 //! Stream tickets: short-lived, single-use passes that open one member's
 //! notification stream from a browser's `EventSource`, which cannot send an
-//! `Authorization` header (ADR 22). Kept in a JetStream key-value bucket
+//! `Authorization` header (ADR 21). Kept in a JetStream key-value bucket
 //! whose entries expire, so that any API node redeems a ticket another
 //! issued, and a ticket is taken once however many nodes race for it.
 

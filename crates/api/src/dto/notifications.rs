@@ -128,9 +128,16 @@ impl From<&i64> for UnreadCount {
 
 /// Marks read every notification up to one.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct MarkRead {
     /// A notification's `position`: it and every older one read as read.
     pub up_to: u64,
+}
+
+impl Example for MarkRead {
+    fn example() -> Self {
+        Self { up_to: 4242 }
+    }
 }
 
 /// A ticket that opens one's notification stream once.

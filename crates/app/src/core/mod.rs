@@ -34,7 +34,7 @@ pub struct Backends {
     pub store: EventStore,
     pub reservations: ReservationBook,
     pub idempotency_keys: IdempotencyKeys,
-    /// Tickets that open notification streams (ADR 22).
+    /// Tickets that open notification streams (ADR 21).
     pub stream_tickets: StreamTickets,
     /// The primary: what the projectors write, and what is read when no
     /// replica is in rotation.
