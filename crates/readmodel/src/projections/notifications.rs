@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 
 use super::{Positioned, position, runs, submissions};
+use crate::batch_plans::{plan_freely, probe_by_key};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Change {
@@ -137,6 +138,16 @@ pub(super) async fn apply(
     let mut touched = Vec::new();
     for run in runs(events, change_of) {
         let rows = run.rows();
+        // The deletions join the batch's keys to the notifications, the
+        // largest table here: by index probes, never by hashing it whole
+        // (ADR 11).
+        let deletes = matches!(
+            run.kind,
+            Change::Suspended | Change::Erased | Change::CommentGone
+        );
+        if deletes {
+            probe_by_key(tx).await?;
+        }
         let changed: Vec<String> = match run.kind {
             Change::Registered => {
                 sqlx::query!(
@@ -255,6 +266,9 @@ pub(super) async fn apply(
                 .await?
             }
         };
+        if deletes {
+            plan_freely(tx).await?;
+        }
         touched.extend(changed);
     }
     touched.sort_unstable();
