@@ -4,15 +4,14 @@
 //! with a single-use ticket, resumable; a history written before the view
 //! existed is shown; a replay builds the same view.
 
-use std::time::Duration;
-
 use reqwest::Method;
-use resourcify::Roles;
 use resourcify_projector::Projection;
-use resourcify_testkit::{Registered, TestApp, TestResponse, spawn_app, spawn_app_with};
+use resourcify_testkit::{Registered, TestApp, TestResponse, spawn_app};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::streams::SseReader;
 
 /// A GET as `who`, once the views show `position`.
 async fn get_as(app: &TestApp, path: &str, who: &Registered, position: u64) -> TestResponse {
@@ -84,6 +83,14 @@ async fn moderate(app: &TestApp, moderator: &Registered, resource: &str, action:
     done.body["position"].as_u64().unwrap()
 }
 
+/// Two members, and a resource the first submitted.
+async fn ada_grace_and_adas_resource(app: &TestApp) -> (Registered, Registered, String) {
+    let ada = app.register("ada").await;
+    let grace = app.register("grace").await;
+    let (resource, _) = submit(app, &ada, json!({})).await;
+    (ada, grace, resource)
+}
+
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn each_kind_arrives_newest_first_and_never_of_ones_own_doing(
     _: PgPoolOptions,
@@ -148,9 +155,7 @@ async fn the_unread_count_falls_as_notifications_are_marked_read(
     db: PgConnectOptions,
 ) {
     let app = spawn_app(db).await;
-    let ada = app.register("ada").await;
-    let grace = app.register("grace").await;
-    let (resource, _) = submit(&app, &ada, json!({})).await;
+    let (ada, grace, resource) = ada_grace_and_adas_resource(&app).await;
     let (_, first) = comment(&app, &grace, &resource, "One.", None).await;
     let (_, second) = comment(&app, &grace, &resource, "Two.", None).await;
     let (_, third) = comment(&app, &grace, &resource, "Three.", None).await;
@@ -264,53 +269,6 @@ async fn deleted_comments_suspended_and_erased_members_leave_no_notification(
     .await;
 }
 
-/// Reads server-sent events off a streaming response.
-struct SseReader {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl SseReader {
-    async fn next_block(&mut self) -> Option<String> {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let block = block.trim().to_owned();
-                // Keep-alive comments carry nothing.
-                if block.is_empty() || block.starts_with(':') {
-                    continue;
-                }
-                return Some(block);
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(10), self.response.chunk())
-                .await
-                .expect("an event within 10 s")
-                .unwrap()?;
-            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    }
-
-    /// The next notification: its SSE id and data.
-    async fn next(&mut self) -> (u64, Value) {
-        let block = self.next_block().await.unwrap();
-        let field = |name: &str| {
-            block
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .map(|v| v.trim().to_owned())
-                .unwrap_or_else(|| panic!("no {name} in {block}"))
-        };
-        assert_eq!(field("event:"), "notification");
-        let data: Value = serde_json::from_str(&field("data:")).unwrap();
-        (field("id:").parse().unwrap(), data)
-    }
-
-    async fn assert_quiet(&mut self) {
-        let more = tokio::time::timeout(Duration::from_millis(700), self.next_block()).await;
-        assert!(more.is_err(), "unexpected event: {more:?}");
-    }
-}
-
 async fn ticket(app: &TestApp, who: &Registered) -> String {
     let issued = app
         .post(
@@ -337,14 +295,14 @@ async fn open_stream(app: &TestApp, query: &str, last_event_id: Option<u64>) -> 
 async fn stream(app: &TestApp, who: &Registered, last_event_id: Option<u64>) -> SseReader {
     let ticket = ticket(app, who).await;
     let response = open_stream(app, &format!("?ticket={ticket}"), last_event_id).await;
-    assert_eq!(response.status(), 200, "{response:?}");
-    let mut reader = SseReader {
-        response,
-        buffer: String::new(),
-    };
-    let advice = reader.next_block().await.unwrap();
-    assert!(advice.starts_with("retry:"), "{advice}");
-    reader
+    SseReader::from_response(response).await
+}
+
+/// The next notification off `stream`: its SSE id and data.
+async fn next(stream: &mut SseReader) -> (u64, Value) {
+    let message = stream.next().await.unwrap();
+    assert_eq!(message.event, "notification");
+    (message.id.unwrap(), message.data)
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -353,16 +311,14 @@ async fn the_stream_sends_ones_new_notifications_and_resumes_after_the_last_seen
     db: PgConnectOptions,
 ) {
     let app = spawn_app(db).await;
-    let ada = app.register("ada").await;
-    let grace = app.register("grace").await;
-    let (resource, _) = submit(&app, &ada, json!({})).await;
+    let (ada, grace, resource) = ada_grace_and_adas_resource(&app).await;
     comment(&app, &grace, &resource, "Before the stream.", None).await;
     app.wait_until_caught_up().await;
 
     let mut ada_stream = stream(&app, &ada, None).await;
     let mut grace_stream = stream(&app, &grace, None).await;
     let (first, position) = comment(&app, &grace, &resource, "Live.", None).await;
-    let (id, data) = ada_stream.next().await;
+    let (id, data) = next(&mut ada_stream).await;
     assert_eq!(id, position);
     assert_eq!(data["kind"], "comment");
     assert_eq!(data["comment_id"], first.as_str());
@@ -375,11 +331,11 @@ async fn the_stream_sends_ones_new_notifications_and_resumes_after_the_last_seen
     let (_, second) = comment(&app, &grace, &resource, "Missed one.", None).await;
     let (_, third) = comment(&app, &grace, &resource, "Missed two.", None).await;
     let mut resumed = stream(&app, &ada, Some(position)).await;
-    assert_eq!(resumed.next().await.0, second);
-    assert_eq!(resumed.next().await.0, third);
+    assert_eq!(next(&mut resumed).await.0, second);
+    assert_eq!(next(&mut resumed).await.0, third);
     resumed.assert_quiet().await;
     let (_, fourth) = comment(&app, &grace, &resource, "Live again.", None).await;
-    assert_eq!(resumed.next().await.0, fourth);
+    assert_eq!(next(&mut resumed).await.0, fourth);
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -430,20 +386,11 @@ async fn the_inbox_shows_the_history_written_before_it_existed(
 ) {
     // The projections of the previous release run; the inbox does not, as
     // on a deployment before this version.
-    let app = spawn_app_with(db.clone(), Roles::API_ONLY).await;
-    let older = [
-        Projection::Users,
-        Projection::Resources,
-        Projection::Comments,
-        Projection::Bookmarks,
-        Projection::News,
-        Projection::History,
-        Projection::Sites,
-    ];
-    let mut running = Vec::new();
-    for projection in older {
-        running.push(app.start_projector(projection, 100).await);
-    }
+    let older: Vec<Projection> = Projection::ALL
+        .into_iter()
+        .filter(|p| *p != Projection::Notifications)
+        .collect();
+    let (app, _older) = crate::sites::running_only(&db, &older).await;
     let ada = app.register("ada").await;
     let grace = app.register("grace").await;
     let (resource, _) = submit(&app, &ada, json!({"description": "For @grace."})).await;
@@ -464,7 +411,7 @@ async fn the_inbox_shows_the_history_written_before_it_existed(
     assert_eq!(checkpoint, None, "the inbox has not started");
 
     // The new projection starts from the first event.
-    running.push(app.start_projector(Projection::Notifications, 100).await);
+    let _inbox = app.start_projector(Projection::Notifications, 100).await;
     assert_eq!(
         inbox(&app, &ada, head).await,
         pairs(&[("comment", "grace")])

@@ -21,7 +21,7 @@ use crate::dto::{MarkRead, Notification, NotificationList, NotificationStreamTic
 use crate::extract::{CommandHeaders, ConditionalRead, Page};
 use crate::responses::CommandResponse;
 use crate::security::BearerAuth;
-use crate::streams::{KEEP_ALIVE, RETRY_MS, StreamLimits};
+use crate::streams::{KEEP_ALIVE, RETRY_MS, StreamLimits, sse_event};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -62,12 +62,13 @@ impl NotificationsApi {
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<NotificationList>, ApiError> {
-        CachedResponse::private_list(&read, &page, async |at, render| {
+        let page = CachedResponse::list(&read, &page, async |at, render| {
             self.notifications
                 .inbox_view(&auth.0, page.request(), at, render)
                 .await
         })
-        .await
+        .await?;
+        Ok(page.for_one_member())
     }
 
     /// How many of one's notifications are unread
@@ -89,7 +90,7 @@ impl NotificationsApi {
                 crate::rendered::RenderedJson::<UnreadCount>::render_from,
             )
             .await?;
-        Ok(CachedResponse::private_view(view, &read))
+        Ok(CachedResponse::view(view, &read).for_one_member())
     }
 
     /// Mark notifications read
@@ -179,11 +180,7 @@ impl NotificationsApi {
             .to_event(|item| match item {
                 None => Event::retry(RETRY_MS),
                 Some(notification) => {
-                    let json = poem_openapi::types::ToJSON::to_json(&notification);
-                    let data = serde_json::to_string(&json).unwrap_or_default();
-                    Event::message(data)
-                        .event_type("notification")
-                        .id(notification.position.to_string())
+                    sse_event("notification", Some(notification.position), &notification)
                 }
             }))
     }

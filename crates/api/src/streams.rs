@@ -112,6 +112,21 @@ impl Drop for StreamSlot {
     }
 }
 
+/// A message of a stream: its SSE `event` is `kind`, its `id` the stream
+/// position (for `Last-Event-ID`), its data `message` as JSON.
+pub(crate) fn sse_event(
+    kind: &str,
+    position: Option<u64>,
+    message: &impl poem_openapi::types::ToJSON,
+) -> Event {
+    let data = serde_json::to_string(&message.to_json()).unwrap_or_default();
+    let event = Event::message(data).event_type(kind.to_owned());
+    match position {
+        Some(position) => event.id(position.to_string()),
+        None => event,
+    }
+}
+
 #[derive(Debug)]
 pub struct StreamsApi {
     pub accounts: resourcify_app::Accounts,
@@ -209,13 +224,7 @@ impl StreamsApi {
                 if message.kind == "retry" {
                     return Event::retry(RETRY_MS);
                 }
-                let data = serde_json::to_string(&poem_openapi::types::ToJSON::to_json(&message))
-                    .unwrap_or_default();
-                let event = Event::message(data).event_type(message.kind.clone());
-                match message.position {
-                    Some(position) => event.id(position.to_string()),
-                    None => event,
-                }
+                sse_event(&message.kind, message.position, &message)
             }))
     }
 }
