@@ -55,8 +55,9 @@ CREATE INDEX notifications_by_comment ON notifications (comment_id)
     WHERE comment_id IS NOT NULL;
 -- A suspended or erased member's notifications of others go.
 CREATE INDEX notifications_by_actor ON notifications (actor_id);
--- A text mentions a member once, however often it is edited: a comment's
--- mention is keyed by the comment, a description's by the resource.
-CREATE UNIQUE INDEX notifications_one_mention_per_text
+-- A text tells a member once, however often it is edited: a comment (as
+-- a reply, a comment on their resource or a mention) is keyed by the
+-- comment, a description's mention by the resource.
+CREATE UNIQUE INDEX notifications_once_per_text
     ON notifications (recipient_id, coalesce(comment_id, resource_id))
-    WHERE kind = 'mention';
+    WHERE kind IN ('reply', 'comment', 'mention');

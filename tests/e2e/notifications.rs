@@ -202,6 +202,48 @@ async fn the_unread_count_falls_as_notifications_are_marked_read(
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn an_edit_tells_only_whom_it_adds_and_drops_their_cached_inbox(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let (ada, grace, resource) = ada_grace_and_adas_resource(&app).await;
+    let bob = app.register("bob").await;
+    let (said, at) = comment(&app, &grace, &resource, "Hello.", None).await;
+    assert_eq!(inbox(&app, &ada, at).await, pairs(&[("comment", "grace")]));
+    assert_eq!(inbox(&app, &bob, at).await, pairs(&[]));
+    let path = "/v1/me/notifications";
+    let cached = app
+        .request(Method::GET, path, None, Some(&bob.token), None)
+        .await;
+    assert_eq!(cached.header("x-cache"), Some("hit"));
+
+    // The edit names ada (told already, of this comment) and bob (not yet).
+    let body = json!({"body": "Hello @ada and @bob."});
+    let edited = app
+        .patch(&format!("/v1/comments/{said}"), &body, &grace.token)
+        .await;
+    assert_eq!(edited.status, 200, "{edited:#?}");
+    // Bob's cached inbox is dropped by the notice, well before its TTL.
+    crate::history::until_served_to(&app, path, Some(&bob.token), |body| {
+        body["items"]
+            .as_array()
+            .is_some_and(|items| items.len() == 1)
+    })
+    .await;
+    let at = edited.body["position"].as_u64().unwrap();
+    assert_eq!(inbox(&app, &bob, at).await, pairs(&[("mention", "grace")]));
+    assert_eq!(inbox(&app, &ada, at).await, pairs(&[("comment", "grace")]));
+    // Edited again, it tells no one twice.
+    let body = json!({"body": "Hello @bob and @ada, again."});
+    let again = app
+        .patch(&format!("/v1/comments/{said}"), &body, &grace.token)
+        .await;
+    let at = again.body["position"].as_u64().unwrap();
+    assert_eq!(inbox(&app, &bob, at).await, pairs(&[("mention", "grace")]));
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
 async fn deleted_comments_suspended_and_erased_members_leave_no_notification(
     _: PgPoolOptions,
     db: PgConnectOptions,

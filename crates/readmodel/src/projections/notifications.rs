@@ -356,8 +356,8 @@ async fn tell_submitters(tx: &mut PgConnection, rows: Value) -> sqlx::Result<Vec
 }
 
 /// Tells each member a text mentions (rows from [`mention_rows`]), unless
-/// they wrote it, already heard of this event (as a reply's parent author,
-/// say) or of this text before (an edit mentions anew only those it adds).
+/// they wrote it or already heard of this text (as a reply's parent author,
+/// say, or from the text before an edit: an edit tells only those it adds).
 async fn tell_mentioned(tx: &mut PgConnection, rows: Value) -> sqlx::Result<Vec<String>> {
     if rows.as_array().is_none_or(Vec::is_empty) {
         return Ok(Vec::new());
