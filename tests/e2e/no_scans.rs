@@ -192,7 +192,8 @@ pub(crate) async fn seed(pool: &PgPool) {
         "INSERT INTO notifications (recipient_id, position, kind, actor_id, resource_id,
                                     comment_id, at)
          SELECT r.author_id, r.listed_at * 4 + k, 'comment',
-                md5('u' || (r.listed_at % 997 + 1))::uuid, r.id, NULL, now()
+                md5('u' || (r.listed_at % 997 + 1))::uuid, r.id,
+                md5('n' || (r.listed_at * 4 + k))::uuid, now()
          FROM resources r, generate_series(0, 3) AS k"
             .to_owned(),
         "INSERT INTO projection_checkpoints (projection, position)
