@@ -286,8 +286,15 @@ impl Following {
                     return Some(notice.position);
                 }
                 Ok(Ok(_)) => {}
-                // Fell behind the notices, or the node is closing: ask the view.
-                Ok(Err(_)) | Err(_) => return None,
+                // Fell behind the notices: ask the view.
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => return None,
+                // No notice will come (the node is closing): ask at the
+                // recheck time, not in a busy loop.
+                Ok(Err(broadcast::error::RecvError::Closed)) => {
+                    tokio::time::sleep_until(deadline).await;
+                    return None;
+                }
+                Err(_) => return None,
             }
         }
     }
