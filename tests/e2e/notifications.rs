@@ -275,6 +275,20 @@ async fn deleted_comments_suspended_and_erased_members_leave_no_notification(
     let expected = [("comment", "carol"), ("comment", "bob")];
     assert_eq!(inbox(&app, &ada, at).await, pairs(&expected));
 
+    // So does a comment a moderator removed.
+    let (removed, _) = comment(&app, &grace, &resource, "Buy my course, @ada!", None).await;
+    let removal = app
+        .post(
+            &format!("/v1/comments/{removed}/remove"),
+            &json!({"reason": "Advertising."}),
+            Some(&moderator.token),
+        )
+        .await;
+    assert_eq!(removal.status, 200, "{removal:#?}");
+    let at = removal.body["position"].as_u64().unwrap();
+    let expected = [("comment", "carol"), ("comment", "bob")];
+    assert_eq!(inbox(&app, &ada, at).await, pairs(&expected));
+
     // A suspended member's go, and their actions notify no one.
     let suspended = app
         .request(
@@ -419,6 +433,30 @@ async fn the_stream_opens_only_with_a_fresh_unused_ticket(_: PgPoolOptions, db: 
         .await
         .unwrap();
     refused(open_stream(&app, &format!("?ticket={expired}"), None).await).await;
+}
+
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_ticket_from_one_node_opens_the_stream_on_another_once(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let app = spawn_app(db).await;
+    let (ada, grace, resource) = ada_grace_and_adas_resource(&app).await;
+    let other = app.another_api_node().await;
+    let ticket = ticket(&app, &ada).await;
+    let url = format!(
+        "{}/v1/me/notifications/stream?ticket={ticket}",
+        other.base_url
+    );
+    let opened = app.http.get(&url).send().await.unwrap();
+    let mut stream = SseReader::from_response(opened).await;
+    let (_, position) = comment(&app, &grace, &resource, "Across nodes.", None).await;
+    assert_eq!(next(&mut stream).await.0, position);
+    // Taken on the other node: refused on either.
+    let again = app.http.get(&url).send().await.unwrap();
+    assert_eq!(again.status(), 401);
+    let here = open_stream(&app, &format!("?ticket={ticket}"), None).await;
+    assert_eq!(here.status(), 401);
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
