@@ -137,7 +137,9 @@ pub(super) async fn apply(
 ) -> sqlx::Result<Vec<String>> {
     let mut touched = Vec::new();
     for run in runs(events, change_of) {
-        let rows = run.rows();
+        // Each event as JSON, for the statements that take it so; the
+        // submissions, the most frequent by far, are bound by column.
+        let rows = || run.rows();
         // The deletions join the batch's keys to the notifications, the
         // largest table here: by index probes, never by hashing it whole
         // (ADR 11).
@@ -155,7 +157,7 @@ pub(super) async fn apply(
                      SELECT user_id, username
                      FROM jsonb_to_recordset($1::jsonb) AS b(user_id uuid, username text)
                      ON CONFLICT (user_id) DO NOTHING",
-                    rows
+                    rows()
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -171,7 +173,7 @@ pub(super) async fn apply(
                        )
                        DELETE FROM notifications n USING b WHERE n.actor_id = b.user_id
                        RETURNING n.recipient_id::text AS "recipient_id!""#,
-                    rows
+                    rows()
                 )
                 .fetch_all(&mut *tx)
                 .await?
@@ -181,7 +183,7 @@ pub(super) async fn apply(
                     "UPDATE notification_members m SET suspended = false
                      FROM jsonb_to_recordset($1::jsonb) AS b(user_id uuid)
                      WHERE m.user_id = b.user_id",
-                    rows
+                    rows()
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -198,7 +200,7 @@ pub(super) async fn apply(
                        )
                        DELETE FROM notifications n USING b WHERE n.actor_id = b.user_id
                        RETURNING n.recipient_id::text AS "recipient_id!""#,
-                    rows
+                    rows()
                 )
                 .fetch_all(&mut *tx)
                 .await?
@@ -212,7 +214,7 @@ pub(super) async fn apply(
                              GROUP BY user_id) b
                        WHERE m.user_id = b.user_id
                        RETURNING m.user_id::text AS "user_id!""#,
-                    rows
+                    rows()
                 )
                 .fetch_all(&mut *tx)
                 .await?
@@ -227,7 +229,7 @@ pub(super) async fn apply(
                      SELECT resource_id, NULL, title
                      FROM jsonb_to_recordset($1::jsonb) AS b(resource_id uuid, title text)
                      ON CONFLICT (resource_id) DO NOTHING",
-                    rows
+                    rows()
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -241,7 +243,7 @@ pub(super) async fn apply(
                                resource_id uuid, title text, ord bigint)
                            ORDER BY resource_id, ord DESC) b
                      WHERE r.resource_id = b.resource_id",
-                    rows
+                    rows()
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -249,7 +251,7 @@ pub(super) async fn apply(
             }
             Change::Moderated => tell_submitters(tx, moderation_rows(&run.events)).await?,
             Change::CommentPosted => {
-                let mut told = tell_of_comments(tx, rows).await?;
+                let mut told = tell_of_comments(tx, rows()).await?;
                 told.extend(tell_mentioned(tx, mention_rows(&run.events)).await?);
                 told
             }
@@ -260,7 +262,7 @@ pub(super) async fn apply(
                        USING jsonb_to_recordset($1::jsonb) AS b(comment_id uuid)
                        WHERE n.comment_id = b.comment_id
                        RETURNING n.recipient_id::text AS "recipient_id!""#,
-                    rows
+                    rows()
                 )
                 .fetch_all(&mut *tx)
                 .await?
