@@ -50,7 +50,11 @@ async fn dead_letters_are_listed_retried_and_skipped(_: PgPoolOptions, db: PgCon
     let letters = app.reads.dead_letters_after("", -1, 100).await.unwrap();
     // Each projection that reads submissions parks it; resources' is used here.
     let parked: Vec<&str> = letters.iter().map(|l| l.projection.as_str()).collect();
-    assert_eq!(parked, ["history", "resources", "sites"], "{letters:?}");
+    assert_eq!(
+        parked,
+        ["history", "notifications", "resources", "sites"],
+        "{letters:?}"
+    );
     let letters: Vec<_> = letters
         .into_iter()
         .filter(|l| l.projection == "resources")

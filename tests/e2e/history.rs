@@ -202,9 +202,20 @@ async fn an_erased_editor_leaves_no_name_in_the_history_live_or_replayed(
 /// fails if that takes longer than 10 s, well under the caches' TTL (60 s):
 /// only a projector's notice can have dropped the cached view by then.
 pub(crate) async fn until_served(app: &TestApp, path: &str, done: impl Fn(&Value) -> bool) {
+    until_served_to(app, path, None, done).await;
+}
+
+/// [`until_served`] as the holder of `token` reads it.
+pub(crate) async fn until_served_to(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    done: impl Fn(&Value) -> bool,
+) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        if done(&app.get(path).await.body) {
+        let read = app.request(Method::GET, path, None, token, None);
+        if done(&read.await.body) {
             return;
         }
         assert!(

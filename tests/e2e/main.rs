@@ -25,6 +25,7 @@ mod monitoring;
 mod my_data;
 mod news;
 mod no_scans;
+mod notifications;
 mod openapi;
 mod personal;
 mod projector;

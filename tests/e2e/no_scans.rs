@@ -197,6 +197,24 @@ pub(crate) async fn seed(pool: &PgPool) {
                     (ARRAY['spam', 'off-topic', 'other'])[n % 3 + 1], now()
              FROM flag_queue q, generate_series(1, q.flags) AS n"
         ),
+        // Projection "notifications": every member, resource and comment
+        // known, four notifications per resource.
+        "INSERT INTO notification_members (user_id, username, read_up_to)
+         SELECT user_id, username, 100 FROM resource_authors"
+            .to_owned(),
+        "INSERT INTO notification_resources (resource_id, submitter_id, title)
+         SELECT id, author_id, title FROM resources"
+            .to_owned(),
+        "INSERT INTO notification_comments (comment_id, author_id, resource_id)
+         SELECT id, author_id, resource_id FROM comments"
+            .to_owned(),
+        "INSERT INTO notifications (recipient_id, position, kind, actor_id, resource_id,
+                                    comment_id, at)
+         SELECT r.author_id, r.listed_at * 4 + k, 'comment',
+                md5('u' || (r.listed_at % 997 + 1))::uuid, r.id,
+                md5('n' || (r.listed_at * 4 + k))::uuid, now()
+         FROM resources r, generate_series(0, 3) AS k"
+            .to_owned(),
         "INSERT INTO projection_checkpoints (projection, position)
          VALUES ('users', 55000), ('resources', 55000)"
             .to_owned(),
@@ -283,6 +301,9 @@ fn bind<'q>(
         "resource_history_oldest" => query.bind(some_resource).bind(0_i64).bind(21_i64),
         "site_by_name" => query.bind("site42.example"),
         "resources_by_site" => query.bind("site42.example").bind(i64::MAX).bind(21_i64),
+        "notifications_newest" => query.bind(some_user).bind(i64::MAX).bind(21_i64),
+        "notifications_after" => query.bind(some_user).bind(0_i64).bind(100_i64),
+        "notifications_unread_count" => query.bind(some_user),
         "projection_checkpoints" | "ping" => query,
         other => panic!("no sample arguments for the named query {other}: add them here"),
     }
@@ -385,6 +406,10 @@ async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
         "resource_history_oldest",
         "site_by_name",
         "resources_by_site",
+        // One's inbox, its stream and its unread count.
+        "notifications_newest",
+        "notifications_after",
+        "notifications_unread_count",
         // Threads in their orders, and the karma on profiles.
         "comments_by_resource",
         "comments_by_resource_top",

@@ -36,6 +36,11 @@ const OPERATIONS: &[&str] = &[
     "GET /v1/me/feed",
     "GET /v1/me/export",
     "GET /v1/me/sessions",
+    "GET /v1/me/notifications",
+    "GET /v1/me/notifications/unread-count",
+    "POST /v1/me/notifications/read",
+    "POST /v1/me/notifications/stream-ticket",
+    "GET /v1/me/notifications/stream",
     "DELETE /v1/me/sessions/{id}",
     "POST /v1/resources",
     "GET /v1/resources",
@@ -374,7 +379,7 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
     let beyond = app.head().await + 1_000;
 
     let readers = taking(&spec, "MinPosition");
-    assert_eq!(readers.len(), 32, "{readers:?}");
+    assert_eq!(readers.len(), 34, "{readers:?}");
     assert_eq!(taking(&spec, "MinPositionHeader"), readers);
     for (method, path) in &readers {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
@@ -408,7 +413,7 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
     }
 
     let lists = taking(&spec, "Limit");
-    assert_eq!(lists.len(), 17, "{lists:?}");
+    assert_eq!(lists.len(), 18, "{lists:?}");
     assert_eq!(taking(&spec, "Cursor"), lists);
     for (method, path) in &lists {
         for limit in ["0", "101", "ten"] {
@@ -424,7 +429,7 @@ async fn every_operation_takes_the_shared_parameters_its_document_names(
     // runs. (Sent with the operation's example body, which passes the
     // document, so that the key is what is refused.)
     let writers = taking(&spec, "IdempotencyKey");
-    assert_eq!(writers.len(), 45, "{writers:?}");
+    assert_eq!(writers.len(), 46, "{writers:?}");
     let head = app.head().await;
     for (method, path) in &writers {
         let operation = &spec["paths"][path][method.to_lowercase()];

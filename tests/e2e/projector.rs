@@ -212,7 +212,7 @@ async fn an_undecodable_event_is_dead_lettered_and_the_projection_goes_on(
     .await
     .unwrap();
     // Only the projections that read resource submissions are concerned.
-    let expected: Vec<_> = ["history", "resources", "sites"]
+    let expected: Vec<_> = ["history", "notifications", "resources", "sites"]
         .map(|projection| (projection.to_owned(), poison as i64, subject.clone()))
         .into();
     assert_eq!(letters, expected);

@@ -8,7 +8,7 @@ use reqwest::Method;
 use resourcify::Roles;
 use resourcify_app::ViewPositions;
 use resourcify_projector::Projection;
-use resourcify_testkit::{Registered, TestApp, spawn_app, spawn_app_with};
+use resourcify_testkit::{Registered, RunningProjectors, TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -213,8 +213,19 @@ async fn a_cached_site_page_is_dropped_by_the_next_submission(
     .await;
 }
 
+/// An API node over `db` on which only `projections` run, as on a
+/// deployment of a release before the others existed.
+pub(crate) async fn running_only(
+    db: &PgConnectOptions,
+    projections: &[Projection],
+) -> (TestApp, RunningProjectors) {
+    let app = spawn_app_with(db.clone(), Roles::API_ONLY).await;
+    let running = app.start_some_projectors(projections, 100).await;
+    (app, running)
+}
+
 /// Waits until each of `projections` has applied `position`.
-async fn wait_for(app: &TestApp, projections: &[Projection], position: u64) {
+pub(crate) async fn wait_for(app: &TestApp, projections: &[Projection], position: u64) {
     let positions = ViewPositions::new(app.reads.clone());
     for projection in projections {
         positions
@@ -231,7 +242,6 @@ async fn views_added_after_the_history_was_written_show_all_of_it(
 ) {
     // The projections that existed before these views did run; the new
     // ones do not, as on a deployment before this version.
-    let app = spawn_app_with(db.clone(), Roles::API_ONLY).await;
     let older = [
         Projection::Users,
         Projection::Resources,
@@ -239,10 +249,8 @@ async fn views_added_after_the_history_was_written_show_all_of_it(
         Projection::Bookmarks,
         Projection::News,
     ];
-    let mut running = Vec::new();
-    for projection in older {
-        running.push(app.start_projector(projection, 100).await);
-    }
+    let (app, older_running) = running_only(&db, &older).await;
+    let mut running = vec![older_running];
     let ada = app.register("ada").await;
     let moderator = app.register("moderator").await;
     app.grant_as_operator("moderator", "moderator").await;

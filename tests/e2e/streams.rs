@@ -12,14 +12,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// One server-sent event.
 #[derive(Debug, Clone, PartialEq)]
-struct Sse {
-    id: Option<u64>,
-    event: String,
-    data: Value,
+pub(crate) struct Sse {
+    pub(crate) id: Option<u64>,
+    pub(crate) event: String,
+    pub(crate) data: Value,
 }
 
 /// Reads events off a streaming response.
-struct SseReader {
+pub(crate) struct SseReader {
     response: reqwest::Response,
     buffer: String,
 }
@@ -32,7 +32,12 @@ impl SseReader {
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id);
         }
-        let response = request.send().await.unwrap();
+        Self::from_response(request.send().await.unwrap()).await
+    }
+
+    /// Reads the events of an opened stream (any of them), past the
+    /// reconnection advice it starts with.
+    pub(crate) async fn from_response(response: reqwest::Response) -> Self {
         assert_eq!(response.status(), 200, "{response:?}");
         assert!(
             response.headers()["content-type"]
@@ -69,7 +74,7 @@ impl SseReader {
         }
     }
 
-    async fn next(&mut self) -> Option<Sse> {
+    pub(crate) async fn next(&mut self) -> Option<Sse> {
         let block = self.next_block().await?;
         let mut event = Sse {
             id: None,
@@ -90,7 +95,7 @@ impl SseReader {
     }
 
     /// Asserts that nothing more arrives for a moment.
-    async fn assert_quiet(&mut self) {
+    pub(crate) async fn assert_quiet(&mut self) {
         let more = tokio::time::timeout(Duration::from_millis(700), self.next_block()).await;
         assert!(more.is_err(), "unexpected event: {more:?}");
     }

@@ -17,10 +17,9 @@ use crate::rendered::RenderedJson;
 pub(crate) const PUBLIC_REVALIDATE: &str = "public, max-age=0, must-revalidate";
 /// One user's data: never stored by shared caches.
 pub(crate) const PRIVATE: &str = "private, no-store";
-/// One member's view of public data (their lists without the tags they
-/// hide): only their own cache may keep it, and must revalidate.
-const PRIVATE_REVALIDATE: HeaderText =
-    HeaderText::from_static("private, max-age=0, must-revalidate");
+/// One user's data kept on this node: the user's own browser may keep it
+/// and revalidate it (cheap: 304); shared caches never store it.
+pub(crate) const PRIVATE_REVALIDATE: &str = "private, no-cache";
 
 #[derive(ApiResponse)]
 pub(crate) enum CachedResponse<T: Type + ToJSON + Send> {
@@ -45,6 +44,7 @@ pub(crate) enum CachedResponse<T: Type + ToJSON + Send> {
 }
 
 const PUBLIC: HeaderText = HeaderText::from_static(PUBLIC_REVALIDATE);
+const FOR_ONE_MEMBER: HeaderText = HeaderText::from_static(PRIVATE_REVALIDATE);
 const HIT: HeaderText = HeaderText::from_static("hit");
 const MISS: HeaderText = HeaderText::from_static("miss");
 
@@ -55,7 +55,7 @@ type View = (Arc<RenderedView>, CacheOutcome);
 impl<T: Type + ToJSON + Send> CachedResponse<T> {
     /// The answer for a single view.
     pub(crate) fn view(view: View, read: &ConditionalRead) -> Self {
-        Self::answer(view, read, None, PUBLIC)
+        Self::answer(view, read, None)
     }
 
     /// Reads the page `page` names of a cached list, as `read` asks: `list`
@@ -69,45 +69,26 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
     where
         for<'a> T: From<&'a S>,
     {
-        Self::list_as(PUBLIC, read, page, list).await
-    }
-
-    /// [`Self::list`] for one member's view of a list: the same answer,
-    /// kept by no cache but theirs.
-    pub(crate) async fn member_list<S: ?Sized>(
-        read: &ConditionalRead,
-        page: &Page,
-        list: impl AsyncFnOnce(Option<u64>, fn(&S) -> Bytes) -> Result<View, AppError>,
-    ) -> Result<Self, ApiError>
-    where
-        for<'a> T: From<&'a S>,
-    {
-        Self::list_as(PRIVATE_REVALIDATE, read, page, list).await
-    }
-
-    async fn list_as<S: ?Sized>(
-        cache_control: HeaderText,
-        read: &ConditionalRead,
-        page: &Page,
-        list: impl AsyncFnOnce(Option<u64>, fn(&S) -> Bytes) -> Result<View, AppError>,
-    ) -> Result<Self, ApiError>
-    where
-        for<'a> T: From<&'a S>,
-    {
         let view = list(read.min_position, RenderedJson::<T>::render_from).await?;
         let link = page.next_link(view.0.next_cursor.as_deref());
-        Ok(Self::answer(view, read, link, cache_control))
+        Ok(Self::answer(view, read, link))
     }
 
-    fn answer(
-        (view, outcome): View,
-        read: &ConditionalRead,
-        link: Option<String>,
-        cache_control: HeaderText,
-    ) -> Self {
+    /// The same answer, of one member's view (their inbox, say): for
+    /// their browser alone, never for a shared cache.
+    pub(crate) fn for_one_member(self) -> Self {
+        match self {
+            Self::Ok(body, etag, _, cache, link) => {
+                Self::Ok(body, etag, FOR_ONE_MEMBER, cache, link)
+            }
+            Self::NotModified(etag, _) => Self::NotModified(etag, FOR_ONE_MEMBER),
+        }
+    }
+
+    fn answer((view, outcome): View, read: &ConditionalRead, link: Option<String>) -> Self {
         let etag = HeaderText(view.etag_header.clone());
         if etag_matches(read.if_none_match.0.as_deref(), &view.etag) {
-            return Self::NotModified(etag, cache_control);
+            return Self::NotModified(etag, PUBLIC);
         }
         let cache = match outcome {
             CacheOutcome::Hit => HIT,
@@ -116,7 +97,7 @@ impl<T: Type + ToJSON + Send> CachedResponse<T> {
         Self::Ok(
             RenderedJson::from_bytes(view.body.clone()),
             etag,
-            cache_control,
+            PUBLIC,
             cache,
             link,
         )

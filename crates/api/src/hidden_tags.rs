@@ -75,13 +75,14 @@ impl HiddenTagsApi {
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        CachedResponse::member_list(&read, &page, async |at, render| {
+        CachedResponse::list(&read, &page, async |at, render| {
             let request = page.request();
             self.resources
                 .feed_view(Some(&auth.0), request, at, render)
                 .await
         })
         .await
+        .map(CachedResponse::for_one_member)
     }
 
     /// One's lists of resources, without hidden tags
@@ -116,12 +117,13 @@ impl HiddenTagsApi {
             limit: page.limit,
             cursor: page.cursor.as_deref(),
         };
-        CachedResponse::member_list(&read, &page, async |at, render| {
+        CachedResponse::list(&read, &page, async |at, render| {
             self.resources
                 .list_view(Some(&auth.0), query, at, render)
                 .await
         })
         .await
+        .map(CachedResponse::for_one_member)
     }
 
     /// One's news, newest first, without hidden tags
@@ -144,9 +146,10 @@ impl HiddenTagsApi {
             tag: tag.0.as_deref(),
             page: page.request(),
         };
-        CachedResponse::member_list(&read, &page, async |at, render| {
+        CachedResponse::list(&read, &page, async |at, render| {
             self.news.list_view(Some(&auth.0), query, at, render).await
         })
         .await
+        .map(CachedResponse::for_one_member)
     }
 }

@@ -19,6 +19,7 @@ mod me;
 mod middleware;
 mod my_data;
 mod news;
+mod notifications;
 mod ops;
 mod problem;
 mod rendered;
@@ -88,6 +89,7 @@ type Apis = (
     sessions::SessionsApi,
     me::MeApi,
     hidden_tags::HiddenTagsApi,
+    notifications::NotificationsApi,
     my_data::MyDataApi,
     resources::ResourcesApi,
     comments::CommentsApi,
@@ -221,6 +223,10 @@ fn docs_headers() -> poem::middleware::SetHeader {
 }
 
 fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()> {
+    let stream_limits = Arc::new(streams::StreamLimits::new(
+        settings.max_streams,
+        settings.max_streams_per_client,
+    ));
     OpenApiService::new(
         (
             users::UsersApi {
@@ -240,6 +246,10 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
                 tag_filters: app.tag_filters.clone(),
                 resources: app.resources.clone(),
                 news: app.news.clone(),
+            },
+            notifications::NotificationsApi {
+                notifications: app.notifications.clone(),
+                limits: stream_limits.clone(),
             },
             my_data::MyDataApi {
                 my_data: app.my_data.clone(),
@@ -271,10 +281,7 @@ fn openapi_service(app: &App, settings: &ApiSettings) -> OpenApiService<Apis, ()
             streams::StreamsApi {
                 accounts: app.accounts.clone(),
                 changes: app.changes.clone(),
-                limits: Arc::new(streams::StreamLimits::new(
-                    settings.max_streams,
-                    settings.max_streams_per_client,
-                )),
+                limits: stream_limits,
             },
             ops::OpsApi {
                 status: app.status.clone(),

@@ -75,7 +75,7 @@ impl StreamLimits {
         }
     }
 
-    fn open(self: &Arc<Self>, client: IpAddr) -> Result<StreamSlot, ApiError> {
+    pub(crate) fn open(self: &Arc<Self>, client: IpAddr) -> Result<StreamSlot, ApiError> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         if open.values().sum::<usize>() >= self.total {
             return Err(ApiError::unavailable(
@@ -95,7 +95,7 @@ impl StreamLimits {
 }
 
 /// An open stream's place; given back when the stream ends.
-struct StreamSlot {
+pub(crate) struct StreamSlot {
     limits: Arc<StreamLimits>,
     client: IpAddr,
 }
@@ -112,10 +112,26 @@ impl Drop for StreamSlot {
     }
 }
 
+/// A message of a stream: its SSE `event` is `kind`, its `id` the stream
+/// position (for `Last-Event-ID`), its data `message` as JSON.
+pub(crate) fn sse_event(
+    kind: &str,
+    position: Option<u64>,
+    message: &impl poem_openapi::types::ToJSON,
+) -> Event {
+    let data = serde_json::to_string(&message.to_json()).unwrap_or_default();
+    let event = Event::message(data).event_type(kind.to_owned());
+    match position {
+        Some(position) => event.id(position.to_string()),
+        None => event,
+    }
+}
+
 #[derive(Debug)]
 pub struct StreamsApi {
     pub accounts: resourcify_app::Accounts,
     pub changes: resourcify_app::Changes,
+    /// Shared with the notification stream: a client's streams count together.
     pub limits: Arc<StreamLimits>,
 }
 
@@ -123,9 +139,9 @@ pub struct StreamsApi {
 /// How often an idle stream sends a comment line. A client that went away
 /// is only noticed when a write to it fails, and the write after the next
 /// one does: its slot is free again within about twice this.
-const KEEP_ALIVE: Duration = Duration::from_secs(2);
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(2);
 
-const RETRY_MS: u64 = 3_000;
+pub(crate) const RETRY_MS: u64 = 3_000;
 
 #[OpenApi(prefix_path = "/v1", tag = "ApiTags::Streams")]
 impl StreamsApi {
@@ -208,13 +224,7 @@ impl StreamsApi {
                 if message.kind == "retry" {
                     return Event::retry(RETRY_MS);
                 }
-                let data = serde_json::to_string(&poem_openapi::types::ToJSON::to_json(&message))
-                    .unwrap_or_default();
-                let event = Event::message(data).event_type(message.kind.clone());
-                match message.position {
-                    Some(position) => event.id(position.to_string()),
-                    None => event,
-                }
+                sse_event(&message.kind, message.position, &message)
             }))
     }
 }

@@ -23,6 +23,7 @@ mod metric_families;
 mod moderation;
 mod my_data;
 mod news;
+mod notifications;
 mod paging;
 mod positions;
 mod replicas;
@@ -57,14 +58,15 @@ pub use metric_families::{METRIC_FAMILIES, describe_metrics};
 pub use moderation::Moderation;
 pub use my_data::{EXPORT_LIMIT_PER_KIND, MemberData, MyData};
 pub use news::{News, NewsQuery, SYNDICATION_ENTRIES};
+pub use notifications::{Notifications, StreamTicket};
 pub use paging::{Page, PageRequest, ResourcePage};
 pub use positions::ViewPositions;
 pub use replicas::{ReadReplicas, ReplicaSettings, ReplicaState, ViewSource};
 pub use resources::{HistoryEntry, HistoryOrder, ResourceQuery, Resources, Sort};
 pub use resourcify_readmodel::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, FlagQueueEntry,
-    FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow, SessionRow, TagCount,
-    VoteRow,
+    FollowedUser, ModerationEntry, NewsSourceRow, NotificationRow, ProfileRow, ResourceRow,
+    SessionRow, TagCount, VoteRow,
 };
 pub use sessions::{LoginAccount, LoginFailures, OPEN_SESSIONS_LIMIT, SessionTokens, Sessions};
 pub use settings::AppSettings;
@@ -87,6 +89,7 @@ pub struct App {
     pub flags: Flags,
     pub news: News,
     pub sites: Sites,
+    pub notifications: Notifications,
     pub changes: Changes,
     pub status: Status,
     core: core::Core,
@@ -113,6 +116,7 @@ impl App {
             resources,
             comments: Comments::new(core.clone()),
             sites: Sites::new(core.clone()),
+            notifications: Notifications::new(core.clone()),
             moderation: Moderation::new(core.clone()),
             flags: Flags::new(core.clone()),
             changes: Changes::new(core.clone()),
@@ -125,6 +129,7 @@ impl App {
     pub fn observe(&self, notice: &ViewNotice) {
         self.core.positions().observe(notice);
         self.core.views().invalidate(notice);
+        self.notifications.observe(notice);
     }
 
     /// Listens to every projection's notices until the subscription ends;

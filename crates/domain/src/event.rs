@@ -44,6 +44,7 @@ impl EventType {
     pub const USER_REINSTATED: Self = Self::new("user.reinstated", 1);
     pub const USER_DELETED: Self = Self::new("user.deleted", 1);
     pub const USER_SESSIONS_REVOKED: Self = Self::new("user.sessions-revoked", 1);
+    pub const USER_NOTIFICATIONS_READ: Self = Self::new("user.notifications-read", 1);
 
     /// v1 had no `user_agent`; it is upcast on read (see [`DomainEvent::decode`]).
     pub const SESSION_STARTED_V1: Self = Self::new("session.started", 1);
@@ -107,6 +108,7 @@ impl EventType {
         Self::USER_REINSTATED,
         Self::USER_DELETED,
         Self::USER_SESSIONS_REVOKED,
+        Self::USER_NOTIFICATIONS_READ,
         Self::SESSION_STARTED_SEALED,
         Self::SESSION_REFRESHED,
         Self::SESSION_ENDED,

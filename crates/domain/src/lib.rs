@@ -19,6 +19,7 @@ mod event;
 pub mod flag;
 pub mod karma;
 mod mark;
+pub mod mention;
 pub mod news_source;
 pub mod personal;
 pub mod resource;

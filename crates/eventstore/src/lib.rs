@@ -17,6 +17,7 @@ mod reservations;
 mod sealing;
 mod snapshot;
 mod store;
+mod tickets;
 
 pub use backup::{
     Manifest, RestoreOptions, StreamCopy, StreamRestored, back_up, read_manifest, restore,
@@ -31,6 +32,7 @@ pub use rebuild::{RebuildReport, rebuild_reservations};
 pub use reservations::{Reservation, ReservationBook, Reserved};
 pub use sealing::MemberKeys;
 pub use store::{Appended, EventFeed, EventStore, EventStoreSettings, Loaded, NewEvent};
+pub use tickets::StreamTickets;
 
 /// Every key-value bucket a namespace owns, by its name within the namespace.
 pub fn bucket_names() -> impl Iterator<Item = &'static str> {
@@ -42,5 +44,6 @@ pub fn bucket_names() -> impl Iterator<Item = &'static str> {
             Leases::NEWS_SOURCES,
             Leases::PROJECTORS,
             MemberKeys::BUCKET,
+            StreamTickets::BUCKET,
         ])
 }

@@ -28,8 +28,8 @@ pub use pool::{PoolSettings, connect, connect_lazy};
 pub use queries::{CheckpointRow, ReadModel, RunningQuery};
 pub use rows::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, Credentials, DueSource,
-    FlagQueueEntry, FlagRow, FollowedUser, ModerationEntry, NewsSourceRow, ProfileRow, ResourceRow,
-    RevisionRow, SessionAccess, SessionRow, SiteRow, TagCount, VoteRow,
+    FlagQueueEntry, FlagRow, FollowedUser, ModerationEntry, NewsSourceRow, NotificationRow,
+    ProfileRow, ResourceRow, RevisionRow, SessionAccess, SessionRow, SiteRow, TagCount, VoteRow,
 };
 pub use scope::Scope;
 

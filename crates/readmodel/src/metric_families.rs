@@ -6,7 +6,7 @@ use metrics::Unit;
 
 /// Every named query, as `instrument::timed` labels it: one file each under
 /// `queries/`, of the same name. Their metrics are listed from the start.
-pub(crate) const NAMED_QUERIES: [&str; 43] = [
+pub(crate) const NAMED_QUERIES: [&str; 46] = [
     "access_by_session",
     "account_by_id",
     "bookmark_entries_by_user",
@@ -29,6 +29,9 @@ pub(crate) const NAMED_QUERIES: [&str; 43] = [
     "news_source_by_id",
     "news_sources_due",
     "news_sources_page",
+    "notifications_after",
+    "notifications_newest",
+    "notifications_unread_count",
     "open_sessions_by_user",
     "ping",
     "profile_by_username",

@@ -14,8 +14,8 @@ use crate::instrument::timed;
 use crate::{
     AccountRow, AuthoredComment, BookmarkRow, CommentRow, CommentVoteRow, Credentials,
     DeadLetterRow, DueSource, FlagQueueEntry, FlagRow, FollowedUser, ModerationEntry,
-    NewsSourceRow, ProfileRow, ReadModelError, ResourceRow, RevisionRow, SessionAccess, SessionRow,
-    SiteRow, TagCount, VoteRow,
+    NewsSourceRow, NotificationRow, ProfileRow, ReadModelError, ResourceRow, RevisionRow,
+    SessionAccess, SessionRow, SiteRow, TagCount, VoteRow,
 };
 
 /// Read access to the views, for the API.
@@ -128,6 +128,15 @@ named_queries! {
     /// A resource's edits, oldest first, strictly after the position `after`.
     fn resource_history_oldest(resource_id: Uuid, after: i64, limit: i64) -> Vec<RevisionRow>
         = fetch_all query_file_as<RevisionRow>("queries/resource_history_oldest.sql", resource_id, after, limit);
+    /// A member's inbox, newest first, strictly before the position `before`.
+    fn notifications_newest(user_id: Uuid, before: i64, limit: i64) -> Vec<NotificationRow>
+        = fetch_all query_file_as<NotificationRow>("queries/notifications_newest.sql", user_id, before, limit);
+    /// A member's notifications strictly after the position `after`, oldest first.
+    fn notifications_after(user_id: Uuid, after: i64, limit: i64) -> Vec<NotificationRow>
+        = fetch_all query_file_as<NotificationRow>("queries/notifications_after.sql", user_id, after, limit);
+    /// How many of a member's notifications are unread.
+    fn notifications_unread_count(user_id: Uuid) -> i64
+        = fetch_one query_file_scalar("queries/notifications_unread_count.sql", user_id);
     /// One site and its count of visible resources.
     fn site_by_name(site: &str) -> Option<SiteRow>
         = fetch_optional query_file_as<SiteRow>("queries/site_by_name.sql", site);

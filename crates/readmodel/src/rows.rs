@@ -275,6 +275,25 @@ pub struct RevisionRow {
     pub before_kind: Option<String>,
 }
 
+/// One notification of a member's inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationRow {
+    /// Stream position of the event (the keyset key and the SSE id).
+    pub position: i64,
+    /// `reply`, `comment`, `mention`, `hidden` or `restored`.
+    pub kind: String,
+    /// Who acted; `None` for the operator.
+    pub actor_id: Option<Uuid>,
+    /// `None` for the operator, or once the actor's account was erased.
+    pub actor_username: Option<String>,
+    pub resource_id: Uuid,
+    /// The resource's title as it reads now.
+    pub resource_title: Option<String>,
+    pub comment_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+    pub read: bool,
+}
+
 /// A site and how many visible resources it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteRow {

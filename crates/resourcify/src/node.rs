@@ -10,7 +10,7 @@ use std::time::Duration;
 use resourcify_api::RateLimits;
 use resourcify_app::{App, Backends, ReadReplicas, ViewPositions};
 use resourcify_eventstore::{
-    EventStore, EventStoreSettings, IdempotencyKeys, Leases, ReservationBook,
+    EventStore, EventStoreSettings, IdempotencyKeys, Leases, ReservationBook, StreamTickets,
 };
 use resourcify_news::Ingester;
 use resourcify_news::fetch::Fetcher;
@@ -220,10 +220,14 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
             IdempotencyKeys::open(store.jetstream(), &settings.namespace, settings.replicas)
                 .await
                 .context("opening the idempotency-key bucket")?;
+        let stream_tickets = StreamTickets::open(&store)
+            .await
+            .context("opening the stream-ticket bucket")?;
         let backends = Backends {
             store: store.clone(),
             reservations,
             idempotency_keys,
+            stream_tickets,
             reads,
             replicas,
             positions,

@@ -9,7 +9,7 @@ use resourcify_app::{
 };
 use resourcify_domain::Actor;
 use resourcify_eventstore::{
-    EventStore, EventStoreSettings, IdempotencyKeys, Namespace, ReservationBook,
+    EventStore, EventStoreSettings, IdempotencyKeys, Namespace, ReservationBook, StreamTickets,
 };
 use resourcify_fetch_guard::AllowList;
 use resourcify_projector::{
@@ -142,6 +142,7 @@ async fn operator_app(
     let store = EventStore::open(client, EventStoreSettings::new(namespace.clone())).await?;
     let reservations = ReservationBook::open(&store).await?;
     let idempotency_keys = IdempotencyKeys::open(store.jetstream(), &namespace, 1).await?;
+    let stream_tickets = StreamTickets::open(&store).await?;
     let reads = read_model(database).await?;
     let positions = ViewPositions::new(reads.clone());
     // The secret is never used: the operator signs no tokens.
@@ -150,6 +151,7 @@ async fn operator_app(
         store,
         reservations,
         idempotency_keys,
+        stream_tickets,
         reads,
         replicas: ReadReplicas::default(),
         positions,

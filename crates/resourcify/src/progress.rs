@@ -303,8 +303,11 @@ mod tests {
         let mut board = plain_board();
         board.finish(&[report(Projection::News, 0)]);
         let out = text(board);
+        // Names are padded to the longest projection's.
+        let width = Projection::ALL.map(|p| p.name().len()).into_iter().max();
+        let name = format!("{:<width$}", "news", width = width.unwrap_or(0));
         assert!(
-            out.starts_with("news      [########################] 0/0 100%"),
+            out.starts_with(&format!("{name} [########################] 0/0 100%")),
             "{out}"
         );
     }

@@ -54,7 +54,9 @@ impl TestApp {
         self.start_some_projectors(&[projection], batch_size).await
     }
 
-    async fn start_some_projectors(
+    /// Starts the projectors of `projections` only, sharing one reader
+    /// (as a release that had only these would run them).
+    pub async fn start_some_projectors(
         &self,
         projections: &[Projection],
         batch_size: usize,

@@ -373,6 +373,11 @@ fn add_links(document: &mut Value) {
 /// flagger's karma from the resources and comments views.
 const WRITES_THAT_READ: &[&str] = &["login", "flagResource", "flagComment"];
 
+/// The writes that append nothing and take no `Idempotency-Key`: a stream
+/// ticket is a secret issued anew each time (ADR 22); a retry gets another,
+/// and the one whose answer was lost expires unused.
+const WRITES_WITHOUT_A_KEY: &[&str] = &["createNotificationStreamTicket"];
+
 /// The parameters of `crate::extract`, declared once under
 /// `components/parameters` and named by every operation that takes them:
 /// every write takes an `Idempotency-Key` (its handler builds its command
@@ -453,7 +458,7 @@ fn add_shared_parameters(document: &mut Value) {
                 .filter_map(|(_, media)| media.pointer("/schema/$ref").and_then(Value::as_str))
                 .any(|r| pages.contains(r));
             let mut shared = Vec::new();
-            if write {
+            if write && !WRITES_WITHOUT_A_KEY.contains(&id.as_str()) {
                 shared.push("IdempotencyKey");
             }
             if (!write && !streams) || WRITES_THAT_READ.contains(&id.as_str()) {

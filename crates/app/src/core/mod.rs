@@ -8,7 +8,7 @@ mod reads;
 
 use std::sync::Arc;
 
-use resourcify_eventstore::{EventStore, IdempotencyKeys, ReservationBook};
+use resourcify_eventstore::{EventStore, IdempotencyKeys, ReservationBook, StreamTickets};
 use resourcify_readmodel::ReadModel;
 
 use crate::keys::Fingerprints;
@@ -34,6 +34,8 @@ pub struct Backends {
     pub store: EventStore,
     pub reservations: ReservationBook,
     pub idempotency_keys: IdempotencyKeys,
+    /// Tickets that open notification streams (ADR 22).
+    pub stream_tickets: StreamTickets,
     /// The primary: what the projectors write, and what is read when no
     /// replica is in rotation.
     pub reads: ReadModel,
@@ -103,6 +105,10 @@ impl Core {
 
     pub(crate) fn reservations(&self) -> &ReservationBook {
         &self.parts.backends.reservations
+    }
+
+    pub(crate) fn stream_tickets(&self) -> &StreamTickets {
+        &self.parts.backends.stream_tickets
     }
 
     /// The primary's read model, for what is not a view read: health,

@@ -247,6 +247,22 @@ impl<K: Hash + Eq + Send + Sync + Clone + 'static> ViewCache<K> {
             .invalidate_entries_if(move |_, view| view.position < position);
     }
 
+    /// Drops the entries read before `position` that `touched` says the
+    /// change concerns: for views keyed by query whose queries name what
+    /// changes them (a member's inbox pages).
+    pub fn invalidate_read_before_where(
+        &self,
+        position: u64,
+        touched: impl Fn(&K) -> bool + Send + Sync + 'static,
+    ) {
+        let _writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        self.bump(position);
+        // Only fails when closures are not enabled, which `new` does.
+        let _ = self
+            .entries
+            .invalidate_entries_if(move |key, view| view.position < position && touched(key));
+    }
+
     /// Drops the entries of `keys` that were read before `position`, where a
     /// projection changed them. An entry read at or after it already shows
     /// the change (a read can beat the change's notice) and stays.

@@ -24,6 +24,9 @@ pub(crate) struct Views {
     pub(crate) comments: ViewCache<String>,
     /// Rendered pages of resources' edit histories, by query.
     pub(crate) histories: ViewCache<String>,
+    /// Rendered pages and unread counts of members' inboxes, by query
+    /// (which names the member): answers to one member only.
+    pub(crate) inboxes: ViewCache<String>,
 }
 
 impl Views {
@@ -33,6 +36,7 @@ impl Views {
             lists: ViewCache::new("list", capacity, ttl),
             comments: ViewCache::new("comments", capacity, ttl),
             histories: ViewCache::new("history", capacity, ttl),
+            inboxes: ViewCache::new("inbox", capacity, ttl),
         }
     }
 
@@ -55,6 +59,15 @@ impl Views {
                 CachedView::CommentThreads => self.comments.invalidate_read_before(notice.position),
                 CachedView::ResourceHistories => {
                     self.histories.invalidate_read_before(notice.position);
+                }
+                CachedView::Inboxes => {
+                    // Inbox queries start with their kind and the member's id.
+                    let members: std::collections::HashSet<String> =
+                        notice.keys.iter().cloned().collect();
+                    self.inboxes
+                        .invalidate_read_before_where(notice.position, move |key| {
+                            key.split(' ').nth(1).is_some_and(|m| members.contains(m))
+                        });
                 }
             }
         }

@@ -112,6 +112,15 @@ pub struct SessionsRevoked {
     pub at: DateTime<Utc>,
 }
 
+/// The member has read their notifications: every one at or before the
+/// stream position `up_to` reads as read from now on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationsRead {
+    pub user_id: Uuid,
+    pub up_to: u64,
+    pub at: DateTime<Utc>,
+}
+
 /// Events of the user aggregate.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -129,6 +138,7 @@ pub enum UserEvent {
     Reinstated(UserReinstated),
     Deleted(UserDeleted),
     SessionsRevoked(SessionsRevoked),
+    NotificationsRead(NotificationsRead),
 }
 
 event_set!(UserEvent {
@@ -145,4 +155,5 @@ event_set!(UserEvent {
     Reinstated => USER_REINSTATED,
     Deleted => USER_DELETED,
     SessionsRevoked => USER_SESSIONS_REVOKED,
+    NotificationsRead => USER_NOTIFICATIONS_READ,
 });

@@ -6,6 +6,7 @@ mod comments;
 mod flags;
 mod history;
 mod news;
+mod notifications;
 mod resources;
 mod sites;
 mod users;
@@ -48,6 +49,8 @@ pub enum CachedView {
     CommentThreads,
     /// Pages of resources' edit histories.
     ResourceHistories,
+    /// Members' inboxes: the keys of a notice name the members.
+    Inboxes,
 }
 
 /// Every projection the platform runs.
@@ -71,10 +74,12 @@ pub enum Projection {
     Sites,
     /// Open flags on resources and comments, and the moderation queue.
     Flags,
+    /// Each member's inbox: replies, comments, mentions, moderation.
+    Notifications,
 }
 
 impl Projection {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Users,
         Self::Resources,
         Self::Comments,
@@ -83,6 +88,7 @@ impl Projection {
         Self::History,
         Self::Sites,
         Self::Flags,
+        Self::Notifications,
     ];
 
     /// The name used for its checkpoint, dead letters and notices.
@@ -96,6 +102,7 @@ impl Projection {
             Self::History => "history",
             Self::Sites => "sites",
             Self::Flags => "flags",
+            Self::Notifications => "notifications",
         }
     }
 
@@ -127,6 +134,12 @@ impl Projection {
             Self::History => &["resource_revisions", "revision_editors"],
             Self::Sites => &["site_resources", "site_counts"],
             Self::Flags => &["flags", "flag_queue"],
+            Self::Notifications => &[
+                "notification_members",
+                "notification_resources",
+                "notification_comments",
+                "notifications",
+            ],
         }
     }
 
@@ -147,7 +160,8 @@ impl Projection {
             | Self::News
             | Self::History
             | Self::Sites
-            | Self::Flags => &[],
+            | Self::Flags
+            | Self::Notifications => &[],
         }
     }
 
@@ -171,8 +185,8 @@ impl Projection {
             Self::Sites => &["site_resources_newest"],
             Self::Flags => &["flag_queue_most_flagged", "flags_by_user"],
             // `sessions_by_user` serves the erasure of a member's sessions too.
-            // History pages are index ranges of the primary key.
-            Self::Users | Self::Bookmarks | Self::History => &[],
+            // History pages and inboxes are index ranges of the primary key.
+            Self::Users | Self::Bookmarks | Self::History | Self::Notifications => &[],
         }
     }
 
@@ -258,6 +272,22 @@ impl Projection {
                 EventType::COMMENT_DELETED.name,
                 EventType::COMMENT_REMOVED.name,
             ],
+            Self::Notifications => &[
+                EventType::USER_REGISTERED.name,
+                EventType::USER_SUSPENDED.name,
+                EventType::USER_REINSTATED.name,
+                EventType::USER_DELETED.name,
+                EventType::USER_NOTIFICATIONS_READ.name,
+                EventType::RESOURCE_SUBMITTED.name,
+                EventType::NEWS_ITEM_PUBLISHED.name,
+                EventType::RESOURCE_EDITED.name,
+                EventType::RESOURCE_HIDDEN.name,
+                EventType::RESOURCE_RESTORED.name,
+                EventType::COMMENT_POSTED.name,
+                EventType::COMMENT_EDITED.name,
+                EventType::COMMENT_DELETED.name,
+                EventType::COMMENT_REMOVED.name,
+            ],
         }
     }
 
@@ -284,6 +314,7 @@ impl Projection {
             // news sources and the moderation queue. (A hold moves
             // resources out of lists through the resources projection.)
             Self::Users | Self::Bookmarks | Self::News | Self::Flags => &[],
+            Self::Notifications => &[CachedView::Inboxes],
         }
     }
 
@@ -329,6 +360,7 @@ impl Projection {
             Self::History => history::apply(tx, events).await,
             Self::Sites => sites::apply(tx, events).await,
             Self::Flags => flags::apply(tx, events).await,
+            Self::Notifications => notifications::apply(tx, events).await,
         }
     }
 }
@@ -346,7 +378,8 @@ impl Projection {
             | Self::News
             | Self::History
             | Self::Sites
-            | Self::Flags => Ok(()),
+            | Self::Flags
+            | Self::Notifications => Ok(()),
         }
     }
 }

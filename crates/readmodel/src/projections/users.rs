@@ -47,6 +47,8 @@ pub(super) fn change_of(event: &DomainEvent) -> Option<Change> {
             UserEvent::Reinstated(_) => Change::Reinstated,
             UserEvent::Deleted(_) => Change::Deleted,
             UserEvent::SessionsRevoked(_) => Change::SessionsRevoked,
+            // The inbox's, not this projection's.
+            UserEvent::NotificationsRead(_) => return None,
         },
         DomainEvent::Session(e) => match e {
             SessionEvent::Started(_) => Change::SessionStarted,
