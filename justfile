@@ -91,8 +91,10 @@ soak minutes="10": services
 # Without arguments: reads and writes (beside the cqrs-es peer and a raw
 # JetStream append), then reads under writes and a replay with the
 # projections' lag under load (`under-load`), then projection and the
-# bulk-load replay (`projection`), each with met/NOT MET per target.
-# `just bench writes` (or `under-load [EVENTS]`, `projection [EVENTS]`) runs one part.
+# bulk-load replay (`projection`), then the live rate with and without the
+# views of issue #25 (`new-views`), each with met/NOT MET per target.
+# `just bench writes` (or `under-load [EVENTS]`, `projection [EVENTS]`,
+# `new-views [EVENTS]`) runs one part.
 bench *args: services _bench-peer
     #!/usr/bin/env bash
     set -euo pipefail
@@ -103,14 +105,14 @@ bench *args: services _bench-peer
     pin=$(command -v taskset >/dev/null && echo "taskset -c 1" || true)
     bench() {
       # Projection runs in this process, on both CPUs.
-      local on=$pin; [ "${1:-}" = projection ] && on=
+      local on=$pin; case "${1:-}" in projection|new-views) on= ;; esac
       RUST_LOG=${RUST_LOG:-info,async_nats=warn} DATABASE_URL={{test_database_url}} \
         RESOURCIFY_BENCH_PEER=target/peer/release/resourcify-bench-peer \
         $on target/release/resourcify-bench "$@"
     }
     if [ -n "{{args}}" ]; then bench {{args}}; exit; fi
     status=0
-    for part in "" under-load projection; do
+    for part in "" under-load projection new-views; do
       echo "== resourcify-bench $part"
       bench $part || status=1
     done

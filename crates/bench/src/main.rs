@@ -146,6 +146,10 @@ async fn main() -> anyhow::Result<()> {
             resourcify::migrate(&baseline).await?;
             projection::run(&database, &baseline, events).await
         }
+        Some("new-views") => {
+            let events = args.next().map_or(Ok(200_000), |n| n.parse())?;
+            projection::new_views_cost(&admin, &db_name, events).await
+        }
         Some("under-load") => match wrk::check_installed() {
             Ok(()) => {
                 let events = args.next().map_or(Ok(1_000_000), |n| n.parse())?;

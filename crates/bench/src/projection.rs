@@ -37,12 +37,10 @@ pub(crate) async fn fill(store: &EventStore, events: usize) -> anyhow::Result<f6
     Ok(events as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Measures in `database`, and the baseline in `baseline` (both migrated).
-pub async fn run(
-    database: &PgConnectOptions,
-    baseline: &PgConnectOptions,
+/// A log of `events` in a namespace of its own (gone with the guard).
+async fn filled_log(
     events: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(NamespaceGuard, async_nats::Client, EventStore)> {
     let guard = NamespaceGuard::new();
     let client = async_nats::connect(resourcify_testkit::nats_url()).await?;
     let store = EventStore::open(
@@ -53,6 +51,16 @@ pub async fn run(
     println!("appending {events} events …");
     let append_rate = fill(&store, events).await?;
     println!("appended at {append_rate:.0} events/s");
+    Ok((guard, client, store))
+}
+
+/// Measures in `database`, and the baseline in `baseline` (both migrated).
+pub async fn run(
+    database: &PgConnectOptions,
+    baseline: &PgConnectOptions,
+    events: usize,
+) -> anyhow::Result<()> {
+    let (_guard, client, store) = filled_log(events).await?;
 
     let live_rate = project_live(
         &store,
@@ -167,11 +175,23 @@ async fn project_live(
     head: u64,
     derived_rows: Upkeep,
 ) -> anyhow::Result<f64> {
+    project_live_of(&Projection::ALL, store, nats, database, head, derived_rows).await
+}
+
+/// [`project_live`] for `projections` only.
+async fn project_live_of(
+    projections: &[Projection],
+    store: &EventStore,
+    nats: async_nats::Client,
+    database: &PgConnectOptions,
+    head: u64,
+    derived_rows: Upkeep,
+) -> anyhow::Result<f64> {
     let pool = resourcify_readmodel::connect(database.clone(), &PoolSettings::default()).await?;
     let started = Instant::now();
     let projectors = tokio::spawn(
         Projectors {
-            projections: Projection::ALL.to_vec(),
+            projections: projections.to_vec(),
             store: store.clone(),
             pool: pool.clone(),
             nats,
@@ -183,7 +203,7 @@ async fn project_live(
         .run(),
     );
     let reads = ReadModel::new(pool.clone(), Duration::from_secs(1));
-    for projection in Projection::ALL {
+    for projection in projections {
         while reads.projection_checkpoint(projection.name()).await? < head {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -195,4 +215,79 @@ async fn project_live(
         elapsed.as_secs_f64()
     );
     Ok(head as f64 / elapsed.as_secs_f64())
+}
+
+/// The projections there were before issue #25 added its views (history,
+/// sites, flags, notifications; karma is kept by two of these).
+const BEFORE_ISSUE_25: [Projection; 5] = [
+    Projection::Users,
+    Projection::Resources,
+    Projection::Comments,
+    Projection::Bookmarks,
+    Projection::News,
+];
+
+/// The issue's budget: the live rate with its views keeps at least this
+/// share of the rate without them.
+const NEW_VIEWS_BUDGET: f64 = 0.85;
+
+/// The live rate of every projection against that of the projections
+/// before issue #25, on one log, alternating twice, each run into a fresh
+/// database of its own: what the new views cost the live rate.
+pub async fn new_views_cost(
+    admin: &PgConnectOptions,
+    db_name: &str,
+    events: usize,
+) -> anyhow::Result<()> {
+    let (_guard, client, store) = filled_log(events).await?;
+    let head = store.head().await?;
+    let pool = sqlx::PgPool::connect_with(admin.clone()).await?;
+    let mut ratios = Vec::new();
+    for pair in 1..=2 {
+        let mut rates = Vec::new();
+        for (label, projections) in [
+            ("before", &BEFORE_ISSUE_25[..]),
+            ("after", &Projection::ALL[..]),
+        ] {
+            let name = format!("{db_name}_views_{pair}_{label}");
+            let database = admin.clone().database(&name);
+            resourcify::migrate(&database).await?;
+            let rate = project_live_of(
+                projections,
+                &store,
+                client.clone(),
+                &database,
+                head,
+                Upkeep::Incremental,
+            )
+            .await;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&pool)
+            .await?;
+            let rate = rate?;
+            println!(
+                "pair {pair}, {label} ({} projections): {rate:.0} events/s",
+                projections.len()
+            );
+            rates.push(rate);
+        }
+        ratios.push(rates[1] / rates[0]);
+    }
+    let worst = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let verdict = if worst >= NEW_VIEWS_BUDGET {
+        "met"
+    } else {
+        "NOT MET"
+    };
+    println!(
+        "the new views' live rate against before: {} (target ≥ {NEW_VIEWS_BUDGET}): {verdict}",
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
 }

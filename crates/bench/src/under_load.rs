@@ -94,8 +94,12 @@ pub async fn run(
     let written = writes.finish()?;
     views.until_complete().await?;
 
-    let replay = Replay::start(database, guard)?;
+    let replay = Replay::start(database, guard, &[])?;
     let (under_replay, replay_took) = readers.measure_while(replay).await?;
+    // The same at full speed, for the same run's comparison (no target:
+    // `--full-speed` is for a rebuild with no traffic).
+    let replay = Replay::start(database, guard, &["--full-speed"])?;
+    let (under_fast_replay, fast_replay_took) = readers.measure_while(replay).await?;
     for file in [&readers.warm, &readers.uncached] {
         let _ = std::fs::remove_file(file);
     }
@@ -106,7 +110,7 @@ pub async fn run(
          uncached), each from its own process; latency from when a request was due"
     );
     println!(
-        "{:<34} {:>9} {:>9} {:>9} {:>9}  target",
+        "{:<36} {:>9} {:>9} {:>9} {:>9}  target",
         "", "sent", "failed", "p50 ms", "p99 ms"
     );
     let mut failed = Vec::new();
@@ -123,7 +127,7 @@ pub async fn run(
             )
         });
         println!(
-            "{label:<34} {:>9} {:>9} {:>9.2} {:>9.2}  {verdict}",
+            "{label:<36} {:>9} {:>9} {:>9.2} {:>9.2}  {verdict}",
             report.sent,
             report.failed(),
             report.p50_ms,
@@ -148,14 +152,26 @@ pub async fn run(
         &under_replay.uncached,
         Some(&idle.uncached),
     );
+    row(
+        "warm, under replay --full-speed",
+        &under_fast_replay.warm,
+        None,
+    );
+    row(
+        "uncached, under replay --full-speed",
+        &under_fast_replay.uncached,
+        None,
+    );
     println!(
         "writes: {} sent at {WRITES_PER_SECOND}/s, {} failed, {:.0}/s acknowledged, p99 {:.1} ms; \
-         replay --all of {events} events at its default pace took {:.1} s",
+         replay --all of {events} events at its default pace took {:.1} s, \
+         at full speed {:.1} s",
         written.sent,
         written.failed(),
         written.rate(),
         written.p99_ms,
-        replay_took.as_secs_f64()
+        replay_took.as_secs_f64(),
+        fast_replay_took.as_secs_f64()
     );
 
     let keeping_up = keep_up(&views, &full, &token).await?;
@@ -220,13 +236,19 @@ struct Replay {
 }
 
 impl Replay {
-    fn start(database: &PgConnectOptions, guard: &NamespaceGuard) -> anyhow::Result<Self> {
+    /// `pace`: the replay's options beyond `--all` (`--full-speed`).
+    fn start(
+        database: &PgConnectOptions,
+        guard: &NamespaceGuard,
+        pace: &[&str],
+    ) -> anyhow::Result<Self> {
         let binary = std::env::current_exe()?
             .parent()
             .context("the bench's directory")?
             .join("resourcify");
         let child = Command::new(binary)
             .args(["replay", "--all"])
+            .args(pace)
             .env("DATABASE_URL", resourcify_testkit::database_url(database))
             .env("NATS_URL", resourcify_testkit::nats_url())
             .env("RESOURCIFY_NAMESPACE", guard.namespace().as_str())
