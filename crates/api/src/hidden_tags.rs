@@ -6,7 +6,7 @@
 
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::{NewsQuery, ResourceQuery};
+use resourcify_app::NewsQuery;
 use uuid::Uuid;
 
 use crate::ApiError;
@@ -109,14 +109,7 @@ impl HiddenTagsApi {
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let query = ResourceQuery {
-            tag: tag.0.as_deref(),
-            kind: kind.0.map(ResourceKind::as_str),
-            author: author.0.as_deref(),
-            sort: sort.0.map(ListOrder::as_str),
-            limit: page.limit,
-            cursor: page.cursor.as_deref(),
-        };
+        let query = crate::resources::list_query(&tag, kind.0, &author, sort.0, &page);
         CachedResponse::list(&read, &page, async |at, render| {
             self.resources
                 .list_view(Some(&auth.0), query, at, render)

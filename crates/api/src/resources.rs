@@ -282,17 +282,29 @@ impl ResourcesApi {
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let query = ResourceQuery {
-            tag: tag.0.as_deref(),
-            kind: kind.0.map(ResourceKind::as_str),
-            author: author.0.as_deref(),
-            sort: sort.0.map(ListOrder::as_str),
-            limit: page.limit,
-            cursor: page.cursor.as_deref(),
-        };
+        let query = list_query(&tag, kind.0, &author, sort.0, &page);
         CachedResponse::list(&read, &page, async |at, render| {
             self.resources.list_view(None, query, at, render).await
         })
         .await
+    }
+}
+
+/// A list of resources as its parameters ask for it: those of
+/// `/v1/resources` and of its member's view `/v1/me/resources`.
+pub(crate) fn list_query<'a>(
+    tag: &'a Query<Option<String>>,
+    kind: Option<ResourceKind>,
+    author: &'a Query<Option<String>>,
+    sort: Option<ListOrder>,
+    page: &'a Page,
+) -> ResourceQuery<'a> {
+    ResourceQuery {
+        tag: tag.0.as_deref(),
+        kind: kind.map(ResourceKind::as_str),
+        author: author.0.as_deref(),
+        sort: sort.map(ListOrder::as_str),
+        limit: page.limit,
+        cursor: page.cursor.as_deref(),
     }
 }
