@@ -94,7 +94,7 @@ soak minutes="10": services
 # bulk-load replay (`projection`), then the live rate with and without the
 # views of issue #25 (`new-views`), each with met/NOT MET per target.
 # `just bench writes` (or `under-load [EVENTS]`, `projection [EVENTS]`,
-# `new-views [EVENTS]`) runs one part.
+# `new-views [EVENTS] [PROJECTION…]`) runs one part.
 bench *args: services _bench-peer
     #!/usr/bin/env bash
     set -euo pipefail

@@ -90,20 +90,28 @@ fn ids(page: &Value) -> Vec<&str> {
 }
 
 /// Whether `id` is on the front page, in the newest list, in its tag's
-/// list and in search, at `at`: all four or none, else the test fails.
+/// list, in search and on its site's page (and counted there), at `at`:
+/// all or none, else the test fails.
 async fn listed(app: &TestApp, id: &str, at: u64) -> bool {
     let mut found = Vec::new();
+    // `TestApp::submit`'s URLs are all on one site.
+    let site = "/v1/domains/example.org";
     for path in [
         "/v1/feed",
         "/v1/resources",
         "/v1/resources?tag=flagged",
         "/v1/search?q=flaggable",
+        site,
     ] {
         let page = app.get_at(path, at).await;
         assert_eq!(page.status, 200, "{path}: {page:#?}");
         found.push(ids(&page.body).contains(&id));
     }
     assert!(found.iter().all(|f| *f == found[0]), "{found:?}");
+    // The site counts what its page lists (a handful: one page).
+    let page = app.get_at(site, at).await;
+    let items = page.body["items"].as_array().unwrap().len();
+    assert_eq!(page.body["resources"], items, "{page:#?}");
     found[0]
 }
 
@@ -348,7 +356,10 @@ async fn a_flag_no_projection_can_read_is_a_dead_letter_and_the_views_go_on(
         .map(|l| (l.projection.as_str(), l.position))
         .collect();
     let broken = i64::try_from(broken).unwrap();
-    assert_eq!(parked, [("flags", broken), ("resources", broken)]);
+    assert_eq!(
+        parked,
+        [("flags", broken), ("resources", broken), ("sites", broken)]
+    );
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]

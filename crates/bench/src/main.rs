@@ -18,6 +18,7 @@
 
 mod baselines;
 mod drive;
+mod new_views;
 mod projection;
 mod projector_nodes;
 mod seed;
@@ -33,6 +34,7 @@ use std::time::{Duration, Instant};
 use resourcify::{NodeSettings, Roles, RunningNode};
 use resourcify_api::{ApiSettings, Budget, RateLimitSettings};
 use resourcify_app::{AppSettings, TokenSecret};
+use resourcify_readmodel::projections::Projection;
 use resourcify_readmodel::{PoolSettings, ReadModel};
 use resourcify_testkit::NamespaceGuard;
 use resourcify_testkit::load::Member;
@@ -148,7 +150,14 @@ async fn main() -> anyhow::Result<()> {
         }
         Some("new-views") => {
             let events = args.next().map_or(Ok(200_000), |n| n.parse())?;
-            projection::new_views_cost(&admin, &db_name, events).await
+            // Names of new projections, to weigh each alone; none: all.
+            let added = args
+                .map(|name| {
+                    Projection::from_name(&name)
+                        .ok_or_else(|| anyhow::anyhow!("no projection is called {name}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            new_views::run(&admin, &db_name, events, &added).await
         }
         Some("under-load") => match wrk::check_installed() {
             Ok(()) => {

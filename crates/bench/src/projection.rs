@@ -38,7 +38,7 @@ pub(crate) async fn fill(store: &EventStore, events: usize) -> anyhow::Result<f6
 }
 
 /// A log of `events` in a namespace of its own (gone with the guard).
-async fn filled_log(
+pub(crate) async fn filled_log(
     events: usize,
 ) -> anyhow::Result<(NamespaceGuard, async_nats::Client, EventStore)> {
     let guard = NamespaceGuard::new();
@@ -179,7 +179,7 @@ async fn project_live(
 }
 
 /// [`project_live`] for `projections` only.
-async fn project_live_of(
+pub(crate) async fn project_live_of(
     projections: &[Projection],
     store: &EventStore,
     nats: async_nats::Client,
@@ -215,79 +215,4 @@ async fn project_live_of(
         elapsed.as_secs_f64()
     );
     Ok(head as f64 / elapsed.as_secs_f64())
-}
-
-/// The projections there were before issue #25 added its views (history,
-/// sites, flags, notifications; karma is kept by two of these).
-const BEFORE_ISSUE_25: [Projection; 5] = [
-    Projection::Users,
-    Projection::Resources,
-    Projection::Comments,
-    Projection::Bookmarks,
-    Projection::News,
-];
-
-/// The issue's budget: the live rate with its views keeps at least this
-/// share of the rate without them.
-const NEW_VIEWS_BUDGET: f64 = 0.85;
-
-/// The live rate of every projection against that of the projections
-/// before issue #25, on one log, alternating twice, each run into a fresh
-/// database of its own: what the new views cost the live rate.
-pub async fn new_views_cost(
-    admin: &PgConnectOptions,
-    db_name: &str,
-    events: usize,
-) -> anyhow::Result<()> {
-    let (_guard, client, store) = filled_log(events).await?;
-    let head = store.head().await?;
-    let pool = sqlx::PgPool::connect_with(admin.clone()).await?;
-    let mut ratios = Vec::new();
-    for pair in 1..=2 {
-        let mut rates = Vec::new();
-        for (label, projections) in [
-            ("before", &BEFORE_ISSUE_25[..]),
-            ("after", &Projection::ALL[..]),
-        ] {
-            let name = format!("{db_name}_views_{pair}_{label}");
-            let database = admin.clone().database(&name);
-            resourcify::migrate(&database).await?;
-            let rate = project_live_of(
-                projections,
-                &store,
-                client.clone(),
-                &database,
-                head,
-                Upkeep::Incremental,
-            )
-            .await;
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&pool)
-            .await?;
-            let rate = rate?;
-            println!(
-                "pair {pair}, {label} ({} projections): {rate:.0} events/s",
-                projections.len()
-            );
-            rates.push(rate);
-        }
-        ratios.push(rates[1] / rates[0]);
-    }
-    let worst = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-    let verdict = if worst >= NEW_VIEWS_BUDGET {
-        "met"
-    } else {
-        "NOT MET"
-    };
-    println!(
-        "the new views' live rate against before: {} (target ≥ {NEW_VIEWS_BUDGET}): {verdict}",
-        ratios
-            .iter()
-            .map(|r| format!("{r:.2}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    Ok(())
 }

@@ -1,6 +1,8 @@
 //! The CloudEvents 1.0 envelope in the NATS binary binding: context attributes
 //! travel as `ce-*` headers and the payload is the event's own JSON.
 
+use std::sync::OnceLock;
+
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -46,7 +48,11 @@ pub struct RawEvent {
     pub payload: Bytes,
     /// For a sealed event, once the event store opened it: its plain type
     /// and payload, or why it does not open.
-    pub(crate) opened: Option<Result<(EventType, Bytes), String>>,
+    opened: Option<Result<(EventType, Bytes), String>>,
+    /// What [`Self::decoded`] made of it, kept: the live projectors hand
+    /// one event to every projection, and a submission that four of them
+    /// read is parsed once, not four times.
+    decoded: OnceLock<Result<RecordedEvent, String>>,
 }
 
 impl RawEvent {
@@ -60,6 +66,7 @@ impl RawEvent {
             ce_time: None,
             payload,
             opened: None,
+            decoded: OnceLock::new(),
         }
     }
 
@@ -82,6 +89,7 @@ impl RawEvent {
             ce_time: header("ce-time"),
             payload,
             opened: None,
+            decoded: OnceLock::new(),
         }
     }
 
@@ -111,6 +119,23 @@ impl RawEvent {
             event,
         })
     }
+
+    /// [`Self::decode`], done once however often it is asked for: the
+    /// event, or why it does not decode.
+    pub fn decoded(&self) -> Result<&RecordedEvent, &str> {
+        self.decoded
+            .get_or_init(|| self.decode().map_err(|error| error.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Sets what a sealed event opened to, forgetting any decoding of it
+    /// before (there is none: the store opens events before it hands
+    /// them out).
+    pub(crate) fn set_opened(&mut self, opened: Option<Result<(EventType, Bytes), String>>) {
+        self.opened = opened;
+        self.decoded = OnceLock::new();
+    }
 }
 
 /// A decoded event with its place in the log.
@@ -120,4 +145,39 @@ pub struct RecordedEvent {
     pub position: u64,
     pub time: Option<DateTime<Utc>>,
     pub event: DomainEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::RawEvent;
+
+    const VOTE: &str = include_str!("../../../tests/fixtures/events/vote.cast/v1.json");
+
+    #[test]
+    fn an_event_is_decoded_once_and_as_decode_does() {
+        let raw = RawEvent::from_parts(
+            7,
+            "events.vote.x",
+            Some("resourcify.vote.cast.v1"),
+            Bytes::from_static(VOTE.as_bytes()),
+        );
+        let first = raw.decoded().expect("the fixture decodes");
+        assert_eq!(*first, raw.decode().expect("the fixture decodes"));
+        assert!(std::ptr::eq(first, raw.decoded().expect("decoded again")));
+    }
+
+    #[test]
+    fn an_undecodable_event_says_why_every_time() {
+        let raw = RawEvent::from_parts(
+            8,
+            "events.vote.x",
+            Some("resourcify.vote.cast.v1"),
+            Bytes::from_static(b"{\"not\": \"a vote\"}"),
+        );
+        let error = raw.decoded().expect_err("not a vote");
+        assert!(error.contains("does not match its schema"), "{error}");
+        assert_eq!(raw.decoded().expect_err("still not a vote"), error);
+    }
 }

@@ -462,6 +462,6 @@ async fn open_raw(keys: &MemberKeys, mut raw: RawEvent) -> Result<RawEvent, Even
         }
         return Ok(raw);
     }
-    raw.opened = keys.open_sealed(ce_type, &raw.payload).await?;
+    raw.set_opened(keys.open_sealed(ce_type, &raw.payload).await?);
     Ok(raw)
 }

@@ -73,16 +73,17 @@ pub(crate) async fn apply_events(
         });
     };
 
-    let mut decoded: Vec<(u64, DomainEvent)> = Vec::with_capacity(fresh.len());
+    let mut decoded: Vec<(u64, &DomainEvent)> = Vec::with_capacity(fresh.len());
     let mut dead_lettered = 0;
     for raw in fresh
         .iter()
         .filter(|raw| projection.reads_ce_type(raw.ce_type.as_deref()))
     {
-        match raw.decode() {
-            Ok(recorded) => decoded.push((raw.position, recorded.event)),
+        // Decoded once for every projection that reads it (`RawEvent::decoded`).
+        match raw.decoded() {
+            Ok(recorded) => decoded.push((raw.position, &recorded.event)),
             Err(error) => {
-                dead_letter(tx, name, raw, error.to_string()).await?;
+                dead_letter(tx, name, raw, error.to_owned()).await?;
                 dead_lettered += 1;
             }
         }
@@ -107,16 +108,13 @@ pub(crate) async fn apply_events(
 async fn apply_or_isolate(
     tx: &mut PgConnection,
     projection: Projection,
-    decoded: &[(u64, DomainEvent)],
+    decoded: &[(u64, &DomainEvent)],
     raw: &[&RawEvent],
     upkeep: Upkeep,
 ) -> sqlx::Result<(usize, Vec<String>, usize)> {
     let all: Vec<_> = decoded
         .iter()
-        .map(|(position, event)| Positioned {
-            position: *position,
-            event,
-        })
+        .map(|&(position, event)| Positioned { position, event })
         .collect();
     let mut savepoint = tx.begin().await?;
     match projection.apply_with(&mut savepoint, &all, upkeep).await {

@@ -2,7 +2,8 @@
 //! of events to every projection's worker, which applies it in batches.
 //!
 //! One reader, not one per projection: NATS delivers each event once and
-//! this process parses its headers once. The reader also keeps pulling
+//! this process parses its headers once, and its payload once whichever
+//! projections read it (`RawEvent::decoded`). The reader also keeps pulling
 //! while the workers write, so a worker that finishes a batch finds the
 //! next one waiting instead of asking NATS for it then.
 
@@ -232,14 +233,19 @@ impl Worker {
             };
             // Whatever else is waiting joins the batch, up to its size:
             // a worker that falls behind catches up in larger transactions.
-            let mut len = first.len();
+            // The size counts only the events this projection reads: the
+            // others cost the transaction nothing, and a projection that
+            // reads few of them (flags, news) passes many runs in one
+            // commit instead of a commit per run.
+            let mut len = self.own_events(&first);
             let mut batch = vec![first];
             while let Ok(run) = runs.try_recv() {
-                if len + run.len() > batch_size {
+                let own = self.own_events(&run);
+                if len + own > batch_size {
                     carried = Some(run);
                     break;
                 }
-                len += run.len();
+                len += own;
                 batch.push(run);
             }
             let events: Vec<&RawEvent> = batch
@@ -251,6 +257,13 @@ impl Worker {
                 self.commit_with_retry(&events).await;
             }
         }
+    }
+
+    /// How many of `run`'s events this worker's projection reads.
+    fn own_events(&self, run: &Run) -> usize {
+        run.iter()
+            .filter(|event| self.projection.reads_ce_type(event.ce_type.as_deref()))
+            .count()
     }
 
     /// A batch that fails for transient reasons (Postgres down) is retried

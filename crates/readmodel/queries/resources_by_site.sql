@@ -9,7 +9,7 @@ SELECT r.id, s.listed_at, r.title, r.url, r.description, r.tags, r.kind,
 FROM site_resources s
 JOIN resources r ON r.id = s.resource_id
 LEFT JOIN resource_vote_counts c ON c.resource_id = r.id
-WHERE s.site = $1 AND NOT s.hidden AND NOT s.retracted AND s.listed_at < $2
+WHERE s.site = $1 AND NOT s.hidden AND NOT s.retracted AND NOT s.held AND s.listed_at < $2
   AND NOT r.hidden AND NOT r.retracted AND NOT r.held
 ORDER BY s.listed_at DESC
 LIMIT $3

@@ -262,6 +262,8 @@ impl Projection {
                 EventType::RESOURCE_RETRACTED.name,
                 EventType::RESOURCE_HIDDEN.name,
                 EventType::RESOURCE_RESTORED.name,
+                EventType::FLAGS_RAISED.name,
+                EventType::FLAGS_DISMISSED.name,
             ],
             Self::Flags => &[
                 EventType::FLAGS_RAISED.name,

@@ -1,9 +1,10 @@
 //! Projection "sites": each resource's site (the host of its URL,
-//! `domain::site::Site`) and whether everyone may see it, and how many
-//! visible resources each site has, for `GET /v1/domains/{domain}` and its
+//! `domain::site::Site`) and whether everyone may see it (not hidden, held
+//! for review or retracted), and how many visible resources each site has, for `GET /v1/domains/{domain}` and its
 //! feed. The items themselves are read from the resources view.
 
 use resourcify_domain::DomainEvent;
+use resourcify_domain::flag::{FlagEvent, FlagTarget};
 use resourcify_domain::resource::ResourceEvent;
 use resourcify_domain::site::Site;
 use sqlx::PgConnection;
@@ -14,9 +15,14 @@ use super::{Positioned, position, runs};
 enum Change {
     /// A member's submission or a news item.
     Arrived,
+    /// Hidden by a moderator, which also ends a hold (as in `resources`).
     Hidden,
     Restored,
     Retracted,
+    /// Held for review by its flags (ADR 21).
+    Held,
+    /// Kept by a moderator: its flags dismissed, its hold ended.
+    Kept,
 }
 
 fn change_of(event: &DomainEvent) -> Option<Change> {
@@ -28,7 +34,51 @@ fn change_of(event: &DomainEvent) -> Option<Change> {
             ResourceEvent::Retracted(_) => Change::Retracted,
             ResourceEvent::Edited(_) => return None,
         }),
+        DomainEvent::Flag(FlagEvent::Raised(e)) if e.held && e.target == FlagTarget::Resource => {
+            Some(Change::Held)
+        }
+        DomainEvent::Flag(FlagEvent::Dismissed(e)) if e.target == FlagTarget::Resource => {
+            Some(Change::Kept)
+        }
         _ => None,
+    }
+}
+
+/// What a run of changes sets on its resources' rows; `None` leaves a
+/// column as it is.
+#[derive(Debug, Clone, Copy, Default)]
+struct Standing {
+    hidden: Option<bool>,
+    held: Option<bool>,
+    retracted: Option<bool>,
+}
+
+impl Change {
+    fn standing(self) -> Standing {
+        match self {
+            Self::Arrived => Standing::default(),
+            Self::Hidden => Standing {
+                hidden: Some(true),
+                held: Some(false),
+                ..Standing::default()
+            },
+            Self::Restored => Standing {
+                hidden: Some(false),
+                ..Standing::default()
+            },
+            Self::Retracted => Standing {
+                retracted: Some(true),
+                ..Standing::default()
+            },
+            Self::Held => Standing {
+                held: Some(true),
+                ..Standing::default()
+            },
+            Self::Kept => Standing {
+                held: Some(false),
+                ..Standing::default()
+            },
+        }
     }
 }
 
@@ -43,52 +93,55 @@ pub(super) async fn apply(
     for run in runs(events, change_of) {
         let sites = match run.kind {
             Change::Arrived => arrive(tx, &run.events).await?,
-            Change::Hidden | Change::Restored => {
-                let hidden = run.kind == Change::Hidden;
-                sqlx::query_scalar!(
-                    r#"WITH changed AS (
-                           UPDATE site_resources s SET hidden = $2
-                           FROM jsonb_to_recordset($1::jsonb) AS b(resource_id uuid)
-                           WHERE s.resource_id = b.resource_id AND s.hidden <> $2
-                           RETURNING s.site, s.retracted
-                       ), counted AS (
-                           INSERT INTO site_counts (site, resources)
-                           SELECT site, (CASE WHEN $2 THEN -count(*) ELSE count(*) END)::int
-                           FROM changed WHERE NOT retracted GROUP BY site
-                           ON CONFLICT (site)
-                           DO UPDATE SET resources = site_counts.resources + EXCLUDED.resources
-                       )
-                       SELECT DISTINCT site AS "site!" FROM changed"#,
-                    run.rows(),
-                    hidden
-                )
-                .fetch_all(&mut *tx)
-                .await?
-            }
-            Change::Retracted => {
-                sqlx::query_scalar!(
-                    r#"WITH changed AS (
-                           UPDATE site_resources s SET retracted = true
-                           FROM jsonb_to_recordset($1::jsonb) AS b(resource_id uuid)
-                           WHERE s.resource_id = b.resource_id AND NOT s.retracted
-                           RETURNING s.site, s.hidden
-                       ), counted AS (
-                           INSERT INTO site_counts (site, resources)
-                           SELECT site, (-count(*))::int FROM changed WHERE NOT hidden
-                           GROUP BY site
-                           ON CONFLICT (site)
-                           DO UPDATE SET resources = site_counts.resources + EXCLUDED.resources
-                       )
-                       SELECT DISTINCT site AS "site!" FROM changed"#,
-                    run.rows()
-                )
-                .fetch_all(&mut *tx)
-                .await?
-            }
+            _ => set_standing(tx, run.kind.standing(), run.rows()).await?,
         };
         touched.extend(sites);
     }
     Ok(touched)
+}
+
+/// Sets `standing` on the rows of the resources `rows` name, and moves each
+/// site's count by the resources that became visible or stopped being so
+/// (visible: neither hidden, held nor retracted). A hiding or restoring
+/// that changes nothing ends no hold, as in `resources`. Answers the sites
+/// whose visible resources changed.
+async fn set_standing(
+    tx: &mut PgConnection,
+    standing: Standing,
+    rows: serde_json::Value,
+) -> sqlx::Result<Vec<String>> {
+    // `o` is the row as it was before this statement: what it counted as.
+    sqlx::query_scalar!(
+        r#"WITH b AS (
+               SELECT DISTINCT resource_id
+               FROM jsonb_to_recordset($1::jsonb) AS b(resource_id uuid)
+           ), changed AS (
+               UPDATE site_resources s
+               SET hidden = coalesce($2, s.hidden), held = coalesce($3, s.held),
+                   retracted = coalesce($4, s.retracted)
+               FROM b, site_resources o
+               WHERE s.resource_id = b.resource_id AND o.resource_id = s.resource_id
+                 AND ($2::boolean IS NULL OR s.hidden <> $2)
+                 AND (s.hidden, s.held, s.retracted)
+                     IS DISTINCT FROM (coalesce($2, s.hidden), coalesce($3, s.held),
+                                       coalesce($4, s.retracted))
+               RETURNING s.site, NOT (o.hidden OR o.held OR o.retracted) AS was_visible,
+                         NOT (s.hidden OR s.held OR s.retracted) AS visible
+           ), counted AS (
+               INSERT INTO site_counts (site, resources)
+               SELECT site, sum(visible::int - was_visible::int)::int
+               FROM changed WHERE visible <> was_visible GROUP BY site
+               ON CONFLICT (site)
+               DO UPDATE SET resources = site_counts.resources + EXCLUDED.resources
+           )
+           SELECT DISTINCT site AS "site!" FROM changed WHERE visible <> was_visible"#,
+        rows,
+        standing.hidden,
+        standing.held,
+        standing.retracted
+    )
+    .fetch_all(&mut *tx)
+    .await
 }
 
 /// New resources, each under its site: the most frequent event here, so
