@@ -46,7 +46,7 @@ fn change_of(event: &DomainEvent) -> Option<Change> {
 
 /// What a run of changes sets on its resources' rows; `None` leaves a
 /// column as it is.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Standing {
     hidden: Option<bool>,
     held: Option<bool>,
@@ -55,29 +55,18 @@ struct Standing {
 
 impl Change {
     fn standing(self) -> Standing {
-        match self {
-            Self::Arrived => Standing::default(),
-            Self::Hidden => Standing {
-                hidden: Some(true),
-                held: Some(false),
-                ..Standing::default()
-            },
-            Self::Restored => Standing {
-                hidden: Some(false),
-                ..Standing::default()
-            },
-            Self::Retracted => Standing {
-                retracted: Some(true),
-                ..Standing::default()
-            },
-            Self::Held => Standing {
-                held: Some(true),
-                ..Standing::default()
-            },
-            Self::Kept => Standing {
-                held: Some(false),
-                ..Standing::default()
-            },
+        let (hidden, held, retracted) = match self {
+            Self::Arrived => (None, None, None),
+            Self::Hidden => (Some(true), Some(false), None),
+            Self::Restored => (Some(false), None, None),
+            Self::Retracted => (None, None, Some(true)),
+            Self::Held => (None, Some(true), None),
+            Self::Kept => (None, Some(false), None),
+        };
+        Standing {
+            hidden,
+            held,
+            retracted,
         }
     }
 }
