@@ -238,6 +238,7 @@ async fn enough_flags_hold_a_resource_out_of_every_list_until_a_moderator_keeps_
     assert!(!listed(&app, &resource, at).await, "two flags hold it");
     let page = app.get_at(&format!("/v1/resources/{resource}"), at).await;
     assert_eq!(page.status, 200, "a held resource is still there by id");
+    assert_eq!(page.body["held"], true, "and says it is held: {page:#?}");
 
     // A comment flagged once is queued after the resource flagged twice.
     let body = json!({"body": "Buy cheap watches here."});
@@ -270,6 +271,8 @@ async fn enough_flags_hold_a_resource_out_of_every_list_until_a_moderator_keeps_
         listed(&app, &resource, at).await,
         "kept, it is listed again"
     );
+    let page = app.get_at(&format!("/v1/resources/{resource}"), at).await;
+    assert_eq!(page.body["held"], false, "{page:#?}");
     let queued = queue(&app, &moderator, at).await;
     assert_eq!(ids(&queued.body), [comment.as_str()]);
     let log = app.get_at("/v1/moderation-log", at).await;

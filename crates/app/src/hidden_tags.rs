@@ -177,6 +177,7 @@ mod tests {
             votes: 0,
             hidden: false,
             retracted: false,
+            held: false,
             score: 0.0,
         }
     }

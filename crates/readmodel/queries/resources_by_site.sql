@@ -4,7 +4,7 @@
 -- (they are projections of their own): it is asked too.
 SELECT r.id, s.listed_at, r.title, r.url, r.description, r.tags, r.kind,
        r.author_id, r.author_username, r.source_id, r.source_title,
-       r.created_at, r.updated_at, r.version, coalesce(c.votes, 0) AS "votes!", r.hidden, r.retracted,
+       r.created_at, r.updated_at, r.version, coalesce(c.votes, 0) AS "votes!", r.hidden, r.retracted, r.held,
        0::float8 AS "score!"
 FROM site_resources s
 JOIN resources r ON r.id = s.resource_id

@@ -4,7 +4,7 @@
 -- is left out of the news lists here: the member's resource stands for it.
 SELECT r.id, l.listed_at, r.title, r.url, r.description, r.tags, r.kind,
        r.author_id, r.author_username, r.source_id, r.source_title,
-       r.created_at, r.updated_at, r.version, l.votes, r.hidden, r.retracted,
+       r.created_at, r.updated_at, r.version, l.votes, r.hidden, r.retracted, r.held,
        l.hot AS score
 FROM unnest($1::text[]) AS wanted (scope)
 CROSS JOIN LATERAL (

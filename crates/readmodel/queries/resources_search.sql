@@ -1,7 +1,7 @@
 -- Ranked full-text search; the keyset is (rank, listed_at), both descending.
 SELECT r.id, r.listed_at, r.title, r.url, r.description, r.tags, r.kind,
        r.author_id, r.author_username, r.source_id, r.source_title,
-       r.created_at, r.updated_at, r.version, coalesce(c.votes, 0) AS "votes!", r.hidden, r.retracted,
+       r.created_at, r.updated_at, r.version, coalesce(c.votes, 0) AS "votes!", r.hidden, r.retracted, r.held,
        hit.rank AS "score!"
 FROM (
     SELECT r.id, ts_rank(r.search, q)::float8 AS rank, r.listed_at

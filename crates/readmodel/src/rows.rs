@@ -27,6 +27,9 @@ pub struct ResourceRow {
     pub votes: i32,
     pub hidden: bool,
     pub retracted: bool,
+    /// Held for review by members' flags (ADR 21): in no list until a
+    /// moderator decides, still there by id.
+    pub held: bool,
     /// The score of the list it was read from: the hot score, or the text
     /// rank for a search (part of their keysets); 0 for a single resource.
     pub score: f64,

@@ -111,6 +111,10 @@ pub struct Resource {
     pub version: u32,
     /// Upvotes.
     pub votes: u32,
+    /// Held for review: enough members flagged it, so the public lists,
+    /// search, news and site pages leave it out until a moderator keeps or
+    /// hides it. It is still there by id and in its bookmarks.
+    pub held: bool,
 }
 
 impl Example for Resource {
@@ -131,6 +135,7 @@ impl Example for Resource {
             updated_at: example_time(),
             version: 1,
             votes: 12,
+            held: false,
         }
     }
 }
@@ -156,6 +161,7 @@ impl From<ResourceRow> for Resource {
             updated_at: row.updated_at,
             version: row.version.max(0) as u32,
             votes: row.votes.max(0) as u32,
+            held: row.held,
         }
     }
 }
