@@ -6,13 +6,13 @@
 
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::NewsQuery;
 use uuid::Uuid;
 
 use crate::ApiError;
 use crate::cached::CachedResponse;
 use crate::dto::{ListOrder, ResourceKind, ResourceList};
 use crate::extract::{CommandHeaders, ConditionalRead, Page};
+use crate::news::news_page;
 use crate::responses::CommandResponse;
 use crate::security::BearerAuth;
 
@@ -134,15 +134,9 @@ impl HiddenTagsApi {
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let query = NewsQuery {
-            source: source.0,
-            tag: tag.0.as_deref(),
-            page: page.request(),
-        };
-        CachedResponse::list(&read, &page, async |at, render| {
-            self.news.list_view(Some(&auth.0), query, at, render).await
-        })
-        .await
-        .map(CachedResponse::for_one_member)
+        let viewer = Some(&auth.0);
+        news_page(&self.news, viewer, source.0, tag.0.as_deref(), &page, &read)
+            .await
+            .map(CachedResponse::for_one_member)
     }
 }

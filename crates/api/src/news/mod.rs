@@ -9,7 +9,7 @@ use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
-use resourcify_app::NewsQuery;
+use resourcify_app::{AuthenticatedUser, NewsQuery};
 use resourcify_domain::news_source::{NewsSourceEdit, NewsSourceInput};
 use uuid::Uuid;
 
@@ -187,15 +187,7 @@ impl NewsApi {
         page: Page,
         read: ConditionalRead,
     ) -> Result<CachedResponse<ResourceList>, ApiError> {
-        let query = NewsQuery {
-            source: source.0,
-            tag: tag.0.as_deref(),
-            page: page.request(),
-        };
-        CachedResponse::list(&read, &page, async |at, render| {
-            self.news.list_view(None, query, at, render).await
-        })
-        .await
+        news_page(&self.news, None, source.0, tag.0.as_deref(), &page, &read).await
     }
 
     /// Share a news item as a resource
@@ -369,4 +361,26 @@ impl NewsApi {
         };
         Ok(FeedResponse::new(view, read.if_none_match.0.as_deref()))
     }
+}
+
+/// The page of news that `source`, `tag` and `page` ask for, as `viewer`
+/// reads it (none: the public page): one home for `/v1/news` and
+/// `/v1/me/news`.
+pub(crate) async fn news_page(
+    news: &resourcify_app::News,
+    viewer: Option<&AuthenticatedUser>,
+    source: Option<Uuid>,
+    tag: Option<&str>,
+    page: &Page,
+    read: &ConditionalRead,
+) -> Result<CachedResponse<ResourceList>, ApiError> {
+    let query = NewsQuery {
+        source,
+        tag,
+        page: page.request(),
+    };
+    CachedResponse::list(read, page, async |at, render| {
+        news.list_view(viewer, query, at, render).await
+    })
+    .await
 }
