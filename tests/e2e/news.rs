@@ -21,6 +21,8 @@ pub(crate) const ATOM: &str = include_str!("../fixtures/feeds/atom.xml");
 const JSON_FEED: &str = include_str!("../fixtures/feeds/feed.json");
 
 /// A deployment whose ingester polls every 100 ms and may fetch from `server`.
+/// Its leases on sources last 5 s: a node these tests drop in the middle of
+/// a poll never gives its lease back, and the others wait for it to expire.
 async fn news_app(db: PgConnectOptions, server: &FeedServer) -> TestApp {
     news_app_with(db, server, |_| {}).await
 }
@@ -35,6 +37,7 @@ pub(crate) async fn news_app_with(
     spawn_app_configured(db, |s| {
         s.roles.ingest = true;
         s.ingester.tick = Duration::from_millis(100);
+        s.ingester.lease = Duration::from_secs(5);
         s.news_fetch.allow_hosts = allow;
         s.news_fetch.timeout = Duration::from_millis(1_500);
         s.news_fetch.max_body_bytes = 16 * 1024;
@@ -85,6 +88,8 @@ pub(crate) async fn source_when(
         .subscribe(app.namespace.view_notice_subject("news"))
         .await
         .unwrap();
+    // The server has the subscription once the flush returns.
+    app.nats.flush().await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let source = get_as(app, admin, &format!("/v1/news-sources/{id}")).await;
