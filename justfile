@@ -66,10 +66,12 @@ _describe-queries dir:
       cargo check --quiet -p resourcify-readmodel
     touch crates/readmodel/src/lib.rs
 
-# Projection throughput: appends EVENTS events, replays every projection, prints events/s.
+# Projection throughput: appends EVENTS events, replays every projection, prints events/s;
+# then the live rate with and without issue #25's views (`new-views`, 200,000 events).
 bench-projection events="1000000": services
     cargo build --release -p resourcify-bench
     RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench projection {{events}}
+    RUST_LOG=${RUST_LOG:-warn} DATABASE_URL={{test_database_url}} target/release/resourcify-bench new-views 200000
 
 # One projector process against two building the views of EVENTS events.
 bench-projector-nodes events="200000": services
