@@ -7,6 +7,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use resourcify_readmodel::ResourceRow;
 
+/// The alphabet of every cursor (URL-safe base64 without padding), as a
+/// regular expression for the OpenAPI document: a client can tell a cursor
+/// from other text, though only the server can tell which are its own.
+pub const CURSOR_PATTERN: &str = r"^[A-Za-z0-9_-]+$";
+
 /// "Continue strictly after this key" in one kind of list.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cursor {

@@ -48,7 +48,7 @@ pub use changes::{ChangeKind, ChangeNotice, Changes, ResourceChange};
 pub use comments::{Comments, ThreadOrder};
 pub use core::{Backends, CommandMeta, CommandOutcome};
 pub use credentials::{AccessToken, AuthenticatedUser, Passwords, Tokens};
-pub use cursor::Cursor;
+pub use cursor::{CURSOR_PATTERN, Cursor};
 pub use error::AppError;
 pub use flags::Flags;
 pub use follows::Follows;

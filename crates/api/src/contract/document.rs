@@ -3,10 +3,12 @@
 //! false` on request bodies, the stream's repeatable `tag`. The server then
 //! validates requests against this same document, so the two cannot differ.
 
+use resourcify_app::CURSOR_PATTERN;
 use resourcify_domain::resource::{
     DESCRIPTION_MAX_CHARS, TAG_MAX_CHARS, TAG_PATTERN, TAGS_PER_RESOURCE, TITLE_CHARS, URL_MAX_LEN,
     URL_PATTERN,
 };
+use resourcify_domain::user::{EMAIL_MAX_CHARS, EMAIL_PATTERN};
 use resourcify_domain::{MULTI_LINE_FIELDS, MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN};
 use serde_json::{Map, Value, json};
 
@@ -157,12 +159,13 @@ fn close_request_schema(schema: &mut Value) {
 /// The rules of the fields a resource (or a news source) is made of, stated
 /// from the domain's own constants wherever a body has such a field: a
 /// title, a description, tags, a link (`url`; a profile's `website`, which
-/// may be empty to clear it).
+/// may be empty to clear it); and an account's `email`.
 fn add_resource_rules(field: &str, property: &mut Value) {
     let rules = match field {
         "title" => json!({"minLength": TITLE_CHARS.start(), "maxLength": TITLE_CHARS.end()}),
         "description" => json!({"maxLength": DESCRIPTION_MAX_CHARS}),
         "url" => json!({"maxLength": URL_MAX_LEN, "pattern": URL_PATTERN}),
+        "email" => json!({"maxLength": EMAIL_MAX_CHARS, "pattern": EMAIL_PATTERN}),
         "website" => json!({"maxLength": URL_MAX_LEN, "pattern": format!("^$|{URL_PATTERN}")}),
         "tags" => {
             property["items"]["maxLength"] = json!(TAG_MAX_CHARS);
@@ -424,7 +427,9 @@ fn add_shared_parameters(document: &mut Value) {
             "name": "cursor", "in": "query", "required": false,
             "description": "`next_cursor` of the previous page (opaque; it belongs to its \
                 list and order).",
-            "schema": {"type": "string", "pattern": SINGLE_LINE_PATTERN}
+            // Its alphabet, so that a client can tell a cursor from other
+            // text; only the server can tell which are its own.
+            "schema": {"type": "string", "minLength": 1, "pattern": CURSOR_PATTERN}
         }
     });
     let pages: std::collections::HashSet<String> = document["components"]["schemas"]

@@ -187,3 +187,102 @@ fn link_fields_carry_the_url_rule_which_admits_what_the_domain_parses() {
         assert!(!url.is_valid(&json!(refused)), "{refused}");
     }
 }
+
+#[test]
+fn cursors_and_email_addresses_carry_their_rules() {
+    use resourcify_domain::user::EMAIL_PATTERN;
+    let mut generated = generated();
+    generated["components"]["schemas"]["ThingPatch"]["properties"]["email"] =
+        json!({"type": "string"});
+    let done = document::complete(generated);
+    let email = &done["components"]["schemas"]["ThingPatch"]["properties"]["email"];
+    assert_eq!(email["pattern"], EMAIL_PATTERN);
+    let cursor = &done["components"]["parameters"]["Cursor"]["schema"];
+    assert_eq!(cursor["pattern"], resourcify_app::CURSOR_PATTERN);
+
+    // Every cursor a list hands out is in the alphabet; the empty one is not.
+    let cursor = jsonschema::validator_for(cursor).unwrap();
+    for issued in [
+        resourcify_app::Cursor::Before(42),
+        resourcify_app::Cursor::Scored {
+            score: -0.5,
+            listed_at: 7,
+        },
+        resourcify_app::Cursor::Tag {
+            count: 3,
+            tag: "c++".into(),
+        },
+        resourcify_app::Cursor::Path("0001.0002".into()),
+    ] {
+        assert!(cursor.is_valid(&json!(issued.encode())), "{issued:?}");
+    }
+    assert!(!cursor.is_valid(&json!("")));
+}
+
+/// Strings from `alphabet`, 0 to `longest` characters, the same ones every run.
+fn strings(alphabet: &[char], longest: u64, count: usize) -> Vec<String> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        // xorshift64: enough to spread lengths and characters.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..count)
+        .map(|_| {
+            let len = (next() % (longest + 1)) as usize;
+            (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect()
+        })
+        .collect()
+}
+
+/// What a generated client or a fuzzer sends after reading the document is
+/// what the server takes: every address the rule (and its length) admits,
+/// the domain parses, and what it refuses, the server refuses before the
+/// domain sees it. A few are known to pass and to fail.
+#[test]
+fn the_email_rule_admits_only_what_the_domain_parses() {
+    use resourcify_domain::user::{EMAIL_MAX_CHARS, EMAIL_PATTERN, Email};
+    let schema = json!({"type": "string", "maxLength": EMAIL_MAX_CHARS, "pattern": EMAIL_PATTERN});
+    let rule = jsonschema::validator_for(&schema).unwrap();
+    for fine in [
+        "ada@example.org",
+        "A.B+c@Mail.Example.ORG",
+        "ö@bücher.de",
+        "a@b..c",
+    ] {
+        assert!(rule.is_valid(&json!(fine)), "{fine:?} is admitted");
+        assert!(Email::parse(fine).is_ok(), "{fine:?} parses");
+    }
+    for refused in [
+        "0000",
+        "a@b",
+        "a@.org",
+        "a@org.",
+        "a@b@c.org",
+        "a b@c.org",
+        "@c.org",
+    ] {
+        assert!(!rule.is_valid(&json!(refused)), "{refused:?} is refused");
+    }
+    let alphabet: Vec<char> = "aZx0_-.@+ ö\u{feff}\u{1}\u{85}".chars().collect();
+    // Random text, and random text in the shape of an address.
+    let shaped = strings(&alphabet, 6, 30_000)
+        .chunks(3)
+        .map(|parts| format!("{}@{}.{}", parts[0], parts[1], parts[2]))
+        .collect::<Vec<_>>();
+    let mut admitted = 0;
+    for text in strings(&alphabet, 40, 30_000).into_iter().chain(shaped) {
+        if rule.is_valid(&json!(text)) {
+            admitted += 1;
+            assert!(
+                Email::parse(&text).is_ok(),
+                "{text:?} is admitted but does not parse"
+            );
+        }
+    }
+    assert!(admitted > 100, "the alphabet reaches the rule: {admitted}");
+}

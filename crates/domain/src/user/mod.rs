@@ -14,8 +14,8 @@ use crate::{Actor, Aggregate, DomainError, Role, ValidationErrors};
 
 pub use events::*;
 pub use values::{
-    Email, Profile, ProfileChange, Registration, Username, ValidProfileChange, ValidRegistration,
-    check_password,
+    EMAIL_MAX_CHARS, EMAIL_PATTERN, Email, Profile, ProfileChange, Registration, Username,
+    ValidProfileChange, ValidRegistration, check_password,
 };
 
 /// How many tags and members one member may follow, together.

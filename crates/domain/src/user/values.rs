@@ -32,14 +32,31 @@ impl Username {
     }
 }
 
+/// The longest e-mail address, in characters (RFC 5321's path limit).
+pub const EMAIL_MAX_CHARS: usize = 254;
+
+/// [`Email::parse`]'s rule as a regular expression for the OpenAPI
+/// document: something, `@`, and a domain with a dot that neither starts
+/// nor ends it; no white space, control characters or U+FFFE/U+FFFF
+/// (which every text field refuses). With [`EMAIL_MAX_CHARS`] it accepts
+/// only what the parser accepts.
+pub const EMAIL_PATTERN: &str = concat!(
+    r"^[^\s@\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]+",
+    r"@[^\s@.\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]",
+    r"[^\s@\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]*\.",
+    r"[^\s@\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]*[^\s@.\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]$"
+);
+
 /// An e-mail address, trimmed and lower-cased so that one mailbox is one account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let email = raw.trim().to_lowercase();
-        let valid = email.len() <= 254
+        let raw = raw.trim();
+        // Counted before lower-casing, which may lengthen a few letters.
+        let email = raw.to_lowercase();
+        let valid = raw.chars().count() <= EMAIL_MAX_CHARS
             && !email.chars().any(|c| c.is_whitespace() || c.is_control())
             && email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty()
