@@ -400,6 +400,9 @@ fn field_problem(error: &jsonschema::ValidationError<'_>) -> FieldProblem {
         Kind::Pattern { pattern } if pattern.contains(resourcify_domain::resource::URL_PATTERN) => {
             "must be an absolute http or https URL, without spaces".to_owned()
         }
+        Kind::Pattern { pattern } if pattern == resourcify_domain::user::EMAIL_PATTERN => {
+            "is not an e-mail address".to_owned()
+        }
         Kind::Pattern { pattern } => format!("must match {pattern}"),
         Kind::Format { format } => format!("must be a valid {format}"),
         _ => error.masked().to_string(),

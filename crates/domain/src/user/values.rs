@@ -37,14 +37,15 @@ pub const EMAIL_MAX_CHARS: usize = 254;
 
 /// [`Email::parse`]'s rule as a regular expression for the OpenAPI
 /// document: something, `@`, and a domain with a dot that neither starts
-/// nor ends it; no white space, control characters or U+FFFE/U+FFFF
-/// (which every text field refuses). With [`EMAIL_MAX_CHARS`] it accepts
-/// only what the parser accepts.
+/// nor ends it; no white space inside, control characters or U+FFFE/U+FFFF
+/// (which every text field refuses); spaces around it, which the parser
+/// trims (not `\s`: ECMA's takes U+FEFF, which trimming leaves). With
+/// [`EMAIL_MAX_CHARS`] it admits only what the parser accepts.
 pub const EMAIL_PATTERN: &str = concat!(
-    r"^[^\s@\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]+",
+    r"^ *[^\s@\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]+",
     r"@[^\s@.\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]",
     r"[^\s@\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]*\.",
-    r"[^\s@\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]*[^\s@.\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]$"
+    r"[^\s@\x00-\x1F\x7F-\x9F\uFFFE\uFFFF]*[^\s@.\x00-\x1F\x7F-\x9F\uFFFE\uFFFF] *$"
 );
 
 /// An e-mail address, trimmed and lower-cased so that one mailbox is one account.
