@@ -102,7 +102,8 @@ schemathesis() { # token, then filters
   local token=$1; shift
   # Run from the scratch directory, where schemathesis keeps its cache.
   (cd "$work" && SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$repo/tests/contract" \
-    "$venv/bin/schemathesis" run "$base/openapi.json" \
+    "$venv/bin/schemathesis" --config-file "$repo/tests/contract/schemathesis.toml" \
+    run "$base/openapi.json" \
     -H "Authorization: Bearer $token" --checks "$checks" \
     --phases examples,coverage,fuzzing --max-examples "${CONTRACT_MAX_EXAMPLES:-50}" \
     --request-timeout 15 --seed 20261206 --no-color "$@")
