@@ -10,6 +10,7 @@ mod metric_families;
 mod metrics_endpoint;
 mod node;
 mod operator;
+pub mod priority;
 mod progress;
 mod settings;
 

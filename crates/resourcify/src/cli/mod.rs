@@ -108,7 +108,7 @@ enum Command {
     /// Reads are served throughout; an interrupted replay resumes.
     Replay {
         /// The projection: users, resources, comments, bookmarks, news,
-        /// history, sites.
+        /// history, sites, flags, notifications.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         projection: Option<String>,
         /// Every projection, side by side from one reading of the log.
@@ -119,7 +119,8 @@ enum Command {
         restart: bool,
         /// Write every projection at once, as fast as the database goes (for
         /// a rebuild with no traffic). By default one projection writes at a
-        /// time, leaving the database's other cores to the live reads.
+        /// time, resting between batches, at a lower CPU priority: the live
+        /// reads keep their latency.
         #[arg(long)]
         full_speed: bool,
         /// Serve `/metrics` on this address while replaying (position,
@@ -346,7 +347,40 @@ impl Cli {
         Namespace::parse(&self.namespace).map_err(anyhow::Error::msg)
     }
 
+    /// Whether this command is background work that must yield the CPU
+    /// to live traffic: a replay at its default pace.
+    pub fn yields_cpu(&self) -> bool {
+        matches!(
+            self.command,
+            Some(Command::Replay {
+                full_speed: false,
+                ..
+            })
+        )
+    }
+
     fn serves(&self) -> bool {
         matches!(self.command, None | Some(Command::Serve(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    fn yields_cpu(args: &[&str]) -> bool {
+        let args = std::iter::once("resourcify").chain(args.iter().copied());
+        Cli::try_parse_from(args).expect("arguments").yields_cpu()
+    }
+
+    #[test]
+    fn only_a_replay_at_its_default_pace_yields_the_cpu() {
+        assert!(yields_cpu(&["replay", "--all"]));
+        assert!(yields_cpu(&["replay", "resources"]));
+        assert!(!yields_cpu(&["replay", "--all", "--full-speed"]));
+        assert!(!yields_cpu(&["serve"]));
+        assert!(!yields_cpu(&[]));
     }
 }
