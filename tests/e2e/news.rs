@@ -1,6 +1,6 @@
 //! The tech news feed against a local feed server: RSS, Atom and JSON Feed
 //! items are published exactly once (polled again, by two ingesters, after
-//! a restart); conditional requests, failures and recovery; the SSRF guard;
+//! a restart); a node stopped mid-poll gives its lease back; conditional requests, failures and recovery; the SSRF guard;
 //! and the news as lists, in the front page, in personal feeds, and as
 //! Atom and RSS.
 
@@ -227,6 +227,44 @@ async fn rss_atom_and_json_feed_items_are_published_exactly_once(
         1,
         "{tagged:#?}"
     );
+}
+
+/// A node stopped for a deploy (`stop`, then `wait`, as `serve` does on
+/// SIGTERM) in the middle of a poll finishes it, reports it and gives the
+/// source's lease back: the next node polls the source at once, not when a
+/// production-length lease (two minutes) would have expired.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_node_stopped_mid_poll_finishes_it_and_gives_the_lease_back(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let server = FeedServer::start().await;
+    // Answered after 1 s, within the tests' 1.5 s fetch limit.
+    server.answer("/slow", FeedAnswer::Slow(Duration::from_secs(1)));
+    let app = news_app_with(db, &server, |s| s.roles.ingest = false).await;
+    let admin = admin(&app).await;
+    let mut settings = app.settings.clone();
+    settings.roles = Roles::INGEST_ONLY;
+    settings.ingester.lease = resourcify_news::IngesterSettings::default().lease;
+    assert!(settings.ingester.lease >= Duration::from_secs(60));
+    let mut first = resourcify::start(settings.clone()).await.unwrap();
+
+    let id = add_source(&app, &admin, &server.url("/slow"), &["news"]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while server.arrived("/slow") == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never polled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.stop();
+    first.wait().await;
+    assert_eq!(server.seen("/slow").len(), 1, "the poll under way finished");
+    let polled = source_when(&app, &admin, &id, |s| s["status"] == "ok").await;
+    assert_eq!(polled["item_count"], 0, "{polled:#}");
+
+    let _next = resourcify::start(settings).await.unwrap();
+    let again = poll_now(&app, &admin, &id).await;
+    assert_eq!(again["status"], "ok", "{again:#}");
+    assert_eq!(server.seen("/slow").len(), 2);
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]

@@ -22,6 +22,7 @@ use resourcify_eventstore::{
     EventStore, EventStoreError, Leases, NewEvent, Reservation, ReservationBook, Reserved,
 };
 use resourcify_readmodel::{ReadModel, ReadModelError};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::fetch::{Fetched, Fetcher, Validators};
@@ -104,21 +105,30 @@ impl Ingester {
         }
     }
 
-    /// Polls due sources every tick, for ever.
-    pub async fn run(self) {
+    /// Polls due sources every tick until `stop` turns true. A stop lets
+    /// the polls under way finish and give their sources' leases back, and
+    /// starts no more: a node stopped for a deploy does not keep a source
+    /// from the other nodes for a lease's lifetime (two minutes by default).
+    /// A node that is killed, or not waited for, still loses its leases
+    /// to their expiry.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut ticker = tokio::time::interval(self.settings.tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            ticker.tick().await;
-            if let Err(error) = self.poll_due().await {
+            tokio::select! {
+                biased;
+                _ = stop.wait_for(|stop| *stop) => return,
+                _ = ticker.tick() => {}
+            }
+            if let Err(error) = self.poll_due(&stop).await {
                 tracing::warn!(%error, "news polling round failed; trying again next tick");
             }
         }
     }
 
-    /// One round: every source due now whose last report the view shows.
-    /// Returns how many sources were polled.
-    pub async fn poll_due(&self) -> Result<usize, IngestError> {
+    /// One round: every source due now whose last report the view shows,
+    /// until `stop` turns true. Returns how many sources were polled.
+    async fn poll_due(&self, stop: &watch::Receiver<bool>) -> Result<usize, IngestError> {
         let due = self.reads.news_sources_due(Utc::now(), 100).await?;
         let ready: Vec<Uuid> = {
             let reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
@@ -132,6 +142,7 @@ impl Ingester {
                 .collect()
         };
         let polled = futures::stream::iter(ready)
+            .take_while(|_| std::future::ready(!*stop.borrow()))
             .map(|id| self.poll_leased(id))
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect::<Vec<_>>()

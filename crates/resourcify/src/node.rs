@@ -42,8 +42,9 @@ pub async fn migrate(database: &PgConnectOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How long a stopping node waits for its projectors' last batches.
-const PROJECTORS_STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a stopping node waits for its projectors' last batches and
+/// its ingester's polls under way (a fetch's own limit is 10 s by default).
+const WORKERS_STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A started node. Dropping it stops every task it started.
 #[derive(Debug)]
@@ -59,9 +60,11 @@ pub struct RunningNode {
     shutdown: Option<oneshot::Sender<()>>,
     /// The API's server, which a stop lets finish its requests.
     http_server: Option<JoinHandle<()>>,
-    /// Tells the projectors to commit what they hold and end.
-    stop_projectors: watch::Sender<bool>,
-    projector_task: Option<JoinHandle<()>>,
+    /// Tells the projectors to commit what they hold, and the ingester to
+    /// finish its polls and give their leases back, and both to end.
+    stop_workers: watch::Sender<bool>,
+    /// The projectors and the ingester: they end when told to.
+    workers: Vec<JoinHandle<()>>,
     /// Everything else, which runs until it is ended.
     tasks: Vec<JoinHandle<()>>,
     /// Closed by `shut_down`: connections still open keep the database in use.
@@ -76,11 +79,11 @@ impl RunningNode {
         if let Some(server) = self.http_server.take() {
             let _ = server.await;
         }
-        if let Some(projectors) = self.projector_task.take() {
-            // Their last batches, unless Postgres keeps them waiting: the
-            // checkpoints make an abort safe too.
-            let _ = tokio::time::timeout(PROJECTORS_STOP_WITHIN, projectors).await;
-        }
+        // The projectors' last batches and the ingester's last polls,
+        // unless Postgres or a feed keeps them waiting: the checkpoints make
+        // an abort safe too, and a lease not given back expires.
+        let ending = futures::future::join_all(self.workers.drain(..));
+        let _ = tokio::time::timeout(WORKERS_STOP_WITHIN, ending).await;
         self.shut_down().await;
     }
 
@@ -91,7 +94,7 @@ impl RunningNode {
         if let Some(app) = &self.app {
             app.status.begin_draining();
         }
-        self.stop_projectors.send_replace(true);
+        self.stop_workers.send_replace(true);
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -104,7 +107,7 @@ impl RunningNode {
     pub async fn shut_down(mut self) {
         self.stop();
         let running = self.tasks.drain(..).chain(self.http_server.take());
-        for task in running.chain(self.projector_task.take()) {
+        for task in running.chain(self.workers.drain(..)) {
             task.abort();
             let _ = task.await;
         }
@@ -118,7 +121,7 @@ impl Drop for RunningNode {
     fn drop(&mut self) {
         self.stop();
         let running = self.tasks.iter().chain(&self.http_server);
-        for task in running.chain(&self.projector_task) {
+        for task in running.chain(&self.workers) {
             task.abort();
         }
     }
@@ -154,8 +157,8 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         tasks.push(server);
     }
     let mut pools = Vec::new();
-    let stop_projectors = watch::Sender::new(false);
-    let mut projector_task = None;
+    let stop_workers = watch::Sender::new(false);
+    let mut workers = Vec::new();
     if settings.roles.projector {
         let pool =
             resourcify_readmodel::connect(settings.database.clone(), &settings.projector_pool)
@@ -180,11 +183,11 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         )
         .await
         .context("opening the projector lease bucket")?;
-        let mut stopping = stop_projectors.subscribe();
+        let mut stopping = stop_workers.subscribe();
         let stop = async move {
             let _ = stopping.wait_for(|stop| *stop).await;
         };
-        projector_task = Some(tokio::spawn(resourcify_projector::run_when_leading(
+        workers.push(tokio::spawn(resourcify_projector::run_when_leading(
             projectors, leases, stop,
         )));
     }
@@ -192,7 +195,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
     if settings.roles.ingest {
         let (ingester, pool) = start_ingester(&settings, &store).await?;
         pools.push(pool);
-        tasks.push(tokio::spawn(ingester.run()));
+        workers.push(tokio::spawn(ingester.run(stop_workers.subscribe())));
     }
 
     let (shutdown, shutdown_requested) = oneshot::channel();
@@ -281,8 +284,8 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         app: api_app,
         shutdown: Some(shutdown),
         http_server,
-        stop_projectors,
-        projector_task,
+        stop_workers,
+        workers,
         tasks,
         pools,
     })

@@ -58,6 +58,8 @@ pub struct SeenRequest {
 #[derive(Debug, Default)]
 struct State {
     answers: HashMap<String, FeedAnswer>,
+    /// Paths as requests for them arrive, before any answer.
+    arrived: Vec<String>,
     seen: Vec<SeenRequest>,
 }
 
@@ -105,6 +107,13 @@ impl FeedServer {
         state.answers.insert(path.to_owned(), answer);
     }
 
+    /// How many requests for `path` have arrived, answered or not (a
+    /// [`FeedAnswer::Slow`] one is under way until it is [`Self::seen`]).
+    pub fn arrived(&self, path: &str) -> usize {
+        let state = self.state.lock().expect("the feed server's state");
+        state.arrived.iter().filter(|p| *p == path).count()
+    }
+
     pub fn seen(&self, path: &str) -> Vec<SeenRequest> {
         let state = self.state.lock().expect("the feed server's state");
         state
@@ -132,12 +141,11 @@ async fn serve(mut socket: tokio::net::TcpStream, state: Arc<Mutex<State>>) {
         name.eq_ignore_ascii_case("if-none-match")
             .then(|| value.trim().to_owned())
     });
-    let answer = state
-        .lock()
-        .expect("the feed server's state")
-        .answers
-        .get(&path)
-        .cloned();
+    let answer = {
+        let mut state = state.lock().expect("the feed server's state");
+        state.arrived.push(path.clone());
+        state.answers.get(&path).cloned()
+    };
     let (status, headers, body): (u16, Vec<(String, String)>, Vec<u8>) = match answer {
         None => (404, vec![], b"not found".to_vec()),
         Some(FeedAnswer::Body {
