@@ -111,7 +111,7 @@ enum Command {
         /// history, sites, flags, notifications.
         #[arg(required_unless_present = "all", conflicts_with = "all")]
         projection: Option<String>,
-        /// Every projection, side by side from one reading of the log.
+        /// Every projection, from one reading of the log.
         #[arg(long)]
         all: bool,
         /// Start from the first event even if an interrupted replay left progress.
