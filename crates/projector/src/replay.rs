@@ -39,7 +39,7 @@ pub enum ReplayPace {
     /// before. The replay takes at most one of the database's cores, a
     /// third of the time, and the live reads keep the rest: their p99
     /// stays within 1.5× of idle (issue #23; at half the time it did not,
-    /// see docs/benchmarks.md). It takes about four times as long as a
+    /// see docs/benchmarks.md). It takes four to five times as long as a
     /// replay at full speed.
     #[default]
     Gentle,
