@@ -39,6 +39,7 @@ check-sqlx: services
     #!/usr/bin/env bash
     set -euo pipefail
     out=$(mktemp -d)
+    trap 'rm -rf "$out"' EXIT
     just _describe-queries "$out"
     if ! diff -r -q "$out" .sqlx >/dev/null; then
       diff -r "$out" .sqlx | head -40
