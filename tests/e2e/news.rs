@@ -250,11 +250,7 @@ async fn a_node_stopped_mid_poll_finishes_it_and_gives_the_lease_back(
     let mut first = resourcify::start(settings.clone()).await.unwrap();
 
     let id = add_source(&app, &admin, &server.url("/slow"), &["news"]).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while server.arrived("/slow") == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "never polled");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    server.until_arrived("/slow", Duration::from_secs(15)).await;
     first.stop();
     first.wait().await;
     assert_eq!(server.seen("/slow").len(), 1, "the poll under way finished");

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// How the server answers one path.
@@ -68,6 +69,8 @@ struct State {
 pub struct FeedServer {
     pub addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    /// Counts every request as it arrives, so a test can wait for one.
+    arrivals: watch::Receiver<usize>,
     task: JoinHandle<()>,
 }
 
@@ -85,12 +88,19 @@ impl FeedServer {
         let addr = listener.local_addr().expect("a bound address");
         let state: Arc<Mutex<State>> = Arc::default();
         let shared = state.clone();
+        let (arrived, arrivals) = watch::channel(0);
+        let arrived = Arc::new(arrived);
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve(socket, shared.clone()));
+                tokio::spawn(serve(socket, shared.clone(), arrived.clone()));
             }
         });
-        Self { addr, state, task }
+        Self {
+            addr,
+            state,
+            arrivals,
+            task,
+        }
     }
 
     /// `host:port`, for `RESOURCIFY_NEWS_ALLOW_HOSTS`.
@@ -114,6 +124,18 @@ impl FeedServer {
         state.arrived.iter().filter(|p| *p == path).count()
     }
 
+    /// Waits until a request for `path` has arrived (answered or not);
+    /// fails after `within`.
+    pub async fn until_arrived(&self, path: &str, within: Duration) {
+        let mut arrivals = self.arrivals.clone();
+        let arrived = arrivals.wait_for(|_| self.arrived(path) > 0);
+        let waited = tokio::time::timeout(within, arrived).await;
+        assert!(
+            matches!(waited, Ok(Ok(_))),
+            "no request for {path} within {within:?}"
+        );
+    }
+
     pub fn seen(&self, path: &str) -> Vec<SeenRequest> {
         let state = self.state.lock().expect("the feed server's state");
         state
@@ -125,7 +147,11 @@ impl FeedServer {
     }
 }
 
-async fn serve(mut socket: tokio::net::TcpStream, state: Arc<Mutex<State>>) {
+async fn serve(
+    mut socket: tokio::net::TcpStream,
+    state: Arc<Mutex<State>>,
+    arrived: Arc<watch::Sender<usize>>,
+) {
     let mut request = Vec::new();
     let mut buffer = [0u8; 4096];
     while !request.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -146,6 +172,7 @@ async fn serve(mut socket: tokio::net::TcpStream, state: Arc<Mutex<State>>) {
         state.arrived.push(path.clone());
         state.answers.get(&path).cloned()
     };
+    arrived.send_modify(|count| *count += 1);
     let (status, headers, body): (u16, Vec<(String, String)>, Vec<u8>) = match answer {
         None => (404, vec![], b"not found".to_vec()),
         Some(FeedAnswer::Body {
