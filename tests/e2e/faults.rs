@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use async_nats::jetstream::kv::Operation;
+use futures::StreamExt;
 use reqwest::Method;
 use resourcify::{NodeSettings, Roles};
 use resourcify_eventstore::Leases;
@@ -306,18 +308,43 @@ async fn writes_go_on_when_the_nats_server_a_node_uses_is_killed(
 }
 
 /// Who holds the projector lease of the app's namespace.
-async fn projector_lease_holder(app: &TestApp) -> Option<String> {
-    let bucket = app
-        .store
+async fn projector_leases(app: &TestApp) -> async_nats::jetstream::kv::Store {
+    app.store
         .jetstream()
         .get_key_value(app.namespace.bucket(Leases::PROJECTORS))
         .await
-        .unwrap();
-    bucket
+        .unwrap()
+}
+
+async fn projector_lease_holder(app: &TestApp) -> Option<String> {
+    projector_leases(app)
+        .await
         .get("projectors")
         .await
         .unwrap()
         .map(|v| String::from_utf8_lossy(&v).into_owned())
+}
+
+/// The first node to take the projector lease, once one has: a node's
+/// projectors start on threads of their own, after `start` returns.
+async fn until_projector_lease_holder(app: &TestApp) -> String {
+    let mut updates = projector_leases(app)
+        .await
+        .watch_with_history("projectors")
+        .await
+        .unwrap();
+    let taken = async {
+        while let Some(update) = updates.next().await {
+            let update = update.unwrap();
+            if update.operation == Operation::Put {
+                return String::from_utf8_lossy(&update.value).into_owned();
+            }
+        }
+        panic!("the lease bucket's watch ended");
+    };
+    tokio::time::timeout(Duration::from_secs(30), taken)
+        .await
+        .expect("a node takes the projector lease")
 }
 
 /// Two projector nodes: one is active, the other stands by (they no longer
@@ -331,7 +358,7 @@ async fn a_standby_projector_takes_over_within_seconds_when_the_active_one_dies(
 ) {
     let app = spawn_app_configured(db, |s: &mut NodeSettings| s.roles = Roles::API_ONLY).await;
     let first = app.another_node_with(Roles::PROJECTOR_ONLY).await;
-    let active = projector_lease_holder(&app).await.expect("a holder");
+    let active = until_projector_lease_holder(&app).await;
     let second = app.another_node_with(Roles::PROJECTOR_ONLY).await;
     let ada = app.register("ada").await;
     for n in 0..5 {

@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use crate::NodeSettings;
 use crate::connect::{connect_nats_watched, reach_postgres};
 use crate::metrics_endpoint;
+use crate::priority::BackgroundRuntime;
 
 /// Creates the database if it does not exist and applies pending migrations.
 pub async fn migrate(database: &PgConnectOptions) -> anyhow::Result<()> {
@@ -69,6 +70,9 @@ pub struct RunningNode {
     tasks: Vec<JoinHandle<()>>,
     /// Closed by `shut_down`: connections still open keep the database in use.
     pools: Vec<PgPool>,
+    /// Where the workers run (a node with a projector or ingest role):
+    /// dropped last, after everything that may use it.
+    background: Option<BackgroundRuntime>,
 }
 
 impl RunningNode {
@@ -114,6 +118,8 @@ impl RunningNode {
         for pool in self.pools.drain(..) {
             pool.close().await;
         }
+        // Its connections closed, the workers' runtime has nothing left.
+        drop(self.background.take());
     }
 }
 
@@ -158,6 +164,12 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
     }
     let mut pools = Vec::new();
     let stop_workers = watch::Sender::new(false);
+    // The workers yield the CPU to the requests (ADR 25).
+    let background = (settings.roles.projector || settings.roles.ingest)
+        .then(BackgroundRuntime::start)
+        .transpose()
+        .context("starting the background runtime")?;
+    let background_work = background.as_ref().map(BackgroundRuntime::handle);
     let mut workers = Vec::new();
     if settings.roles.projector {
         let pool =
@@ -187,15 +199,19 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         let stop = async move {
             let _ = stopping.wait_for(|stop| *stop).await;
         };
-        workers.push(tokio::spawn(resourcify_projector::run_when_leading(
-            projectors, leases, stop,
-        )));
+        let background_work = background_work.expect("started for the projector role");
+        workers.push(
+            background_work.spawn(resourcify_projector::run_when_leading(
+                projectors, leases, stop,
+            )),
+        );
     }
 
     if settings.roles.ingest {
         let (ingester, pool) = start_ingester(&settings, &store).await?;
         pools.push(pool);
-        workers.push(tokio::spawn(ingester.run(stop_workers.subscribe())));
+        let background_work = background_work.expect("started for the ingest role");
+        workers.push(background_work.spawn(ingester.run(stop_workers.subscribe())));
     }
 
     let (shutdown, shutdown_requested) = oneshot::channel();
@@ -288,6 +304,7 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         workers,
         tasks,
         pools,
+        background,
     })
 }
 

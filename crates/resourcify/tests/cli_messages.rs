@@ -2,14 +2,15 @@
 //! within seconds (never with the URL's password), and a replay that ends
 //! every projection's bar at 100 % with no notices or connection chatter.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use resourcify_eventstore::{EventStore, EventStoreSettings};
 use resourcify_projector::Projection;
-use resourcify_testkit::{NamespaceGuard, SyntheticHistory, nats_url, projector_process};
+use resourcify_testkit::{
+    NamespaceGuard, SyntheticHistory, nats_url, projector_process, until_listening,
+};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// Longer than the connect timeout (3 s), with room for a slow machine.
@@ -324,30 +325,9 @@ async fn serve_exits_on_an_interrupt_or_a_termination(_: PgPoolOptions, db: PgCo
             .stderr(Stdio::piped())
             .spawn()
             .expect("serve starts");
-        let stderr = serve.stderr.take().expect("stderr is piped");
-        let listening = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stderr).lines();
-            let mut seen = String::new();
-            for line in lines.by_ref() {
-                let line = line.unwrap_or_default();
-                seen.push_str(&line);
-                seen.push('\n');
-                if line.contains("API listening") {
-                    // Keep the pipe drained, so that logging never blocks it.
-                    std::thread::spawn(move || lines.for_each(drop));
-                    return Ok(());
-                }
-            }
-            Err(seen)
-        });
-        match tokio::time::timeout(Duration::from_secs(60), listening).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(seen))) => panic!("serve ended before it listened:\n{seen}"),
-            Ok(Err(panicked)) => panic!("{panicked}"),
-            Err(_) => {
-                serve.kill().unwrap();
-                panic!("serve did not listen within 60 s");
-            }
+        if let Err(failure) = until_listening(&mut serve, Duration::from_secs(60)).await {
+            let _ = serve.kill();
+            panic!("{failure}");
         }
         let pid = serve.id().to_string();
         let interrupted = Command::new("kill")
