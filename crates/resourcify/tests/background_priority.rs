@@ -4,10 +4,10 @@
 
 #![cfg(target_os = "linux")]
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
-use resourcify_testkit::{NamespaceGuard, database_url, nats_url, until_listening};
+use resourcify_testkit::{NamespaceGuard, database_url, serve_process, until_listening};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// What `priority::BackgroundRuntime` names its threads, and their nice value.
@@ -27,20 +27,9 @@ impl Drop for Serve {
 }
 
 async fn serve(db: &PgConnectOptions, namespace: &str, role: &str) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_resourcify"))
-        .args(["serve", "--no-migrate", "--role", role])
-        .env("DATABASE_URL", database_url(db))
-        .env("NATS_URL", nats_url())
-        .env("RESOURCIFY_NAMESPACE", namespace)
-        .env(
-            "RESOURCIFY_JWT_SECRET",
-            "a-signing-secret-only-this-test-uses-0123456789",
-        )
-        .env("RESOURCIFY_LISTEN", "127.0.0.1:0")
-        .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
-        .env("RUST_LOG", "warn,resourcify::node=info")
-        .env_remove("RESOURCIFY_LOG_FORMAT")
-        .stderr(Stdio::piped())
+    let database_url = database_url(db);
+    let mut child = serve_process(env!("CARGO_BIN_EXE_resourcify"), &database_url, namespace)
+        .args(["--role", role, "--listen", "127.0.0.1:0"])
         .spawn()
         .expect("serve starts");
     let waited = until_listening(&mut child, Duration::from_secs(60)).await;

@@ -3,13 +3,13 @@
 //! every projection's bar at 100 % with no notices or connection chatter.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use resourcify_eventstore::{EventStore, EventStoreSettings};
 use resourcify_projector::Projection;
 use resourcify_testkit::{
-    NamespaceGuard, SyntheticHistory, nats_url, projector_process, until_listening,
+    NamespaceGuard, SyntheticHistory, nats_url, projector_process, serve_process, until_listening,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
@@ -307,24 +307,14 @@ async fn serve_exits_on_an_interrupt_or_a_termination(_: PgPoolOptions, db: PgCo
     let namespace = NamespaceGuard::new();
     for signal in ["-INT", "-TERM"] {
         let port = a_port_nobody_listens_on();
-        let mut serve = Command::new(env!("CARGO_BIN_EXE_resourcify"))
-            .args([
-                "serve",
-                "--no-migrate",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .env("DATABASE_URL", url_of(&db))
-            .env("NATS_URL", nats_url())
-            .env("RESOURCIFY_NAMESPACE", namespace.namespace().as_str())
-            .env("RESOURCIFY_JWT_SECRET", SIGNING_SECRET)
-            .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
-            // Says when it listens, which comes after every role started.
-            .env("RUST_LOG", "warn,resourcify::node=info")
-            .env_remove("RESOURCIFY_LOG_FORMAT")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("serve starts");
+        let mut serve = serve_process(
+            env!("CARGO_BIN_EXE_resourcify"),
+            &url_of(&db),
+            namespace.namespace().as_str(),
+        )
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .spawn()
+        .expect("serve starts");
         if let Err(failure) = until_listening(&mut serve, Duration::from_secs(60)).await {
             let _ = serve.kill();
             panic!("{failure}");

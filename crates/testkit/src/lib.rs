@@ -26,7 +26,7 @@ pub use feed_server::{FeedAnswer, FeedServer, SeenRequest};
 pub use history::{SyntheticHistory, new_event};
 pub use namespace::NamespaceGuard;
 pub use projectors::{RunningProjectors, projector_process};
-pub use serve_process::until_listening;
+pub use serve_process::{serve_process, until_listening};
 
 /// The URL of a test's database, for the binary or its command line.
 pub fn database_url(db: &PgConnectOptions) -> String {

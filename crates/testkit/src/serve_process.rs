@@ -1,8 +1,31 @@
 //! `resourcify serve` as a child process of a test.
 
 use std::io::{BufRead, BufReader};
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// A signing secret long enough for `serve` to accept.
+const SIGNING_SECRET: &str = "a-signing-secret-only-the-tests-use-0123456789";
+
+/// `resourcify serve --no-migrate` over `database_url` and `namespace`,
+/// ready for more arguments (`--listen`, `--role`) and to spawn: `binary`
+/// is the test's `CARGO_BIN_EXE_resourcify`. Its metrics go to any free
+/// port, and its stderr is piped and says when it listens, for
+/// [`until_listening`].
+pub fn serve_process(binary: &str, database_url: &str, namespace: &str) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .args(["serve", "--no-migrate"])
+        .env("DATABASE_URL", database_url)
+        .env("NATS_URL", crate::nats_url())
+        .env("RESOURCIFY_NAMESPACE", namespace)
+        .env("RESOURCIFY_JWT_SECRET", SIGNING_SECRET)
+        .env("RESOURCIFY_METRICS_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "warn,resourcify::node=info")
+        .env_remove("RESOURCIFY_LOG_FORMAT")
+        .stderr(Stdio::piped());
+    command
+}
 
 /// Waits until `serve`, started with its stderr piped and logging
 /// `resourcify::node` at info, says that its API listens, which comes after
