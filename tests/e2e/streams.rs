@@ -346,10 +346,7 @@ async fn a_client_that_stops_reading_is_told_so_and_cut_off(
     _: PgPoolOptions,
     db: PgConnectOptions,
 ) {
-    use chrono::Utc;
-    use resourcify_domain::DomainEvent;
-    use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
-    use resourcify_eventstore::NewEvent;
+    use resourcify_testkit::SyntheticHistory;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     // Enough to fill the kernel's socket buffers (up to 4 MiB for sending here)
@@ -371,27 +368,16 @@ async fn a_client_that_stops_reading_is_told_so_and_cut_off(
 
     let store = app.store.clone();
     let appends = tokio::spawn(async move {
+        // Long descriptions, so that the changes fill the socket's buffers.
+        let history = SyntheticHistory {
+            description: Box::leak("x".repeat(2_000).into_boxed_str()),
+            tags: |_| vec!["slow".into()],
+            ..SyntheticHistory::new(0, CHANGES, 0, "slow")
+        };
         let author = uuid::Uuid::now_v7();
         for i in 0..CHANGES {
             let id = uuid::Uuid::now_v7();
-            let url = format!("https://example.org/slow/{i}");
-            let event = ResourceSubmitted {
-                resource_id: id,
-                author_id: author,
-                title: format!("A change with a title long enough to fill buffers, number {i}"),
-                canonical_url: url.clone(),
-                url,
-                description: "x".repeat(2_000),
-                tags: vec!["slow".into()],
-                kind: ResourceKind::Article,
-                submitted_at: Utc::now(),
-            };
-            let new = NewEvent {
-                event: DomainEvent::Resource(ResourceEvent::Submitted(event)),
-                msg_id: id.to_string(),
-                request_id: None,
-                time: Utc::now(),
-            };
+            let new = history.submission(i, id, author);
             store.append("resource", id, 0, new).await.unwrap();
         }
     });

@@ -4,11 +4,9 @@
 
 use std::time::Instant;
 
-use chrono::Utc;
 use futures::StreamExt;
-use resourcify_domain::DomainEvent;
-use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
-use resourcify_eventstore::{EventStore, NewEvent};
+use resourcify_eventstore::EventStore;
+use resourcify_testkit::SyntheticHistory;
 use uuid::Uuid;
 
 /// Appends `count` submissions by `author`, many in flight at once; returns
@@ -19,27 +17,15 @@ pub async fn submissions(
     count: usize,
 ) -> anyhow::Result<(Vec<Uuid>, f64)> {
     let started = Instant::now();
-    let kinds = ResourceKind::ALL;
+    let history = SyntheticHistory {
+        description: "A resource that exists to be read many times.",
+        tags: |i| vec![format!("t{}", i % 50), "seeded".into()],
+        ..SyntheticHistory::new(0, count, 0, "seeded")
+    };
+    let history = &history;
     let appends = futures::stream::iter(0..count).map(|i| {
         let id = Uuid::now_v7();
-        let url = format!("https://example.org/seeded/{i}");
-        let event = ResourceSubmitted {
-            resource_id: id,
-            author_id: author,
-            title: format!("Seeded resource number {i}"),
-            canonical_url: url.clone(),
-            url,
-            description: "A resource that exists to be read many times.".into(),
-            tags: vec![format!("t{}", i % 50), "seeded".into()],
-            kind: kinds[i % kinds.len()],
-            submitted_at: Utc::now(),
-        };
-        let new = NewEvent {
-            event: DomainEvent::Resource(ResourceEvent::Submitted(event)),
-            msg_id: id.to_string(),
-            request_id: None,
-            time: Utc::now(),
-        };
+        let new = history.submission(i, id, author);
         async move { store.append("resource", id, 0, new).await.map(|_| id) }
     });
     let mut appended = appends.buffer_unordered(256);

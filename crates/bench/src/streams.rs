@@ -7,12 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use resourcify::{NodeSettings, Roles};
-use resourcify_domain::DomainEvent;
-use resourcify_domain::resource::{ResourceEvent, ResourceKind, ResourceSubmitted};
-use resourcify_eventstore::NewEvent;
-use resourcify_testkit::NamespaceGuard;
+use resourcify_testkit::{NamespaceGuard, SyntheticHistory};
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -84,27 +80,14 @@ pub async fn run(mut settings: NodeSettings, _database: &PgConnectOptions) -> an
     let connected = resident_kib();
 
     // The burst, appended straight to the log, each append timed.
+    let history = SyntheticHistory {
+        tags: |_| vec!["stream".into()],
+        ..SyntheticHistory::new(0, CHANGES, 0, "stream")
+    };
     let mut appended_at: HashMap<u64, Instant> = HashMap::new();
     for i in 0..CHANGES {
         let id = Uuid::now_v7();
-        let url = format!("https://example.org/stream/{i}");
-        let event = ResourceSubmitted {
-            resource_id: id,
-            author_id: author,
-            title: format!("Streamed resource {i}"),
-            canonical_url: url.clone(),
-            url,
-            description: String::new(),
-            tags: vec!["stream".into()],
-            kind: ResourceKind::Article,
-            submitted_at: Utc::now(),
-        };
-        let new = NewEvent {
-            event: DomainEvent::Resource(ResourceEvent::Submitted(event)),
-            msg_id: id.to_string(),
-            request_id: None,
-            time: Utc::now(),
-        };
+        let new = history.submission(i, id, author);
         let sent = Instant::now();
         let appended = node.store.append("resource", id, 0, new).await?;
         appended_at.insert(appended.position, sent);

@@ -105,21 +105,28 @@ impl SyntheticHistory {
 
     fn submissions(&self, users: &[Uuid], resources: &[Uuid]) -> Vec<Append> {
         let submission = |(i, &id): (usize, &Uuid)| {
-            let url = format!("https://example.org/{}/{i}", self.site);
-            let event = ResourceEvent::Submitted(ResourceSubmitted {
-                resource_id: id,
-                author_id: users[i % users.len()],
-                title: format!("Resource {i}"),
-                canonical_url: url.clone(),
-                url,
-                description: self.description.to_owned(),
-                tags: (self.tags)(i),
-                kind: ResourceKind::ALL[i % ResourceKind::ALL.len()],
-                submitted_at: Utc::now(),
-            });
-            ("resource", id, new_event(DomainEvent::Resource(event)))
+            let author = users[i % users.len()];
+            ("resource", id, self.submission(i, id, author))
         };
         resources.iter().enumerate().map(submission).collect()
+    }
+
+    /// The submission of the history's `i`th resource, `id`, by `author`:
+    /// the first event of the resource's stream.
+    pub fn submission(&self, i: usize, id: Uuid, author: Uuid) -> NewEvent {
+        let url = format!("https://example.org/{}/{i}", self.site);
+        let event = ResourceSubmitted {
+            resource_id: id,
+            author_id: author,
+            title: format!("Resource {i}"),
+            canonical_url: url.clone(),
+            url,
+            description: self.description.to_owned(),
+            tags: (self.tags)(i),
+            kind: ResourceKind::ALL[i % ResourceKind::ALL.len()],
+            submitted_at: Utc::now(),
+        };
+        new_event(DomainEvent::Resource(ResourceEvent::Submitted(event)))
     }
 
     fn votes(&self, users: &[Uuid], resources: &[Uuid]) -> Vec<Append> {
