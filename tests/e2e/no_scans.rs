@@ -268,9 +268,8 @@ fn bind<'q>(
             .bind(21_i64),
         "bookmarks_by_user" => query.bind(some_user).bind(i64::MAX).bind(21_i64),
         "tags_by_count" => query.bind(i32::MAX).bind("").bind(21_i64),
-        "comments_by_resource" | "comments_by_resource_top" | "comments_by_resource_new" => {
-            query.bind(some_resource).bind("").bind(21_i64)
-        }
+        "comments_by_resource" => query.bind(some_resource).bind("").bind(21_i64),
+        "comments_by_resource_ranked" => query.bind(some_resource).bind("").bind(21_i64).bind(true),
         "moderation_log_page" => query.bind(i64::MAX).bind(21_i64),
         "flag_queue_page" => query.bind(-3_i32).bind(0_i64).bind(21_i64),
         "profile_by_username" => query.bind("user42"),
@@ -412,8 +411,7 @@ async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
         "notifications_unread_count",
         // Threads in their orders, and the karma on profiles.
         "comments_by_resource",
-        "comments_by_resource_top",
-        "comments_by_resource_new",
+        "comments_by_resource_ranked",
         "profile_by_username",
         "account_by_id",
         // The moderation queue, and the karma a flag asks.

@@ -263,14 +263,10 @@ impl Comments {
                                 .comments_by_resource(resource_id, after, limit)
                                 .await?
                         }
-                        ThreadOrder::Top => {
+                        ThreadOrder::Top | ThreadOrder::New => {
+                            let by_score = order == ThreadOrder::Top;
                             reads
-                                .comments_by_resource_top(resource_id, after, limit)
-                                .await?
-                        }
-                        ThreadOrder::New => {
-                            reads
-                                .comments_by_resource_new(resource_id, after, limit)
+                                .comments_by_resource_ranked(resource_id, by_score, after, limit)
                                 .await?
                         }
                     };

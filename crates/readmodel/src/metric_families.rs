@@ -6,7 +6,7 @@ use metrics::Unit;
 
 /// Every named query, as `instrument::timed` labels it: one file each under
 /// `queries/`, of the same name. Their metrics are listed from the start.
-pub(crate) const NAMED_QUERIES: [&str; 46] = [
+pub(crate) const NAMED_QUERIES: [&str; 45] = [
     "access_by_session",
     "account_by_id",
     "bookmark_entries_by_user",
@@ -14,8 +14,7 @@ pub(crate) const NAMED_QUERIES: [&str; 46] = [
     "comment_votes_by_user",
     "comments_by_author",
     "comments_by_resource",
-    "comments_by_resource_new",
-    "comments_by_resource_top",
+    "comments_by_resource_ranked",
     "credentials_by_login",
     "dead_letters_page",
     "email_by_user",

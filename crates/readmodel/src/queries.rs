@@ -149,14 +149,10 @@ named_queries! {
     /// A resource's comments in thread order, after the path `after`.
     fn comments_by_resource(resource_id: Uuid, after: &str, limit: i64) -> Vec<CommentRow>
         = fetch_all query_file_as<CommentRow>("queries/comments_by_resource.sql", resource_id, after, limit);
-    /// A resource's comments, each level of the thread by score (Wilson),
-    /// after the key `after`.
-    fn comments_by_resource_top(resource_id: Uuid, after: &str, limit: i64) -> Vec<CommentRow>
-        = fetch_all query_file_as<CommentRow>("queries/comments_by_resource_top.sql", resource_id, after, limit);
-    /// A resource's comments, each level of the thread newest first, after
-    /// the key `after`.
-    fn comments_by_resource_new(resource_id: Uuid, after: &str, limit: i64) -> Vec<CommentRow>
-        = fetch_all query_file_as<CommentRow>("queries/comments_by_resource_new.sql", resource_id, after, limit);
+    /// A resource's comments, each level of the thread ranked: by score
+    /// (Wilson) when `by_score`, else newest first; after the key `after`.
+    fn comments_by_resource_ranked(resource_id: Uuid, by_score: bool, after: &str, limit: i64) -> Vec<CommentRow>
+        = fetch_all query_file_as<CommentRow>("queries/comments_by_resource_ranked.sql", resource_id, after, limit, by_score);
     /// The moderation log, newest first, strictly before `before`.
     fn moderation_log(before: i64, limit: i64) -> Vec<ModerationEntry>
         = fetch_all query_file_as<ModerationEntry>("queries/moderation_log_page.sql", before, limit);
