@@ -73,7 +73,7 @@ impl Accounts {
                 &registration,
                 &[registration.password],
                 meta,
-                |msg_id| async move {
+                async move |msg_id| {
                     let user_id = created_id("user", meta.idempotency_key.as_deref());
                     self.reserve_names(user_id, &valid.username, &valid.email)
                         .await?;
@@ -211,7 +211,7 @@ impl Accounts {
                 &"change_password",
                 &secrets,
                 meta,
-                |msg_id| async move {
+                async move |msg_id| {
                     let executed = self
                         .core
                         .execute::<User>(user_id, &msg_id, meta, &command)

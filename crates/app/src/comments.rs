@@ -90,7 +90,7 @@ impl Comments {
         let request = ("post_comment", resource_id, parent_id, text);
         let id_scope = format!("comment:{scope}");
         self.core
-            .idempotent(&scope, &request, meta, |msg_id| async move {
+            .idempotent(&scope, &request, meta, async move |msg_id| {
                 let store = self.core.store();
                 let comment_id = created_id(&id_scope, meta.idempotency_key.as_deref());
                 // The resource, the parent and the comment itself (new
@@ -186,7 +186,7 @@ impl Comments {
         );
         let scope = caller.user_id.to_string();
         self.core
-            .idempotent(&scope, &request, meta, |msg_id| async move {
+            .idempotent(&scope, &request, meta, async move |msg_id| {
                 let store = self.core.store();
                 // The vote loads with the comment; the resource, which
                 // only the comment names, after it.
@@ -255,7 +255,7 @@ impl Comments {
                 &[Projection::Comments],
                 key,
                 min_position,
-                |reads| async move {
+                async move |reads| {
                     let (after, limit) = (after.as_str(), paging.fetch());
                     let items = match order {
                         ThreadOrder::Posted => {

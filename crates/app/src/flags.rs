@@ -118,7 +118,7 @@ impl Flags {
         let request = (kind, target.as_str(), id, detail);
         let scope = caller.user_id.to_string();
         self.core
-            .idempotent(&scope, &request, meta, |msg_id| async move {
+            .idempotent(&scope, &request, meta, async move |msg_id| {
                 let flagged = self.flagged(target, id).await?;
                 let (actor, at) = (caller.actor.clone(), Utc::now());
                 let command = match intent {

@@ -261,7 +261,7 @@ impl News {
             hidden.cache_key()
         );
         self.core
-            .cached_list(key, min_position, |reads| async move {
+            .cached_list(key, min_position, async move |reads| {
                 let (reads, scope) = (&reads, &scope);
                 let read = |after: Option<Cursor>, fetch| async move {
                     let before = newest_before(after.as_ref())?;
@@ -295,7 +295,7 @@ impl News {
         // The documents link absolutely, to where the client found them.
         let key = format!("syndication {format} {origin} {} {}", scopes[0], scopes[1]);
         self.core
-            .cached_list(key, min_position, |reads| async move {
+            .cached_list(key, min_position, async move |reads| {
                 let items = reads
                     .resources_in_scopes(&scopes, i64::MAX, SYNDICATION_ENTRIES)
                     .await?;
@@ -320,7 +320,7 @@ impl News {
         // a miss, and lists are kept by id.
         let key = format!("syndication {format} {origin} author-name:{username}");
         self.core
-            .cached_list(key, min_position, |reads| async move {
+            .cached_list(key, min_position, async move |reads| {
                 let author = self.core.user_id_by_username(&username).await?;
                 let items = reads
                     .resources_newest(&Scope::Author(author), i64::MAX, SYNDICATION_ENTRIES)

@@ -95,7 +95,7 @@ impl Notifications {
             &INBOX,
             key,
             min_position,
-            |reads| async move {
+            async move |reads| {
                 let rows = reads
                     .notifications_newest(user_id, before, paging.fetch())
                     .await?;
@@ -121,7 +121,7 @@ impl Notifications {
             &INBOX,
             format!("unread {user_id}"),
             min_position,
-            |reads| async move {
+            async move |reads| {
                 let unread = reads.notifications_unread_count(user_id).await?;
                 Ok((render(&unread), None))
             },

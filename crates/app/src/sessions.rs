@@ -198,7 +198,7 @@ impl Sessions {
         let session_id = created_id(&scope, meta.idempotency_key.as_deref());
         let outcome = self
             .core
-            .idempotent(&scope, &"login", meta, |msg_id| async move {
+            .idempotent(&scope, &"login", meta, async move |msg_id| {
                 let at = Utc::now();
                 let command = SessionCommand::Start {
                     session_id,
@@ -237,7 +237,7 @@ impl Sessions {
         let request = ("refresh", claims.generation);
         let outcome = self
             .core
-            .idempotent(&scope, &request, meta, |msg_id| async move {
+            .idempotent(&scope, &request, meta, async move |msg_id| {
                 let at = Utc::now();
                 let command = SessionCommand::Refresh {
                     generation: claims.generation,

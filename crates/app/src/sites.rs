@@ -62,7 +62,7 @@ impl Sites {
             &SITE_VIEWS,
             key,
             min_position,
-            |reads| async move {
+            async move |reads| {
                 let resources = visible_resources(&reads, &site).await?;
                 let items = reads
                     .resources_by_site(site.as_str(), before, paging.fetch())
@@ -98,7 +98,7 @@ impl Sites {
             &SITE_VIEWS,
             key,
             min_position,
-            |reads| async move {
+            async move |reads| {
                 visible_resources(&reads, &site).await?;
                 let items = reads
                     .resources_by_site(site.as_str(), i64::MAX, SYNDICATION_ENTRIES)

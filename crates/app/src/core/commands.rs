@@ -3,7 +3,6 @@
 //! times when another request won the race; and `Idempotency-Key` handling.
 
 use std::fmt::Debug;
-use std::future::Future;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -85,17 +84,13 @@ impl Core {
     /// `request` is everything that makes the request this request (its
     /// operation, path and body): the same key with another request is
     /// refused. `run` gets the `Nats-Msg-Id` to append with.
-    pub(crate) async fn idempotent<F, Fut>(
+    pub(crate) async fn idempotent(
         &self,
         scope: &str,
         request: &(dyn Debug + Sync),
         meta: &CommandMeta,
-        run: F,
-    ) -> Result<CommandOutcome, AppError>
-    where
-        F: FnOnce(String) -> Fut,
-        Fut: Future<Output = Result<CommandOutcome, AppError>>,
-    {
+        run: impl AsyncFnOnce(String) -> Result<CommandOutcome, AppError>,
+    ) -> Result<CommandOutcome, AppError> {
         self.idempotent_with_secrets(scope, request, &[], meta, run)
             .await
     }
@@ -103,18 +98,14 @@ impl Core {
     /// [`Self::idempotent`] for a request that carries secrets (passwords):
     /// `request`'s `Debug` holds none of them, and they count in its
     /// fingerprint only as their keyed hashes.
-    pub(crate) async fn idempotent_with_secrets<F, Fut>(
+    pub(crate) async fn idempotent_with_secrets(
         &self,
         scope: &str,
         request: &(dyn Debug + Sync),
         secrets: &[&Secret],
         meta: &CommandMeta,
-        run: F,
-    ) -> Result<CommandOutcome, AppError>
-    where
-        F: FnOnce(String) -> Fut,
-        Fut: Future<Output = Result<CommandOutcome, AppError>>,
-    {
+        run: impl AsyncFnOnce(String) -> Result<CommandOutcome, AppError>,
+    ) -> Result<CommandOutcome, AppError> {
         // While NATS is away the client would hold every request until it
         // is back (or until each of several time-outs): say so at once.
         if !self.store().is_connected() {
@@ -279,7 +270,7 @@ impl Core {
         A::Command: Sync,
     {
         let scope = caller.to_string();
-        self.idempotent(&scope, request, meta, |msg_id| async move {
+        self.idempotent(&scope, request, meta, async move |msg_id| {
             let executed = self.execute::<A>(id, &msg_id, meta, &command).await?;
             Ok(CommandOutcome {
                 id,

@@ -2,7 +2,6 @@
 //! position, refuse one beyond the log, serve rendered lists from memory,
 //! and the two lookups several features make.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -79,18 +78,14 @@ impl Core {
     /// A view from `cache`, or built by `build` (bytes and next cursor) from
     /// `projections` and cached unless a projector changed something
     /// meanwhile.
-    pub(crate) async fn cached<F, Fut>(
+    pub(crate) async fn cached(
         &self,
         cache: &ViewCache<String>,
         projections: &[Projection],
         key: String,
         min_position: Option<u64>,
-        build: F,
-    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError>
-    where
-        F: FnOnce(ReadModel) -> Fut,
-        Fut: Future<Output = Result<(Bytes, Option<String>), AppError>>,
-    {
+        build: impl AsyncFnOnce(ReadModel) -> Result<(Bytes, Option<String>), AppError>,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
         if let Some(view) = cache.get(&key, min_position) {
             return Ok((view, CacheOutcome::Hit));
         }
@@ -109,16 +104,12 @@ impl Core {
 
     /// A page of a public list of resources (ADR 4's list cache), or built
     /// by `build`.
-    pub(crate) async fn cached_list<F, Fut>(
+    pub(crate) async fn cached_list(
         &self,
         key: String,
         min_position: Option<u64>,
-        build: F,
-    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError>
-    where
-        F: FnOnce(ReadModel) -> Fut,
-        Fut: Future<Output = Result<(Bytes, Option<String>), AppError>>,
-    {
+        build: impl AsyncFnOnce(ReadModel) -> Result<(Bytes, Option<String>), AppError>,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
         let lists = &self.parts.views.lists;
         self.cached(lists, &[Projection::Resources], key, min_position, build)
             .await

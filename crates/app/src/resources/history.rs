@@ -118,7 +118,7 @@ impl Resources {
             &[Projection::History],
             key,
             min_position,
-            |reads| async move {
+            async move |reads| {
                 let rows = match order {
                     HistoryOrder::Newest => {
                         reads

@@ -52,7 +52,7 @@ impl Resources {
         let request = ("submit_resource", &submission);
         let id_scope = format!("resource:{scope}");
         self.core
-            .idempotent(&scope, &request, meta, |msg_id| async move {
+            .idempotent(&scope, &request, meta, async move |msg_id| {
                 let id = created_id(&id_scope, meta.idempotency_key.as_deref());
                 let canonical_url = valid.url.canonical();
                 let book = self.core.reservations();
@@ -244,7 +244,7 @@ impl Resources {
     ) -> Result<CommandOutcome, AppError> {
         let scope = caller.user_id.to_string();
         self.core
-            .idempotent(&scope, request, meta, |msg_id| async move {
+            .idempotent(&scope, request, meta, async move |msg_id| {
                 // The mark loads while the command is made (which loads the
                 // resource): the two reads overlap.
                 let (command, loaded) = tokio::join!(

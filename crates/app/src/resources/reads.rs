@@ -150,7 +150,7 @@ impl Resources {
             hidden.cache_key()
         );
         self.core
-            .cached_list(key, min_position, |reads| async move {
+            .cached_list(key, min_position, async move |reads| {
                 // Lists are kept by author id, which outlives a rename.
                 let scope = match author {
                     Some(author) => Scope::Author(self.core.user_id_by_username(&author).await?),
@@ -228,7 +228,7 @@ impl Resources {
             hidden.cache_key()
         );
         self.core
-            .cached_list(key, min_position, |reads| async move {
+            .cached_list(key, min_position, async move |reads| {
                 let reads = &reads;
                 let read = |after: Option<Cursor>, fetch| async move {
                     let after = scored_after(after.as_ref())?;
@@ -271,7 +271,7 @@ impl Resources {
             page.cursor.unwrap_or("")
         );
         self.core
-            .cached_list(key, min_position, |reads| async move {
+            .cached_list(key, min_position, async move |reads| {
                 let items = reads.resources_search(text, after, paging.fetch()).await?;
                 Ok(paging.rendered(items, Cursor::scored, render))
             })
@@ -293,7 +293,7 @@ impl Resources {
         };
         let key = format!("tags {} {}", paging.limit, page.cursor.unwrap_or(""));
         self.core
-            .cached_list(key, min_position, |reads| async move {
+            .cached_list(key, min_position, async move |reads| {
                 let items = reads
                     .tags_by_count((after.0, &after.1), paging.fetch())
                     .await?;
