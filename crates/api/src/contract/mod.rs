@@ -56,6 +56,13 @@ impl std::fmt::Debug for BodySchema {
     }
 }
 
+/// Whether an empty segment of a path can be a path parameter's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EmptySegments {
+    NoMatch,
+    AreParameters,
+}
+
 /// What the document says of a method and path.
 enum Lookup<'a> {
     Found(&'a Operation),
@@ -122,7 +129,20 @@ impl Contract {
         }
     }
 
+    /// The operation of `method` and `path`. A path parameter never
+    /// matches an empty segment: `/v1/things/` is no thing's path.
     fn lookup(&self, method: &Method, path: &str) -> Lookup<'_> {
+        self.lookup_with(method, path, EmptySegments::NoMatch)
+    }
+
+    /// [`Self::lookup`], for a request the router took to an operation
+    /// with an empty path parameter (`/v1/things//more`): which operation,
+    /// so that the empty parameter is refused by name.
+    fn lookup_routed(&self, method: &Method, path: &str) -> Lookup<'_> {
+        self.lookup_with(method, path, EmptySegments::AreParameters)
+    }
+
+    fn lookup_with(&self, method: &Method, path: &str, empty: EmptySegments) -> Lookup<'_> {
         // Every request passes here: the path is split once, on the stack,
         // and an operation is compared only when its length is the same.
         let mut parts = [""; MAX_SEGMENTS];
@@ -143,7 +163,7 @@ impl Contract {
                     .zip(parts)
                     .all(|(segment, part)| match segment {
                         Some(literal) => literal == part,
-                        None => !part.is_empty(),
+                        None => !part.is_empty() || empty == EmptySegments::AreParameters,
                     })
         };
         let mut others = Vec::new();
@@ -281,7 +301,11 @@ pub(crate) async fn check<E: Endpoint>(
         // checked above). When they refuse one, the answer is phrased from
         // the document: each parameter named, with what it allows.
         StatusCode::BAD_REQUEST if !error.is_from_response() => {
-            let Lookup::Found(operation) = found() else {
+            let routed = match operation {
+                Some(operation) => Lookup::Found(operation),
+                None => contract.lookup_routed(&method, uri.path()),
+            };
+            let Lookup::Found(operation) = routed else {
                 return Err(error);
             };
             let refused = parameters::check(&operation.parameters, uri.path(), uri.query());

@@ -116,6 +116,12 @@ fn paths_are_matched_by_template_and_other_methods_are_named() {
         contract.lookup(&Method::GET, "/v1/things/"),
         Lookup::Unknown
     ));
+    // Where the router took an empty segment for a parameter, the
+    // operation is found, so that the parameter is refused by name.
+    assert!(matches!(
+        contract.lookup_routed(&Method::GET, "/v1/things/"),
+        Lookup::Found(_)
+    ));
 }
 
 #[test]
