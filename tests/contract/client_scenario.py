@@ -47,7 +47,7 @@ if not BASE_URL or not CLIENT_PARENT_DIR:
 sys.path.insert(0, CLIENT_PARENT_DIR)
 
 from resourcify_client import AuthenticatedClient, Client  # noqa: E402
-from resourcify_client.api.comments import list_comments, post_comment  # noqa: E402
+from resourcify_client.api.comments import get_comment, list_comments, post_comment  # noqa: E402
 from resourcify_client.api.discovery import feed, search  # noqa: E402
 from resourcify_client.api.me import (  # noqa: E402
     follow_tag,
@@ -68,6 +68,7 @@ from resourcify_client.api.users import login, register  # noqa: E402
 from resourcify_client.models import (  # noqa: E402
     Account,
     CommandResult,
+    Comment,
     CommentList,
     LoginRequest,
     NewComment,
@@ -437,7 +438,15 @@ class Scenario:
         check(not first.deleted and not second.deleted, "a comment is marked deleted")
         check(first.author.username == self.ada.username, f"author {first.author.username!r}")
         check(second.author.username == self.bob.username, f"author {second.author.username!r}")
-        return "depth 0 then depth 1"
+
+        # The reply, read where its Location says, as the thread shows it.
+        response = get_comment.sync_detailed(
+            reply.id, client=self.public, min_position=reply.position
+        )
+        one = expect(response, 200, Comment)
+        check(one.to_dict() == second.to_dict(), "the comment differs from its thread's")
+        check(one.resource_id == self.resource_id, f"resource_id {one.resource_id}")
+        return "depth 0 then depth 1; the reply read alone"
 
     # 8 ------------------------------------------------------------------
     def upvote_it(self) -> str:

@@ -119,3 +119,81 @@ async fn replies_thread_within_one_resource(_: PgPoolOptions, db: PgConnectOptio
         .await
         .assert_problem(404);
 }
+
+/// A new comment's `Location` is where it is read: as its thread shows it,
+/// edits and deletion included, and not found once its resource is hidden.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_comment_is_read_where_its_location_says(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let grace = app.register("grace").await;
+    let moderator = app.register("moderator").await;
+    app.grant_as_operator("moderator", "moderator").await;
+    let resource = app.submit(&ada.token, json!({})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let posted = app
+        .post(
+            &format!("/v1/resources/{resource}/comments"),
+            &json!({"body": "Chapter 16 is the best."}),
+            Some(&grace.token),
+        )
+        .await;
+    assert_eq!(posted.status, 201, "{posted:#?}");
+    let id = posted.body["id"].as_str().unwrap().to_owned();
+    let location = posted.header("location").unwrap().to_owned();
+    assert_eq!(location, format!("/v1/comments/{id}"));
+
+    let read = app
+        .get_at(&location, posted.body["position"].as_u64().unwrap())
+        .await;
+    assert_eq!(read.status, 200, "{read:#?}");
+    assert_eq!(read.body["id"], id.as_str());
+    assert_eq!(read.body["resource_id"], resource.as_str());
+    assert_eq!(read.body["body"], "Chapter 16 is the best.");
+    assert_eq!(read.body["author"]["username"], "grace");
+    assert_eq!(read.body["deleted"], false);
+    assert!(read.header("etag").is_some(), "{read:#?}");
+    // The thread shows it the same way.
+    let thread = app
+        .get_at(
+            &format!("/v1/resources/{resource}/comments"),
+            posted.body["position"].as_u64().unwrap(),
+        )
+        .await;
+    assert_eq!(thread.body["items"][0], read.body);
+
+    let edited = app
+        .patch(
+            &location,
+            &json!({"body": "Chapter 17, rather."}),
+            &grace.token,
+        )
+        .await;
+    let at = edited.body["position"].as_u64().unwrap();
+    assert_eq!(
+        app.get_at(&location, at).await.body["body"],
+        "Chapter 17, rather."
+    );
+
+    let deleted = app.delete(&location, &grace.token).await;
+    let at = deleted.body["position"].as_u64().unwrap();
+    let gone = app.get_at(&location, at).await;
+    assert_eq!(gone.status, 200, "{gone:#?}");
+    assert_eq!(gone.body["deleted"], true);
+    assert_eq!(gone.body["body"], "");
+
+    let hidden = app
+        .post(
+            &format!("/v1/resources/{resource}/hide"),
+            &json!({"reason": "Spam: the link leads to a shop."}),
+            Some(&moderator.token),
+        )
+        .await;
+    let at = hidden.body["position"].as_u64().unwrap();
+    app.get_at(&location, at).await.assert_problem(404);
+    app.get(&format!("/v1/comments/{}", uuid::Uuid::now_v7()))
+        .await
+        .assert_problem(404);
+}

@@ -238,6 +238,8 @@ fn bind<'q>(
     let some_user = uuid::Uuid::parse_str("1c7082c8-4e57-6341-de71-3934775ff522").unwrap();
     match name {
         "resource_by_id" => query.bind(some_resource),
+        // Any id: the lookup is by primary key.
+        "comment_by_id" => query.bind(some_user),
         "resources_newest" => query.bind("tag:common").bind(i64::MAX).bind(21_i64),
         "resources_top" => query.bind("all").bind(i32::MAX).bind(i64::MAX).bind(21_i64),
         "resources_hot" => query
@@ -412,6 +414,7 @@ async fn no_named_query_scans_a_read_model_table(pool: PgPool) {
         // Threads in their orders, and the karma on profiles.
         "comments_by_resource",
         "comments_by_resource_ranked",
+        "comment_by_id",
         "profile_by_username",
         "account_by_id",
         // The moderation queue, and the karma a flag asks.

@@ -1,5 +1,5 @@
-//! Comments: posting and replying, editing and deleting one's own, voting
-//! on others', reading threads in one of their orders, removal by
+//! Comments: posting and replying, reading one or a thread in one of its
+//! orders, editing and deleting one's own, voting on others', removal by
 //! moderators.
 
 use std::sync::Arc;
@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use crate::cached::CachedResponse;
 use crate::dto::{
-    CommentList, CommentPatch, CommentVote, ModerationReason, NewComment, ThreadSort,
+    Comment, CommentList, CommentPatch, CommentVote, ModerationReason, NewComment, ThreadSort,
 };
 use crate::extract::{CommandHeaders, ConditionalRead, Page};
+use crate::rendered::RenderedJson;
 use crate::responses::{CommandResponse, CreatedResponse};
 use crate::route_names;
 use crate::security::BearerAuth;
@@ -84,10 +85,29 @@ impl CommentsApi {
             .comments
             .post(&auth.0, id.0, body.parent_id, &body.body, &meta)
             .await?;
-        // A comment's address is where it is edited and deleted; it is read
-        // in its resource's thread.
-        let location = route_names::table().path_to("editComment", outcome.id);
+        let location = route_names::table().path_to("getComment", outcome.id);
         Ok(CreatedResponse::at(location, outcome))
+    }
+
+    /// Get one comment
+    ///
+    /// As its resource's thread shows it, with the resource's id: a
+    /// deleted or removed comment keeps its place without its text. The
+    /// comments of a resource that is hidden or retracted are not found,
+    /// as the resource is not.
+    #[oai(path = "/comments/:id", method = "get", operation_id = "getComment")]
+    async fn get(
+        &self,
+        id: Path<Uuid>,
+        read: ConditionalRead,
+    ) -> Result<CachedResponse<Comment>, ApiError> {
+        let view = self
+            .comments
+            .comment_view(id.0, read.min_position, |row| {
+                RenderedJson::render(&Comment::from(row))
+            })
+            .await?;
+        Ok(CachedResponse::view(view, &read))
     }
 
     /// Edit one's own comment

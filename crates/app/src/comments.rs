@@ -227,6 +227,35 @@ impl Comments {
             .await
     }
 
+    /// One comment, rendered by `render`, as its resource's thread shows
+    /// it: a deleted or removed one keeps its place without its text, and
+    /// the comments of a resource that one may not see are not found.
+    ///
+    /// Not kept in memory: whether it may be seen comes from the resources
+    /// view, whose changes do not drop the comments' cache. Two
+    /// primary-key lookups answer it.
+    pub async fn comment_view(
+        &self,
+        comment_id: Uuid,
+        min_position: Option<u64>,
+        render: impl FnOnce(&CommentRow) -> Bytes,
+    ) -> Result<(Arc<RenderedView>, CacheOutcome), AppError> {
+        let not_found = || AppError::NotFound("comment");
+        let source = self
+            .core
+            .read_from(&[Projection::Comments, Projection::Resources], min_position)
+            .await?;
+        let comment = source.reads.comment_by_id(comment_id).await?;
+        let comment = comment.ok_or_else(not_found)?;
+        let resource = source.reads.resource_by_id(comment.resource_id).await?;
+        if !resource.is_some_and(|r| r.is_public()) {
+            return Err(not_found());
+        }
+        let view =
+            RenderedView::new(render(&comment), source.position).read_from_replica(source.replica);
+        Ok((Arc::new(view), CacheOutcome::Miss))
+    }
+
     /// A resource's comments in thread order (`order`).
     pub async fn thread_view(
         &self,

@@ -1,5 +1,5 @@
 -- A resource's comments in thread order (depth-first, oldest first).
-SELECT c.id, c.parent_id, c.author_id, a.username AS author_username, c.body,
+SELECT c.id, c.resource_id, c.parent_id, c.author_id, a.username AS author_username, c.body,
        c.depth, c.path, c.posted_at, c.edited_at, c.gone, c.upvotes, c.downvotes
 FROM comments c
 LEFT JOIN resource_authors a ON a.user_id = c.author_id

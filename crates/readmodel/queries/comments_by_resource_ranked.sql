@@ -7,7 +7,7 @@
 -- `comment_new_segment`), so a page continues after the key its cursor
 -- holds. A thread is one index range, ranked in memory.
 WITH RECURSIVE thread AS MATERIALIZED (
-    SELECT c.id, c.parent_id, c.author_id, a.username AS author_username, c.body, c.depth,
+    SELECT c.id, c.resource_id, c.parent_id, c.author_id, a.username AS author_username, c.body, c.depth,
            c.path, c.posted_at, c.edited_at, c.gone, c.upvotes, c.downvotes,
            CASE WHEN $4::bool THEN comment_top_segment(c.upvotes, c.downvotes, c.path)
                 ELSE comment_new_segment(c.path) END AS segment
@@ -22,7 +22,7 @@ WITH RECURSIVE thread AS MATERIALIZED (
     SELECT t.id, r.sort_key || '.' || t.segment
     FROM thread t JOIN ranked r ON t.parent_id = r.id
 )
-SELECT t.id AS "id!", t.parent_id, t.author_id AS "author_id!", t.author_username,
+SELECT t.id AS "id!", t.resource_id AS "resource_id!", t.parent_id, t.author_id AS "author_id!", t.author_username,
        t.body AS "body!", t.depth AS "depth!", r.sort_key AS "path!",
        t.posted_at AS "posted_at!", t.edited_at, t.gone AS "gone!",
        t.upvotes AS "upvotes!", t.downvotes AS "downvotes!"

@@ -6,11 +6,12 @@ use metrics::Unit;
 
 /// Every named query, as `instrument::timed` labels it: one file each under
 /// `queries/`, of the same name. Their metrics are listed from the start.
-pub(crate) const NAMED_QUERIES: [&str; 45] = [
+pub(crate) const NAMED_QUERIES: [&str; 46] = [
     "access_by_session",
     "account_by_id",
     "bookmark_entries_by_user",
     "bookmarks_by_user",
+    "comment_by_id",
     "comment_votes_by_user",
     "comments_by_author",
     "comments_by_resource",

@@ -146,6 +146,9 @@ named_queries! {
     /// Tags by how many resources carry them, after the keyset `(count, tag)`.
     fn tags_by_count(after: (i32, &str), limit: i64) -> Vec<TagCount>
         = fetch_all query_file_as<TagCount>("queries/tags_by_count.sql", after.0, after.1, limit);
+    /// One comment, whatever its state (callers decide who may see it).
+    fn comment_by_id(id: Uuid) -> Option<CommentRow>
+        = fetch_optional query_file_as<CommentRow>("queries/comment_by_id.sql", id);
     /// A resource's comments in thread order, after the path `after`.
     fn comments_by_resource(resource_id: Uuid, after: &str, limit: i64) -> Vec<CommentRow>
         = fetch_all query_file_as<CommentRow>("queries/comments_by_resource.sql", resource_id, after, limit);

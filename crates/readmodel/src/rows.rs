@@ -81,6 +81,8 @@ pub struct TagCount {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommentRow {
     pub id: Uuid,
+    /// The resource it is on.
+    pub resource_id: Uuid,
     pub parent_id: Option<Uuid>,
     pub author_id: Uuid,
     /// `None` once the author deleted their account.

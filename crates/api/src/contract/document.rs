@@ -289,6 +289,7 @@ const LINKS: &[(&str, &str, &[&str])] = &[
         "postComment",
         "id",
         &[
+            "getComment",
             "editComment",
             "deleteComment",
             "removeComment",

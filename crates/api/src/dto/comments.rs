@@ -102,6 +102,8 @@ impl From<ThreadSort> for resourcify_app::ThreadOrder {
 #[oai(skip_serializing_if_is_none)]
 pub struct Comment {
     pub id: Uuid,
+    /// The resource it is on.
+    pub resource_id: Uuid,
     pub parent_id: Option<Uuid>,
     pub author: Author,
     /// Empty once deleted or removed.
@@ -126,29 +128,32 @@ pub struct CommentList {
     pub next_cursor: Option<String>,
 }
 
+impl From<&resourcify_app::CommentRow> for Comment {
+    fn from(c: &resourcify_app::CommentRow) -> Self {
+        Self {
+            id: c.id,
+            resource_id: c.resource_id,
+            parent_id: c.parent_id,
+            author: Author {
+                user_id: c.author_id,
+                username: c.author_username.clone(),
+            },
+            body: c.body.clone(),
+            depth: c.depth.max(0) as u32,
+            posted_at: c.posted_at,
+            edited_at: c.edited_at,
+            deleted: c.gone,
+            votes: c.upvotes - c.downvotes,
+            upvotes: c.upvotes.max(0) as u32,
+            downvotes: c.downvotes.max(0) as u32,
+        }
+    }
+}
+
 impl From<&resourcify_app::Page<resourcify_app::CommentRow>> for CommentList {
     fn from(page: &resourcify_app::Page<resourcify_app::CommentRow>) -> Self {
         Self {
-            items: page
-                .items
-                .iter()
-                .map(|c| Comment {
-                    id: c.id,
-                    parent_id: c.parent_id,
-                    author: Author {
-                        user_id: c.author_id,
-                        username: c.author_username.clone(),
-                    },
-                    body: c.body.clone(),
-                    depth: c.depth.max(0) as u32,
-                    posted_at: c.posted_at,
-                    edited_at: c.edited_at,
-                    deleted: c.gone,
-                    votes: c.upvotes - c.downvotes,
-                    upvotes: c.upvotes.max(0) as u32,
-                    downvotes: c.downvotes.max(0) as u32,
-                })
-                .collect(),
+            items: page.items.iter().map(Comment::from).collect(),
             next_cursor: page.next_cursor.clone(),
         }
     }
