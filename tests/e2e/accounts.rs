@@ -130,11 +130,11 @@ async fn a_deleted_account_leaves_every_view_but_its_resources_stay(
     let grace = app.register("grace").await;
     app.put("/v1/me/followed-users/ada", &grace.token).await;
     let submitted = app.submit(&ada.token, json!({})).await;
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let id = submitted.id();
 
     let deleted = app.delete("/v1/me", &ada.token).await;
     assert_eq!(deleted.status, 200, "{deleted:#?}");
-    let position = deleted.body["position"].as_u64().unwrap();
+    let position = deleted.position();
 
     // The session is gone, and so is the login.
     app.put("/v1/me/followed-tags/rust", &ada.token)
@@ -176,7 +176,7 @@ async fn a_deleted_account_leaves_every_view_but_its_resources_stay(
         )
         .await;
     assert_eq!(reuse.status, 201, "{reuse:#?}");
-    let position = reuse.body["position"].as_u64().unwrap();
+    let position = reuse.position();
     let resource = app.get_at(&format!("/v1/resources/{id}"), position).await;
     assert_eq!(resource.body["author"]["username"], serde_json::Value::Null);
 }

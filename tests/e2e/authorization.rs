@@ -37,7 +37,7 @@ impl Cast {
 
 fn id_of(response: &resourcify_testkit::TestResponse) -> String {
     assert!(response.status.is_success(), "{response:#?}");
-    response.body["id"].as_str().unwrap().to_owned()
+    response.id()
 }
 
 async fn cast(app: &TestApp) -> Cast {

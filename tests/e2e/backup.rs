@@ -132,7 +132,7 @@ async fn a_restored_backup_gives_back_the_same_log_and_the_same_views(
     let old_token = old_login.body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(app.submit(&old_token, json!({})).await.status, 201);
     let by_countess = app.submit(&countess.token, json!({})).await;
-    let countess_resource = by_countess.body["id"].as_str().unwrap().to_owned();
+    let countess_resource = by_countess.id();
     let commented = app
         .post(
             &format!("/v1/resources/{countess_resource}/comments"),
@@ -152,7 +152,7 @@ async fn a_restored_backup_gives_back_the_same_log_and_the_same_views(
     };
     let kept = submit_kept().await;
     assert_eq!(kept.status, 201, "{kept:#?}");
-    let kept_id = kept.body["id"].as_str().unwrap().to_owned();
+    let kept_id = kept.id();
     assert_eq!(
         app.put(&format!("/v1/resources/{kept_id}/vote"), &grace.token)
             .await

@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 async fn resource_of(app: &TestApp, author: &Registered) -> String {
     let submitted = app.submit(&author.token, json!({})).await;
     assert_eq!(submitted.status, 201, "{submitted:#?}");
-    submitted.body["id"].as_str().unwrap().to_owned()
+    submitted.id()
 }
 
 /// `author`'s comment on `resource`, replying to `parent` if given; its id.
@@ -36,7 +36,7 @@ async fn comment(
         )
         .await;
     assert_eq!(posted.status, 201, "{posted:#?}");
-    posted.body["id"].as_str().unwrap().to_owned()
+    posted.id()
 }
 
 async fn vote(app: &TestApp, voter: &Registered, comment: &str, direction: &str) -> TestResponse {
@@ -50,7 +50,7 @@ async fn vote(app: &TestApp, voter: &Registered, comment: &str, direction: &str)
 
 fn position(response: &TestResponse) -> u64 {
     assert_eq!(response.status, 200, "{response:#?}");
-    response.body["position"].as_u64().unwrap()
+    response.position()
 }
 
 /// The thread of `resource` as read at `at`, in `query`'s order: each

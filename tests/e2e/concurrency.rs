@@ -17,7 +17,7 @@ async fn fifty_concurrent_upvotes_by_fifty_members_count_fifty(
     let app = spawn_app(db).await;
     let author = app.register("author").await;
     let submitted = app.submit(&author.token, json!({})).await;
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let id = submitted.id();
     let voters = join_all((0..50).map(|i| app.register_as(format!("voter{i}")))).await;
 
     let path = format!("/v1/resources/{id}/vote");
@@ -48,7 +48,7 @@ async fn twenty_concurrent_edits_each_land_or_get_409_and_the_version_counts_the
     let app = spawn_app(db).await;
     let author = app.register("author").await;
     let submitted = app.submit(&author.token, json!({})).await;
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let id = submitted.id();
     let path = format!("/v1/resources/{id}");
 
     let titles: Vec<String> = (0..20)
@@ -106,7 +106,7 @@ async fn one_members_concurrent_upvotes_append_one_vote(_: PgPoolOptions, db: Pg
     let app = spawn_app(db).await;
     let author = app.register("author").await;
     let submitted = app.submit(&author.token, json!({})).await;
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let id = submitted.id();
     let voter = app.register("voter").await;
     let before = app.head().await;
 

@@ -76,7 +76,7 @@ async fn texts_with_nul_or_control_characters_are_refused_naming_the_field(
     let read = app
         .get_at(
             &format!("/v1/resources/{}", fine.body["id"].as_str().unwrap()),
-            fine.body["position"].as_u64().unwrap(),
+            fine.position(),
         )
         .await;
     assert_eq!(
@@ -232,7 +232,7 @@ async fn a_wrong_method_names_the_allowed_ones_and_a_future_position_is_refused_
     }
     // A position that a write answered is waited for as before.
     let submitted = app.submit(&ada.token, json!({})).await;
-    let position = submitted.body["position"].as_u64().unwrap();
+    let position = submitted.position();
     let read = app.get(&format!("/v1/feed?min_position={position}")).await;
     assert_eq!(read.status, 200);
     app.shut_down().await;
@@ -543,8 +543,8 @@ async fn a_shared_news_item_is_listed_once_in_every_feed(_: PgPoolOptions, db: P
         )
         .await;
     assert_eq!(shared.status, 201, "{shared:#?}");
-    let shared_id = shared.body["id"].as_str().unwrap().to_owned();
-    let position = shared.body["position"].as_u64().unwrap();
+    let shared_id = shared.id();
+    let position = shared.position();
     once(times_listed(&app, url, position).await);
     // It is the member's resource that stands for it, with its author.
     let front = app.get_at("/v1/feed?limit=100", position).await;
@@ -571,7 +571,7 @@ async fn a_shared_news_item_is_listed_once_in_every_feed(_: PgPoolOptions, db: P
     let retracted = app
         .delete(&format!("/v1/resources/{shared_id}"), &ada.token)
         .await;
-    let position = retracted.body["position"].as_u64().unwrap();
+    let position = retracted.position();
     once(times_listed(&app, url, position).await);
     app.shut_down().await;
 }
@@ -655,7 +655,7 @@ async fn feeds_link_to_the_configured_public_url_whatever_host_a_client_sends(
     .await;
     let ada = app.register("ada").await;
     let submitted = app.submit(&ada.token, json!({"tags": ["rust"]})).await;
-    let position = submitted.body["position"].as_u64().unwrap();
+    let position = submitted.position();
     for path in ["/v1/feed.atom", "/v1/feed.rss", "/v1/tags/rust/feed.atom"] {
         // A forged Host first: its answer would be cached for everyone.
         let forged = app

@@ -102,11 +102,7 @@ async fn an_erased_member_is_gone_from_the_log_the_replay_and_the_views(
     assert_eq!(signed_up.status, 201, "{signed_up:#?}");
     let user_id: Uuid = signed_up.body["user_id"].as_str().unwrap().parse().unwrap();
     let login = app
-        .login(
-            "countess_ada",
-            PASSWORD,
-            signed_up.body["position"].as_u64().unwrap(),
-        )
+        .login("countess_ada", PASSWORD, signed_up.position())
         .await;
     let token = login.body["access_token"].as_str().unwrap().to_owned();
     let profile = json!({
@@ -118,7 +114,7 @@ async fn an_erased_member_is_gone_from_the_log_the_replay_and_the_views(
     assert_eq!(updated.status, 200, "{updated:#?}");
     let grace = app.register("grace").await;
     let submitted = app.submit(&token, json!({})).await;
-    let resource = submitted.body["id"].as_str().unwrap().to_owned();
+    let resource = submitted.id();
     app.put(&format!("/v1/resources/{resource}/vote"), &grace.token)
         .await;
     let commented = app

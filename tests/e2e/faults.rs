@@ -92,7 +92,7 @@ async fn while_nats_is_down_writes_fail_fast_and_a_retry_appends_once(
     // The projectors open the log again as soon as the connection is back
     // (not after the feed's missed heartbeats): a read of one's own write
     // waits for it within the usual read wait.
-    let position = first.body["position"].as_u64().unwrap();
+    let position = first.position();
     let listed = app.get_at("/v1/resources?limit=10", position).await;
     let titles: Vec<_> = listed.body["items"]
         .as_array()
@@ -119,8 +119,8 @@ async fn while_postgres_is_down_writes_go_on_and_a_logout_still_holds() {
         .unwrap()
         .to_owned();
     let kept = app.submit(&ada.token, json!({})).await;
-    let kept_id = kept.body["id"].as_str().unwrap().to_owned();
-    let kept_at = kept.body["position"].as_u64().unwrap();
+    let kept_id = kept.id();
+    let kept_at = kept.position();
     // Both sessions have been used on this node, and the resource read once.
     let warm = app
         .get_at(&format!("/v1/resources/{kept_id}"), kept_at)
@@ -235,10 +235,7 @@ async fn submit_until_acknowledged(app: &TestApp, token: &str, n: usize) -> (Str
             .await;
         match answer.status.as_u16() {
             201 => {
-                return (
-                    answer.body["id"].as_str().unwrap().to_owned(),
-                    started.elapsed(),
-                );
+                return (answer.id(), started.elapsed());
             }
             503 => assert!(answer.header("retry-after").is_some(), "{answer:#?}"),
             _ => panic!("{answer:#?}"),
@@ -382,7 +379,7 @@ async fn a_standby_projector_takes_over_within_seconds_when_the_active_one_dies(
         let written = app
             .submit(&ada.token, json!({"title": format!("After, number {n}")}))
             .await;
-        written_after.push(written.body["position"].as_u64().unwrap());
+        written_after.push(written.position());
     }
     let last = *written_after.last().unwrap();
     // Each read waits for the position as long as reads do (5 s here).

@@ -24,12 +24,12 @@ async fn spawn(db: PgConnectOptions) -> TestApp {
 
 fn position(response: &TestResponse) -> u64 {
     assert_eq!(response.status, 200, "{response:#?}");
-    response.body["position"].as_u64().unwrap()
+    response.position()
 }
 
 fn id_of(response: &TestResponse) -> String {
     assert_eq!(response.status, 201, "{response:#?}");
-    response.body["id"].as_str().unwrap().to_owned()
+    response.id()
 }
 
 /// Registers `username` with one karma: `giver` upvotes a resource of theirs.

@@ -14,7 +14,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 async fn submit_tagged(app: &TestApp, who: &Registered, tags: &[&str]) -> String {
     let submitted = app.submit(&who.token, json!({"tags": tags})).await;
     assert_eq!(submitted.status, 201, "{submitted:#?}");
-    submitted.body["id"].as_str().unwrap().to_owned()
+    submitted.id()
 }
 
 /// Hides (or shows again) `tag` for `who`; answers the position.
@@ -26,7 +26,7 @@ async fn hide(app: &TestApp, who: &Registered, tag: &str, hidden: bool) -> u64 {
         app.delete(&path, &who.token).await
     };
     assert_eq!(answer.status, 200, "{answer:#?}");
-    answer.body["position"].as_u64().unwrap()
+    answer.position()
 }
 
 /// Every item of the list at `path` (with a `?`), walking its pages of

@@ -19,7 +19,7 @@ pub(crate) async fn edited_twice(app: &TestApp, token: &str) -> (String, u64) {
         )
         .await;
     assert_eq!(submitted.status, 201, "{submitted:#?}");
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let id = submitted.id();
     let path = format!("/v1/resources/{id}");
     let first = app
         .patch(&path, &json!({"title": "The second title"}), token)
@@ -33,7 +33,7 @@ pub(crate) async fn edited_twice(app: &TestApp, token: &str) -> (String, u64) {
         )
         .await;
     assert_eq!(second.status, 200, "{second:#?}");
-    (id, second.body["position"].as_u64().unwrap())
+    (id, second.position())
 }
 
 fn change(field: &str, before: Value, after: Value) -> Value {
@@ -104,7 +104,7 @@ async fn the_history_lists_each_edit_with_what_it_changed_in_either_order(
 
     // A resource never edited has an empty history; an unknown one none.
     let plain = app.submit(&ada.token, json!({})).await;
-    let plain_at = plain.body["position"].as_u64().unwrap();
+    let plain_at = plain.position();
     let empty = app
         .get_at(
             &format!(
@@ -140,7 +140,7 @@ async fn a_hidden_or_retracted_resource_has_no_history_to_show(
         )
         .await;
     assert_eq!(hidden.status, 200, "{hidden:#?}");
-    let at = hidden.body["position"].as_u64().unwrap();
+    let at = hidden.position();
     let detail = app.get_at(&format!("/v1/resources/{hidden_id}"), at).await;
     detail.assert_problem(404);
     let history = app
@@ -153,7 +153,7 @@ async fn a_hidden_or_retracted_resource_has_no_history_to_show(
     let retracted = app
         .delete(&format!("/v1/resources/{retracted_id}"), &ada.token)
         .await;
-    let at = retracted.body["position"].as_u64().unwrap();
+    let at = retracted.position();
     app.get_at(&format!("/v1/resources/{retracted_id}/history"), at)
         .await
         .assert_problem(404);

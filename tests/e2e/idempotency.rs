@@ -158,10 +158,7 @@ async fn every_command_answers_a_retry_as_the_first_and_appends_nothing(
     let (ada, grace) = (app.register("ada").await, app.register("grace").await);
     let moderator = app.register("moderator").await;
     app.grant_as_operator("moderator", "moderator").await;
-    let resource = app.submit(&ada.token, json!({})).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let resource = app.submit(&ada.token, json!({})).await.id();
     let reason = json!({"reason": "Checking the retry path."});
     #[rustfmt::skip]
     let commands: Vec<(Method, String, Option<Value>, &str)> = vec![
@@ -225,7 +222,7 @@ async fn a_retry_after_the_outcome_was_lost_answers_as_the_first(
     let ada = app.register("ada").await;
     let grace = app.register("grace").await;
     let resource = app.submit(&ada.token, json!({})).await;
-    let id = resource.body["id"].as_str().unwrap().to_owned();
+    let id = resource.id();
     let path = format!("/v1/resources/{id}/comments");
     let body = json!({"body": "Said once"});
     let comment = |token: &str, key: &str| {

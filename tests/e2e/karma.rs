@@ -12,7 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 fn position(response: &TestResponse) -> u64 {
     assert!(response.status.is_success(), "{response:#?}");
-    response.body["position"].as_u64().unwrap()
+    response.position()
 }
 
 /// `member`'s karma on their public profile and in their `/v1/me`, read at
@@ -46,7 +46,7 @@ async fn comment_on(app: &TestApp, author: &Registered, resource: &str) -> Strin
         )
         .await;
     position(&posted);
-    posted.body["id"].as_str().unwrap().to_owned()
+    posted.id()
 }
 
 async fn vote_comment(app: &TestApp, voter: &Registered, comment: &str, direction: &str) -> u64 {
@@ -69,7 +69,7 @@ async fn karma_sums_resource_and_comment_votes_and_drops_on_withdrawal(
     assert_eq!(karma(&app, &ada, ada.position).await, 0);
 
     let submitted = app.submit(&ada.token, json!({})).await;
-    let resource = submitted.body["id"].as_str().unwrap().to_owned();
+    let resource = submitted.id();
     let upvote = format!("/v1/resources/{resource}/vote");
     let at = position(&app.put(&upvote, &bob.token).await);
     assert_eq!(karma(&app, &ada, at).await, 1);
@@ -178,7 +178,7 @@ async fn karma_and_comment_votes_replay_to_the_same_tables(_: PgPoolOptions, db:
     for i in 0..4 {
         let author = if i % 2 == 0 { &ada } else { &bob };
         let submitted = app.submit(&author.token, json!({})).await;
-        let resource = submitted.body["id"].as_str().unwrap().to_owned();
+        let resource = submitted.id();
         let voter = if i % 2 == 0 { &bob } else { &ada };
         app.put(&format!("/v1/resources/{resource}/vote"), &voter.token)
             .await;

@@ -20,10 +20,7 @@ fn ids(page: &TestResponse) -> Vec<String> {
 async fn submit(app: &TestApp, author: &Registered, fields: Value) -> (String, u64) {
     let response = app.submit(&author.token, fields).await;
     assert_eq!(response.status, 201, "{response:#?}");
-    (
-        response.body["id"].as_str().unwrap().to_owned(),
-        response.body["position"].as_u64().unwrap(),
-    )
+    (response.id(), response.position())
 }
 
 /// Follows `next_cursor` to the end, returning every id in order and how
@@ -293,7 +290,7 @@ async fn search_ranks_title_matches_first_and_skips_hidden_resources(
             None,
         )
         .await;
-    let at = hide.body["position"].as_u64().unwrap();
+    let at = hide.position();
 
     let found = app.get_at("/v1/search?q=concurrency", at).await;
     assert_eq!(found.status, 200, "{found:#?}");
@@ -317,7 +314,7 @@ async fn tags_are_counted_as_resources_come_and_go(_: PgPoolOptions, db: PgConne
     let retracted = app
         .delete(&format!("/v1/resources/{gone}"), &ada.token)
         .await;
-    let at = retracted.body["position"].as_u64().unwrap();
+    let at = retracted.position();
 
     let tags = app.get_at("/v1/tags", at).await;
     assert_eq!(tags.status, 200, "{tags:#?}");
@@ -352,7 +349,7 @@ async fn an_edit_moves_a_resource_between_tag_lists_and_its_votes_follow(
     let voted = app
         .put(&format!("/v1/resources/{moved}/vote"), &grace.token)
         .await;
-    let at = voted.body["position"].as_u64().unwrap();
+    let at = voted.position();
 
     assert_eq!(
         ids(&app.get_at("/v1/resources?tag=rust", at).await),

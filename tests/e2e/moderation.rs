@@ -19,7 +19,7 @@ async fn a_hidden_resource_leaves_every_view_and_the_reason_is_logged(
     let submitted = app
         .submit(&ada.token, json!({"tags": ["spam-check"]}))
         .await;
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let id = submitted.id();
 
     let hide = |action: &str, reason: &str| {
         app.request(
@@ -33,7 +33,7 @@ async fn a_hidden_resource_leaves_every_view_and_the_reason_is_logged(
     hide("hide", "ab").await.assert_problem(422);
     let hidden = hide("hide", "Spam: the link leads to a shop.").await;
     assert_eq!(hidden.status, 200, "{hidden:#?}");
-    let at = hidden.body["position"].as_u64().unwrap();
+    let at = hidden.position();
     app.get_at(&format!("/v1/resources/{id}"), at)
         .await
         .assert_problem(404);
@@ -43,7 +43,7 @@ async fn a_hidden_resource_leaves_every_view_and_the_reason_is_logged(
     assert_eq!(newest.body["items"], json!([]));
 
     let restored = hide("restore", "Reviewed: a real article.").await;
-    let at = restored.body["position"].as_u64().unwrap();
+    let at = restored.position();
     let back = app.get_at(&format!("/v1/resources/{id}"), at).await;
     assert_eq!(back.status, 200, "{back:#?}");
     let listed = app.get_at("/v1/resources?tag=spam-check", at).await;
@@ -75,14 +75,8 @@ async fn replies_thread_within_one_resource(_: PgPoolOptions, db: PgConnectOptio
     let app = spawn_app(db).await;
     let ada = app.register("ada").await;
     let grace = app.register("grace").await;
-    let first = app.submit(&ada.token, json!({})).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let second = app.submit(&ada.token, json!({})).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first = app.submit(&ada.token, json!({})).await.id();
+    let second = app.submit(&ada.token, json!({})).await.id();
     let comment = |resource: &str, body: serde_json::Value| {
         app.request(
             Method::POST,
@@ -129,10 +123,7 @@ async fn a_comment_is_read_where_its_location_says(_: PgPoolOptions, db: PgConne
     let grace = app.register("grace").await;
     let moderator = app.register("moderator").await;
     app.grant_as_operator("moderator", "moderator").await;
-    let resource = app.submit(&ada.token, json!({})).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let resource = app.submit(&ada.token, json!({})).await.id();
     let posted = app
         .post(
             &format!("/v1/resources/{resource}/comments"),
@@ -141,13 +132,11 @@ async fn a_comment_is_read_where_its_location_says(_: PgPoolOptions, db: PgConne
         )
         .await;
     assert_eq!(posted.status, 201, "{posted:#?}");
-    let id = posted.body["id"].as_str().unwrap().to_owned();
+    let id = posted.id();
     let location = posted.header("location").unwrap().to_owned();
     assert_eq!(location, format!("/v1/comments/{id}"));
 
-    let read = app
-        .get_at(&location, posted.body["position"].as_u64().unwrap())
-        .await;
+    let read = app.get_at(&location, posted.position()).await;
     assert_eq!(read.status, 200, "{read:#?}");
     assert_eq!(read.body["id"], id.as_str());
     assert_eq!(read.body["resource_id"], resource.as_str());
@@ -159,7 +148,7 @@ async fn a_comment_is_read_where_its_location_says(_: PgPoolOptions, db: PgConne
     let thread = app
         .get_at(
             &format!("/v1/resources/{resource}/comments"),
-            posted.body["position"].as_u64().unwrap(),
+            posted.position(),
         )
         .await;
     assert_eq!(thread.body["items"][0], read.body);
@@ -171,14 +160,14 @@ async fn a_comment_is_read_where_its_location_says(_: PgPoolOptions, db: PgConne
             &grace.token,
         )
         .await;
-    let at = edited.body["position"].as_u64().unwrap();
+    let at = edited.position();
     assert_eq!(
         app.get_at(&location, at).await.body["body"],
         "Chapter 17, rather."
     );
 
     let deleted = app.delete(&location, &grace.token).await;
-    let at = deleted.body["position"].as_u64().unwrap();
+    let at = deleted.position();
     let gone = app.get_at(&location, at).await;
     assert_eq!(gone.status, 200, "{gone:#?}");
     assert_eq!(gone.body["deleted"], true);
@@ -191,7 +180,7 @@ async fn a_comment_is_read_where_its_location_says(_: PgPoolOptions, db: PgConne
             Some(&moderator.token),
         )
         .await;
-    let at = hidden.body["position"].as_u64().unwrap();
+    let at = hidden.position();
     app.get_at(&location, at).await.assert_problem(404);
     app.get(&format!("/v1/comments/{}", uuid::Uuid::now_v7()))
         .await

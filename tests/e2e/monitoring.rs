@@ -28,7 +28,7 @@ async fn metrics_expose_every_family_after_a_small_workload(
     let user = app.register("ada").await;
     let submitted = app.submit(&user.token, json!({})).await;
     let id = submitted.body["id"].as_str().unwrap();
-    let position = submitted.body["position"].as_u64().unwrap();
+    let position = submitted.position();
     let first = app.get_at(&format!("/v1/resources/{id}"), position).await;
     assert_eq!(first.header("x-cache"), Some("miss"));
     let second = app.get(&format!("/v1/resources/{id}")).await;
@@ -274,7 +274,7 @@ async fn a_cached_resource_answers_304_to_its_etag(_: PgPoolOptions, db: PgConne
     let user = app.register("ada").await;
     let submitted = app.submit(&user.token, json!({})).await;
     let path = format!("/v1/resources/{}", submitted.body["id"].as_str().unwrap());
-    let position = submitted.body["position"].as_u64().unwrap();
+    let position = submitted.position();
 
     let first = app.get_at(&path, position).await;
     assert_eq!(first.status, 200);

@@ -35,7 +35,7 @@ fn time(value: &Value, field: &str) -> DateTime<Utc> {
 /// The position a write answered, asserting it succeeded.
 fn written(response: &TestResponse) -> u64 {
     assert!(response.status.is_success(), "{response:#?}");
-    response.body["position"].as_u64().unwrap()
+    response.position()
 }
 
 /// The session of `id` in a list of sessions.

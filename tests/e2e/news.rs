@@ -65,7 +65,7 @@ pub(crate) async fn add_source(
         )
         .await;
     assert_eq!(added.status, 201, "{added:#?}");
-    added.body["id"].as_str().unwrap().to_owned()
+    added.id()
 }
 
 /// A GET as `user`.
@@ -496,7 +496,7 @@ async fn news_joins_the_feeds_and_can_be_voted_bookmarked_and_shared(
     let bookmarked = app
         .put(&format!("/v1/resources/{item}/bookmark"), &member.token)
         .await;
-    let at = bookmarked.body["position"].as_u64().unwrap();
+    let at = bookmarked.position();
     let detail = app.get_at(&format!("/v1/resources/{item}"), at).await;
     assert_eq!(detail.body["votes"], 1, "{detail:#?}");
     let bookmarks = get_as(
@@ -523,7 +523,7 @@ async fn news_joins_the_feeds_and_can_be_voted_bookmarked_and_shared(
         )
         .await;
     assert_eq!(shared.status, 201, "{shared:#?}");
-    let at = shared.body["position"].as_u64().unwrap();
+    let at = shared.position();
     let resource = app.get_at(shared.header("location").unwrap(), at).await;
     assert_eq!(resource.body["url"], "https://db.example.org/vacuum");
     assert_eq!(resource.body["author"]["username"], "reader");
@@ -667,7 +667,7 @@ async fn admins_change_and_remove_sources_and_the_items_stay(
             &admin.token,
         )
         .await;
-    let at = reset.body["position"].as_u64().unwrap();
+    let at = reset.position();
     let list = get_as(&app, &admin, &format!("/v1/news-sources?min_position={at}")).await;
     assert_eq!(
         list.body["items"][0]["title"], "Database Internals Digest",
@@ -685,7 +685,7 @@ async fn admins_change_and_remove_sources_and_the_items_stay(
         .delete(&format!("/v1/news-sources/{id}"), &admin.token)
         .await;
     assert_eq!(removed.status, 200, "{removed:#?}");
-    let at = removed.body["position"].as_u64().unwrap();
+    let at = removed.position();
     get_as(
         &app,
         &admin,

@@ -48,8 +48,8 @@ fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
 async fn submit(app: &TestApp, who: &Registered, fields: Value) -> (String, u64) {
     let submitted = app.submit(&who.token, fields).await;
     assert_eq!(submitted.status, 201, "{submitted:#?}");
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
-    (id, submitted.body["position"].as_u64().unwrap())
+    let id = submitted.id();
+    (id, submitted.position())
 }
 
 /// Posts a comment as `who`; answers its id and position.
@@ -67,8 +67,8 @@ async fn comment(
     let path = format!("/v1/resources/{resource}/comments");
     let posted = app.post(&path, &fields, Some(&who.token)).await;
     assert_eq!(posted.status, 201, "{posted:#?}");
-    let id = posted.body["id"].as_str().unwrap().to_owned();
-    (id, posted.body["position"].as_u64().unwrap())
+    let id = posted.id();
+    (id, posted.position())
 }
 
 async fn moderate(app: &TestApp, moderator: &Registered, resource: &str, action: &str) -> u64 {
@@ -80,7 +80,7 @@ async fn moderate(app: &TestApp, moderator: &Registered, resource: &str, action:
         )
         .await;
     assert_eq!(done.status, 200, "{done:#?}");
-    done.body["position"].as_u64().unwrap()
+    done.position()
 }
 
 /// Two members, and a resource the first submitted.
@@ -179,7 +179,7 @@ async fn the_unread_count_falls_as_notifications_are_marked_read(
     };
     let marked = mark(second).await;
     assert_eq!(marked.status, 200, "{marked:#?}");
-    let at = marked.body["position"].as_u64().unwrap();
+    let at = marked.position();
     assert_eq!(unread(at).await, 1);
     let page = get_as(app, "/v1/me/notifications", ada, at).await;
     let read: Vec<bool> = page.body["items"]
@@ -194,7 +194,7 @@ async fn the_unread_count_falls_as_notifications_are_marked_read(
     // is refused.
     let again = mark(first).await;
     assert_eq!(again.status, 200, "{again:#?}");
-    assert_eq!(unread(again.body["position"].as_u64().unwrap()).await, 1);
+    assert_eq!(unread(again.position()).await, 1);
     mark(third + 1_000_000).await.assert_problem(422);
     app.post("/v1/me/notifications/read", &json!({"up_to": third}), None)
         .await
@@ -231,7 +231,7 @@ async fn an_edit_tells_only_whom_it_adds_and_drops_their_cached_inbox(
             .is_some_and(|items| items.len() == 1)
     })
     .await;
-    let at = edited.body["position"].as_u64().unwrap();
+    let at = edited.position();
     assert_eq!(inbox(&app, &bob, at).await, pairs(&[("mention", "grace")]));
     assert_eq!(inbox(&app, &ada, at).await, pairs(&[("comment", "grace")]));
     // Edited again, it tells no one twice.
@@ -239,7 +239,7 @@ async fn an_edit_tells_only_whom_it_adds_and_drops_their_cached_inbox(
     let again = app
         .patch(&format!("/v1/comments/{said}"), &body, &grace.token)
         .await;
-    let at = again.body["position"].as_u64().unwrap();
+    let at = again.position();
     assert_eq!(inbox(&app, &bob, at).await, pairs(&[("mention", "grace")]));
 }
 
@@ -271,7 +271,7 @@ async fn deleted_comments_suspended_and_erased_members_leave_no_notification(
         .delete(&format!("/v1/comments/{gone}"), &grace.token)
         .await;
     assert_eq!(deleted.status, 200, "{deleted:#?}");
-    let at = deleted.body["position"].as_u64().unwrap();
+    let at = deleted.position();
     let expected = [("comment", "carol"), ("comment", "bob")];
     assert_eq!(inbox(&app, &ada, at).await, pairs(&expected));
 
@@ -285,7 +285,7 @@ async fn deleted_comments_suspended_and_erased_members_leave_no_notification(
         )
         .await;
     assert_eq!(removal.status, 200, "{removal:#?}");
-    let at = removal.body["position"].as_u64().unwrap();
+    let at = removal.position();
     let expected = [("comment", "carol"), ("comment", "bob")];
     assert_eq!(inbox(&app, &ada, at).await, pairs(&expected));
 
@@ -300,13 +300,13 @@ async fn deleted_comments_suspended_and_erased_members_leave_no_notification(
         )
         .await;
     assert_eq!(suspended.status, 200, "{suspended:#?}");
-    let at = suspended.body["position"].as_u64().unwrap();
+    let at = suspended.position();
     assert_eq!(inbox(&app, &ada, at).await, pairs(&[("comment", "carol")]));
 
     // An erased member's go with their name.
     let erased = app.delete("/v1/me", &carol.token).await;
     assert_eq!(erased.status, 200, "{erased:#?}");
-    let at = erased.body["position"].as_u64().unwrap();
+    let at = erased.position();
     assert_eq!(inbox(&app, &ada, at).await, pairs(&[]));
     app.wait_until_caught_up().await;
     let named: i64 =

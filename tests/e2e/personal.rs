@@ -27,7 +27,7 @@ async fn the_account_shows_profile_roles_and_follows_to_its_owner_only(
         .await;
     app.put("/v1/me/followed-tags/rust", &ada.token).await;
     let follow = app.put("/v1/me/followed-users/grace", &ada.token).await;
-    let at = follow.body["position"].as_u64().unwrap();
+    let at = follow.position();
 
     let me = app
         .request(
@@ -63,7 +63,7 @@ async fn bookmarks_are_private_and_newest_first(_: PgPoolOptions, db: PgConnectO
     let mut resources = Vec::new();
     for _ in 0..3 {
         let submitted = app.submit(&ada.token, json!({})).await;
-        resources.push(submitted.body["id"].as_str().unwrap().to_owned());
+        resources.push(submitted.id());
     }
     for id in &resources {
         app.put(&format!("/v1/resources/{id}/bookmark"), &grace.token)
@@ -75,7 +75,7 @@ async fn bookmarks_are_private_and_newest_first(_: PgPoolOptions, db: PgConnectO
             &grace.token,
         )
         .await;
-    let at = removed.body["position"].as_u64().unwrap();
+    let at = removed.position();
 
     let get = |token: &str, path: &str| {
         app.request(
@@ -119,7 +119,7 @@ async fn the_personal_feed_merges_followed_tags_and_users(_: PgPoolOptions, db: 
     let app = &app;
     let submit = |token: String, tags: serde_json::Value| async move {
         let response = app.submit(&token, json!({"tags": tags})).await;
-        response.body["id"].as_str().unwrap().to_owned()
+        response.id()
     };
     let rust_by_ada = submit(ada.token.clone(), json!(["rust"])).await;
     let go_by_ada = submit(ada.token.clone(), json!(["go"])).await;
@@ -151,10 +151,7 @@ async fn comments_read_in_thread_order_and_removals_are_public(
     let ada = app.register("ada").await;
     let moderator = app.register("moderator").await;
     app.grant_as_operator("moderator", "moderator").await;
-    let resource = app.submit(&ada.token, json!({})).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let resource = app.submit(&ada.token, json!({})).await.id();
     let post = |body: serde_json::Value| {
         app.request(
             Method::POST,
@@ -164,26 +161,14 @@ async fn comments_read_in_thread_order_and_removals_are_public(
             None,
         )
     };
-    let first = post(json!({"body": "First."})).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let second = post(json!({"body": "Second."})).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first = post(json!({"body": "First."})).await.id();
+    let second = post(json!({"body": "Second."})).await.id();
     let reply = post(json!({"body": "Reply to first.", "parent_id": first}))
         .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id();
     let nested = post(json!({"body": "Reply to the reply.", "parent_id": reply}))
         .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .id();
     let removed = app
         .request(
             Method::POST,
@@ -193,7 +178,7 @@ async fn comments_read_in_thread_order_and_removals_are_public(
             None,
         )
         .await;
-    let at = removed.body["position"].as_u64().unwrap();
+    let at = removed.position();
 
     let path = format!("/v1/resources/{resource}/comments");
     let thread = app.get_at(&path, at).await;

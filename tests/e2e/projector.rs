@@ -196,7 +196,7 @@ async fn an_undecodable_event_is_dead_lettered_and_the_projection_goes_on(
     let after = app
         .submit(&author.token, json!({"title": "After the poison"}))
         .await;
-    let position = after.body["position"].as_u64().unwrap();
+    let position = after.position();
     let read = app
         .get_at(
             &format!("/v1/resources/{}", after.body["id"].as_str().unwrap()),

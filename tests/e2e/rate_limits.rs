@@ -283,7 +283,7 @@ async fn a_client_may_hold_only_so_many_waiting_reads(_: PgPoolOptions, db: PgCo
             None,
         )
         .await;
-    let position = registered.body["position"].as_u64().unwrap();
+    let position = registered.position();
     let waits = (0..3).map(|_| app.get_at("/v1/resources", position));
     let mut statuses: Vec<u16> = futures::future::join_all(waits)
         .await
@@ -302,10 +302,7 @@ async fn comment_and_follow_bursts_are_refused_per_member(_: PgPoolOptions, db: 
     })
     .await;
     let (ada, grace) = (app.register("ada").await, app.register("grace").await);
-    let resource = app.submit(&ada.token, json!({})).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let resource = app.submit(&ada.token, json!({})).await.id();
     let path = format!("/v1/resources/{resource}/comments");
     let body = json!({"body": "Another thought."});
     let comment =

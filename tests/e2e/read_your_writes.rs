@@ -56,8 +56,8 @@ async fn every_api_node_drops_its_cached_view_when_another_node_changes_it(
     let submitted = app
         .submit(&ada.token, serde_json::json!({"title": "Before"}))
         .await;
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
-    let at = submitted.body["position"].as_u64().unwrap();
+    let id = submitted.id();
+    let at = submitted.position();
     let path = format!("{other_url}/v1/resources/{id}");
     let http = reqwest::Client::new();
     let read = |position: Option<u64>| {

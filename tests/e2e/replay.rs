@@ -34,7 +34,7 @@ async fn history(app: &TestApp) -> Vec<String> {
                 json!({"title": format!("Resource number {i}"), "tags": tags}),
             )
             .await;
-        ids.push(submitted.body["id"].as_str().unwrap().to_owned());
+        ids.push(submitted.id());
     }
     for id in ids.iter().step_by(3) {
         app.put(&format!("/v1/resources/{id}/vote"), &grace.token)
@@ -174,7 +174,7 @@ async fn replaying_everything_under_reads_changes_nothing_and_fails_no_read(
     let token = ada.body["access_token"].as_str().unwrap();
     let after = app.submit(token, json!({"tags": ["rust"]})).await;
     assert_eq!(after.status, 201);
-    let at = after.body["position"].as_u64().unwrap();
+    let at = after.position();
     let listed = app.get_at("/v1/resources?tag=rust&limit=1", at).await;
     assert_eq!(listed.body["items"][0]["id"], after.body["id"]);
     // No schema of the replay is left behind.

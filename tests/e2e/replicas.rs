@@ -89,12 +89,10 @@ async fn reads_go_to_the_replica_and_a_lagging_replica_never_fills_the_cache() {
     let submitted = app
         .submit(&ada.token, json!({"title": "Read from the replica"}))
         .await;
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
+    let id = submitted.id();
     let path = format!("/v1/resources/{id}");
     // Read-your-writes holds on the replica: the read waits for it there.
-    let first = app
-        .get_at(&path, submitted.body["position"].as_u64().unwrap())
-        .await;
+    let first = app.get_at(&path, submitted.position()).await;
     assert_eq!(first.status, 200, "{first:#?}");
     assert_eq!(first.body["title"], "Read from the replica");
 
@@ -107,7 +105,7 @@ async fn reads_go_to_the_replica_and_a_lagging_replica_never_fills_the_cache() {
         )
         .await;
     assert_eq!(edited.status, 200, "{edited:#?}");
-    let edited_at = edited.body["position"].as_u64().unwrap();
+    let edited_at = edited.position();
     // The replica cannot show the edit: a read that asks for it is refused
     // after the read wait, with a hint to retry.
     let refused = app.get_at(&path, edited_at).await;
@@ -161,8 +159,8 @@ async fn reads_move_to_the_primary_while_the_replica_lags_too_far_or_is_down() {
             json!({"title": "Written while the replica lags"}),
         )
         .await;
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
-    let at = submitted.body["position"].as_u64().unwrap();
+    let id = submitted.id();
+    let at = submitted.position();
     let read = app.get_at(&format!("/v1/resources/{id}"), at).await;
     assert_eq!(read.status, 200, "{read:#?}");
     assert_eq!(read.body["title"], "Written while the replica lags");
@@ -190,8 +188,8 @@ async fn reads_move_to_the_primary_while_the_replica_lags_too_far_or_is_down() {
         )
         .await;
     assert_eq!(written.status, 201, "{written:#?}");
-    let id = written.body["id"].as_str().unwrap().to_owned();
-    let at = written.body["position"].as_u64().unwrap();
+    let id = written.id();
+    let at = written.position();
     let read = app.get_at(&format!("/v1/resources/{id}"), at).await;
     assert_eq!(read.status, 200, "{read:#?}");
 

@@ -60,7 +60,7 @@ async fn idempotency_fingerprints_hold_no_password_and_still_tell_requests_apart
     // The same key with another password is another request.
     sign_up(NEW_PASSWORD).await.assert_problem(422);
 
-    let position = first.body["position"].as_u64().unwrap();
+    let position = first.position();
     let login = app.login("ada", PASSWORD, position).await;
     let ada = login.body["access_token"].as_str().unwrap().to_owned();
     let change = app

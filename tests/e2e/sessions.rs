@@ -155,7 +155,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_session(
         )
         .await;
     assert_eq!(changed.status, 200, "{changed:#?}");
-    let position = changed.body["position"].as_u64().unwrap();
+    let position = changed.position();
     assert_eq!(
         authenticated_status(&app, &app.base_url, &ada.token).await,
         401

@@ -18,10 +18,7 @@ async fn submit_at(app: &TestApp, who: &Registered, url: &str, title: &str) -> (
         .submit(&who.token, json!({"url": url, "title": title}))
         .await;
     assert_eq!(submitted.status, 201, "{submitted:#?}");
-    (
-        submitted.body["id"].as_str().unwrap().to_owned(),
-        submitted.body["position"].as_u64().unwrap(),
-    )
+    (submitted.id(), submitted.position())
 }
 
 async fn hide(app: &TestApp, moderator: &Registered, id: &str) -> u64 {
@@ -35,7 +32,7 @@ async fn hide(app: &TestApp, moderator: &Registered, id: &str) -> u64 {
         )
         .await;
     assert_eq!(hidden.status, 200, "{hidden:#?}");
-    hidden.body["position"].as_u64().unwrap()
+    hidden.position()
 }
 
 fn ids(page: &Value) -> Vec<&str> {
@@ -102,7 +99,7 @@ async fn a_site_shows_its_visible_resources_newest_first_with_their_count(
     let retracted = app
         .delete(&format!("/v1/resources/{first}"), &ada.token)
         .await;
-    let at = retracted.body["position"].as_u64().unwrap();
+    let at = retracted.position();
     let site = app.get_at("/v1/domains/rust-lang.org", at).await;
     assert_eq!(site.body["resources"], 1);
     assert_eq!(ids(&site.body), [last.as_str()]);
@@ -118,7 +115,7 @@ async fn a_site_shows_its_visible_resources_newest_first_with_their_count(
         )
         .await;
     assert_eq!(restored.status, 200, "{restored:#?}");
-    let at = restored.body["position"].as_u64().unwrap();
+    let at = restored.position();
     let site = app.get_at("/v1/domains/rust-lang.org", at).await;
     assert_eq!(site.body["resources"], 2);
     assert_eq!(ids(&site.body), [last.as_str(), spam.as_str()]);

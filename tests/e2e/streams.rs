@@ -104,7 +104,7 @@ impl SseReader {
 async fn submit(app: &TestApp, token: &str, fields: Value) -> String {
     let submitted = app.submit(token, fields).await;
     assert_eq!(submitted.status, 201, "{submitted:#?}");
-    submitted.body["id"].as_str().unwrap().to_owned()
+    submitted.id()
 }
 
 #[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
@@ -462,7 +462,7 @@ async fn an_open_stream_goes_on_after_nats_restarts(_: PgPoolOptions, db: PgConn
             )
             .await;
         assert_eq!(written.status, 201, "{written:#?}");
-        let id = written.body["id"].as_str().unwrap().to_owned();
+        let id = written.id();
         let arrived = stream.next().await.expect("the stream goes on");
         assert_eq!(arrived.event, "resource.submitted", "{arrived:?}");
         assert_eq!(arrived.data["resource_id"], id.as_str());

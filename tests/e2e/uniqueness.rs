@@ -106,7 +106,7 @@ async fn lost_reservations_are_rebuilt_from_the_log(_: PgPoolOptions, db: PgConn
     let retracted = app
         .submit(&ada.token, json!({"url": "https://example.org/retracted"}))
         .await;
-    let retracted_id = retracted.body["id"].as_str().unwrap().to_owned();
+    let retracted_id = retracted.id();
     app.delete(&format!("/v1/resources/{retracted_id}"), &ada.token)
         .await;
     app.delete("/v1/me", &grace.token).await;

@@ -39,8 +39,8 @@ async fn a_submitted_resource_is_served_back_by_id_and_in_lists(
         )
         .await;
     assert_eq!(submitted.status, 201, "{submitted:#?}");
-    let id = submitted.body["id"].as_str().unwrap().to_owned();
-    let position = submitted.body["position"].as_u64().unwrap();
+    let id = submitted.id();
+    let position = submitted.position();
     assert!(position > registered.position);
     assert_eq!(
         submitted.header("location"),
@@ -100,8 +100,8 @@ async fn lists_are_newest_first_and_cursors_walk_every_item_once(
             )
             .await;
         assert_eq!(submitted.status, 201);
-        ids.push(submitted.body["id"].as_str().unwrap().to_owned());
-        position = submitted.body["position"].as_u64().unwrap();
+        ids.push(submitted.id());
+        position = submitted.position();
     }
 
     // The same walk by following the RFC 8288 `Link` header.

@@ -22,6 +22,22 @@ impl TestResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The body's `id`: what a command created or changed.
+    pub fn id(&self) -> String {
+        match self.body["id"].as_str() {
+            Some(id) => id.to_owned(),
+            None => panic!("no id in the answer: {self:#?}"),
+        }
+    }
+
+    /// The body's `position`: where a command's event stands in the log.
+    pub fn position(&self) -> u64 {
+        match self.body["position"].as_u64() {
+            Some(position) => position,
+            None => panic!("no position in the answer: {self:#?}"),
+        }
+    }
+
     /// Asserts an RFC 9457 problem response with this status.
     pub fn assert_problem(&self, status: u16) -> &Self {
         assert_eq!(self.status.as_u16(), status, "unexpected status: {self:#?}");
