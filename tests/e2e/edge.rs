@@ -101,6 +101,11 @@ async fn read_parameters_with_nul_are_refused_as_bad_requests_not_server_errors(
         "/v1/users/ada%00/resources",
         "/v1/tags/rust%00/feed.atom",
         "/v1/feed?cursor=%00",
+        // After another parameter, and in a name.
+        "/v1/search?limit=5&q=rust%00book",
+        "/v1/resources?limit=5&author=ada%00",
+        "/v1/resources?tag=rust&%00=1",
+        "/v1/users/a&b%00",
     ] {
         let refused = app.get(path).await;
         refused.assert_problem(400);

@@ -382,11 +382,30 @@ fn control_characters(request: &Request) -> Option<Refusal> {
     (in_path || in_query).then(|| Refusal::bad_parameter(if in_path { "path" } else { "query" }))
 }
 
+/// `raw` with every `%XX` escape decoded, all of it: a query's later
+/// parameters and its names too, and a path's `&` and `+` as they are.
+/// Bytes that are not UTF-8 read as U+FFFD.
 fn percent_decode(raw: &[u8]) -> String {
-    url::form_urlencoded::parse(&[b"x=", raw].concat())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let escaped = match raw.get(i + 1..i + 3) {
+            Some(&[high, low]) if raw[i] == b'%' => hex(high).zip(hex(low)),
+            _ => None,
+        };
+        match escaped {
+            Some((high, low)) => {
+                bytes.push(high << 4 | low);
+                i += 3;
+            }
+            None => {
+                bytes.push(raw[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// One schema violation, said without echoing the value or naming a type

@@ -309,3 +309,19 @@ fn the_email_rule_admits_only_what_the_domain_parses() {
     }
     assert!(admitted > 100, "the alphabet reaches the rule: {admitted}");
 }
+
+#[test]
+fn percent_decoding_reads_every_escape_of_a_path_or_a_query() {
+    use super::percent_decode;
+    assert_eq!(
+        percent_decode(b"limit=5&q=rust%00book"),
+        "limit=5&q=rust\0book"
+    );
+    assert_eq!(percent_decode(b"%00=1"), "\0=1");
+    assert_eq!(
+        percent_decode(b"/v1/tags/c++/a&b%01"),
+        "/v1/tags/c++/a&b\u{1}"
+    );
+    assert_eq!(percent_decode(b"%e2%82%AC %zz %4"), "\u{20ac} %zz %4");
+    assert_eq!(percent_decode(b"%ff"), "\u{fffd}");
+}
