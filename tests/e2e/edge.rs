@@ -646,6 +646,49 @@ async fn parameters_outside_the_document_are_400_naming_them(
             assert!(!detail.contains(leak), "{path}: {detail}");
         }
     }
+
+    // A header parameter, named as the query's are.
+    for garbage in ["garbage", "-1", "1.5", "18446744073709551616"] {
+        let refused = app
+            .send(
+                app.http
+                    .get(app.url("/v1/streams/resources"))
+                    .header("Last-Event-ID", garbage),
+            )
+            .await;
+        refused.assert_problem(400);
+        assert_eq!(
+            refused.body["errors"][0]["field"], "Last-Event-ID",
+            "{refused:#?}"
+        );
+        let detail = refused.body["detail"].as_str().unwrap();
+        assert!(!detail.contains("integer("), "{detail}");
+    }
+
+    // A whole number the schema takes, written so that the server cannot
+    // read it as one: refused per field, as the schema's refusals are.
+    for written in ["1e2", "100.0", "18446744073709551616"] {
+        let body = format!(r#"{{"up_to": {written}}}"#);
+        let refused = app
+            .send(
+                app.http
+                    .post(app.url("/v1/me/notifications/read"))
+                    .bearer_auth(&admin.token)
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await;
+        refused.assert_problem(422);
+        assert_eq!(
+            refused.body["errors"][0]["pointer"], "/up_to",
+            "{refused:#?}"
+        );
+        let text = refused.body.to_string();
+        assert!(
+            !text.contains("MarkRead") && !text.contains("integer("),
+            "{text}"
+        );
+    }
     app.shut_down().await;
 }
 

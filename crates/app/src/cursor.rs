@@ -67,6 +67,14 @@ impl Cursor {
     pub fn decode(raw: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
         let text = std::str::from_utf8(&bytes).ok()?;
+        // No key holds a control character; a forged NUL would reach
+        // Postgres, which refuses it as text.
+        if !text
+            .chars()
+            .all(|c| resourcify_domain::is_text_char(c, false))
+        {
+            return None;
+        }
         let (kind, rest) = text.strip_prefix("v2:")?.split_once(':')?;
         Some(match kind {
             "n" => Self::Before(rest.parse().ok()?),
@@ -127,5 +135,9 @@ mod tests {
         assert_eq!(Cursor::decode("not-a-cursor"), None);
         assert_eq!(Cursor::decode(""), None);
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("v2:s:NaN:1")), None);
+        // Forged keys with control characters, which Postgres would refuse.
+        for forged in ["v2:p:\0", "v2:p:top/\0", "v2:g:5:\0", "v2:g:5:a\u{1}"] {
+            assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(forged)), None);
+        }
     }
 }

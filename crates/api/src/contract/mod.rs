@@ -29,6 +29,9 @@ pub(crate) struct Contract {
     /// `/openapi.json`, serialised once.
     pub(crate) document: Bytes,
     operations: Vec<Operation>,
+    /// Every header any operation takes as a parameter: kept aside from
+    /// each request that carries one, to name it if the framework refuses it.
+    header_parameters: Vec<header::HeaderName>,
 }
 
 #[derive(Debug)]
@@ -105,9 +108,17 @@ impl Contract {
                 });
             }
         }
+        let mut header_parameters: Vec<header::HeaderName> = operations
+            .iter()
+            .flat_map(|op| parameters::header_names(&op.parameters))
+            .filter_map(|name| name.parse().ok())
+            .collect();
+        header_parameters.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        header_parameters.dedup();
         Self {
             document: Bytes::from(serde_json::to_vec(&document).expect("JSON serialises")),
             operations,
+            header_parameters,
         }
     }
 
@@ -265,6 +276,13 @@ pub(crate) async fn check<E: Endpoint>(
     // A clone of the URI shares its bytes; it outlives the request.
     let uri = request.uri().clone();
     let method = request.method().clone();
+    // Most requests carry none: then nothing is allocated.
+    let mut parameter_headers = header::HeaderMap::new();
+    for name in &contract.header_parameters {
+        for value in request.headers().get_all(name) {
+            parameter_headers.append(name.clone(), value.clone());
+        }
+    }
     // Only a request that may carry a body needs its operation before the
     // handler; reads find theirs only when they are refused, so a warm
     // read pays for no lookup.
@@ -308,7 +326,12 @@ pub(crate) async fn check<E: Endpoint>(
             let Lookup::Found(operation) = routed else {
                 return Err(error);
             };
-            let refused = parameters::check(&operation.parameters, uri.path(), uri.query());
+            let refused = parameters::check(
+                &operation.parameters,
+                uri.path(),
+                uri.query(),
+                &parameter_headers,
+            );
             if refused.is_empty() {
                 Err(error)
             } else {
@@ -361,8 +384,56 @@ async fn check_body<E: Endpoint>(
             let response = crate::problem::from_poem_error(error).await;
             Ok(point_at_body_fields(response, &schema.properties).await)
         }
+        // The body met its schema, yet the framework could not read it: a
+        // whole number written as `1e2` or `100.0`, which JSON Schema takes
+        // as an integer, or one beyond 64 bits. Said per field, as the
+        // schema's refusals are, never in the framework's words.
+        Err(error) if error.status() == StatusCode::BAD_REQUEST && !error.is_from_response() => {
+            let unreadable = unreadable_numbers(&value, &mut String::new());
+            if unreadable.is_empty() {
+                Err(error)
+            } else {
+                Ok(answer_for(operation, Refusal::invalid_fields(unreadable)))
+            }
+        }
         Err(error) => Err(error),
     }
+}
+
+/// The numbers in `value` that are not whole numbers of 64 bits as written
+/// (every number a request body takes is one), by JSON pointer.
+fn unreadable_numbers(value: &Value, pointer: &mut String) -> Vec<FieldProblem> {
+    let mut found = Vec::new();
+    let mut descend = |key: &str, child: &Value, pointer: &mut String| {
+        let length = pointer.len();
+        pointer.push('/');
+        pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+        found.extend(unreadable_numbers(child, pointer));
+        pointer.truncate(length);
+    };
+    match value {
+        Value::Number(number) if number.as_i64().is_none() && number.as_u64().is_none() => {
+            found.push(FieldProblem {
+                field: pointer.trim_start_matches('/').to_owned(),
+                pointer: Some(pointer.clone()),
+                message: "must be a whole number in range, written without a fraction or an \
+                          exponent"
+                    .to_owned(),
+            });
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                descend(&index.to_string(), item, pointer);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, field) in fields {
+                descend(key, field, pointer);
+            }
+        }
+        _ => {}
+    }
+    found
 }
 
 /// NUL and control characters in the path or the query: refused before any

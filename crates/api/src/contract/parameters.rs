@@ -1,13 +1,15 @@
-//! Path and query parameters checked against their schemas in the document,
-//! so that a refused parameter is a 400 naming it (`role`, `limit`) with
-//! what the document allows, the same for every operation, and never a
-//! parse error of the framework that names a Rust type.
+//! Path, query and header parameters checked against their schemas in the
+//! document, so that a refused parameter is a 400 naming it (`role`,
+//! `limit`, `Last-Event-ID`) with what the document allows, the same for
+//! every operation, and never a parse error of the framework that names a
+//! Rust type.
 
+use poem::http::HeaderMap;
 use serde_json::{Value, json};
 
 use crate::problem::FieldProblem;
 
-/// One documented path or query parameter, compiled.
+/// One documented path, query or header parameter, compiled.
 pub(super) struct ParameterCheck {
     name: String,
     place: Place,
@@ -22,6 +24,7 @@ enum Place {
     /// The index of its segment in the path.
     Path(usize),
     Query,
+    Header,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,6 +59,7 @@ pub(super) fn compile(document: &Value, path: &str, operation: &Value) -> Vec<Pa
             let name = parameter["name"].as_str()?.to_owned();
             let place = match parameter["in"].as_str()? {
                 "query" => Place::Query,
+                "header" => Place::Header,
                 "path" => {
                     let template = format!("{{{name}}}");
                     Place::Path(segments.iter().position(|s| *s == template)?)
@@ -88,11 +92,21 @@ pub(super) fn compile(document: &Value, path: &str, operation: &Value) -> Vec<Pa
         .collect()
 }
 
+/// The names of every header parameter in `checks`.
+pub(super) fn header_names(checks: &[ParameterCheck]) -> impl Iterator<Item = &str> {
+    checks
+        .iter()
+        .filter(|check| check.place == Place::Header)
+        .map(|check| check.name.as_str())
+}
+
 /// What is wrong with the request's parameters, one problem per parameter.
+/// `headers` holds at least the operation's header parameters.
 pub(super) fn check(
     checks: &[ParameterCheck],
     path: &str,
     query: Option<&str>,
+    headers: &HeaderMap,
 ) -> Vec<FieldProblem> {
     let segments: Vec<&str> = path.split('/').collect();
     let pairs: Vec<(String, String)> = query
@@ -114,6 +128,12 @@ pub(super) fn check(
                 .iter()
                 .filter(|(key, _)| *key == check.name)
                 .map(|(_, value)| value.clone())
+                .collect(),
+            // A value that is not visible ASCII reads as no text at all.
+            Place::Header => headers
+                .get_all(check.name.as_str())
+                .iter()
+                .map(|value| value.to_str().unwrap_or("\u{FFFD}").to_owned())
                 .collect(),
         };
         let problem = |message: String| FieldProblem {
