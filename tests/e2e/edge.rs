@@ -726,3 +726,39 @@ async fn feeds_link_to_the_configured_public_url_whatever_host_a_client_sends(
         }
     }
 }
+
+/// A request whose headers never end (slowloris) holds its connection only
+/// until the idle timeout: the server closes it, and answers others meanwhile.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_connection_that_stops_sending_is_closed_when_idle(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app_configured(db, |s| {
+        s.api.idle_connection_timeout = std::time::Duration::from_secs(1);
+        s.app.read_wait = std::time::Duration::from_millis(100);
+    })
+    .await;
+    let addr = app.base_url.trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stalled
+        .write_all(b"GET /v1/tags HTTP/1.1\r\nHost: test\r\n")
+        .await
+        .unwrap();
+    let opened = std::time::Instant::now();
+    assert_eq!(app.get("/v1/tags").await.status, 200);
+
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stalled.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server closes an idle connection");
+    // Closed (or reset), without an answer, and not before it was idle.
+    assert!(closed.is_err() || answer.is_empty(), "{answer:?}");
+    assert!(opened.elapsed() >= std::time::Duration::from_secs(1));
+    app.shut_down().await;
+}

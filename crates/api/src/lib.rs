@@ -34,6 +34,7 @@ mod telemetry;
 mod users;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use poem::{EndpointExt, Route};
 use poem_openapi::{OpenApiService, OperationId};
@@ -57,6 +58,12 @@ pub struct ApiSettings {
     /// Open event streams this node serves at most, and per client address.
     pub max_streams: usize,
     pub max_streams_per_client: usize,
+    /// A connection that neither sends nor receives a byte for this long is
+    /// closed: a request whose headers or body never end (slowloris) holds
+    /// a socket no longer. The node keeps it above its read wait, during
+    /// which a waiting read sends nothing; event streams send a keep-alive
+    /// every few seconds.
+    pub idle_connection_timeout: Duration,
     /// Origins (`https://app.example`) whose browser pages may call the API;
     /// empty: none.
     pub cors_origins: Vec<String>,
@@ -77,6 +84,7 @@ impl Default for ApiSettings {
             max_body_bytes: 64 * 1024,
             max_streams: 10_000,
             max_streams_per_client: 8,
+            idle_connection_timeout: Duration::from_secs(60),
             cors_origins: Vec::new(),
             public_url: "http://127.0.0.1:8080".to_owned(),
             bare: false,

@@ -5,6 +5,7 @@
 mod backup;
 pub mod cli;
 mod connect;
+mod idle_connections;
 mod logging;
 mod metric_families;
 mod metrics_endpoint;

@@ -279,6 +279,11 @@ pub async fn start(settings: NodeSettings) -> anyhow::Result<RunningNode> {
         addr = Some(local);
         api_app = Some(app.clone());
         tracing::info!(%local, "API listening");
+        // A waiting read sends nothing until its view catches up: no
+        // connection is closed as idle before the read wait is over.
+        let idle = (settings.api.idle_connection_timeout)
+            .max(settings.app.read_wait + std::time::Duration::from_secs(1));
+        let acceptor = crate::idle_connections::ClosingIdle::new(acceptor, idle);
         let server = poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
             resourcify_api::routes(app, &settings.api, limits),
             async move {

@@ -187,6 +187,16 @@ pub(super) struct ServeArgs {
     #[arg(long, env = "RESOURCIFY_MAX_STREAMS_PER_CLIENT", default_value_t = 8)]
     max_streams_per_client: usize,
 
+    /// Seconds a connection may send and receive nothing before it is
+    /// closed (a request whose headers never end holds a socket no longer);
+    /// at least the read wait and a second.
+    #[arg(
+        long,
+        env = "RESOURCIFY_IDLE_CONNECTION_TIMEOUT_SECS",
+        default_value_t = 60
+    )]
+    idle_connection_timeout_secs: u64,
+
     /// Origins whose browser pages may call the API (CORS), comma-separated,
     /// e.g. `https://app.example`; empty: none.
     #[arg(long, env = "RESOURCIFY_CORS_ORIGINS", value_delimiter = ',')]
@@ -355,6 +365,7 @@ impl ServeArgs {
                 max_body_bytes: args.max_body_bytes,
                 max_streams: args.max_streams,
                 max_streams_per_client: args.max_streams_per_client,
+                idle_connection_timeout: Duration::from_secs(args.idle_connection_timeout_secs),
                 cors_origins: args.cors_origins.clone(),
                 public_url: public_url(args)?,
                 bare: args.bench_bare,
