@@ -762,3 +762,35 @@ async fn a_connection_that_stops_sending_is_closed_when_idle(
     assert!(opened.elapsed() >= std::time::Duration::from_secs(1));
     app.shut_down().await;
 }
+
+/// A chunked body that cannot be read is a malformed request (400), not one
+/// too large (413).
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_malformed_chunked_body_is_a_bad_request(_: PgPoolOptions, db: PgConnectOptions) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app(db).await;
+    let addr = app.base_url.trim_start_matches("http://").to_owned();
+    let mut connection = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // A chunk size that is not hexadecimal.
+    let request = "POST /v1/users HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+                   Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n";
+    connection.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("chunked encoding") {
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            connection.read(&mut buffer),
+        )
+        .await
+        .expect("an answer")
+        .unwrap();
+        assert!(read > 0, "closed: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    app.shut_down().await;
+}

@@ -23,7 +23,16 @@ pub(crate) async fn enforce(request: &mut Request, max_bytes: usize) -> poem::Re
             let bytes = body
                 .into_bytes_limit(max_bytes)
                 .await
-                .map_err(|_| too_large())?;
+                .map_err(|error| match error {
+                    poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+                    // A chunk size that is not hex, a chunk shorter than it
+                    // said, a connection that broke: not a size problem.
+                    _ => poem::Error::from_string(
+                        "the request body could not be read: its chunked encoding is malformed \
+                         or the connection broke",
+                        StatusCode::BAD_REQUEST,
+                    ),
+                })?;
             request.set_body(Body::from_bytes(bytes));
         }
     }
