@@ -794,3 +794,44 @@ async fn a_malformed_chunked_body_is_a_bad_request(_: PgPoolOptions, db: PgConne
     assert!(answer.contains("application/problem+json"), "{answer}");
     app.shut_down().await;
 }
+
+/// A refused tag in a query or a path is named, never repeated back.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn a_refused_tag_is_not_echoed(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let long = "a-value-that-must-not-come-back-in-the-answer";
+    for refused in [
+        app.get(&format!("/v1/resources?tag={long}")).await,
+        app.get("/v1/resources?tag=not!a*tag").await,
+        app.put(&format!("/v1/me/followed-tags/{long}"), &ada.token)
+            .await,
+    ] {
+        assert!(refused.status.is_client_error(), "{refused:#?}");
+        let text = refused.body.to_string();
+        assert!(
+            !text.contains(long) && !text.contains("not!a*tag"),
+            "{text}"
+        );
+        assert!(text.contains("tag"), "{text}");
+    }
+    app.shut_down().await;
+}
+
+/// Of a repeated parameter the first counts, for `limit` as for the rest.
+#[sqlx::test(migrator = "resourcify_readmodel::MIGRATOR")]
+async fn the_first_of_a_repeated_parameter_counts(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = spawn_app(db).await;
+    let ada = app.register("ada").await;
+    let mut at = 0;
+    for _ in 0..3 {
+        at = app.submit(&ada.token, json!({})).await.position();
+    }
+    let page = app.get_at("/v1/resources?limit=2&limit=500", at).await;
+    assert_eq!(page.status, 200, "{page:#?}");
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 2);
+    let refused = app.get("/v1/resources?limit=500&limit=2").await;
+    refused.assert_problem(400);
+    assert_eq!(refused.body["errors"][0]["field"], "limit", "{refused:#?}");
+    app.shut_down().await;
+}

@@ -101,12 +101,13 @@ fn bad_parameter(name: &str, what: &str) -> poem::Error {
 }
 
 /// The value of a query parameter, decoded (the last, if repeated).
+/// The first value of a query parameter: of a repeated one, the first, as
+/// poem's `Query` takes it for every other parameter.
 fn query_value(request: &Request, name: &str) -> Option<String> {
     let query = request.uri().query()?;
     url::form_urlencoded::parse(query.as_bytes())
-        .filter(|(key, _)| key == name)
+        .find(|(key, _)| key == name)
         .map(|(_, value)| value.into_owned())
-        .last()
 }
 
 fn position(raw: &str, name: &str) -> poem::Result<u64> {

@@ -141,7 +141,8 @@ pub(super) fn check(
             pointer: None,
             message,
         };
-        let Some(last) = raw.last() else {
+        // Of a repeated parameter, the first counts, as the server reads it.
+        let Some(first) = raw.first() else {
             if check.required {
                 problems.push(problem("is required".to_owned()));
             }
@@ -150,7 +151,7 @@ pub(super) fn check(
         let value = match check.kind {
             Kind::Array => Value::Array(raw.iter().cloned().map(Value::String).collect()),
             Kind::Integer => {
-                let text = last.trim();
+                let text = first.trim();
                 match (text.parse::<u64>(), text.parse::<i64>()) {
                     (Ok(number), _) => json!(number),
                     (_, Ok(number)) => json!(number),
@@ -160,7 +161,7 @@ pub(super) fn check(
                     }
                 }
             }
-            Kind::Text => Value::String(last.clone()),
+            Kind::Text => Value::String(first.clone()),
         };
         if let Some(error) = check.validator.iter_errors(&value).next() {
             let mut refused = super::field_problem(&error);

@@ -175,6 +175,7 @@ impl Description {
 }
 
 /// A tag from the normalised vocabulary: lower-case `[a-z0-9+#.-]`, 1 to 32 characters.
+/// A refusal says what is wrong, never the value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Tag(pub(super) String);
 
@@ -182,17 +183,13 @@ impl Tag {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let tag = raw.trim().to_lowercase();
         if tag.is_empty() || tag.chars().count() > TAG_MAX_CHARS {
-            return Err(format!(
-                "tag {raw:?} must be 1 to {TAG_MAX_CHARS} characters"
-            ));
+            return Err(format!("must be 1 to {TAG_MAX_CHARS} characters"));
         }
         if !tag
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+#.-".contains(c))
         {
-            return Err(format!(
-                "tag {raw:?} may contain only a-z, 0-9 and the characters + # . -"
-            ));
+            return Err("may contain only a-z, 0-9 and the characters + # . -".to_owned());
         }
         Ok(Self(tag))
     }
@@ -209,8 +206,9 @@ pub struct Tags(pub(super) Vec<Tag>);
 impl Tags {
     pub fn parse<S: AsRef<str>>(raw: &[S]) -> Result<Self, String> {
         let mut tags: Vec<Tag> = Vec::with_capacity(raw.len());
-        for tag in raw {
-            let tag = Tag::parse(tag.as_ref())?;
+        for (index, tag) in raw.iter().enumerate() {
+            // Which tag, by its place: a refusal never repeats the value.
+            let tag = Tag::parse(tag.as_ref()).map_err(|m| format!("tag {} {m}", index + 1))?;
             if !tags.contains(&tag) {
                 tags.push(tag);
             }
