@@ -64,6 +64,14 @@ impl<T> IdleDeadline<T> {
         let next = Instant::now() + self.timeout;
         self.deadline.as_mut().reset(next);
     }
+
+    /// `written`, after moving the deadline on if a byte went out.
+    fn after_write(&mut self, written: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
+            self.active();
+        }
+        written
+    }
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for IdleDeadline<T> {
@@ -97,10 +105,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleDeadline<T> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         let written = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            this.active();
-        }
-        written
+        this.after_write(written)
     }
 
     fn poll_write_vectored(
@@ -110,10 +115,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleDeadline<T> {
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         let written = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            this.active();
-        }
-        written
+        this.after_write(written)
     }
 
     fn is_write_vectored(&self) -> bool {
